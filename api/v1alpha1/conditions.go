@@ -1,0 +1,38 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+// Condition types reported in status.conditions.
+const (
+	// ConditionReady is True when the object does what its spec asks: an endpoint serves its users, a user can
+	// log in.
+	ConditionReady = "Ready"
+	// ConditionAvailable is True when enough server pods are ready.
+	ConditionAvailable = "Available"
+	// ConditionHostKeysReady is True when the SSH host keys exist and are valid.
+	ConditionHostKeysReady = "HostKeysReady"
+	// ConditionTLSReady is True when the FTPS certificate Secret holds a valid, unexpired pair.
+	ConditionTLSReady = "TLSReady"
+	// ConditionAddressReady is True when the address announced for FTP passive mode is known.
+	ConditionAddressReady = "AddressReady"
+)
+
+// Default Secret keys used when a SecretKeyReference leaves key empty.
+const (
+	DefaultPasswordKey       = "password"
+	DefaultAuthorizedKeysKey = "authorized_keys"
+)

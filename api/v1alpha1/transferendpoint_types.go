@@ -1,0 +1,569 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TransferEndpointSpec is the desired state of one file-transfer endpoint: the protocols it serves, how it is
+// exposed, where files are stored and the limits applied to clients.
+// +kubebuilder:validation:XValidation:rule="has(self.sftp) || has(self.ftp)",message="enable at least one protocol: set spec.sftp, spec.ftp or both"
+// +kubebuilder:validation:XValidation:rule="!has(self.sftp) || !has(self.ftp) || self.sftp.port != self.ftp.port",message="spec.sftp.port and spec.ftp.port must differ: both are ports of the same Service"
+// +kubebuilder:validation:XValidation:rule="!has(self.sftp) || !has(self.ftp) || !has(self.ftp.tls.implicitPort) || self.sftp.port != self.ftp.tls.implicitPort",message="spec.ftp.tls.implicitPort must differ from spec.sftp.port: both are ports of the same Service"
+// +kubebuilder:validation:XValidation:rule="!has(self.sftp) || !has(self.ftp) || self.sftp.port < self.ftp.passive.portRange.start || self.sftp.port > self.ftp.passive.portRange.end",message="spec.sftp.port must lie outside spec.ftp.passive.portRange: every passive port is also a port of the Service"
+// +kubebuilder:validation:XValidation:rule="!has(self.ftp) || self.service.type != 'NodePort' || (self.ftp.passive.portRange.start >= 30000 && self.ftp.passive.portRange.end <= 32767)",message="with spec.service.type NodePort, spec.ftp.passive.portRange must lie within 30000-32767 (the default NodePort range), because each passive port is published as the same node port"
+// +kubebuilder:validation:XValidation:rule="self.replicas <= 1 || has(self.storage.persistentVolumeClaim) || (has(self.storage.volumeClaimTemplate) && has(self.storage.volumeClaimTemplate.spec.accessModes) && 'ReadWriteMany' in self.storage.volumeClaimTemplate.spec.accessModes)",message="spec.replicas above 1 needs storage every pod shares: spec.storage.persistentVolumeClaim, or a spec.storage.volumeClaimTemplate with accessModes [ReadWriteMany]; with emptyDir each pod would see different files"
+type TransferEndpointSpec struct {
+	// sftp enables SFTP (file transfer over SSH). Omit it to serve no SFTP.
+	// +optional
+	SFTP *SFTPSpec `json:"sftp,omitempty"`
+
+	// ftp enables FTP with explicit (AUTH TLS) and optionally implicit FTPS. Omit it to serve no FTP.
+	// +optional
+	FTP *FTPSpec `json:"ftp,omitempty"`
+
+	// service shapes the Service that exposes the endpoint's control ports and FTP passive ports.
+	// +optional
+	// +kubebuilder:default={}
+	Service ServiceSpec `json:"service,omitzero"`
+
+	// storage is where users' files live. Exactly one source; emptyDir (the default) loses every file when the
+	// pod is replaced, and status.storage reports it as ephemeral.
+	// +optional
+	// +kubebuilder:default={emptyDir: {}}
+	Storage StorageSpec `json:"storage,omitzero"`
+
+	// replicas is the number of server pods. More than one needs storage all pods share (see storage).
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// limits protect the endpoint from too many or abusive clients.
+	// +optional
+	// +kubebuilder:default={}
+	Limits LimitsSpec `json:"limits,omitzero"`
+
+	// allowedSourceRanges, when set, admits clients only from these networks (checked by the server, for every
+	// protocol). Empty admits every address. See also service.loadBalancerSourceRanges, enforced by the load
+	// balancer, and each TransferUser's own allowedSourceRanges.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	AllowedSourceRanges []CIDR `json:"allowedSourceRanges,omitempty"`
+
+	// podTemplate customises the server pods: resources, scheduling and extra metadata.
+	// +optional
+	PodTemplate PodTemplateSpec `json:"podTemplate,omitzero"`
+}
+
+// SFTPSpec configures the SFTP listener.
+type SFTPSpec struct {
+	// port is the Service port for SFTP. The container itself listens on an unprivileged port.
+	// +optional
+	// +kubebuilder:default=22
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+
+	// hostKeys names a Secret holding the server's SSH host keys as OpenSSH private keys, one per data key (for
+	// example ssh_host_ed25519_key, ssh_host_ecdsa_key, ssh_host_rsa_key; RSA keys must be at least 3072 bits).
+	// When omitted, the operator generates ed25519, ECDSA P-256 and RSA 3072 keys once into a Secret it owns and
+	// never replaces them while that Secret exists, so clients' known_hosts entries stay valid.
+	// +optional
+	HostKeys *HostKeysSpec `json:"hostKeys,omitempty"`
+
+	// authMethods are the login methods SFTP clients may use. A user still needs the matching credential: a
+	// password or authorized keys.
+	// +optional
+	// +listType=set
+	// +kubebuilder:default={password,publickey}
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=2
+	AuthMethods []SFTPAuthMethod `json:"authMethods,omitempty"`
+}
+
+// SFTPAuthMethod is an SSH user-authentication method.
+// +kubebuilder:validation:Enum=password;publickey
+type SFTPAuthMethod string
+
+const (
+	// SFTPAuthPassword lets users log in with their password.
+	SFTPAuthPassword SFTPAuthMethod = "password"
+	// SFTPAuthPublicKey lets users log in with a key listed in their authorized keys.
+	SFTPAuthPublicKey SFTPAuthMethod = "publickey"
+)
+
+// HostKeysSpec names where the SSH host keys come from.
+type HostKeysSpec struct {
+	// secretRef names the Secret holding the host keys, in the endpoint's namespace.
+	// +required
+	SecretRef LocalObjectReference `json:"secretRef"`
+}
+
+// FTPSpec configures the FTP listener, FTPS and passive/active data connections.
+// The certificate rule lives here rather than on FTPTLSSpec because tls defaults to {} (mode Required), and a
+// default must itself pass its own rules.
+// +kubebuilder:validation:XValidation:rule="has(self.tls) && ((has(self.tls.mode) && self.tls.mode == 'Disabled' && !has(self.tls.implicitPort)) || has(self.tls.secretRef) || has(self.tls.issuerRef))",message="FTPS needs a certificate: set spec.ftp.tls.secretRef to a kubernetes.io/tls Secret or spec.ftp.tls.issuerRef to a cert-manager issuer (or set spec.ftp.tls.mode Disabled and remove implicitPort to serve plaintext FTP only)"
+// +kubebuilder:validation:XValidation:rule="!has(self.tls.implicitPort) || self.tls.implicitPort != self.port",message="spec.ftp.tls.implicitPort must differ from spec.ftp.port"
+// +kubebuilder:validation:XValidation:rule="self.port < self.passive.portRange.start || self.port > self.passive.portRange.end",message="spec.ftp.port must lie outside spec.ftp.passive.portRange: every passive port is also a port of the Service"
+// +kubebuilder:validation:XValidation:rule="!has(self.tls.implicitPort) || self.tls.implicitPort < self.passive.portRange.start || self.tls.implicitPort > self.passive.portRange.end",message="spec.ftp.tls.implicitPort must lie outside spec.ftp.passive.portRange: every passive port is also a port of the Service"
+type FTPSpec struct {
+	// port is the Service port for the FTP control connection (plain FTP and explicit FTPS).
+	// +optional
+	// +kubebuilder:default=21
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+
+	// tls configures FTPS. It defaults to mode Required, so plaintext logins are refused unless you set
+	// mode Optional or Disabled deliberately.
+	// +optional
+	// +kubebuilder:default={}
+	TLS FTPTLSSpec `json:"tls,omitzero"`
+
+	// passive configures passive-mode data connections (PASV/EPSV), the mode nearly every client uses.
+	// +optional
+	// +kubebuilder:default={}
+	Passive PassiveSpec `json:"passive,omitzero"`
+
+	// active configures active-mode data connections (PORT/EPRT), where the server connects back to the client.
+	// +optional
+	// +kubebuilder:default={}
+	Active ActiveSpec `json:"active,omitzero"`
+}
+
+// FTPTLSMode says whether the FTP control port requires, offers or refuses TLS.
+// +kubebuilder:validation:Enum=Disabled;Optional;Required
+type FTPTLSMode string
+
+const (
+	// FTPTLSDisabled serves plaintext FTP only; AUTH TLS is refused.
+	FTPTLSDisabled FTPTLSMode = "Disabled"
+	// FTPTLSOptional offers AUTH TLS but lets clients log in without it.
+	FTPTLSOptional FTPTLSMode = "Optional"
+	// FTPTLSRequired refuses USER before AUTH TLS and any data transfer without PROT P.
+	FTPTLSRequired FTPTLSMode = "Required"
+)
+
+// TLSVersion is a minimum TLS protocol version.
+// +kubebuilder:validation:Enum="1.2";"1.3"
+type TLSVersion string
+
+// FTPTLSSpec configures explicit and implicit FTPS and where the certificate comes from.
+// +kubebuilder:validation:XValidation:rule="!(has(self.secretRef) && has(self.issuerRef))",message="set only one certificate source: spec.ftp.tls.secretRef (an existing kubernetes.io/tls Secret) or spec.ftp.tls.issuerRef (a cert-manager issuer), not both"
+// +kubebuilder:validation:XValidation:rule="!has(self.issuerRef) || (has(self.dnsNames) && self.dnsNames.size() > 0)",message="spec.ftp.tls.issuerRef needs spec.ftp.tls.dnsNames: the names clients connect to, written into the certificate"
+// +kubebuilder:validation:XValidation:rule="!has(self.dnsNames) || has(self.issuerRef)",message="spec.ftp.tls.dnsNames is used only with spec.ftp.tls.issuerRef; with secretRef the names come from the Secret's certificate"
+type FTPTLSSpec struct {
+	// mode of explicit FTPS on the FTP port. Required (the default): no USER before AUTH TLS and no data transfer
+	// without PROT P. Optional: TLS offered, plaintext allowed. Disabled: plaintext only.
+	// +optional
+	// +kubebuilder:default=Required
+	Mode FTPTLSMode `json:"mode,omitempty"`
+
+	// implicitPort, when set, adds an implicit-FTPS listener (TLS from the first byte, traditionally port 990)
+	// on this Service port.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	ImplicitPort *int32 `json:"implicitPort,omitempty"`
+
+	// secretRef names an existing kubernetes.io/tls Secret (tls.crt, tls.key), for example one cert-manager
+	// writes. The server reloads it when it changes, without dropping sessions.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+
+	// issuerRef makes the operator create a cert-manager Certificate for dnsNames, signed by this issuer, and
+	// use the Secret cert-manager writes.
+	// +optional
+	IssuerRef *IssuerReference `json:"issuerRef,omitempty"`
+
+	// dnsNames are the host names clients connect to; they go into the Certificate requested with issuerRef.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:XValidation:rule="self.matches('^(\\\\*\\\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="each DNS name must be a lower-case host name such as ftp.example.com, or a wildcard such as *.example.com"
+	DNSNames []string `json:"dnsNames,omitempty"`
+
+	// requireSessionReuse makes the server accept a TLS data connection only when it resumes the control
+	// connection's TLS session, so nobody else can connect to a passive port first (as vsftpd's
+	// require_ssl_reuse). Every mainstream client supports it; turn it off only for a client that does not.
+	// +optional
+	// +kubebuilder:default=true
+	RequireSessionReuse *bool `json:"requireSessionReuse,omitempty"`
+
+	// minVersion is the lowest TLS version accepted.
+	// +optional
+	// +kubebuilder:default="1.2"
+	MinVersion TLSVersion `json:"minVersion,omitempty"`
+}
+
+// IssuerReference names a cert-manager Issuer or ClusterIssuer.
+type IssuerReference struct {
+	// name of the issuer.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// kind of the issuer: Issuer (same namespace) or ClusterIssuer. Issuers of other API groups may use other
+	// kinds.
+	// +optional
+	// +kubebuilder:default=Issuer
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Kind string `json:"kind,omitempty"`
+
+	// group of the issuer's API; cert-manager.io for cert-manager's own issuers, another group for an external
+	// issuer.
+	// +optional
+	// +kubebuilder:default=cert-manager.io
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Group string `json:"group,omitempty"`
+}
+
+// PassiveSpec configures passive-mode data connections.
+type PassiveSpec struct {
+	// portRange is the range of ports the server listens on for data connections. Each port becomes a port of
+	// the Service (Services have no ranges), so keep it small: at most 256 ports, typically 10-50. The number of
+	// transfers running at once per pod is limited by its size.
+	// +optional
+	// +kubebuilder:default={start: 30000, end: 30019}
+	PortRange PortRange `json:"portRange,omitzero"`
+
+	// address is the IP address or host name announced to clients in PASV/EPSV replies. When empty, the operator
+	// uses the Service's load-balancer address (IP or host name) once it has one, else the Service's cluster IP.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="isIP(self) || self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.ftp.passive.address must be an IP address or a lower-case DNS host name"
+	Address string `json:"address,omitempty"`
+}
+
+// PortRange is an inclusive range of unprivileged TCP ports.
+// +kubebuilder:validation:XValidation:rule="self.end >= self.start",message="portRange.end must be greater than or equal to portRange.start"
+// +kubebuilder:validation:XValidation:rule="self.end - self.start < 256",message="portRange may hold at most 256 ports: each one becomes a port of the Service"
+type PortRange struct {
+	// start is the first port of the range. Passive ports are unprivileged: 1024 or above.
+	// +required
+	// +kubebuilder:validation:Minimum=1024
+	// +kubebuilder:validation:Maximum=65535
+	Start int32 `json:"start"`
+
+	// end is the last port of the range, inclusive.
+	// +required
+	// +kubebuilder:validation:Minimum=1024
+	// +kubebuilder:validation:Maximum=65535
+	End int32 `json:"end"`
+}
+
+// ActiveSpec configures active-mode data connections.
+type ActiveSpec struct {
+	// enabled allows PORT/EPRT. The server then connects only to the IP address of the client's control
+	// connection. Off by default: active mode rarely works through NAT and load balancers.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+}
+
+// ServiceType is how the endpoint's Service is exposed.
+// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer
+type ServiceType string
+
+// ServiceSpec shapes the endpoint's Service.
+// +kubebuilder:validation:XValidation:rule="!has(self.loadBalancerSourceRanges) || self.type == 'LoadBalancer'",message="spec.service.loadBalancerSourceRanges needs spec.service.type LoadBalancer; use spec.allowedSourceRanges to restrict clients of other Service types"
+// +kubebuilder:validation:XValidation:rule="!has(self.externalTrafficPolicy) || self.type != 'ClusterIP'",message="spec.service.externalTrafficPolicy applies only to Service types NodePort and LoadBalancer"
+// +kubebuilder:validation:XValidation:rule="!has(self.loadBalancerClass) || self.type == 'LoadBalancer'",message="spec.service.loadBalancerClass needs spec.service.type LoadBalancer"
+type ServiceSpec struct {
+	// type of the Service. ClusterIP (the default) reaches the endpoint only from inside the cluster; use
+	// LoadBalancer or NodePort to serve clients outside it.
+	// +optional
+	// +kubebuilder:default=ClusterIP
+	Type ServiceType `json:"type,omitempty"`
+
+	// annotations added to the Service, for example a cloud load balancer's settings.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// loadBalancerSourceRanges restricts which client networks the cloud load balancer admits (type
+	// LoadBalancer only).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	LoadBalancerSourceRanges []CIDR `json:"loadBalancerSourceRanges,omitempty"`
+
+	// loadBalancerClass selects a load-balancer implementation other than the cloud provider's default (type
+	// LoadBalancer only).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	LoadBalancerClass *string `json:"loadBalancerClass,omitempty"`
+
+	// externalTrafficPolicy for NodePort and LoadBalancer Services. When omitted the operator uses Local: it keeps
+	// clients' source addresses (needed for allowedSourceRanges, per-IP limits and bans) and keeps an FTP
+	// client's control and data connections on the same source address.
+	// +optional
+	// +kubebuilder:validation:Enum=Cluster;Local
+	ExternalTrafficPolicy *corev1.ServiceExternalTrafficPolicy `json:"externalTrafficPolicy,omitempty"`
+}
+
+// StorageSpec is where users' files live: exactly one source.
+// +kubebuilder:validation:XValidation:rule="[has(self.persistentVolumeClaim), has(self.volumeClaimTemplate), has(self.emptyDir)].filter(x, x).size() == 1",message="spec.storage needs exactly one source: persistentVolumeClaim, volumeClaimTemplate or emptyDir"
+type StorageSpec struct {
+	// persistentVolumeClaim uses an existing claim in the endpoint's namespace.
+	// +optional
+	PersistentVolumeClaim *ExistingClaim `json:"persistentVolumeClaim,omitempty"`
+
+	// volumeClaimTemplate makes the operator create a claim it owns from this template. The claim is deleted
+	// with the endpoint.
+	// +optional
+	VolumeClaimTemplate *VolumeClaimTemplate `json:"volumeClaimTemplate,omitempty"`
+
+	// emptyDir keeps files in a pod-local directory that is lost when the pod goes away: fine for a demo or a
+	// drop box that is emptied continuously, not for data that must be kept.
+	// +optional
+	EmptyDir *corev1.EmptyDirVolumeSource `json:"emptyDir,omitempty"`
+}
+
+// ExistingClaim names an existing PersistentVolumeClaim.
+type ExistingClaim struct {
+	// claimName is the name of the PersistentVolumeClaim, in the endpoint's namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ClaimName string `json:"claimName"`
+}
+
+// VolumeClaimTemplate describes the claim the operator creates.
+type VolumeClaimTemplate struct {
+	// metadata added to the created claim: labels and annotations.
+	// +optional
+	Metadata ObjectMetaTemplate `json:"metadata,omitzero"`
+
+	// spec of the created claim: access modes, storage class and requested size.
+	// +required
+	Spec corev1.PersistentVolumeClaimSpec `json:"spec"`
+}
+
+// ObjectMetaTemplate holds the labels and annotations to add to an object the operator creates.
+type ObjectMetaTemplate struct {
+	// labels to add.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// annotations to add.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// LimitsSpec limits connections and failed logins.
+type LimitsSpec struct {
+	// maxConnections is the most client connections one server pod accepts at once; 0 means no limit.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxConnections int32 `json:"maxConnections,omitempty"`
+
+	// maxConnectionsPerIP is the most connections one client address may hold at once per pod; 0 means no limit.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxConnectionsPerIP int32 `json:"maxConnectionsPerIP,omitempty"`
+
+	// idleTimeout closes a connection with no activity for this long (a Go duration such as 90s or 5m).
+	// +optional
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || (duration(self) >= duration('10s') && duration(self) <= duration('24h'))",message="idleTimeout must be a duration between 10s and 24h, such as 90s or 5m"
+	IdleTimeout *metav1.Duration `json:"idleTimeout,omitempty"`
+
+	// maxLoginFailures is how many failed logins from one address, within banDuration, ban that address for
+	// banDuration. 0 turns banning off.
+	// +optional
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	MaxLoginFailures *int32 `json:"maxLoginFailures,omitempty"`
+
+	// banDuration is how long a banned address is refused (a Go duration such as 15m or 1h).
+	// +optional
+	// +kubebuilder:default="15m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || (duration(self) >= duration('1s') && duration(self) <= duration('720h'))",message="banDuration must be a duration between 1s and 720h, such as 15m or 1h"
+	BanDuration *metav1.Duration `json:"banDuration,omitempty"`
+}
+
+// PodTemplateSpec customises the server pods.
+type PodTemplateSpec struct {
+	// metadata adds labels and annotations to the pods.
+	// +optional
+	Metadata ObjectMetaTemplate `json:"metadata,omitzero"`
+
+	// resources of the server container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitzero"`
+
+	// nodeSelector constrains which nodes run the pods.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// tolerations let the pods run on tainted nodes.
+	// +optional
+	// +listType=atomic
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// affinity rules for scheduling the pods.
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+
+	// topologySpreadConstraints spread the pods across zones or nodes.
+	// +optional
+	// +listType=atomic
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+
+	// priorityClassName of the pods.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+
+	// imagePullSecrets used to pull the pier-server image from a private registry.
+	// +optional
+	// +listType=atomic
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+}
+
+// TransferEndpointStatus is the observed state of a TransferEndpoint.
+type TransferEndpointStatus struct {
+	// observedGeneration is the metadata.generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready (the endpoint serves its users), Available (enough server pods run), HostKeysReady,
+	// TLSReady and AddressReady.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// protocols served, such as "sftp,ftp,ftps".
+	// +optional
+	Protocols string `json:"protocols,omitempty"`
+
+	// addresses clients connect to, one per protocol and port.
+	// +optional
+	// +listType=atomic
+	Addresses []EndpointAddress `json:"addresses,omitempty"`
+
+	// hostKeys are the SSH host keys' SHA256 fingerprints, to compare with what an SFTP client shows.
+	// +optional
+	// +listType=atomic
+	HostKeys []HostKeyStatus `json:"hostKeys,omitempty"`
+
+	// tls describes the certificate FTPS serves.
+	// +optional
+	TLS *TLSStatus `json:"tls,omitempty"`
+
+	// storage describes where files are kept.
+	// +optional
+	Storage *StorageStatus `json:"storage,omitempty"`
+
+	// users is the number of TransferUsers bound to this endpoint and ready.
+	// +optional
+	Users int32 `json:"users,omitempty"`
+
+	// replicas is the number of server pods.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// availableReplicas is the number of server pods ready to serve.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+}
+
+// EndpointAddress is one address clients connect to.
+type EndpointAddress struct {
+	// protocol: sftp, ftp or ftps (implicit FTPS).
+	Protocol string `json:"protocol"`
+	// url such as sftp://203.0.113.7:22.
+	URL string `json:"url"`
+}
+
+// HostKeyStatus is one SSH host key's type and fingerprint.
+type HostKeyStatus struct {
+	// type of the key, such as ssh-ed25519.
+	Type string `json:"type"`
+	// fingerprint in OpenSSH's SHA256:... form.
+	Fingerprint string `json:"fingerprint"`
+}
+
+// TLSStatus describes the served certificate.
+type TLSStatus struct {
+	// secretName is the kubernetes.io/tls Secret the server uses.
+	SecretName string `json:"secretName"`
+	// notAfter is when the certificate expires.
+	// +optional
+	NotAfter *metav1.Time `json:"notAfter,omitempty"`
+}
+
+// StorageStatus describes where files are kept.
+type StorageStatus struct {
+	// claimName is the PersistentVolumeClaim holding the files, when there is one.
+	// +optional
+	ClaimName string `json:"claimName,omitempty"`
+	// ephemeral is true when files are lost with the pod (emptyDir).
+	Ephemeral bool `json:"ephemeral"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=te,categories=pier
+// +kubebuilder:printcolumn:name="Protocols",type=string,JSONPath=`.status.protocols`
+// +kubebuilder:printcolumn:name="Address",type=string,JSONPath=`.status.addresses[0].url`
+// +kubebuilder:printcolumn:name="Users",type=integer,JSONPath=`.status.users`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// TransferEndpoint is one SFTP and/or FTP/FTPS service: the operator runs pier-server for it in a Deployment,
+// exposes it through a Service and keeps its host keys, certificate and user list current.
+type TransferEndpoint struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired endpoint.
+	// +required
+	Spec TransferEndpointSpec `json:"spec"`
+
+	// status is what the operator observed.
+	// +optional
+	Status TransferEndpointStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// TransferEndpointList is a list of TransferEndpoints.
+type TransferEndpointList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TransferEndpoint `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&TransferEndpoint{}, &TransferEndpointList{})
+}

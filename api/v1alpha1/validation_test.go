@@ -1,0 +1,176 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// endpoint wraps a spec in a TransferEndpoint document.
+func endpoint(spec string) string {
+	return "apiVersion: transfer.pier.dev/v1alpha1\nkind: TransferEndpoint\nmetadata: {name: ep}\nspec:\n" + indent(spec)
+}
+
+// user wraps a spec in a TransferUser document.
+func user(spec string) string {
+	return "apiVersion: transfer.pier.dev/v1alpha1\nkind: TransferUser\nmetadata: {name: u}\nspec:\n" + indent(spec)
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.Trim(s, "\n"), "\n") {
+		b.WriteString("  " + line + "\n")
+	}
+	return b.String()
+}
+
+// tlsFromSecret is a certificate source that satisfies the FTPS rules, for cases about something else.
+const tlsFromSecret = "tls: {secretRef: {name: tls}}"
+
+// TestInvalidObjectsRejected sends objects that break one rule each and checks that the API server refuses
+// them with that rule's message (and the field it concerns).
+func TestInvalidObjectsRejected(t *testing.T) {
+	cases := []struct {
+		name string
+		doc  string
+		want []string // every string must appear in the error
+	}{
+		// TransferEndpoint: protocols and ports.
+		{"no protocol", endpoint("replicas: 1"),
+			[]string{"enable at least one protocol"}},
+		{"sftp and ftp share a port", endpoint("sftp: {port: 2100}\nftp: {port: 2100, " + tlsFromSecret + "}"),
+			[]string{"spec.sftp.port and spec.ftp.port must differ"}},
+		{"implicit FTPS port equals FTP port", endpoint("ftp: {port: 21, tls: {implicitPort: 21, secretRef: {name: tls}}}"),
+			[]string{"spec.ftp.tls.implicitPort must differ from spec.ftp.port"}},
+		{"implicit FTPS port equals SFTP port", endpoint("sftp: {port: 990}\nftp: {tls: {implicitPort: 990, secretRef: {name: tls}}}"),
+			[]string{"spec.ftp.tls.implicitPort must differ from spec.sftp.port"}},
+		{"FTP port inside the passive range", endpoint("ftp: {port: 30005, " + tlsFromSecret + "}"),
+			[]string{"spec.ftp.port must lie outside spec.ftp.passive.portRange"}},
+		{"SFTP port inside the passive range", endpoint("sftp: {port: 40010}\nftp: {" + tlsFromSecret + ", passive: {portRange: {start: 40000, end: 40020}}}"),
+			[]string{"spec.sftp.port must lie outside spec.ftp.passive.portRange"}},
+		{"implicit port inside the passive range", endpoint("ftp: {tls: {implicitPort: 30001, secretRef: {name: tls}}}"),
+			[]string{"spec.ftp.tls.implicitPort must lie outside spec.ftp.passive.portRange"}},
+		{"port above 65535", endpoint("sftp: {port: 70000}"),
+			[]string{"spec.sftp.port", "less than or equal to 65535"}},
+		{"passive range ends before it starts", endpoint("ftp: {" + tlsFromSecret + ", passive: {portRange: {start: 30010, end: 30000}}}"),
+			[]string{"portRange.end must be greater than or equal to portRange.start"}},
+		{"passive range over 256 ports", endpoint("ftp: {" + tlsFromSecret + ", passive: {portRange: {start: 40000, end: 40256}}}"),
+			[]string{"portRange may hold at most 256 ports"}},
+		{"privileged passive port", endpoint("ftp: {" + tlsFromSecret + ", passive: {portRange: {start: 1000, end: 1010}}}"),
+			[]string{"spec.ftp.passive.portRange.start", "greater than or equal to 1024"}},
+		{"NodePort passive range outside the node port range", endpoint("ftp: {" + tlsFromSecret + ", passive: {portRange: {start: 40000, end: 40010}}}\nservice: {type: NodePort}"),
+			[]string{"must lie within 30000-32767"}},
+		{"passive address is neither IP nor host name", endpoint("ftp: {" + tlsFromSecret + ", passive: {address: 'ftp example com'}}"),
+			[]string{"spec.ftp.passive.address must be an IP address or a lower-case DNS host name"}},
+		{"unknown SFTP auth method", endpoint("sftp: {authMethods: [keyboard-interactive]}"),
+			[]string{"Unsupported value: \"keyboard-interactive\""}},
+
+		// TransferEndpoint: FTPS certificates.
+		{"FTPS required without a certificate", endpoint("ftp: {}"),
+			[]string{"FTPS needs a certificate"}},
+		{"implicit FTPS without a certificate", endpoint("ftp: {tls: {mode: Disabled, implicitPort: 990}}"),
+			[]string{"FTPS needs a certificate"}},
+		{"two certificate sources", endpoint("ftp: {tls: {secretRef: {name: tls}, issuerRef: {name: ca}, dnsNames: [ftp.example.com]}}"),
+			[]string{"set only one certificate source"}},
+		{"issuerRef without dnsNames", endpoint("ftp: {tls: {issuerRef: {name: ca}}}"),
+			[]string{"spec.ftp.tls.issuerRef needs spec.ftp.tls.dnsNames"}},
+		{"dnsNames without issuerRef", endpoint("ftp: {tls: {secretRef: {name: tls}, dnsNames: [ftp.example.com]}}"),
+			[]string{"spec.ftp.tls.dnsNames is used only with spec.ftp.tls.issuerRef"}},
+		{"invalid DNS name", endpoint("ftp: {tls: {issuerRef: {name: ca}, dnsNames: [FTP_Example]}}"),
+			[]string{"each DNS name must be a lower-case host name"}},
+		{"unknown TLS mode", endpoint("ftp: {tls: {mode: Strict, secretRef: {name: tls}}}"),
+			[]string{"Unsupported value: \"Strict\""}},
+
+		// TransferEndpoint: storage, replicas, Service, limits.
+		{"two storage sources", endpoint("sftp: {}\nstorage: {emptyDir: {}, persistentVolumeClaim: {claimName: data}}"),
+			[]string{"spec.storage needs exactly one source"}},
+		{"no storage source", endpoint("sftp: {}\nstorage: {}"),
+			[]string{"spec.storage needs exactly one source"}},
+		{"replicas over 1 with emptyDir", endpoint("sftp: {}\nreplicas: 2"),
+			[]string{"spec.replicas above 1 needs storage every pod shares"}},
+		{"replicas over 1 with a ReadWriteOnce claim template", endpoint("sftp: {}\nreplicas: 3\nstorage: {volumeClaimTemplate: {spec: {accessModes: [ReadWriteOnce]}}}"),
+			[]string{"spec.replicas above 1 needs storage every pod shares"}},
+		{"load balancer source ranges on a ClusterIP Service", endpoint("sftp: {}\nservice: {loadBalancerSourceRanges: [198.51.100.0/24]}"),
+			[]string{"spec.service.loadBalancerSourceRanges needs spec.service.type LoadBalancer"}},
+		{"externalTrafficPolicy on a ClusterIP Service", endpoint("sftp: {}\nservice: {type: ClusterIP, externalTrafficPolicy: Local}"),
+			[]string{"spec.service.externalTrafficPolicy applies only to Service types NodePort and LoadBalancer"}},
+		{"bad CIDR in allowedSourceRanges", endpoint("sftp: {}\nallowedSourceRanges: [198.51.100.0/33]"),
+			[]string{"spec.allowedSourceRanges[0]", "must be a network in CIDR notation"}},
+		{"idle timeout too short", endpoint("sftp: {}\nlimits: {idleTimeout: 1s}"),
+			[]string{"idleTimeout must be a duration between 10s and 24h"}},
+		{"idle timeout not a duration", endpoint("sftp: {}\nlimits: {idleTimeout: soon}"),
+			[]string{"spec.limits.idleTimeout", "should match"}},
+		{"negative connection limit", endpoint("sftp: {}\nlimits: {maxConnections: -1}"),
+			[]string{"spec.limits.maxConnections", "greater than or equal to 0"}},
+
+		// TransferUser.
+		{"user without endpointRef", user("username: alice\ngeneratePassword: true"),
+			[]string{"spec.endpointRef", "Required value"}},
+		{"username too short", user("endpointRef: {name: ep}\nusername: al\ngeneratePassword: true"),
+			[]string{"spec.username", "at least 3 chars long"}},
+		{"username starts with a dash", user("endpointRef: {name: ep}\nusername: -alice\ngeneratePassword: true"),
+			[]string{"username may contain only letters, digits"}},
+		{"username with a slash", user("endpointRef: {name: ep}\nusername: alice/bob\ngeneratePassword: true"),
+			[]string{"username may contain only letters, digits"}},
+		{"relative home directory", user("endpointRef: {name: ep}\nusername: alice\nhomeDirectory: alice\ngeneratePassword: true"),
+			[]string{"homeDirectory must be an absolute path"}},
+		{"home directory escaping with ..", user("endpointRef: {name: ep}\nusername: alice\nhomeDirectory: /alice/../bob\ngeneratePassword: true"),
+			[]string{"homeDirectory must not contain '.' or '..' segments"}},
+		{"password and generatePassword", user("endpointRef: {name: ep}\nusername: alice\npassword: {secretRef: {name: pw}}\ngeneratePassword: true"),
+			[]string{"set either spec.password.secretRef"}},
+		{"no way to log in", user("endpointRef: {name: ep}\nusername: alice"),
+			[]string{"a user needs a way to log in"}},
+		{"FTP user with keys only", user("endpointRef: {name: ep}\nusername: alice\nprotocols: [ftp]\nauthorizedKeys: {secretRef: {name: keys}}"),
+			[]string{"FTP logs in with a password only"}},
+		{"preset combined with a permission", user("endpointRef: {name: ep}\nusername: alice\ngeneratePassword: true\npermissions: [ReadOnly, upload]"),
+			[]string{"a preset (ReadWrite, ReadOnly or UploadOnly) must be the only entry"}},
+		{"unknown permission", user("endpointRef: {name: ep}\nusername: alice\ngeneratePassword: true\npermissions: [chmod]"),
+			[]string{"Unsupported value: \"chmod\""}},
+		{"empty authorizedKeys", user("endpointRef: {name: ep}\nusername: alice\nauthorizedKeys: {}"),
+			[]string{"spec.authorizedKeys needs secretRef, keys, or both"}},
+		{"inline key that is not an authorized_keys line", user("endpointRef: {name: ep}\nusername: alice\nauthorizedKeys: {keys: ['not a key']}"),
+			[]string{"each key must be one authorized_keys line"}},
+		{"bad Secret key name", user("endpointRef: {name: ep}\nusername: alice\npassword: {secretRef: {name: pw, key: 'pass word'}}"),
+			[]string{"a Secret key may contain only letters, digits"}},
+		{"bad CIDR for a user", user("endpointRef: {name: ep}\nusername: alice\ngeneratePassword: true\nallowedSourceRanges: [not-a-network]"),
+			[]string{"must be a network in CIDR notation"}},
+	}
+	ns := env.Namespace(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := create(t, tc.doc, ns)
+			if err == nil {
+				t.Fatalf("the API server accepted an invalid object:\n%s", tc.doc)
+			}
+			// A CEL runtime error means a rule is broken for this input, even if its message is included.
+			for _, broken := range []string{"no such key", "evaluating rule", "type conversion error"} {
+				if strings.Contains(err.Error(), broken) {
+					t.Errorf("a validation rule failed to evaluate (%q) instead of judging the object:\n%v", broken, err)
+				}
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not say %q:\n%v", want, err)
+				}
+			}
+		})
+	}
+	if len(cases) < 20 {
+		t.Fatalf("only %d invalid objects; the API contract wants at least 20", len(cases))
+	}
+}
