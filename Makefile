@@ -47,7 +47,7 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 
 .PHONY: verify-generated
 verify-generated: $(CONTROLLER_GEN) ## Fail when generated files differ from what the API types produce.
-	@sum() { find $(GENERATED) -type f -exec sha256sum {} + 2>/dev/null | sort; }; \
+	@sum() { { find $(GENERATED) -type f -exec sha256sum {} + 2>/dev/null || true; } | sort; }; \
 	before=$$(sum); \
 	$(MAKE) --no-print-directory -s manifests generate; \
 	if [ "$$before" != "$$(sum)" ]; then \

@@ -60,7 +60,7 @@ func TestCRDsInstalled(t *testing.T) {
 		if v.Subresources == nil || v.Subresources.Status == nil {
 			t.Errorf("%s: no status subresource", name)
 		}
-		var columns []string
+		columns := make([]string, 0, len(v.AdditionalPrinterColumns))
 		for _, c := range v.AdditionalPrinterColumns {
 			columns = append(columns, c.Name)
 		}

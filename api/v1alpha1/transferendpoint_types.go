@@ -563,7 +563,3 @@ type TransferEndpointList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []TransferEndpoint `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&TransferEndpoint{}, &TransferEndpointList{})
-}

@@ -186,7 +186,3 @@ type TransferUserList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []TransferUser `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&TransferUser{}, &TransferUserList{})
-}
