@@ -1,0 +1,245 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package auth
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/server/config"
+)
+
+func newKey(t *testing.T) ssh.PublicKey {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+func hash(t *testing.T, password string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+// fixture builds an authenticator over a small user table:
+// alice (password, key), bob (key only, sftp only), carol (disabled), dave (ftp only, one network).
+func fixture(t *testing.T) (*Authenticator, ssh.PublicKey, ssh.PublicKey) {
+	t.Helper()
+	aliceKey, bobKey := newKey(t), newKey(t)
+	cfg := &config.Config{
+		AllowedSourceRanges: []string{"192.0.2.0/24", "2001:db8::/32"},
+		Users: []config.User{
+			{Username: "alice", PasswordHash: hash(t, "alice-pw"), AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(aliceKey))}},
+			{Username: "bob", AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(bobKey))}, Protocols: []config.Protocol{config.ProtocolSFTP}},
+			{Username: "carol", PasswordHash: hash(t, "carol-pw"), Disabled: true},
+			{Username: "dave", PasswordHash: hash(t, "dave-pw"), Protocols: []config.Protocol{config.ProtocolFTP}, AllowedSourceRanges: []string{"192.0.2.128/25"}},
+		},
+	}
+	users := NewUsers()
+	if err := users.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return &Authenticator{Users: users, Defender: NewDefender(3, time.Hour)}, aliceKey, bobKey
+}
+
+func TestPasswordLogins(t *testing.T) {
+	a, _, _ := fixture(t)
+	inside := netip.MustParseAddr("192.0.2.200")
+	cases := []struct {
+		name     string
+		protocol config.Protocol
+		user, pw string
+		from     netip.Addr
+		want     error
+	}{
+		{"right password", config.ProtocolSFTP, "alice", "alice-pw", inside, nil},
+		{"right password over FTP", config.ProtocolFTP, "alice", "alice-pw", inside, nil},
+		{"IPv6 client inside the server's networks", config.ProtocolFTP, "alice", "alice-pw", netip.MustParseAddr("2001:db8::1"), nil},
+		{"wrong password", config.ProtocolSFTP, "alice", "nope", inside, ErrInvalidCredentials},
+		{"unknown user", config.ProtocolSFTP, "mallory", "alice-pw", inside, ErrInvalidCredentials},
+		{"user without a password", config.ProtocolSFTP, "bob", "", inside, ErrInvalidCredentials},
+		{"disabled user", config.ProtocolSFTP, "carol", "carol-pw", inside, ErrDisabled},
+		{"protocol the user may not use", config.ProtocolSFTP, "dave", "dave-pw", inside, ErrProtocolNotAllowed},
+		{"outside the user's networks", config.ProtocolFTP, "dave", "dave-pw", netip.MustParseAddr("192.0.2.1"), ErrSourceNotAllowed},
+		{"outside the server's networks", config.ProtocolSFTP, "alice", "alice-pw", netip.MustParseAddr("198.51.100.1"), ErrSourceNotAllowed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a.Defender = NewDefender(0, time.Hour) // this table is about the verdicts, not bans
+			acct, err := a.Password(tc.protocol, tc.user, tc.pw, tc.from)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Password(%s, %s) error = %v, want %v", tc.user, tc.pw, err, tc.want)
+			}
+			if tc.want == nil && (acct == nil || acct.Username != tc.user) {
+				t.Fatalf("Password returned account %v, want %s", acct, tc.user)
+			}
+		})
+	}
+}
+
+func TestPublicKeyLogins(t *testing.T) {
+	a, aliceKey, bobKey := fixture(t)
+	from := netip.MustParseAddr("192.0.2.10")
+	if acct, err := a.PublicKey("alice", aliceKey, from); err != nil || acct.Username != "alice" {
+		t.Fatalf("alice's own key refused: %v", err)
+	}
+	if _, err := a.PublicKey("bob", bobKey, from); err != nil {
+		t.Fatalf("bob's own key refused: %v", err)
+	}
+	if _, err := a.PublicKey("alice", bobKey, from); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("bob's key logged in as alice: %v", err)
+	}
+	if _, err := a.PublicKey("nobody", aliceKey, from); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("unknown user with a key: %v", err)
+	}
+	// Offering keys is not guessing: many rejected keys must not ban the client.
+	for range 10 {
+		_, _ = a.PublicKey("alice", newKey(t), from)
+	}
+	if a.Defender.IsBanned(from) {
+		t.Fatal("rejected public keys banned the client")
+	}
+}
+
+func TestWrongPasswordsBanTheAddress(t *testing.T) {
+	a, _, _ := fixture(t)
+	attacker := netip.MustParseAddr("192.0.2.66")
+	for range 3 {
+		if _, err := a.Password(config.ProtocolFTP, "alice", "guess", attacker); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("wrong password: %v", err)
+		}
+	}
+	if _, err := a.Password(config.ProtocolFTP, "alice", "alice-pw", attacker); !errors.Is(err, ErrBanned) {
+		t.Fatalf("the right password from a banned address: %v, want ErrBanned", err)
+	}
+	if err := a.Admit(attacker); !errors.Is(err, ErrBanned) {
+		t.Fatalf("Admit of a banned address: %v", err)
+	}
+	if _, err := a.Password(config.ProtocolFTP, "alice", "alice-pw", netip.MustParseAddr("192.0.2.67")); err != nil {
+		t.Fatalf("another address was affected by the ban: %v", err)
+	}
+}
+
+func TestUpdateSwapsUsersAtomically(t *testing.T) {
+	a, _, _ := fixture(t)
+	from := netip.MustParseAddr("192.0.2.1")
+	next := &config.Config{Users: []config.User{{Username: "erin", PasswordHash: hash(t, "erin-pw")}}}
+	if err := a.Users.Update(next); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Password(config.ProtocolSFTP, "erin", "erin-pw", from); err != nil {
+		t.Fatalf("a user added by Update cannot log in: %v", err)
+	}
+	if _, err := a.Password(config.ProtocolSFTP, "alice", "alice-pw", from); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("a user removed by Update can still log in: %v", err)
+	}
+	// The server's networks went with the old config: anyone may connect now.
+	if err := a.Admit(netip.MustParseAddr("198.51.100.1")); err != nil {
+		t.Fatalf("old allowedSourceRanges still applied: %v", err)
+	}
+
+	bad := &config.Config{Users: []config.User{{Username: "frank", AuthorizedKeys: []string{"ssh-ed25519 not-base64"}}}}
+	if err := a.Users.Update(bad); err == nil {
+		t.Fatal("Update accepted an unparsable key")
+	}
+	if _, ok := a.Users.Lookup("erin"); !ok {
+		t.Fatal("a failed Update replaced the table")
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := NewLimiter(3, 2)
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	r1, err := l.Acquire(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, _ := l.Acquire(netip.MustParseAddr("::ffff:192.0.2.1")) // the same client, IPv4-mapped
+	if _, err := l.Acquire(a); !errors.Is(err, ErrTooManyFromAddress) {
+		t.Fatalf("third connection from one address: %v, want ErrTooManyFromAddress", err)
+	}
+	r3, _ := l.Acquire(b)
+	if _, err := l.Acquire(netip.MustParseAddr("192.0.2.3")); !errors.Is(err, ErrTooManyConnections) {
+		t.Fatalf("fourth connection: %v, want ErrTooManyConnections", err)
+	}
+	r1()
+	r1() // a second release must not free another slot
+	if got := l.Open(); got != 2 {
+		t.Fatalf("Open() = %d after one release, want 2", got)
+	}
+	if _, err := l.Acquire(a); err != nil {
+		t.Fatalf("slot not freed by release: %v", err)
+	}
+	l.SetLimits(0, 0)
+	for range 10 {
+		if _, err := l.Acquire(b); err != nil {
+			t.Fatalf("limits of 0 refused a connection: %v", err)
+		}
+	}
+	r2()
+	r3()
+}
+
+func TestSessionsClosedWhenRevoked(t *testing.T) {
+	a, _, _ := fixture(t)
+	s := NewSessions()
+	closed := map[string]int{}
+	removes := make([]func(), 0, 3)
+	for _, name := range []string{"alice", "alice", "dave"} {
+		var remove func()
+		remove = s.Add(name, func() { closed[name]++; remove() })
+		removes = append(removes, remove)
+	}
+	if n := s.CloseRevoked(a.Users); n != 0 {
+		t.Fatalf("closed %d sessions of valid users", n)
+	}
+
+	// alice is disabled and dave removed; a changed password alone would not close anything.
+	cfg := &config.Config{Users: []config.User{{Username: "alice", PasswordHash: hash(t, "x"), Disabled: true}}}
+	if err := a.Users.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CloseRevoked(a.Users); n != 3 {
+		t.Fatalf("CloseRevoked closed %d sessions, want 3", n)
+	}
+	if closed["alice"] != 2 || closed["dave"] != 1 {
+		t.Fatalf("closed %v, want alice twice and dave once", closed)
+	}
+	if s.Count() != 0 {
+		t.Fatalf("%d sessions still registered", s.Count())
+	}
+	for _, remove := range removes {
+		remove() // removing an already removed session is harmless
+	}
+}
