@@ -1,0 +1,211 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package vfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// errLinkOutside is returned by Readlink for a link whose target is not (or cannot be shown to be) inside the
+// home directory. Its text tells the client why without revealing the target.
+var errLinkOutside = errors.New("the link does not resolve inside the home directory")
+
+// Stat describes the file at p, following symbolic links (only those that stay inside the home directory).
+func (f *FS) Stat(p string) (fs.FileInfo, error) {
+	name, err := f.check("stat", List, p)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.root.Stat(name)
+	if err != nil {
+		return nil, pathError("stat", name, err)
+	}
+	return info, nil
+}
+
+// Lstat describes the file at p; if it is a symbolic link, it describes the link, wherever it points.
+func (f *FS) Lstat(p string) (fs.FileInfo, error) {
+	name, err := f.check("lstat", List, p)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.root.Lstat(name)
+	if err != nil {
+		return nil, pathError("lstat", name, err)
+	}
+	return info, nil
+}
+
+// Mkdir creates the directory p with mode 0o750; its parent must exist. The client's requested mode is not
+// used (see dirMode).
+func (f *FS) Mkdir(p string) error {
+	name, err := f.check("mkdir", Mkdir, p)
+	if err != nil {
+		return err
+	}
+	if err := f.root.Mkdir(name, dirMode); err != nil {
+		return pathError("mkdir", name, err)
+	}
+	return nil
+}
+
+// Remove deletes the file p. A symbolic link is removed itself, never its target. Directories need Rmdir, so
+// that a client's "delete file" never removes a directory.
+func (f *FS) Remove(p string) error {
+	name, err := f.check("remove", Delete, p)
+	if err != nil {
+		return err
+	}
+	if name == "." {
+		return pathError("remove", name, errHomeDirectory)
+	}
+	// The check and the removal are two steps; if the file is swapped for an empty directory in between, that
+	// directory is removed. Either way only an entry inside the home directory is affected.
+	info, err := f.root.Lstat(name)
+	if err != nil {
+		return pathError("remove", name, err)
+	}
+	if info.IsDir() {
+		return pathError("remove", name, syscall.EISDIR)
+	}
+	if err := f.root.Remove(name); err != nil {
+		return pathError("remove", name, err)
+	}
+	return nil
+}
+
+// Rmdir deletes the empty directory p.
+func (f *FS) Rmdir(p string) error {
+	name, err := f.check("rmdir", Delete, p)
+	if err != nil {
+		return err
+	}
+	if name == "." {
+		return pathError("rmdir", name, errHomeDirectory)
+	}
+	info, err := f.root.Lstat(name)
+	if err != nil {
+		return pathError("rmdir", name, err)
+	}
+	if !info.IsDir() {
+		return pathError("rmdir", name, syscall.ENOTDIR)
+	}
+	if err := f.root.Remove(name); err != nil {
+		return pathError("rmdir", name, err)
+	}
+	return nil
+}
+
+// Rename moves from to to. Like POSIX rename(2) it replaces an existing file at to, atomically, which is what
+// clients that upload to a temporary name and rename at the end rely on. An existing directory at to is not
+// replaced. A symbolic link is moved itself; links and paths that lead outside the home directory fail.
+func (f *FS) Rename(from, to string) error {
+	if !f.perms.Has(Rename) {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: denied(Rename)}
+	}
+	oldName, err := resolve(from)
+	if err != nil {
+		return fmt.Errorf("rename: %w", err)
+	}
+	newName, err := resolve(to)
+	if err != nil {
+		return fmt.Errorf("rename: %w", err)
+	}
+	fail := func(err error) error {
+		var linkErr *os.LinkError
+		if errors.As(err, &linkErr) {
+			err = linkErr.Err
+		}
+		return &os.LinkError{Op: "rename", Old: jailPath(oldName), New: jailPath(newName), Err: err}
+	}
+	if oldName == "." || newName == "." {
+		return fail(errHomeDirectory)
+	}
+	if err := f.root.Rename(oldName, newName); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// Chtimes sets the access and modification times of p, following links inside the home directory. Clients
+// use it to keep the original times of uploaded files, so it needs Upload.
+func (f *FS) Chtimes(p string, atime, mtime time.Time) error {
+	name, err := f.check("chtimes", Upload, p)
+	if err != nil {
+		return err
+	}
+	if err := f.root.Chtimes(name, atime, mtime); err != nil {
+		return pathError("chtimes", name, err)
+	}
+	return nil
+}
+
+// Chmod sets the permission bits of p to mode's 0o777 bits, following links inside the home directory. The
+// setuid, setgid and sticky bits are dropped: a client must not be able to create a setuid program on a
+// volume that other pods may mount. Dropping rather than rejecting them accepts clients that send a full
+// st_mode, file type bits included.
+func (f *FS) Chmod(p string, mode fs.FileMode) error {
+	name, err := f.check("chmod", Upload, p)
+	if err != nil {
+		return err
+	}
+	if err := f.root.Chmod(name, mode.Perm()); err != nil {
+		return pathError("chmod", name, err)
+	}
+	return nil
+}
+
+// Readlink returns where the symbolic link p points, as a path inside the home directory ("/data/x"). It fails
+// if the target is absolute or leads outside the home directory, so the client never learns paths of the
+// server's disk. A link to a file that does not exist (yet) but would be inside is returned.
+//
+// The result is the target joined to the link's directory as the client named it. If that directory was
+// reached through another link, the kernel would resolve the target from where that link leads instead; both
+// are inside the home directory, and clients (like ls -l) only display the result.
+func (f *FS) Readlink(p string) (string, error) {
+	name, err := f.check("readlink", List, p)
+	if err != nil {
+		return "", err
+	}
+	target, err := f.root.Readlink(name)
+	if err != nil {
+		return "", pathError("readlink", name, err)
+	}
+	// Absolute targets are never inside the jail as os.Root sees it (it refuses to follow them).
+	if path.IsAbs(target) {
+		return "", pathError("readlink", name, errLinkOutside)
+	}
+	// First judge the target by its text, relative to the link's directory...
+	resolved := path.Join(path.Dir(name), target)
+	if resolved == ".." || strings.HasPrefix(resolved, "../") {
+		return "", pathError("readlink", name, errLinkOutside)
+	}
+	// ...then let os.Root follow it, since links inside the target can lead elsewhere than its text suggests.
+	// A missing file is fine: it would be created inside. Any other failure (os.Root's "path escapes", a
+	// loop) means the target cannot be shown to be inside.
+	if _, err := f.root.Stat(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", pathError("readlink", name, errLinkOutside)
+	}
+	return jailPath(resolved), nil
+}
