@@ -1,0 +1,111 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package config
+
+import "time"
+
+// Defaults of the optional fields. docs/server-config.md lists them too.
+const (
+	DefaultSFTPAddress         = ":2222"
+	DefaultFTPAddress          = ":2121"
+	DefaultHealthAddress       = ":8080"
+	DefaultTLSMode             = TLSRequired
+	DefaultTLSMinVersion       = TLSVersion12
+	DefaultIdleTimeout         = 5 * time.Minute
+	DefaultLoginTimeout        = 30 * time.Second
+	DefaultMaxLoginFailures    = 5
+	DefaultBanDuration         = 15 * time.Minute
+	DefaultShutdownGracePeriod = 30 * time.Second
+)
+
+// ApplyDefaults fills every unset optional field with its default, so the server reads plain values and the
+// operator can render the fully resolved file. Empty lists become nil: in this schema an empty list always means
+// the same as an absent one, and one representation keeps Marshal and Parse exact inverses. It never overwrites a
+// value that is set, even an invalid one, so Validate still reports it. Parse calls it; calling it again changes
+// nothing.
+func (c *Config) ApplyDefaults() {
+	if c.SFTP != nil {
+		setString(&c.SFTP.Address, DefaultSFTPAddress)
+		if len(c.SFTP.AuthMethods) == 0 {
+			c.SFTP.AuthMethods = []AuthMethod{AuthMethodPassword, AuthMethodPublicKey}
+		}
+	}
+	if c.FTP != nil {
+		setString(&c.FTP.Address, DefaultFTPAddress)
+		tls := &c.FTP.TLS
+		if tls.Mode == "" {
+			tls.Mode = DefaultTLSMode
+		}
+		if tls.MinVersion == "" {
+			tls.MinVersion = DefaultTLSMinVersion
+		}
+		if tls.RequireSessionReuse == nil {
+			reuse := true
+			tls.RequireSessionReuse = &reuse
+		}
+	}
+	setString(&c.Health.Address, DefaultHealthAddress)
+
+	l := &c.Limits
+	setDuration(&l.IdleTimeout, DefaultIdleTimeout)
+	setDuration(&l.LoginTimeout, DefaultLoginTimeout)
+	setDuration(&l.BanDuration, DefaultBanDuration)
+	setDuration(&l.ShutdownGracePeriod, DefaultShutdownGracePeriod)
+	if l.MaxLoginFailures == nil {
+		n := DefaultMaxLoginFailures
+		l.MaxLoginFailures = &n
+	}
+
+	c.AllowedSourceRanges = nilIfEmpty(c.AllowedSourceRanges)
+	c.Users = nilIfEmpty(c.Users)
+	for i := range c.Users {
+		c.Users[i].applyDefaults()
+	}
+}
+
+// applyDefaults fills the user's optional fields. The home directory is left empty for a user without a name,
+// rather than defaulted to "/" (all of the storage), should anyone skip Validate.
+func (u *User) applyDefaults() {
+	if u.HomeDirectory == "" && u.Username != "" {
+		u.HomeDirectory = u.HomeDir()
+	}
+	if len(u.Permissions) == 0 {
+		u.Permissions = []Permission{PresetReadWrite}
+	}
+	u.AuthorizedKeys = nilIfEmpty(u.AuthorizedKeys)
+	u.Protocols = nilIfEmpty(u.Protocols)
+	u.AllowedSourceRanges = nilIfEmpty(u.AllowedSourceRanges)
+}
+
+func setString(s *string, def string) {
+	if *s == "" {
+		*s = def
+	}
+}
+
+func setDuration(d **Duration, def time.Duration) {
+	if *d == nil {
+		*d = &Duration{Duration: def}
+	}
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
