@@ -76,8 +76,12 @@ envtest: ## Print the folder holding the envtest binaries, building them once if
 	@hack/setup-envtest.sh
 
 .PHONY: test
-test: verify-generated vet lint ## Run every test against a real API server (envtest). What CI runs.
-	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" go test ./... -count=1 -coverprofile cover.out
+test: verify-generated vet lint test-clients ## Run every test: envtest for the API, real clients for the server. What CI runs.
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" PIER_REQUIRE_CLIENTS=1 go test ./... -count=1 -coverprofile cover.out
+
+.PHONY: test-clients
+test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp) if missing.
+	@hack/install-test-clients.sh
 
 ##@ Build
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp) from Debian's packages
+# when they are missing. Needs root (as on CI and the project's machines) or passwordless sudo.
+set -euo pipefail
+
+declare -A package_of=([sftp]=openssh-client [scp]=openssh-client [ssh-keygen]=openssh-client
+  [sshpass]=sshpass [curl]=curl [lftp]=lftp)
+missing=()
+for cmd in "${!package_of[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${package_of[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "install-test-clients: installing ${packages[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2
+$sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >&2

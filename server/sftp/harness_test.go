@@ -1,0 +1,231 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package sftp
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/server/auth"
+	"github.com/pier-dev/pier/server/config"
+)
+
+// testServer is a running SFTP server on 127.0.0.1 with its own storage, host key and users.
+type testServer struct {
+	*Server
+	addr        string
+	storage     string
+	hostKeyFile string
+	users       []config.User
+	clientKey   ssh.Signer // alice's key
+}
+
+// passwords of the test users, hashed into their config entries.
+var passwords = map[string]string{"alice": "alice-secret", "reader": "reader-secret"}
+
+func writeHostKey(t *testing.T, file string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil { // atomic, as a Secret volume update is
+		t.Fatal(err)
+	}
+}
+
+func newSigner(t *testing.T) ssh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func bcryptHash(t *testing.T, pw string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+// startServer starts a server with two users: alice (ReadWrite, password and key) and reader (ReadOnly,
+// home /shared).
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	ts := &testServer{storage: filepath.Join(dir, "storage"), hostKeyFile: filepath.Join(dir, "host_key"), clientKey: newSigner(t)}
+	if err := os.MkdirAll(ts.storage, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	writeHostKey(t, ts.hostKeyFile)
+	hostKeys, err := NewHostKeys([]string{ts.hostKeyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.users = []config.User{
+		{Username: "alice", PasswordHash: bcryptHash(t, passwords["alice"]),
+			AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(ts.clientKey.PublicKey()))}},
+		{Username: "reader", PasswordHash: bcryptHash(t, passwords["reader"]), HomeDirectory: "/shared",
+			Permissions: []config.Permission{config.PresetReadOnly}},
+	}
+	users := auth.NewUsers()
+	if err := users.Update(&config.Config{Users: ts.users}); err != nil {
+		t.Fatal(err)
+	}
+	ts.Server = &Server{
+		Auth:     &auth.Authenticator{Users: users, Defender: auth.NewDefender(5, time.Hour)},
+		Limiter:  auth.NewLimiter(0, 0),
+		Sessions: auth.NewSessions(),
+		HostKeys: hostKeys,
+		Log:      testLogger(),
+	}
+	ts.SetSettings(Settings{
+		StorageRoot:  ts.storage,
+		AuthMethods:  []config.AuthMethod{config.AuthMethodPassword, config.AuthMethodPublicKey},
+		IdleTimeout:  time.Minute,
+		LoginTimeout: 10 * time.Second,
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.addr = ln.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- ts.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		ctx, cancel := contextWithTimeout(5 * time.Second)
+		defer cancel()
+		ts.Shutdown(ctx)
+	})
+	return ts
+}
+
+// setUsers swaps the user table as a config reload does, and ends revoked sessions.
+func (ts *testServer) setUsers(t *testing.T, users []config.User) {
+	t.Helper()
+	if err := ts.Auth.Users.Update(&config.Config{Users: users}); err != nil {
+		t.Fatal(err)
+	}
+	ts.Sessions.CloseRevoked(ts.Auth.Users)
+}
+
+// dial logs in with the given method and returns an SFTP client; the host key must be the one in the file.
+func (ts *testServer) dial(t *testing.T, user string, method ssh.AuthMethod) (*sftp.Client, error) {
+	t.Helper()
+	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
+		User:            user,
+		Auth:            []ssh.AuthMethod{method},
+		HostKeyCallback: ts.hostKeyCallback(t),
+		Timeout:         10 * time.Second,
+	})
+	if err != nil {
+		return nil, err
+	}
+	client, err := sftp.NewClient(conn)
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	t.Cleanup(func() { _ = client.Close(); _ = conn.Close() })
+	return client, nil
+}
+
+func (ts *testServer) mustDial(t *testing.T, user string) *sftp.Client {
+	t.Helper()
+	c, err := ts.dial(t, user, ssh.Password(passwords[user]))
+	if err != nil {
+		t.Fatalf("logging in as %s: %v", user, err)
+	}
+	return c
+}
+
+// hostKeyCallback accepts exactly the key currently in the host key file.
+func (ts *testServer) hostKeyCallback(t *testing.T) ssh.HostKeyCallback {
+	t.Helper()
+	return func(_ string, _ net.Addr, key ssh.PublicKey) error {
+		signer, err := loadHostKey(ts.hostKeyFile)
+		if err != nil {
+			return err
+		}
+		if string(signer.PublicKey().Marshal()) != string(key.Marshal()) {
+			return errHostKeyMismatch
+		}
+		return nil
+	}
+}
+
+var errHostKeyMismatch = errors.New("host key does not match the key file")
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
+
+// newEd25519 returns a fresh private key and its signer.
+func newEd25519(t *testing.T) (ed25519.PrivateKey, ssh.Signer) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv, signer
+}
+
+// testLogger discards the server's log unless PIER_TEST_LOG=1, when it goes to stderr for debugging.
+func testLogger() *slog.Logger {
+	if os.Getenv("PIER_TEST_LOG") == "1" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}

@@ -1,0 +1,156 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package sftp
+
+import (
+	"bytes"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/server/config"
+)
+
+// opensshFiles writes what an OpenSSH client needs to talk to ts: alice's private key and a known_hosts file
+// pinning the server's host key, so host key checking stays strict.
+func opensshFiles(t *testing.T, ts *testServer, priv any) (keyFile, knownHosts string) {
+	t.Helper()
+	dir := t.TempDir()
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile = filepath.Join(dir, "id")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(ts.addr)
+	hostKey, err := loadHostKey(ts.hostKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	knownHosts = filepath.Join(dir, "known_hosts")
+	line := fmt.Sprintf("[%s]:%s %s", host, port, ssh.MarshalAuthorizedKey(hostKey.PublicKey()))
+	if err := os.WriteFile(knownHosts, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keyFile, knownHosts
+}
+
+func sshOptions(knownHosts string) []string {
+	return []string{
+		"-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes",
+		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-F", "/dev/null",
+	}
+}
+
+// TestOpenSSHClients drives OpenSSH's sftp (batch mode, with a key and with a password through sshpass) and scp.
+func TestOpenSSHClients(t *testing.T) {
+	realclient.Require(t, "sftp", "scp", "sshpass")
+	ts := startServer(t)
+	_, port, _ := net.SplitHostPort(ts.addr)
+
+	// Replace alice's key with one whose private half we can hand to OpenSSH.
+	priv, signer := newEd25519(t)
+	users := append([]config.User{}, ts.users...)
+	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
+	ts.setUsers(t, users)
+	keyFile, knownHosts := opensshFiles(t, ts, priv)
+
+	work := t.TempDir()
+	data := randomBytes(t, 1<<20+7)
+	local := filepath.Join(work, "payload.bin")
+	if err := os.WriteFile(local, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	batch := filepath.Join(work, "batch")
+	script := strings.Join([]string{
+		"mkdir incoming",
+		"put " + local + " incoming/payload.bin",
+		"rename incoming/payload.bin incoming/renamed.bin",
+		"ls -l incoming",
+		"get incoming/renamed.bin " + filepath.Join(work, "back.bin"),
+		"df -h",
+	}, "\n") + "\n"
+	if err := os.WriteFile(batch, []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	args := append(sshOptions(knownHosts), "-b", batch, "-P", port, "-i", keyFile,
+		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "alice@127.0.0.1")
+	if out, err := exec.Command("sftp", args...).CombinedOutput(); err != nil {
+		t.Fatalf("sftp with a key failed: %v\n%s", err, out)
+	}
+	back, err := os.ReadFile(filepath.Join(work, "back.bin"))
+	if err != nil || !bytes.Equal(back, data) {
+		t.Fatalf("sftp round trip differs (%v)", err)
+	}
+	onServer, _ := os.ReadFile(filepath.Join(ts.storage, "alice", "incoming", "renamed.bin"))
+	if !bytes.Equal(onServer, data) {
+		t.Fatal("the file on the server differs from what sftp uploaded")
+	}
+
+	// Password login through sshpass; a wrong password fails with an error exit.
+	pwBatch := filepath.Join(work, "pw-batch")
+	if err := os.WriteFile(pwBatch, []byte("ls\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// sftp -b implies BatchMode=yes, which forbids password prompts; an earlier BatchMode=no wins.
+	pwArgs := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, append(sshOptions(knownHosts), "-b", pwBatch, "-P", port,
+		"-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "alice@127.0.0.1")...)
+	cmd := exec.Command("sshpass", pwArgs...)
+	cmd.Env = append(os.Environ(), "SSHPASS="+passwords["alice"])
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sftp with a password failed: %v\n%s", err, out)
+	}
+	cmd = exec.Command("sshpass", pwArgs...)
+	cmd.Env = append(os.Environ(), "SSHPASS=wrong-password")
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("sftp with a wrong password succeeded:\n%s", out)
+	}
+
+	// scp from OpenSSH 9 speaks SFTP.
+	scpArgs := append(sshOptions(knownHosts), "-P", port, "-i", keyFile, "-o", "BatchMode=yes",
+		local, "alice@127.0.0.1:scp.bin")
+	if out, err := exec.Command("scp", scpArgs...).CombinedOutput(); err != nil {
+		t.Fatalf("scp upload failed: %v\n%s", err, out)
+	}
+	scpBack := filepath.Join(work, "scp-back.bin")
+	scpArgs = append(sshOptions(knownHosts), "-P", port, "-i", keyFile, "-o", "BatchMode=yes",
+		"alice@127.0.0.1:scp.bin", scpBack)
+	if out, err := exec.Command("scp", scpArgs...).CombinedOutput(); err != nil {
+		t.Fatalf("scp download failed: %v\n%s", err, out)
+	}
+	if got, _ := os.ReadFile(scpBack); !bytes.Equal(got, data) {
+		t.Fatal("scp round trip differs")
+	}
+
+	// A shell is refused with the explanation.
+	sshArgs := append(sshOptions(knownHosts), "-p", port, "-i", keyFile, "-o", "BatchMode=yes", "alice@127.0.0.1", "id")
+	out, err := exec.Command("ssh", sshArgs...).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "pier serves SFTP only") {
+		t.Fatalf("ssh command: err=%v output=%q, want a refusal that explains itself", err, out)
+	}
+}

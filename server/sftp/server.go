@@ -1,0 +1,320 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package sftp is pier-server's SFTP front end: an SSH server (golang.org/x/crypto/ssh) with modern algorithms
+// only, that serves the SFTP subsystem (github.com/pkg/sftp's request server) over each user's jailed storage.
+package sftp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/server/auth"
+	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/server/metrics"
+	"github.com/pier-dev/pier/server/session"
+	"github.com/pier-dev/pier/server/vfs"
+)
+
+const protocol = "sftp"
+
+// Modern algorithms only: no CBC, no SHA-1 MACs or signatures, no finite-field Diffie-Hellman. Strict KEX
+// (the Terrapin fix) is negotiated by x/crypto/ssh whenever the client offers it.
+var (
+	keyExchanges = []string{ssh.KeyExchangeMLKEM768X25519, ssh.KeyExchangeCurve25519, "curve25519-sha256@libssh.org"}
+	ciphers      = []string{ssh.CipherAES128GCM, ssh.CipherAES256GCM, ssh.CipherChaCha20Poly1305}
+	macs         = []string{ssh.HMACSHA256ETM, ssh.HMACSHA512ETM}
+	// Client key signature algorithms: "ssh-rsa" (SHA-1) and DSA are left out.
+	publicKeyAlgorithms = []string{
+		ssh.KeyAlgoED25519, ssh.KeyAlgoSKED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoSKECDSA256,
+		ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
+	}
+)
+
+// maxAuthTries is how many authentication attempts one connection may make, as OpenSSH's MaxAuthTries.
+const maxAuthTries = 6
+
+// Settings are the parts of the configuration read for each new connection; a config reload swaps them.
+type Settings struct {
+	StorageRoot  string
+	AuthMethods  []config.AuthMethod
+	IdleTimeout  time.Duration
+	LoginTimeout time.Duration
+}
+
+// Server accepts SSH connections and serves SFTP to logged-in users.
+type Server struct {
+	Auth     *auth.Authenticator
+	Limiter  *auth.Limiter
+	Sessions *auth.Sessions
+	HostKeys *HostKeys
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+
+	settings atomic.Pointer[Settings]
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	active sync.WaitGroup
+}
+
+// SetSettings replaces the settings for connections accepted from now on.
+func (s *Server) SetSettings(settings Settings) { s.settings.Store(&settings) }
+
+// Serve accepts connections on ln until ln is closed.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.settings.Load() == nil {
+		return errors.New("sftp: SetSettings must be called before Serve")
+	}
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond) // out of file descriptors or similar: back off, keep serving
+				continue
+			}
+			return fmt.Errorf("sftp: accepting connections: %w", err)
+		}
+		s.track(conn, true)
+		s.active.Add(1)
+		go func() {
+			defer s.active.Done()
+			defer s.track(conn, false)
+			s.handleConn(conn)
+		}()
+	}
+}
+
+// Shutdown waits for open connections to finish until ctx is done, then closes the rest. Close the listener
+// first so no new connection arrives.
+func (s *Server) Shutdown(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for conn := range s.conns {
+		_ = conn.Close() // ending the connection is the point; its error says nothing useful
+	}
+	s.mu.Unlock()
+	<-done
+}
+
+func (s *Server) track(conn net.Conn, add bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns == nil {
+		s.conns = map[net.Conn]struct{}{}
+	}
+	if add {
+		s.conns[conn] = struct{}{}
+	} else {
+		delete(s.conns, conn)
+	}
+}
+
+// handleConn runs one client connection from the first byte to the end. A panic anywhere in it ends only this
+// connection.
+func (s *Server) handleConn(netConn net.Conn) {
+	remote := remoteAddr(netConn)
+	log := s.Log.With("protocol", protocol, "remote", remote.String())
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("panic while serving a connection; connection closed", "panic", r, "stack", string(debug.Stack()))
+		}
+		_ = netConn.Close() // may already be closed by the SSH layer
+	}()
+	defer s.Metrics.ConnectionOpened(protocol)()
+
+	if err := s.Auth.Admit(remote.Addr()); err != nil {
+		s.reject(log, "admission", err)
+		return
+	}
+	release, err := s.Limiter.Acquire(remote.Addr())
+	if err != nil {
+		s.reject(log, "limit", err)
+		return
+	}
+	defer release()
+
+	settings := *s.settings.Load()
+	conn := newIdleConn(netConn, settings.LoginTimeout)
+	signers, err := s.HostKeys.Signers()
+	if err != nil {
+		log.Error("host keys", "error", err) // the previous keys, if any, are still offered
+	}
+	if len(signers) == 0 {
+		return
+	}
+
+	var (
+		account          *auth.Account
+		method           string
+		passwordAttempts int
+		failures         int
+	)
+	sshConfig := &ssh.ServerConfig{
+		Config:                  ssh.Config{KeyExchanges: keyExchanges, Ciphers: ciphers, MACs: macs},
+		MaxAuthTries:            maxAuthTries,
+		ServerVersion:           "SSH-2.0-pier",
+		PublicKeyAuthAlgorithms: publicKeyAlgorithms,
+		AuthLogCallback: func(meta ssh.ConnMetadata, m string, err error) {
+			if m == "none" {
+				return // clients ask which methods exist first; that is not a login attempt
+			}
+			if err != nil {
+				failures++
+				s.Metrics.Login(protocol, m, "failure")
+				log.Info("login failed", "user", meta.User(), "method", m, "reason", err.Error())
+			}
+		},
+	}
+	for _, am := range settings.AuthMethods {
+		switch am {
+		case config.AuthMethodPassword:
+			sshConfig.PasswordCallback = func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
+				passwordAttempts++
+				acct, err := s.Auth.Password(config.ProtocolSFTP, meta.User(), string(password), remote.Addr())
+				if err != nil {
+					return nil, err
+				}
+				account, method = acct, "password"
+				return nil, nil
+			}
+		case config.AuthMethodPublicKey:
+			sshConfig.PublicKeyCallback = func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+				acct, err := s.Auth.PublicKey(meta.User(), key, remote.Addr())
+				if err != nil {
+					return nil, err
+				}
+				// x/crypto/ssh verifies the client's signature after this returns; account is used only once
+				// the handshake succeeds, which proves it.
+				account, method = acct, "publickey"
+				return nil, nil
+			}
+		}
+	}
+	for _, signer := range signers {
+		sshConfig.AddHostKey(signer)
+	}
+
+	sshConn, channels, requests, err := ssh.NewServerConn(conn, sshConfig)
+	if err != nil {
+		// Wrong passwords were counted one by one; a connection that failed with keys alone counts once.
+		if failures > 0 && passwordAttempts == 0 {
+			s.Auth.RecordFailure(remote.Addr())
+		}
+		log.Debug("handshake ended", "error", err)
+		return
+	}
+	defer func() { _ = sshConn.Close() }() // also closes netConn; the deferred close above is then a no-op
+	conn.loggedIn(settings.IdleTimeout)
+	s.Metrics.Login(protocol, method, "success")
+	log = log.With("user", account.Username)
+	log.Info("logged in", "method", method, "client", string(sshConn.ClientVersion()))
+
+	s.serveLoggedIn(log, sshConn, channels, requests, account, remote, settings)
+}
+
+// serveLoggedIn serves the channels of an authenticated connection until it closes or the user is revoked.
+func (s *Server) serveLoggedIn(log *slog.Logger, sshConn *ssh.ServerConn, channels <-chan ssh.NewChannel,
+	requests <-chan *ssh.Request, account *auth.Account, remote netip.AddrPort, settings Settings) {
+	perms, err := vfs.ParsePermissions(permissionNames(account))
+	if err != nil {
+		log.Error("user permissions", "error", err)
+		return
+	}
+	jail, err := vfs.Open(settings.StorageRoot, account.HomeDir(), perms)
+	if err != nil {
+		log.Error("opening the home directory", "home", account.HomeDir(), "error", err)
+		return
+	}
+	defer func() { _ = jail.Close() }() // releases the directory handle; nothing was written through it
+	remove := s.Sessions.Add(account.Username, func() { _ = sshConn.Close() })
+	defer remove()
+
+	// The session adds user, protocol and remote to each transfer line itself.
+	sess := &session.Session{Protocol: protocol, Username: account.Username, Remote: remote, Log: s.Log, Metrics: s.Metrics}
+	go ssh.DiscardRequests(requests)
+	var channelsDone sync.WaitGroup
+	for newChannel := range channels {
+		if newChannel.ChannelType() != "session" {
+			_ = newChannel.Reject(ssh.UnknownChannelType, "pier serves SFTP only; port forwarding is not available")
+			continue
+		}
+		channel, channelRequests, err := newChannel.Accept()
+		if err != nil {
+			log.Debug("accepting a channel", "error", err)
+			continue
+		}
+		channelsDone.Add(1)
+		go func() {
+			defer channelsDone.Done()
+			serveChannel(log, channel, channelRequests, &handlers{fs: jail, sess: sess})
+		}()
+	}
+	channelsDone.Wait()
+	log.Info("logged out")
+}
+
+func (s *Server) reject(log *slog.Logger, reason string, err error) {
+	label := reason
+	switch {
+	case errors.Is(err, auth.ErrBanned):
+		label = "banned"
+	case errors.Is(err, auth.ErrSourceNotAllowed):
+		label = "source"
+	}
+	s.Metrics.ConnectionRejected(protocol, label)
+	log.Info("connection refused", "reason", err.Error())
+}
+
+// permissionNames turns the account's permissions into vfs names; none means the default, ReadWrite.
+func permissionNames(account *auth.Account) []string {
+	if len(account.Permissions) == 0 {
+		return []string{string(config.PresetReadWrite)}
+	}
+	names := make([]string, 0, len(account.Permissions))
+	for _, p := range account.Permissions {
+		names = append(names, string(p))
+	}
+	return names
+}
+
+func remoteAddr(conn net.Conn) netip.AddrPort {
+	if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		return tcp.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
+	return ap
+}

@@ -1,0 +1,406 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package sftp
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/server/config"
+)
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func upload(t *testing.T, c *sftp.Client, name string, data []byte) {
+	t.Helper()
+	f, err := c.Create(name)
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	if _, err := f.ReadFrom(bytes.NewReader(data)); err != nil {
+		t.Fatalf("write %s: %v", name, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("close %s: %v", name, err)
+	}
+}
+
+func download(t *testing.T, c *sftp.Client, name string) []byte {
+	t.Helper()
+	f, err := c.Open(name)
+	if err != nil {
+		t.Fatalf("open %s: %v", name, err)
+	}
+	defer func() { _ = f.Close() }()
+	var buf bytes.Buffer
+	if _, err := f.WriteTo(&buf); err != nil {
+		t.Fatalf("read %s: %v", name, err)
+	}
+	return buf.Bytes()
+}
+
+func TestRoundTripsArePreciseAndDurable(t *testing.T) {
+	ts := startServer(t)
+	c := ts.mustDial(t, "alice")
+	for _, size := range []int{0, 1, 1 << 20, 8<<20 + 13} {
+		name := fmt.Sprintf("/file-%d.bin", size)
+		data := randomBytes(t, size)
+		upload(t, c, name, data)
+		onDisk, err := os.ReadFile(filepath.Join(ts.storage, "alice", name))
+		if err != nil {
+			t.Fatalf("uploaded file is not in alice's home: %v", err)
+		}
+		if !bytes.Equal(onDisk, data) {
+			t.Fatalf("%s on disk differs from what was uploaded (%d vs %d bytes)", name, len(onDisk), len(data))
+		}
+		if got := download(t, c, name); !bytes.Equal(got, data) {
+			t.Fatalf("%s downloaded differs (%d vs %d bytes)", name, len(got), len(data))
+		}
+	}
+}
+
+func TestPublicKeyLoginAndWrongCredentials(t *testing.T) {
+	ts := startServer(t)
+	if _, err := ts.dial(t, "alice", ssh.PublicKeys(ts.clientKey)); err != nil {
+		t.Fatalf("alice's key was refused: %v", err)
+	}
+	if _, err := ts.dial(t, "alice", ssh.PublicKeys(newSigner(t))); err == nil {
+		t.Fatal("an unknown key logged in")
+	}
+	if _, err := ts.dial(t, "alice", ssh.Password("wrong")); err == nil {
+		t.Fatal("a wrong password logged in")
+	}
+	if _, err := ts.dial(t, "nobody", ssh.Password("x")); err == nil {
+		t.Fatal("an unknown user logged in")
+	}
+}
+
+func TestWrongPasswordsBanTheClient(t *testing.T) {
+	ts := startServer(t)
+	for i := range 5 {
+		if _, err := ts.dial(t, "alice", ssh.Password(fmt.Sprintf("guess-%d", i))); err == nil {
+			t.Fatal("a wrong password logged in")
+		}
+	}
+	_, err := ts.dial(t, "alice", ssh.Password(passwords["alice"]))
+	if err == nil {
+		t.Fatal("a banned address logged in with the right password")
+	}
+	if ts.Auth.Defender.Banned() != 1 {
+		t.Fatalf("Banned() = %d, want 1", ts.Auth.Defender.Banned())
+	}
+}
+
+func TestShellAndExecRefusedWithMessage(t *testing.T) {
+	ts := startServer(t)
+	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
+		User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
+		HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	sess, err := conn.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	sess.Stderr = &stderr
+	err = sess.Run("cat /etc/passwd")
+	var exit *ssh.ExitError
+	if !errors.As(err, &exit) || exit.ExitStatus() != 1 {
+		t.Fatalf("exec returned %v, want exit status 1", err)
+	}
+	if !strings.Contains(stderr.String(), "pier serves SFTP only") {
+		t.Fatalf("exec's stderr does not explain the refusal: %q", stderr.String())
+	}
+	if _, _, err := conn.OpenChannel("direct-tcpip", nil); err == nil {
+		t.Fatal("port forwarding channel was accepted")
+	}
+}
+
+func TestPermissionsEnforced(t *testing.T) {
+	ts := startServer(t)
+	if err := os.MkdirAll(filepath.Join(ts.storage, "shared", "dir"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ts.storage, "shared", "report.txt"), []byte("report"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	c := ts.mustDial(t, "reader")
+	if got := download(t, c, "/report.txt"); string(got) != "report" {
+		t.Fatalf("read-only user could not download: %q", got)
+	}
+	denied := map[string]func() error{
+		"upload": func() error { _, err := c.Create("/new.txt"); return err },
+		"delete": func() error { return c.Remove("/report.txt") },
+		"rename": func() error { return c.Rename("/report.txt", "/moved.txt") },
+		"mkdir":  func() error { return c.Mkdir("/newdir") },
+		"rmdir":  func() error { return c.RemoveDirectory("/dir") },
+		"chmod":  func() error { return c.Chmod("/report.txt", 0o600) },
+	}
+	for op, do := range denied {
+		err := do()
+		if err == nil {
+			t.Errorf("%s was allowed for a ReadOnly user", op)
+			continue
+		}
+		if !errors.Is(err, os.ErrPermission) {
+			t.Errorf("%s: error %v, want permission denied", op, err)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(ts.storage, "shared", "report.txt")); string(got) != "report" {
+		t.Fatal("a denied operation changed the file")
+	}
+}
+
+func TestEscapesStayInsideTheJail(t *testing.T) {
+	ts := startServer(t)
+	secret := filepath.Join(ts.storage, "secret.txt")
+	if err := os.WriteFile(secret, []byte("top secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(ts.storage, "alice")
+	c := ts.mustDial(t, "alice") // creates the home directory
+	if err := os.Symlink(secret, filepath.Join(home, "planted")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../", filepath.Join(home, "up")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/../secret.txt", "../../secret.txt", "/planted", "/up/secret.txt", secret} {
+		if f, err := c.Open(p); err == nil {
+			data, _ := io.ReadAll(f)
+			_ = f.Close()
+			t.Errorf("opened %s outside the jail: %q", p, data)
+		}
+	}
+	for _, p := range []string{"/up/new.txt", "/planted"} {
+		if f, err := c.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC); err == nil {
+			_, _ = f.Write([]byte("overwritten"))
+			_ = f.Close()
+		}
+	}
+	if err := c.Rename("/up/secret.txt", "/stolen.txt"); err == nil {
+		t.Error("renamed a file from outside the jail")
+	}
+	if got, _ := os.ReadFile(secret); string(got) != "top secret" {
+		t.Fatalf("the file outside the jail changed: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(ts.storage, "new.txt")); err == nil {
+		t.Fatal("a file was created outside the jail")
+	}
+	// "/.." is the jail root itself.
+	entries, err := c.ReadDir("/..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == "secret.txt" || e.Name() == "shared" {
+			t.Fatalf("listing /.. showed the storage root: %s", e.Name())
+		}
+	}
+	if err := c.Symlink("/planted", "/link2"); err == nil {
+		t.Fatal("creating a symlink was allowed")
+	}
+}
+
+func TestResumedUploadAndDownload(t *testing.T) {
+	ts := startServer(t)
+	c := ts.mustDial(t, "alice")
+	data := randomBytes(t, 3<<20)
+	half := len(data) / 2
+
+	// An upload interrupted half way, then resumed at its offset without truncating.
+	upload(t, c, "/big.bin", data[:half])
+	f, err := c.OpenFile("/big.bin", os.O_WRONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(data[half:], int64(half)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := download(t, c, "/big.bin"); !bytes.Equal(got, data) {
+		t.Fatal("resumed upload differs from the original")
+	}
+	// A resumed download reads from an offset.
+	r, err := c.Open("/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := make([]byte, len(data)-half)
+	if _, err := r.ReadAt(tail, int64(half)); err != nil && !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+	_ = r.Close()
+	if !bytes.Equal(tail, data[half:]) {
+		t.Fatal("download from an offset differs")
+	}
+}
+
+func TestAppendAndRenameSemantics(t *testing.T) {
+	ts := startServer(t)
+	c := ts.mustDial(t, "alice")
+	upload(t, c, "/log.txt", []byte("one\n"))
+	a, err := c.OpenFile("/log.txt", os.O_WRONLY|os.O_APPEND)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Write([]byte("two\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Close()
+	if got := download(t, c, "/log.txt"); string(got) != "one\ntwo\n" {
+		t.Fatalf("append gave %q", got)
+	}
+
+	// Plain rename refuses to replace; posix-rename replaces.
+	upload(t, c, "/other.txt", []byte("other"))
+	if err := c.Rename("/log.txt", "/other.txt"); err == nil {
+		t.Fatal("SFTP rename replaced an existing file")
+	}
+	if err := c.PosixRename("/log.txt", "/other.txt"); err != nil {
+		t.Fatalf("posix-rename: %v", err)
+	}
+	if got := download(t, c, "/other.txt"); string(got) != "one\ntwo\n" {
+		t.Fatalf("posix-rename result %q", got)
+	}
+}
+
+func TestLargeDirectoryListing(t *testing.T) {
+	ts := startServer(t)
+	c := ts.mustDial(t, "alice")
+	dir := filepath.Join(ts.storage, "alice", "many")
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10_000 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%05d", i)), nil, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := c.ReadDir("/many")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if seen[e.Name()] {
+			t.Fatalf("%s listed twice", e.Name())
+		}
+		seen[e.Name()] = true
+	}
+	if len(seen) != 10_000 {
+		t.Fatalf("listed %d entries, want 10000", len(seen))
+	}
+
+	if _, err := c.StatVFS("/"); err != nil {
+		t.Fatalf("statvfs: %v", err)
+	}
+}
+
+func TestRevokedUsersAreDisconnectedAndLockedOut(t *testing.T) {
+	ts := startServer(t)
+	c := ts.mustDial(t, "alice")
+	upload(t, c, "/keep.txt", []byte("kept"))
+
+	// A new user appears and can log in at once.
+	users := append([]config.User{}, ts.users...)
+	users = append(users, config.User{Username: "bob", PasswordHash: bcryptHash(t, "bob-pw")})
+	ts.setUsers(t, users)
+	if _, err := ts.dial(t, "bob", ssh.Password("bob-pw")); err != nil {
+		t.Fatalf("a user added at run time cannot log in: %v", err)
+	}
+	// alice's password changes: her open session keeps working.
+	users[0].PasswordHash = bcryptHash(t, "rotated")
+	ts.setUsers(t, users)
+	if _, err := c.Stat("/keep.txt"); err != nil {
+		t.Fatalf("a password change ended an open session: %v", err)
+	}
+	if _, err := ts.dial(t, "alice", ssh.Password(passwords["alice"])); err == nil {
+		t.Fatal("the old password still works")
+	}
+	// alice is removed: her session ends and she cannot log in again; her files stay.
+	ts.setUsers(t, users[1:])
+	if _, err := c.Stat("/keep.txt"); err == nil {
+		t.Fatal("a removed user's session still works")
+	}
+	if _, err := ts.dial(t, "alice", ssh.Password("rotated")); err == nil {
+		t.Fatal("a removed user logged in")
+	}
+	if _, err := os.Stat(filepath.Join(ts.storage, "alice", "keep.txt")); err != nil {
+		t.Fatalf("removing the user removed their files: %v", err)
+	}
+}
+
+func TestHostKeyRotationSeenByNewConnections(t *testing.T) {
+	ts := startServer(t)
+	ts.mustDial(t, "alice")
+	time.Sleep(10 * time.Millisecond) // a distinct modification time for the rewritten file on coarse clocks
+	writeHostKey(t, ts.hostKeyFile)
+	// hostKeyCallback accepts only the key now in the file: the new connection must be offered the new key.
+	if _, err := ts.dial(t, "alice", ssh.Password(passwords["alice"])); err != nil {
+		t.Fatalf("after rotating the host key: %v", err)
+	}
+}
+
+func TestMalformedInputIsRefused(t *testing.T) {
+	ts := startServer(t)
+	// Garbage that stalls the handshake ends at the login deadline; keep it short so the test is quick.
+	settings := *ts.settings.Load()
+	settings.LoginTimeout = time.Second
+	ts.SetSettings(settings)
+	for _, garbage := range [][]byte{
+		[]byte("GET / HTTP/1.1\r\n\r\n"),
+		bytes.Repeat([]byte{0xff}, 70000),
+		[]byte("SSH-2.0-evil\r\n" + strings.Repeat("\x00\x00\xff\xff", 1000)),
+	} {
+		conn, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = conn.Write(garbage)
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _ = io.Copy(io.Discard, conn) // the server must close the connection
+		_ = conn.Close()
+	}
+	// The server still serves.
+	ts.mustDial(t, "alice")
+}
