@@ -86,8 +86,9 @@ test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/s
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/manager.
+build: ## Build bin/manager and bin/pier-server.
 	go build -o bin/manager ./cmd/manager
+	go build -o bin/pier-server ./cmd/pier-server
 
 .PHONY: run
 run: manifests generate ## Run the manager against the cluster in ~/.kube/config.

@@ -1,0 +1,248 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package app assembles a whole pier-server from its configuration: the user table, limits and defender, the
+// protocol front ends, the health and metrics endpoint, configuration reloading and graceful shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pier-dev/pier/server/auth"
+	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/server/metrics"
+	"github.com/pier-dev/pier/server/sftp"
+)
+
+// Server is one running pier-server.
+type Server struct {
+	log      *slog.Logger
+	users    *auth.Users
+	defender *auth.Defender
+	limiter  *auth.Limiter
+	sessions *auth.Sessions
+	metrics  *metrics.Metrics
+
+	hostKeys *sftp.HostKeys
+	sftp     *sftp.Server
+
+	current atomic.Pointer[config.Config]
+	ready   atomic.Bool
+
+	mu        sync.Mutex
+	listeners map[string]net.Listener // by name: sftp, health
+}
+
+// New builds a server from a validated configuration. Nothing listens until Run.
+func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	s := &Server{
+		log:       log,
+		users:     auth.NewUsers(),
+		defender:  auth.NewDefender(0, time.Minute),
+		limiter:   auth.NewLimiter(0, 0),
+		sessions:  auth.NewSessions(),
+		listeners: map[string]net.Listener{},
+	}
+	s.metrics = metrics.New(s.defender.Banned)
+	authenticator := &auth.Authenticator{Users: s.users, Defender: s.defender}
+	if cfg.SFTP != nil {
+		hostKeys, err := sftp.NewHostKeys(cfg.SFTP.HostKeyFiles)
+		if err != nil {
+			return nil, fmt.Errorf("sftp: %w", err)
+		}
+		s.hostKeys = hostKeys
+		s.sftp = &sftp.Server{
+			Auth: authenticator, Limiter: s.limiter, Sessions: s.sessions, HostKeys: hostKeys,
+			Metrics: s.metrics, Log: log,
+		}
+	}
+	if err := s.Apply(cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Apply switches a running server to cfg: users, limits, bans, timeouts and host keys. Listen addresses and
+// enabling or disabling a protocol need a restart; such changes are logged and otherwise ignored. Sessions of
+// users that cfg removes or disables are closed.
+func (s *Server) Apply(cfg *config.Config) error {
+	if err := s.users.Update(cfg); err != nil {
+		return err
+	}
+	if prev := s.current.Load(); prev != nil {
+		warnRestartNeeded(s.log, prev, cfg)
+	}
+	l := cfg.Limits
+	s.defender.SetLimits(*l.MaxLoginFailures, l.BanDuration.Duration)
+	s.limiter.SetLimits(l.MaxConnections, l.MaxConnectionsPerIP)
+	if s.sftp != nil && cfg.SFTP != nil {
+		if prev := s.current.Load(); prev == nil || !slices.Equal(prev.SFTP.HostKeyFiles, cfg.SFTP.HostKeyFiles) {
+			if err := s.hostKeys.SetFiles(cfg.SFTP.HostKeyFiles); err != nil {
+				return fmt.Errorf("sftp host keys: %w", err)
+			}
+		}
+		s.sftp.SetSettings(sftp.Settings{
+			StorageRoot:  cfg.Storage.Root,
+			AuthMethods:  cfg.SFTP.AuthMethods,
+			IdleTimeout:  l.IdleTimeout.Duration,
+			LoginTimeout: l.LoginTimeout.Duration,
+		})
+	}
+	s.current.Store(cfg)
+	if closed := s.sessions.CloseRevoked(s.users); closed > 0 {
+		s.log.Info("closed sessions of removed or disabled users", "sessions", closed)
+	}
+	return nil
+}
+
+func warnRestartNeeded(log *slog.Logger, prev, next *config.Config) {
+	if (prev.SFTP == nil) != (next.SFTP == nil) || (prev.FTP == nil) != (next.FTP == nil) {
+		log.Warn("enabling or disabling a protocol takes effect only after a restart")
+	}
+	if prev.SFTP != nil && next.SFTP != nil && prev.SFTP.Address != next.SFTP.Address ||
+		prev.Health.Address != next.Health.Address {
+		log.Warn("a changed listen address takes effect only after a restart")
+	}
+}
+
+// Addr returns the bound address of the named listener (sftp, health), once Run has bound it.
+func (s *Server) Addr(name string) net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ln, ok := s.listeners[name]; ok {
+		return ln.Addr()
+	}
+	return nil
+}
+
+// Run binds every listener, serves until ctx is cancelled, then shuts down gracefully: it stops accepting, lets
+// open sessions finish for the shutdown grace period and closes the rest. onReady, if not nil, is called once
+// every listener is bound.
+func (s *Server) Run(ctx context.Context, onReady func()) error {
+	cfg := s.current.Load()
+	if err := s.listen("health", cfg.Health.Address); err != nil {
+		return err
+	}
+	if s.sftp != nil {
+		if err := s.listen("sftp", cfg.SFTP.Address); err != nil {
+			s.closeListeners()
+			return err
+		}
+	}
+
+	errs := make(chan error, 4)
+	var serving sync.WaitGroup
+	serve := func(name string, run func(net.Listener) error) {
+		serving.Add(1)
+		go func() {
+			defer serving.Done()
+			if err := run(s.listener(name)); err != nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	health := s.healthServer()
+	serve("health", func(ln net.Listener) error {
+		if err := health.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	if s.sftp != nil {
+		serve("sftp", s.sftp.Serve)
+	}
+	s.ready.Store(true)
+	s.log.Info("serving", "users", s.users.Len(), "listeners", s.addrs())
+	if onReady != nil {
+		onReady()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+		s.log.Error("a listener failed; shutting down", "error", runErr)
+	}
+	s.shutdown(health)
+	serving.Wait()
+	return runErr
+}
+
+func (s *Server) shutdown(health *http.Server) {
+	s.ready.Store(false)
+	grace := s.current.Load().Limits.ShutdownGracePeriod.Duration
+	s.log.Info("shutting down", "gracePeriod", grace)
+	s.mu.Lock()
+	for name, ln := range s.listeners {
+		if name != "health" {
+			_ = ln.Close() // stop accepting; Serve returns
+		}
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if s.sftp != nil {
+		s.sftp.Shutdown(ctx)
+	}
+	healthCtx, cancelHealth := context.WithTimeout(context.Background(), time.Second)
+	defer cancelHealth()
+	_ = health.Shutdown(healthCtx) // probes in flight get their answer or are cut; either is fine now
+	s.log.Info("stopped")
+}
+
+func (s *Server) listen(name, address string) error {
+	ln, err := net.Listen("tcp", address)
+	if err != nil {
+		return fmt.Errorf("%s: listening on %s: %w", name, address, err)
+	}
+	s.mu.Lock()
+	s.listeners[name] = ln
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Server) listener(name string) net.Listener {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listeners[name]
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ln := range s.listeners {
+		_ = ln.Close() // start-up failed; these were never served
+	}
+}
+
+func (s *Server) addrs() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for name, ln := range s.listeners {
+		out[name] = ln.Addr().String()
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package app
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestReloadThroughSecretVolumeSwap(t *testing.T) {
+	h := start(t, userYAML(t, "alice", "alice-pw", ""))
+	alice, err := h.login("alice", "alice-pw")
+	if err != nil {
+		t.Fatalf("alice cannot log in: %v", err)
+	}
+	defer func() { _ = alice.Close() }()
+
+	// A new user appears through the ..data swap and can log in without a restart.
+	h.setUsers(t, userYAML(t, "alice", "alice-pw", "")+userYAML(t, "bob", "bob-pw", ""))
+	eventually(t, "bob logs in after the reload", func() error {
+		c, err := h.login("bob", "bob-pw")
+		if err == nil {
+			_ = c.Close()
+		}
+		return err
+	})
+
+	// An invalid file is refused: everyone keeps working with the last good configuration.
+	h.setUsers(t, "- username: x\n  passwordHash: plaintext-by-mistake\n")
+	eventually(t, "the refused reload is counted", func() error {
+		_, body, err := h.get("/metrics")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(body, `pier_config_reloads_total{result="error"} 1`) {
+			return errors.New("no error reload in /metrics yet")
+		}
+		return nil
+	})
+	if c, err := h.login("bob", "bob-pw"); err != nil {
+		t.Fatalf("an invalid config file dropped a user: %v", err)
+	} else {
+		_ = c.Close()
+	}
+
+	// alice is disabled: her open connection is closed and she cannot log in again.
+	h.setUsers(t, userYAML(t, "alice", "alice-pw", "  disabled: true\n")+userYAML(t, "bob", "bob-pw", ""))
+	eventually(t, "alice's open connection is closed", func() error {
+		if _, _, err := alice.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+			return errors.New("still open")
+		}
+		return nil
+	})
+	if c, err := h.login("alice", "alice-pw"); err == nil {
+		_ = c.Close()
+		t.Fatal("a disabled user logged in")
+	}
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	h := start(t, userYAML(t, "alice", "alice-pw", ""))
+	for _, path := range []string{"/healthz", "/readyz"} {
+		code, _, err := h.get(path)
+		if err != nil || code != 200 {
+			t.Fatalf("GET %s = %d, %v; want 200", path, code, err)
+		}
+	}
+	if c, err := h.login("alice", "wrong"); err == nil {
+		_ = c.Close()
+		t.Fatal("a wrong password logged in")
+	}
+	_, body, err := h.get("/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`pier_logins_total{method="password",protocol="sftp",result="failure"} 1`,
+		`pier_connections_total{protocol="sftp"} 1`,
+		"pier_banned_addresses 0",
+		"go_goroutines",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	h := start(t, userYAML(t, "alice", "alice-pw", ""))
+	c, err := h.login("alice", "alice-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	h.cancel()
+	// Run returns once the grace period (2s here) has passed and the open connection has been closed.
+	if err := <-h.done; err != nil {
+		t.Fatalf("Run returned %v after shutdown", err)
+	}
+	h.done <- nil // let the cleanup's stop return
+	if _, err := h.login("alice", "alice-pw"); err == nil {
+		t.Fatal("the server still accepts logins after shutdown")
+	}
+	if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+		t.Fatal("an open connection survived the shutdown grace period")
+	}
+	if _, _, err := h.get("/healthz"); err == nil {
+		t.Fatalf("the health endpoint still answers after shutdown on %s", h.health)
+	}
+}

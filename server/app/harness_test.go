@@ -1,0 +1,215 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/server/config"
+)
+
+// freePort returns a port that was free a moment ago on 127.0.0.1.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// secretVolume imitates a mounted Secret: files are symlinks through ..data, and an update writes a new
+// timestamped directory and swaps the ..data symlink atomically, as the kubelet does.
+type secretVolume struct {
+	dir string
+	gen int
+}
+
+func (v *secretVolume) write(t *testing.T, files map[string]string) {
+	t.Helper()
+	v.gen++
+	data := filepath.Join(v.dir, fmt.Sprintf("..2026_11_24_00_00_%02d", v.gen))
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(data, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		link := filepath.Join(v.dir, name)
+		if _, err := os.Lstat(link); err != nil {
+			if err := os.Symlink(filepath.Join("..data", name), link); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tmp := filepath.Join(v.dir, "..data_tmp")
+	if err := os.Symlink(filepath.Base(data), tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(v.dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type harness struct {
+	cfg      string // the config template with %USERS% to fill
+	volume   *secretVolume
+	sftpAddr string
+	health   string
+	server   *Server
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+func hash(t *testing.T, pw string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+func userYAML(t *testing.T, name, pw string, extra string) string {
+	return fmt.Sprintf("- username: %s\n  passwordHash: %q\n%s", name, hash(t, pw), extra)
+}
+
+func start(t *testing.T, users string) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	storage := filepath.Join(dir, "storage")
+	if err := os.Mkdir(storage, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	block, _ := ssh.MarshalPrivateKey(priv, "")
+	hostKey := filepath.Join(dir, "host_key")
+	if err := os.WriteFile(hostKey, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{
+		volume:   &secretVolume{dir: filepath.Join(dir, "config")},
+		sftpAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		health:   fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+	}
+	if err := os.Mkdir(h.volume.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.cfg = fmt.Sprintf(`apiVersion: server.pier.dev/v1alpha1
+kind: ServerConfig
+sftp:
+  address: %q
+  hostKeyFiles: [%q]
+health:
+  address: %q
+storage:
+  root: %q
+limits:
+  shutdownGracePeriod: 2s
+users:
+%%USERS%%`, h.sftpAddr, hostKey, h.health, storage)
+	h.volume.write(t, map[string]string{"config.yaml": strings.Replace(h.cfg, "%USERS%", users, 1)})
+
+	file := filepath.Join(h.volume.dir, "config.yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.server, err = New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	ready := make(chan struct{})
+	go h.server.WatchConfig(ctx, file, data, 20*time.Millisecond)
+	go func() { h.done <- h.server.Run(ctx, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-h.done:
+		t.Fatalf("Run: %v", err)
+	}
+	t.Cleanup(func() {
+		h.cancel()
+		if err := <-h.done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return h
+}
+
+func (h *harness) setUsers(t *testing.T, users string) {
+	t.Helper()
+	h.volume.write(t, map[string]string{"config.yaml": strings.Replace(h.cfg, "%USERS%", users, 1)})
+}
+
+func (h *harness) login(user, pw string) (*ssh.Client, error) {
+	return ssh.Dial("tcp", h.sftpAddr, &ssh.ClientConfig{
+		User: user, Auth: []ssh.AuthMethod{ssh.Password(pw)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), //nolint:gosec // the test checks logins, not host keys
+		Timeout:         5 * time.Second,
+	})
+}
+
+// eventually retries check until it passes or a generous deadline passes; it waits for the reload loop, it
+// does not measure it.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (h *harness) get(path string) (int, string, error) {
+	resp, err := http.Get("http://" + h.health + path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}

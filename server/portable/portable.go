@@ -1,0 +1,166 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package portable prepares everything `pier-server portable` needs to serve a local directory at once, like
+// sftpgo's portable mode: an SSH host key, a local CA and server certificate for FTPS, one user and a complete
+// server configuration listening on 127.0.0.1.
+package portable
+
+import (
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pier-dev/pier/server/config"
+)
+
+// Options are the portable command's flags.
+type Options struct {
+	Root               string // directory to serve
+	StateDir           string // keys, certificates and known_hosts; reused across runs so clients keep trusting them
+	Username           string
+	Password           string // empty: generate one
+	AuthorizedKeysFile string
+	Host               string // listen host, 127.0.0.1
+	SFTPPort           int
+	FTPPort            int
+	FTPSPort           int // implicit FTPS; 0 disables it
+	PassiveStart       int
+	PassiveEnd         int
+	HealthPort         int
+}
+
+// Prepared is the result: the configuration to run and what to tell the user.
+type Prepared struct {
+	Config         *config.Config
+	Password       string
+	CAFile         string
+	KnownHostsFile string
+}
+
+// Prepare creates the state folder's keys and certificates (keeping existing valid ones) and builds the config.
+func Prepare(opts Options) (*Prepared, error) {
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := os.Stat(root); err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("--root %s is not a directory", opts.Root)
+	}
+	state, err := filepath.Abs(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the state folder: %w", err)
+	}
+	hostKey := filepath.Join(state, "ssh_host_ed25519_key")
+	hostPub, err := ensureHostKey(hostKey)
+	if err != nil {
+		return nil, err
+	}
+	knownHosts := filepath.Join(state, "known_hosts")
+	line := fmt.Sprintf("[%s]:%d %s", opts.Host, opts.SFTPPort, hostPub)
+	if err := os.WriteFile(knownHosts, []byte(line), 0o600); err != nil {
+		return nil, fmt.Errorf("writing known_hosts: %w", err)
+	}
+	certs, err := ensureCertificates(state, opts.Host)
+	if err != nil {
+		return nil, err
+	}
+
+	password := opts.Password
+	if password == "" {
+		if password, err = randomPassword(24); err != nil {
+			return nil, err
+		}
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, err
+	}
+	user := config.User{Username: opts.Username, PasswordHash: string(hash), HomeDirectory: "/"}
+	if opts.AuthorizedKeysFile != "" {
+		keys, err := readAuthorizedKeys(opts.AuthorizedKeysFile)
+		if err != nil {
+			return nil, err
+		}
+		user.AuthorizedKeys = keys
+	}
+
+	addr := func(port int) string { return opts.Host + ":" + strconv.Itoa(port) }
+	cfg := &config.Config{
+		APIVersion: config.APIVersion,
+		Kind:       config.Kind,
+		SFTP:       &config.SFTP{Address: addr(opts.SFTPPort), HostKeyFiles: []string{hostKey}},
+		FTP: &config.FTP{
+			Address: addr(opts.FTPPort),
+			TLS:     config.TLS{Mode: config.TLSRequired, CertFile: certs.certFile, KeyFile: certs.keyFile},
+			Passive: config.Passive{
+				PortRange:     config.PortRange{Start: opts.PassiveStart, End: opts.PassiveEnd},
+				PublicAddress: opts.Host,
+			},
+		},
+		Health:  config.Health{Address: addr(opts.HealthPort)},
+		Storage: config.Storage{Root: root},
+		Users:   []config.User{user},
+	}
+	if opts.FTPSPort > 0 {
+		cfg.FTP.ImplicitTLSAddress = addr(opts.FTPSPort)
+	}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("the options make an invalid configuration:\n%w", err)
+	}
+	return &Prepared{Config: cfg, Password: password, CAFile: certs.caFile, KnownHostsFile: knownHosts}, nil
+}
+
+func readAuthorizedKeys(file string) ([]string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--authorized-keys: %w", err)
+	}
+	var keys []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			keys = append(keys, line)
+		}
+	}
+	return keys, nil
+}
+
+const passwordAlphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+// randomPassword returns n characters from an alphabet without look-alikes (l, 1, I, O, 0).
+func randomPassword(n int) (string, error) {
+	var b strings.Builder
+	max := big.NewInt(int64(len(passwordAlphabet)))
+	for range n {
+		i, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			return "", err
+		}
+		b.WriteByte(passwordAlphabet[i.Int64()])
+	}
+	return b.String(), nil
+}

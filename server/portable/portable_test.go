@@ -1,0 +1,119 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package portable
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func options(t *testing.T) Options {
+	t.Helper()
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	return Options{
+		Root: root, StateDir: filepath.Join(dir, "state"), Username: "pier", Host: "127.0.0.1",
+		SFTPPort: 2222, FTPPort: 2121, FTPSPort: 9990, PassiveStart: 30000, PassiveEnd: 30019, HealthPort: 9080,
+	}
+}
+
+func TestPrepareBuildsAValidConfigAndKeepsKeys(t *testing.T) {
+	opts := options(t)
+	first, err := Prepare(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Password) != 24 {
+		t.Fatalf("generated password has %d characters, want 24", len(first.Password))
+	}
+	user := first.Config.Users[0]
+	if bcrypt.CompareHashAndPassword([]byte(user.PasswordHash), []byte(first.Password)) != nil {
+		t.Fatal("the config's hash is not of the printed password")
+	}
+	if first.Config.FTP.TLS.Mode != "Required" || first.Config.FTP.ImplicitTLSAddress != "127.0.0.1:9990" {
+		t.Fatalf("FTPS not required or implicit port missing: %+v", first.Config.FTP)
+	}
+	if err := first.Config.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	hostKey, _ := os.ReadFile(first.Config.SFTP.HostKeyFiles[0])
+	ca, _ := os.ReadFile(first.CAFile)
+
+	// A second run reuses the host key and CA, so clients keep trusting the server.
+	opts.Password = "chosen"
+	second, err := Prepare(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Password != "chosen" {
+		t.Fatalf("--password ignored: %q", second.Password)
+	}
+	hostKey2, _ := os.ReadFile(second.Config.SFTP.HostKeyFiles[0])
+	ca2, _ := os.ReadFile(second.CAFile)
+	if string(hostKey) != string(hostKey2) || string(ca) != string(ca2) {
+		t.Fatal("a second run replaced the host key or the CA")
+	}
+
+	// The server certificate chains to the CA and names 127.0.0.1.
+	certPEM, _ := os.ReadFile(second.Config.FTP.TLS.CertFile)
+	block, _ := pem.Decode(certPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca2)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: "127.0.0.1"}); err != nil {
+		t.Fatalf("server certificate does not verify against the CA for 127.0.0.1: %v", err)
+	}
+}
+
+func TestPrepareAuthorizedKeysAndBadOptions(t *testing.T) {
+	opts := options(t)
+	keys := filepath.Join(t.TempDir(), "authorized_keys")
+	content := "# a comment\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWEDEjTpHNYtcqK8Y6ZEVsiPOGJ4J38QEORXMAZWGNm me@host\n\n"
+	if err := os.WriteFile(keys, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts.AuthorizedKeysFile = keys
+	p, err := Prepare(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Config.Users[0].AuthorizedKeys; len(got) != 1 {
+		t.Fatalf("authorized keys %v, want the one key line", got)
+	}
+
+	bad := options(t)
+	bad.Root = filepath.Join(bad.Root, "missing")
+	if _, err := Prepare(bad); err == nil {
+		t.Fatal("a missing --root was accepted")
+	}
+	bad = options(t)
+	bad.PassiveStart, bad.PassiveEnd = 40010, 40000
+	if _, err := Prepare(bad); err == nil {
+		t.Fatal("a reversed passive range was accepted")
+	}
+}
