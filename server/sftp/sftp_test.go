@@ -25,6 +25,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -403,4 +404,82 @@ func TestMalformedInputIsRefused(t *testing.T) {
 	}
 	// The server still serves.
 	ts.mustDial(t, "alice")
+}
+
+// sftpChannel opens a raw "sftp" subsystem channel as alice, to send hand-made packets.
+func sftpChannel(t *testing.T, ts *testServer) (ssh.Channel, *ssh.Client) {
+	t.Helper()
+	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
+		User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
+		HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, reqs, err := conn.OpenChannel("session", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ssh.DiscardRequests(reqs)
+	ok, err := ch.SendRequest("subsystem", true, ssh.Marshal(struct{ Name string }{"sftp"}))
+	if err != nil || !ok {
+		t.Fatalf("sftp subsystem refused: %v", err)
+	}
+	return ch, conn
+}
+
+func TestMalformedSFTPPacketsEndOnlyTheirSession(t *testing.T) {
+	ts := startServer(t)
+	ts.mustDial(t, "alice") // warm up: the baseline below counts a server that has served a session
+	before := runtime.NumGoroutine()
+
+	packets := [][]byte{
+		{0xff, 0xff, 0xff, 0xff, 1},             // a length of 4 GiB
+		{0, 0, 0, 1, 200},                       // an unknown packet type
+		{0, 0, 0, 5, 1, 0, 0, 0},                // INIT cut short
+		{0, 0, 0, 9, 3, 0, 0, 0, 1, 0xff, 0xff}, // OPEN whose path length runs past the packet
+		append([]byte{0, 4, 0, 0, 17}, make([]byte, 1<<18)...), // a 256 KiB packet, over the 256 KiB + header limit
+	}
+	for i, p := range packets {
+		ch, conn := sftpChannel(t, ts)
+		init := []byte{0, 0, 0, 5, 1, 0, 0, 0, 3} // SSH_FXP_INIT version 3
+		if i > 0 {
+			_, _ = ch.Write(init)
+		}
+		_, _ = ch.Write(p)
+		_ = ch.CloseWrite()
+		done := make(chan struct{})
+		go func() { _, _ = io.Copy(io.Discard, ch); close(done) }()
+		select {
+		case <-done: // the server ended the session (or answered and ended it on EOF)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("packet %d: the server neither answered nor ended the session", i)
+		}
+		_ = conn.Close()
+	}
+	// The sessions above left no goroutines behind (client or server side; both run in this process).
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after the malformed sessions, %d before: a session leaked\n%s",
+			n, before, buf[:runtime.Stack(buf, true)])
+	}
+	// And the server still serves.
+	upload(t, ts.mustDial(t, "alice"), "/after.txt", []byte("still serving"))
+}
+
+func TestHundredMebibyteRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	ts := startServer(t)
+	c := ts.mustDial(t, "alice")
+	data := randomBytes(t, 100<<20)
+	upload(t, c, "/big.bin", data)
+	if got := download(t, c, "/big.bin"); !bytes.Equal(got, data) {
+		t.Fatal("100 MiB round trip differs")
+	}
 }
