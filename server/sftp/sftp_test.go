@@ -434,10 +434,10 @@ func TestMalformedSFTPPacketsEndOnlyTheirSession(t *testing.T) {
 	before := runtime.NumGoroutine()
 
 	packets := [][]byte{
-		{0xff, 0xff, 0xff, 0xff, 1},             // a length of 4 GiB
-		{0, 0, 0, 1, 200},                       // an unknown packet type
-		{0, 0, 0, 5, 1, 0, 0, 0},                // INIT cut short
-		{0, 0, 0, 9, 3, 0, 0, 0, 1, 0xff, 0xff}, // OPEN whose path length runs past the packet
+		{0xff, 0xff, 0xff, 0xff, 1},                            // a length of 4 GiB
+		{0, 0, 0, 1, 200},                                      // an unknown packet type
+		{0, 0, 0, 5, 1, 0, 0, 0},                               // INIT cut short
+		{0, 0, 0, 9, 3, 0, 0, 0, 1, 0xff, 0xff},                // OPEN whose path length runs past the packet
 		append([]byte{0, 4, 0, 0, 17}, make([]byte, 1<<18)...), // a 256 KiB packet, over the 256 KiB + header limit
 	}
 	for i, p := range packets {
