@@ -24,6 +24,8 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.password) || !has(self.generatePassword) || !self.generatePassword",message="set either spec.password.secretRef (your own password) or spec.generatePassword: true (the operator makes one), not both"
 // +kubebuilder:validation:XValidation:rule="has(self.password) || (has(self.generatePassword) && self.generatePassword) || has(self.authorizedKeys)",message="a user needs a way to log in: set spec.password, spec.generatePassword: true or spec.authorizedKeys"
 // +kubebuilder:validation:XValidation:rule="!has(self.protocols) || !('ftp' in self.protocols) || has(self.password) || (has(self.generatePassword) && self.generatePassword)",message="FTP logs in with a password only: a user with 'ftp' in spec.protocols needs spec.password or spec.generatePassword: true"
+// +kubebuilder:validation:XValidation:rule="!has(self.requireAllAuthMethods) || !self.requireAllAuthMethods || ((has(self.password) || (has(self.generatePassword) && self.generatePassword)) && has(self.authorizedKeys))",message="spec.requireAllAuthMethods needs both a password (spec.password or spec.generatePassword) and spec.authorizedKeys"
+// +kubebuilder:validation:XValidation:rule="!has(self.requireAllAuthMethods) || !self.requireAllAuthMethods || !has(self.protocols) || !('ftp' in self.protocols)",message="a user with spec.requireAllAuthMethods cannot log in over FTP, which has no keys: remove 'ftp' from spec.protocols"
 type TransferUserSpec struct {
 	// endpointRef names the TransferEndpoint, in the same namespace, this user logs in to. It cannot be changed;
 	// to move a user, create a new TransferUser.
@@ -85,6 +87,11 @@ type TransferUserSpec struct {
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
 	AllowedSourceRanges []CIDR `json:"allowedSourceRanges,omitempty"`
+
+	// requireAllAuthMethods makes an SFTP login need both an authorized key and the password (two factors),
+	// in either order. Such a user cannot log in over FTP, which has no keys.
+	// +optional
+	RequireAllAuthMethods bool `json:"requireAllAuthMethods,omitempty"`
 
 	// disabled refuses new logins and closes the user's open sessions, keeping the user's files and settings.
 	// +optional

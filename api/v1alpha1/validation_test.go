@@ -147,6 +147,10 @@ func TestInvalidObjectsRejected(t *testing.T) {
 			[]string{"each key must be one authorized_keys line"}},
 		{"bad Secret key name", user("endpointRef: {name: ep}\nusername: alice\npassword: {secretRef: {name: pw, key: 'pass word'}}"),
 			[]string{"a Secret key may contain only letters, digits"}},
+		{"two factors without keys", user("endpointRef: {name: ep}\nusername: alice\ngeneratePassword: true\nrequireAllAuthMethods: true"),
+			[]string{"spec.requireAllAuthMethods needs both a password"}},
+		{"two factors over FTP", user("endpointRef: {name: ep}\nusername: alice\ngeneratePassword: true\nauthorizedKeys: {secretRef: {name: k}}\nprotocols: [ftp]\nrequireAllAuthMethods: true"),
+			[]string{"cannot log in over FTP, which has no keys"}},
 		{"bad CIDR for a user", user("endpointRef: {name: ep}\nusername: alice\ngeneratePassword: true\nallowedSourceRanges: [not-a-network]"),
 			[]string{"must be a network in CIDR notation"}},
 	}

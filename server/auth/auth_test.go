@@ -243,3 +243,18 @@ func TestSessionsClosedWhenRevoked(t *testing.T) {
 		remove() // removing an already removed session is harmless
 	}
 }
+
+func TestTwoFactorUsersCannotUseFTP(t *testing.T) {
+	a, _, _ := fixture(t)
+	cfg := &config.Config{Users: []config.User{{Username: "alice", PasswordHash: hash(t, "pw"), RequireAllAuthMethods: true}}}
+	if err := a.Users.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	from := netip.MustParseAddr("192.0.2.1")
+	if _, err := a.Password(config.ProtocolFTP, "alice", "pw", from); !errors.Is(err, ErrProtocolNotAllowed) {
+		t.Fatalf("FTP login of a two-factor user: %v, want ErrProtocolNotAllowed", err)
+	}
+	if _, err := a.Password(config.ProtocolSFTP, "alice", "pw", from); err != nil {
+		t.Fatalf("the password factor over SFTP: %v", err)
+	}
+}

@@ -97,7 +97,8 @@ func (a *Authenticator) accept(acct *Account, protocol config.Protocol, remote n
 	switch {
 	case acct.Disabled:
 		return nil, ErrDisabled
-	case !acct.AllowsProtocol(protocol):
+	case !acct.AllowsProtocol(protocol),
+		acct.RequireAllAuthMethods && protocol == config.ProtocolFTP: // FTP cannot present the second factor
 		return nil, ErrProtocolNotAllowed
 	case !acct.allowsSource(remote):
 		return nil, ErrSourceNotAllowed

@@ -204,6 +204,9 @@ type User struct {
 	// AllowedSourceRanges, when not empty, admits the user only from these networks, in addition to the server's
 	// own AllowedSourceRanges.
 	AllowedSourceRanges []string `json:"allowedSourceRanges,omitempty"`
+	// RequireAllAuthMethods makes an SFTP login need both an authorized key and the password (two factors);
+	// otherwise either one is enough. Such a user cannot log in over FTP, which has no keys.
+	RequireAllAuthMethods bool `json:"requireAllAuthMethods,omitempty"`
 	// Disabled refuses the user's logins and ends their sessions while keeping their files.
 	Disabled bool `json:"disabled,omitempty"`
 }

@@ -187,6 +187,8 @@ func TestInvalidConfigs(t *testing.T) {
 			[]string{"users[0] (alice): cannot log in: set passwordHash, authorizedKeys or both"}},
 		{"FTP without password", func(c *Config) { c.Users[1].Protocols = []Protocol{ProtocolSFTP, ProtocolFTP} },
 			[]string{"users[1] (ci-bot).protocols: ftp needs a passwordHash"}},
+		{"two factors without a password", func(c *Config) { c.Users[1].RequireAllAuthMethods = true },
+			[]string{"users[1] (ci-bot).requireAllAuthMethods: needs both passwordHash and authorizedKeys"}},
 
 		// Users: home, permissions, protocols, ranges.
 		{"relative home", func(c *Config) { c.Users[0].HomeDirectory = "alice" },

@@ -126,6 +126,8 @@ func (u *User) validate(errs *errorList, path string) {
 		errs.add(path, "cannot log in: set passwordHash, authorizedKeys or both (or disabled: true)")
 	case u.PasswordHash == "" && slices.Contains(u.Protocols, ProtocolFTP):
 		errs.add(child(path, "protocols"), "ftp needs a passwordHash: FTP logs in with a password only")
+	case u.RequireAllAuthMethods && (u.PasswordHash == "" || len(u.AuthorizedKeys) == 0):
+		errs.add(child(path, "requireAllAuthMethods"), "needs both passwordHash and authorizedKeys")
 	}
 }
 

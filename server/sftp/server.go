@@ -177,12 +177,7 @@ func (s *Server) handleConn(netConn net.Conn) {
 		return
 	}
 
-	var (
-		account          *auth.Account
-		method           string
-		passwordAttempts int
-		failures         int
-	)
+	failures := 0
 	sshConfig := &ssh.ServerConfig{
 		Config:                  ssh.Config{KeyExchanges: keyExchanges, Ciphers: ciphers, MACs: macs},
 		MaxAuthTries:            maxAuthTries,
@@ -199,29 +194,13 @@ func (s *Server) handleConn(netConn net.Conn) {
 			}
 		},
 	}
+	check := &loginCheck{server: s, remote: remote.Addr()}
 	for _, am := range settings.AuthMethods {
 		switch am {
 		case config.AuthMethodPassword:
-			sshConfig.PasswordCallback = func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
-				passwordAttempts++
-				acct, err := s.Auth.Password(config.ProtocolSFTP, meta.User(), string(password), remote.Addr())
-				if err != nil {
-					return nil, err
-				}
-				account, method = acct, "password"
-				return nil, nil
-			}
+			sshConfig.PasswordCallback = check.password("")
 		case config.AuthMethodPublicKey:
-			sshConfig.PublicKeyCallback = func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-				acct, err := s.Auth.PublicKey(meta.User(), key, remote.Addr())
-				if err != nil {
-					return nil, err
-				}
-				// x/crypto/ssh verifies the client's signature after this returns; account is used only once
-				// the handshake succeeds, which proves it.
-				account, method = acct, "publickey"
-				return nil, nil
-			}
+			sshConfig.PublicKeyCallback = check.publicKey("")
 		}
 	}
 	for _, signer := range signers {
@@ -231,7 +210,7 @@ func (s *Server) handleConn(netConn net.Conn) {
 	sshConn, channels, requests, err := ssh.NewServerConn(conn, sshConfig)
 	if err != nil {
 		// Wrong passwords were counted one by one; a connection that failed with keys alone counts once.
-		if failures > 0 && passwordAttempts == 0 {
+		if failures > 0 && check.passwordAttempts == 0 {
 			s.Auth.RecordFailure(remote.Addr())
 		}
 		log.Debug("handshake ended", "error", err)
@@ -239,6 +218,7 @@ func (s *Server) handleConn(netConn net.Conn) {
 	}
 	defer func() { _ = sshConn.Close() }() // also closes netConn; the deferred close above is then a no-op
 	conn.loggedIn(settings.IdleTimeout)
+	account, method := check.account, check.method
 	s.Metrics.Login(protocol, method, "success")
 	log = log.With("user", account.Username)
 	log.Info("logged in", "method", method, "client", string(sshConn.ClientVersion()))

@@ -483,3 +483,37 @@ func TestHundredMebibyteRoundTrip(t *testing.T) {
 		t.Fatal("100 MiB round trip differs")
 	}
 }
+
+func TestTwoFactorLogin(t *testing.T) {
+	ts := startServer(t)
+	users := append([]config.User{}, ts.users...)
+	users[0].RequireAllAuthMethods = true
+	ts.setUsers(t, users)
+	password, key := ssh.Password(passwords["alice"]), ssh.PublicKeys(ts.clientKey)
+
+	if _, err := ts.dial(t, "alice", password); err == nil {
+		t.Fatal("the password alone logged in a two-factor user")
+	}
+	if _, err := ts.dial(t, "alice", key); err == nil {
+		t.Fatal("the key alone logged in a two-factor user")
+	}
+	for name, methods := range map[string][]ssh.AuthMethod{
+		"key then password": {key, password},
+		"password then key": {password, key},
+	} {
+		conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
+			User: "alice", Auth: methods, HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		_ = conn.Close()
+	}
+	wrongSecond := []ssh.AuthMethod{key, ssh.Password("wrong")}
+	if conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
+		User: "alice", Auth: wrongSecond, HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
+	}); err == nil {
+		_ = conn.Close()
+		t.Fatal("the right key with a wrong password logged in")
+	}
+}
