@@ -1,0 +1,156 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pier-dev/pier/internal/realclient"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// readInfo parses the --info-file shell lines (KEY=value or KEY='value').
+func readInfo(t *testing.T, file string) map[string]string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	info := map[string]string{}
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		key, value, ok := strings.Cut(scanner.Text(), "=")
+		if ok {
+			info[key] = strings.Trim(value, "'")
+		}
+	}
+	return info
+}
+
+// TestPortableServesARealClient builds pier-server, runs `portable` as a user would, logs in with OpenSSH's
+// sftp using only what the info file says, and stops the server with SIGTERM.
+func TestPortableServesARealClient(t *testing.T) {
+	realclient.Require(t, "sftp", "sshpass")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pier-server")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	infoFile := filepath.Join(dir, "info.env")
+	passive := freePort(t)
+	healthPort := freePort(t)
+	cmd := exec.Command(bin, "portable", "--root", root, "--state-dir", filepath.Join(dir, "state"),
+		"--info-file", infoFile, "--username", "tester",
+		"--sftp-port", strconv.Itoa(freePort(t)), "--ftp-port", strconv.Itoa(freePort(t)),
+		"--ftps-port", strconv.Itoa(freePort(t)), "--health-port", strconv.Itoa(healthPort),
+		"--passive-ports", strconv.Itoa(passive)+"-"+strconv.Itoa(passive))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	}()
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(infoFile); err == nil {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("pier-server portable exited: %v\n%s", err, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no info file after 30s\n%s", stderr.String())
+		}
+	}
+	info := readInfo(t, infoFile)
+	for _, key := range []string{"SFTP_PORT", "FTP_PORT", "FTPS_PORT", "PASSIVE_PORTS", "USERNAME", "PASSWORD", "CA_FILE", "KNOWN_HOSTS_FILE", "ROOT"} {
+		if info[key] == "" {
+			t.Errorf("info file lacks %s", key)
+		}
+	}
+	if len(info["PASSWORD"]) < 24 {
+		t.Errorf("generated password %q is shorter than 24 characters", info["PASSWORD"])
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	batch := filepath.Join(dir, "batch")
+	if err := os.WriteFile(batch, []byte("put "+filepath.Join(dir, "hello.txt")+" hello.txt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sftp := exec.Command("sshpass", "-e", "sftp", "-o", "BatchMode=no", "-F", "/dev/null",
+		"-o", "UserKnownHostsFile="+info["KNOWN_HOSTS_FILE"], "-o", "StrictHostKeyChecking=yes",
+		"-b", batch, "-P", info["SFTP_PORT"], info["USERNAME"]+"@127.0.0.1")
+	sftp.Env = append(os.Environ(), "SSHPASS="+info["PASSWORD"])
+	if out, err := sftp.CombinedOutput(); err != nil {
+		t.Fatalf("sftp: %v\n%s\nserver log:\n%s", err, out, stderr.String())
+	}
+	if got, err := os.ReadFile(filepath.Join(root, "hello.txt")); err != nil || string(got) != "hello" {
+		t.Fatalf("uploaded file in --root: %q, %v", got, err)
+	}
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(healthPort) + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz: %v %v", resp, err)
+	}
+	_ = resp.Body.Close()
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("pier-server exited with %v after SIGTERM\n%s", err, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("pier-server did not stop after SIGTERM")
+	}
+}
