@@ -95,20 +95,7 @@ func TestPortableServesARealClient(t *testing.T) {
 		}
 	}()
 
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := os.Stat(infoFile); err == nil {
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("pier-server portable exited: %v\n%s", err, stderr.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no info file after 30s\n%s", stderr.String())
-		}
-	}
+	waitForFile(t, infoFile, exited, &stderr)
 	info := readInfo(t, infoFile)
 	for _, key := range []string{"SFTP_PORT", "FTP_PORT", "FTPS_PORT", "PASSIVE_PORTS", "USERNAME", "PASSWORD", "CA_FILE", "KNOWN_HOSTS_FILE", "ROOT"} {
 		if info[key] == "" {
@@ -152,5 +139,24 @@ func TestPortableServesARealClient(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("pier-server did not stop after SIGTERM")
+	}
+}
+
+// waitForFile waits until the server wrote file, failing early if the server exits.
+func waitForFile(t *testing.T, file string, exited <-chan error, stderr *strings.Builder) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(file); err == nil {
+			return
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("pier-server portable exited: %v\n%s", err, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after 30s\n%s", file, stderr.String())
+		}
 	}
 }
