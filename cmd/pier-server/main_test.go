@@ -18,7 +18,6 @@ package main
 
 import (
 	"bufio"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,18 +28,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testcreds"
+
 	"github.com/pier-dev/pier/internal/realclient"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // readInfo parses the --info-file shell lines (KEY=value or KEY='value').
 func readInfo(t *testing.T, file string) map[string]string {
@@ -75,12 +66,12 @@ func TestPortableServesARealClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	infoFile := filepath.Join(dir, "info.env")
-	passive := freePort(t)
-	healthPort := freePort(t)
+	passive := testcreds.FreePort(t)
+	healthPort := testcreds.FreePort(t)
 	cmd := exec.Command(bin, "portable", "--root", root, "--state-dir", filepath.Join(dir, "state"),
 		"--info-file", infoFile, "--username", "tester",
-		"--sftp-port", strconv.Itoa(freePort(t)), "--ftp-port", strconv.Itoa(freePort(t)),
-		"--ftps-port", strconv.Itoa(freePort(t)), "--health-port", strconv.Itoa(healthPort),
+		"--sftp-port", strconv.Itoa(testcreds.FreePort(t)), "--ftp-port", strconv.Itoa(testcreds.FreePort(t)),
+		"--ftps-port", strconv.Itoa(testcreds.FreePort(t)), "--health-port", strconv.Itoa(healthPort),
 		"--passive-ports", strconv.Itoa(passive)+"-"+strconv.Itoa(passive))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -18,13 +18,9 @@ package app
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -32,22 +28,12 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
+	"github.com/pier-dev/pier/internal/testcreds"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/server/config"
 )
-
-// freePort returns a port that was free a moment ago on 127.0.0.1.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // secretVolume imitates a mounted Secret: files are symlinks through ..data, and an update writes a new
 // timestamped directory and swaps the ..data symlink atomically, as the kubelet does.
@@ -93,17 +79,8 @@ type harness struct {
 	done     chan error
 }
 
-func hash(t *testing.T, pw string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
-}
-
 func userYAML(t *testing.T, name, pw string, extra string) string {
-	return fmt.Sprintf("- username: %s\n  passwordHash: %q\n%s", name, hash(t, pw), extra)
+	return fmt.Sprintf("- username: %s\n  passwordHash: %q\n%s", name, testcreds.Hash(t, pw), extra)
 }
 
 func start(t *testing.T, users string) *harness {
@@ -113,16 +90,12 @@ func start(t *testing.T, users string) *harness {
 	if err := os.Mkdir(storage, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	block, _ := ssh.MarshalPrivateKey(priv, "")
 	hostKey := filepath.Join(dir, "host_key")
-	if err := os.WriteFile(hostKey, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testcreds.WriteHostKey(t, hostKey)
 	h := &harness{
 		volume:   &secretVolume{dir: filepath.Join(dir, "config")},
-		sftpAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		health:   fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		sftpAddr: fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t)),
+		health:   fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t)),
 	}
 	if err := os.Mkdir(h.volume.dir, 0o755); err != nil {
 		t.Fatal(err)

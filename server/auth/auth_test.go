@@ -17,53 +17,30 @@ limitations under the License.
 package auth
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"net/netip"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
+	"github.com/pier-dev/pier/internal/testcreds"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/server/config"
 )
 
-func newKey(t *testing.T) ssh.PublicKey {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-func hash(t *testing.T, password string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
-}
-
 // fixture builds an authenticator over a small user table:
 // alice (password, key), bob (key only, sftp only), carol (disabled), dave (ftp only, one network).
 func fixture(t *testing.T) (*Authenticator, ssh.PublicKey, ssh.PublicKey) {
 	t.Helper()
-	aliceKey, bobKey := newKey(t), newKey(t)
+	aliceKey, bobKey := testcreds.Signer(t).PublicKey(), testcreds.Signer(t).PublicKey()
 	cfg := &config.Config{
 		AllowedSourceRanges: []string{"192.0.2.0/24", "2001:db8::/32"},
 		Users: []config.User{
-			{Username: "alice", PasswordHash: hash(t, "alice-pw"), AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(aliceKey))}},
+			{Username: "alice", PasswordHash: testcreds.Hash(t, "alice-pw"), AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(aliceKey))}},
 			{Username: "bob", AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(bobKey))}, Protocols: []config.Protocol{config.ProtocolSFTP}},
-			{Username: "carol", PasswordHash: hash(t, "carol-pw"), Disabled: true},
-			{Username: "dave", PasswordHash: hash(t, "dave-pw"), Protocols: []config.Protocol{config.ProtocolFTP}, AllowedSourceRanges: []string{"192.0.2.128/25"}},
+			{Username: "carol", PasswordHash: testcreds.Hash(t, "carol-pw"), Disabled: true},
+			{Username: "dave", PasswordHash: testcreds.Hash(t, "dave-pw"), Protocols: []config.Protocol{config.ProtocolFTP}, AllowedSourceRanges: []string{"192.0.2.128/25"}},
 		},
 	}
 	users := NewUsers()
@@ -125,7 +102,7 @@ func TestPublicKeyLogins(t *testing.T) {
 	}
 	// Offering keys is not guessing: many rejected keys must not ban the client.
 	for range 10 {
-		_, _ = a.PublicKey("alice", newKey(t), from)
+		_, _ = a.PublicKey("alice", testcreds.Signer(t).PublicKey(), from)
 	}
 	if a.Defender.IsBanned(from) {
 		t.Fatal("rejected public keys banned the client")
@@ -154,7 +131,7 @@ func TestWrongPasswordsBanTheAddress(t *testing.T) {
 func TestUpdateSwapsUsersAtomically(t *testing.T) {
 	a, _, _ := fixture(t)
 	from := netip.MustParseAddr("192.0.2.1")
-	next := &config.Config{Users: []config.User{{Username: "erin", PasswordHash: hash(t, "erin-pw")}}}
+	next := &config.Config{Users: []config.User{{Username: "erin", PasswordHash: testcreds.Hash(t, "erin-pw")}}}
 	if err := a.Users.Update(next); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +203,7 @@ func TestSessionsClosedWhenRevoked(t *testing.T) {
 	}
 
 	// alice is disabled and dave removed; a changed password alone would not close anything.
-	cfg := &config.Config{Users: []config.User{{Username: "alice", PasswordHash: hash(t, "x"), Disabled: true}}}
+	cfg := &config.Config{Users: []config.User{{Username: "alice", PasswordHash: testcreds.Hash(t, "x"), Disabled: true}}}
 	if err := a.Users.Update(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +223,7 @@ func TestSessionsClosedWhenRevoked(t *testing.T) {
 
 func TestTwoFactorUsersCannotUseFTP(t *testing.T) {
 	a, _, _ := fixture(t)
-	cfg := &config.Config{Users: []config.User{{Username: "alice", PasswordHash: hash(t, "pw"), RequireAllAuthMethods: true}}}
+	cfg := &config.Config{Users: []config.User{{Username: "alice", PasswordHash: testcreds.Hash(t, "pw"), RequireAllAuthMethods: true}}}
 	if err := a.Users.Update(cfg); err != nil {
 		t.Fatal(err)
 	}

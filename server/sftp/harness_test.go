@@ -18,9 +18,6 @@ package sftp
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
@@ -30,8 +27,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testcreds"
+
 	"github.com/pkg/sftp"
-	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/server/auth"
@@ -51,65 +49,24 @@ type testServer struct {
 // passwords of the test users, hashed into their config entries.
 var passwords = map[string]string{"alice": "alice-secret", "reader": "reader-secret"}
 
-func writeHostKey(t *testing.T, file string) {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, file); err != nil { // atomic, as a Secret volume update is
-		t.Fatal(err)
-	}
-}
-
-func newSigner(t *testing.T) ssh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func bcryptHash(t *testing.T, pw string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
-}
-
 // startServer starts a server with two users: alice (ReadWrite, password and key) and reader (ReadOnly,
 // home /shared).
 func startServer(t *testing.T) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	ts := &testServer{storage: filepath.Join(dir, "storage"), hostKeyFile: filepath.Join(dir, "host_key"), clientKey: newSigner(t)}
+	ts := &testServer{storage: filepath.Join(dir, "storage"), hostKeyFile: filepath.Join(dir, "host_key"), clientKey: testcreds.Signer(t)}
 	if err := os.MkdirAll(ts.storage, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	writeHostKey(t, ts.hostKeyFile)
+	testcreds.WriteHostKey(t, ts.hostKeyFile)
 	hostKeys, err := NewHostKeys([]string{ts.hostKeyFile})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts.users = []config.User{
-		{Username: "alice", PasswordHash: bcryptHash(t, passwords["alice"]),
+		{Username: "alice", PasswordHash: testcreds.Hash(t, passwords["alice"]),
 			AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(ts.clientKey.PublicKey()))}},
-		{Username: "reader", PasswordHash: bcryptHash(t, passwords["reader"]), HomeDirectory: "/shared",
+		{Username: "reader", PasswordHash: testcreds.Hash(t, passwords["reader"]), HomeDirectory: "/shared",
 			Permissions: []config.Permission{config.PresetReadOnly}},
 	}
 	users := auth.NewUsers()
@@ -206,20 +163,6 @@ var errHostKeyMismatch = errors.New("host key does not match the key file")
 
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
-}
-
-// newEd25519 returns a fresh private key and its signer.
-func newEd25519(t *testing.T) (ed25519.PrivateKey, ssh.Signer) {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return priv, signer
 }
 
 // testLogger discards the server's log unless PIER_TEST_LOG=1, when it goes to stderr for debugging.

@@ -27,6 +27,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pier-dev/pier/internal/testcreds"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/realclient"
@@ -73,7 +75,7 @@ func TestOpenSSHClients(t *testing.T) {
 	_, port, _ := net.SplitHostPort(ts.addr)
 
 	// Replace alice's key with one whose private half we can hand to OpenSSH.
-	priv, signer := newEd25519(t)
+	priv, signer := testcreds.Ed25519(t)
 	users := append([]config.User{}, ts.users...)
 	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
 	ts.setUsers(t, users)

@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testcreds"
+
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
@@ -98,7 +100,7 @@ func TestPublicKeyLoginAndWrongCredentials(t *testing.T) {
 	if _, err := ts.dial(t, "alice", ssh.PublicKeys(ts.clientKey)); err != nil {
 		t.Fatalf("alice's key was refused: %v", err)
 	}
-	if _, err := ts.dial(t, "alice", ssh.PublicKeys(newSigner(t))); err == nil {
+	if _, err := ts.dial(t, "alice", ssh.PublicKeys(testcreds.Signer(t))); err == nil {
 		t.Fatal("an unknown key logged in")
 	}
 	if _, err := ts.dial(t, "alice", ssh.Password("wrong")); err == nil {
@@ -344,13 +346,13 @@ func TestRevokedUsersAreDisconnectedAndLockedOut(t *testing.T) {
 
 	// A new user appears and can log in at once.
 	users := append([]config.User{}, ts.users...)
-	users = append(users, config.User{Username: "bob", PasswordHash: bcryptHash(t, "bob-pw")})
+	users = append(users, config.User{Username: "bob", PasswordHash: testcreds.Hash(t, "bob-pw")})
 	ts.setUsers(t, users)
 	if _, err := ts.dial(t, "bob", ssh.Password("bob-pw")); err != nil {
 		t.Fatalf("a user added at run time cannot log in: %v", err)
 	}
 	// alice's password changes: her open session keeps working.
-	users[0].PasswordHash = bcryptHash(t, "rotated")
+	users[0].PasswordHash = testcreds.Hash(t, "rotated")
 	ts.setUsers(t, users)
 	if _, err := c.Stat("/keep.txt"); err != nil {
 		t.Fatalf("a password change ended an open session: %v", err)
@@ -375,7 +377,7 @@ func TestHostKeyRotationSeenByNewConnections(t *testing.T) {
 	ts := startServer(t)
 	ts.mustDial(t, "alice")
 	time.Sleep(10 * time.Millisecond) // a distinct modification time for the rewritten file on coarse clocks
-	writeHostKey(t, ts.hostKeyFile)
+	testcreds.WriteHostKey(t, ts.hostKeyFile)
 	// hostKeyCallback accepts only the key now in the file: the new connection must be offered the new key.
 	if _, err := ts.dial(t, "alice", ssh.Password(passwords["alice"])); err != nil {
 		t.Fatalf("after rotating the host key: %v", err)
