@@ -519,3 +519,28 @@ func TestTwoFactorLogin(t *testing.T) {
 		t.Fatal("the right key with a wrong password logged in")
 	}
 }
+
+func TestWrongKeysCountOncePerConnection(t *testing.T) {
+	ts := startServer(t)
+	// Each connection offers three wrong keys; it counts as one failure, so five connections ban the client.
+	for i := range 5 {
+		wrongKeys := ssh.PublicKeys(testcreds.Signer(t), testcreds.Signer(t), testcreds.Signer(t))
+		if _, err := ts.dial(t, "alice", wrongKeys); err == nil {
+			t.Fatal("unknown keys logged in")
+		}
+		if banned := ts.Auth.Defender.Banned(); banned != 0 && i < 4 {
+			t.Fatalf("banned after %d failed connections, want 5", i+1)
+		}
+	}
+	// The server records the failure when its side of the handshake ends, just after the client gave up.
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.Auth.Defender.Banned() != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ts.Auth.Defender.Banned() != 1 {
+		t.Fatal("five connections failing with wrong keys did not ban the client")
+	}
+	if _, err := ts.dial(t, "alice", ssh.PublicKeys(ts.clientKey)); err == nil {
+		t.Fatal("a banned client logged in with the right key")
+	}
+}
