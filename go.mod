@@ -3,8 +3,11 @@ module github.com/pier-dev/pier
 go 1.26.8
 
 require (
+	github.com/fclairamb/ftpserverlib v0.32.0
+	github.com/jlaffaye/ftp v0.2.4
 	github.com/pkg/sftp v1.13.12
 	github.com/prometheus/client_golang v1.24.0
+	github.com/spf13/afero v1.15.0
 	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/crypto v0.58.0
 	k8s.io/api v0.37.2

@@ -1,0 +1,369 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ftp
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pier-dev/pier/server/auth"
+	"github.com/pier-dev/pier/server/certs"
+	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/server/metrics"
+)
+
+// passwords of the test users, hashed into their config entries.
+var passwords = map[string]string{"alice": "alice-secret", "reader": "reader-secret", "bob": "bob-secret"}
+
+// testCA is a certificate authority made for one test, and the files of a server certificate it signed for
+// 127.0.0.1.
+type testCA struct {
+	cert     *x509.Certificate
+	key      *ecdsa.PrivateKey
+	caFile   string
+	certFile string
+	keyFile  string
+	pool     *x509.CertPool
+}
+
+func newTestCA(t *testing.T) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "pier test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ca := &testCA{cert: cert, key: key, caFile: filepath.Join(dir, "ca.crt"),
+		certFile: filepath.Join(dir, "tls.crt"), keyFile: filepath.Join(dir, "tls.key"), pool: x509.NewCertPool()}
+	ca.pool.AddCert(cert)
+	writeFileAtomic(t, ca.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	ca.issue(t, "server-1")
+	return ca
+}
+
+// issue writes a new server certificate for 127.0.0.1 with the given common name, replacing the files as a
+// certificate renewal does.
+func (ca *testCA) issue(t *testing.T, name string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:     []string{"localhost"},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFileAtomic(t, ca.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+	writeFileAtomic(t, ca.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func writeFileAtomic(t *testing.T, file string, data []byte) {
+	t.Helper()
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testServer is a running FTP server on 127.0.0.1 with an explicit and an implicit listener, its own storage,
+// certificate authority and users.
+type testServer struct {
+	*Server
+	addr         string // explicit FTP/FTPS
+	implicitAddr string
+	storage      string
+	ca           *testCA
+	settings     Settings
+	log          *recorder
+}
+
+func bcryptHash(t *testing.T, pw string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+// testUsers are alice (ReadWrite, home /alice) and reader (ReadOnly, home /shared).
+func testUsers(t *testing.T) []config.User {
+	t.Helper()
+	return []config.User{
+		{Username: "alice", PasswordHash: bcryptHash(t, passwords["alice"])},
+		{Username: "reader", PasswordHash: bcryptHash(t, passwords["reader"]), HomeDirectory: "/shared",
+			Permissions: []config.Permission{config.PresetReadOnly}},
+	}
+}
+
+// randomPortRange picks 20 passive ports at random, so that test servers (and other packages' tests) rarely
+// compete for the same ones; ftpserverlib moves on to the next port when one is taken.
+func randomPortRange() config.PortRange {
+	start := 20000 + mrand.IntN(40000) //nolint:gosec // test port choice
+	return config.PortRange{Start: start, End: start + 19}
+}
+
+// startServer starts a server in TLS Required mode with session reuse required; change applies other settings.
+func startServer(t *testing.T, change ...func(*Settings)) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	ts := &testServer{storage: filepath.Join(dir, "storage"), ca: newTestCA(t), log: &recorder{}}
+	if err := os.MkdirAll(ts.storage, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	reloader, err := certs.NewReloader(ts.ca.certFile, ts.ca.keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := auth.NewUsers()
+	if err := users.Update(&config.Config{Users: testUsers(t)}); err != nil {
+		t.Fatal(err)
+	}
+	defender := auth.NewDefender(3, time.Hour)
+	ts.Server = &Server{
+		Auth:     &auth.Authenticator{Users: users, Defender: defender},
+		Limiter:  auth.NewLimiter(0, 0),
+		Sessions: auth.NewSessions(),
+		Certs:    reloader,
+		Metrics:  metrics.New(defender.Banned),
+		Log:      slog.New(ts.log),
+	}
+	reloader.Log = ts.Log
+	ts.settings = Settings{
+		StorageRoot:         ts.storage,
+		TLSMode:             config.TLSRequired,
+		MinTLSVersion:       config.TLSVersion12,
+		RequireSessionReuse: true,
+		PassivePorts:        randomPortRange(),
+		IdleTimeout:         time.Minute,
+		LoginTimeout:        10 * time.Second,
+	}
+	for _, c := range change {
+		c(&ts.settings)
+	}
+	ts.SetSettings(ts.settings)
+	ts.addr = ts.serve(t, ts.Serve)
+	ts.implicitAddr = ts.serve(t, ts.ServeImplicitTLS)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ts.Shutdown(ctx)
+	})
+	return ts
+}
+
+func (ts *testServer) serve(t *testing.T, serve func(net.Listener) error) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- serve(ln) }()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// setUsers swaps the user table as a config reload does, and ends revoked sessions.
+func (ts *testServer) setUsers(t *testing.T, users []config.User) {
+	t.Helper()
+	if err := ts.Auth.Users.Update(&config.Config{Users: users}); err != nil {
+		t.Fatal(err)
+	}
+	ts.Sessions.CloseRevoked(ts.Auth.Users)
+}
+
+// clientTLS trusts the test CA and caches TLS sessions, so data connections resume the control connection's.
+func (ts *testServer) clientTLS() *tls.Config {
+	return &tls.Config{
+		RootCAs:            ts.ca.pool,
+		ServerName:         "127.0.0.1",
+		ClientSessionCache: tls.NewLRUClientSessionCache(8),
+		MinVersion:         tls.VersionTLS12,
+	}
+}
+
+// dial connects with explicit TLS (AUTH TLS) and the given TLS configuration; nil dials plain FTP.
+func (ts *testServer) dial(t *testing.T, tlsConfig *tls.Config, options ...ftp.DialOption) (*ftp.ServerConn, error) {
+	t.Helper()
+	options = append([]ftp.DialOption{ftp.DialWithTimeout(10 * time.Second)}, options...)
+	if tlsConfig != nil {
+		options = append(options, ftp.DialWithExplicitTLS(tlsConfig))
+	}
+	c, err := ftp.Dial(ts.addr, options...)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { _ = c.Quit() })
+	return c, nil
+}
+
+// login connects over explicit TLS and logs in as user, or fails the test.
+func (ts *testServer) login(t *testing.T, user string, options ...ftp.DialOption) *ftp.ServerConn {
+	t.Helper()
+	c, err := ts.dial(t, ts.clientTLS(), options...)
+	if err != nil {
+		t.Fatalf("connecting: %v", err)
+	}
+	if err := c.Login(user, passwords[user]); err != nil {
+		t.Fatalf("logging in as %s: %v", user, err)
+	}
+	return c
+}
+
+// home is the path of a user's home directory on the server's disk.
+func (ts *testServer) home(user string) string {
+	if user == "reader" {
+		return filepath.Join(ts.storage, "shared")
+	}
+	return filepath.Join(ts.storage, user)
+}
+
+// recorder is the servers' log: it keeps transfer lines for the tests, and prints everything when
+// PIER_TEST_LOG=1.
+type recorder struct {
+	mu        sync.Mutex
+	transfers []transferLine
+	attrs     []slog.Attr
+	shared    *recorder // the recorder WithAttrs derived from; lines are kept there
+}
+
+type transferLine struct{ op, path, result, user string }
+
+var debugLog = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})
+
+func (r *recorder) root() *recorder {
+	if r.shared != nil {
+		return r.shared
+	}
+	return r
+}
+
+func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (r *recorder) Handle(ctx context.Context, rec slog.Record) error {
+	if os.Getenv("PIER_TEST_LOG") == "1" {
+		_ = debugLog.WithAttrs(r.attrs).Handle(ctx, rec) // debugging output only
+	}
+	if rec.Message != "transfer" {
+		return nil
+	}
+	var line transferLine
+	rec.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "op":
+			line.op = a.Value.String()
+		case "path":
+			line.path = a.Value.String()
+		case "result":
+			line.result = a.Value.String()
+		case "user":
+			line.user = a.Value.String()
+		}
+		return true
+	})
+	root := r.root()
+	root.mu.Lock()
+	defer root.mu.Unlock()
+	root.transfers = append(root.transfers, line)
+	return nil
+}
+
+func (r *recorder) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &recorder{attrs: append(append([]slog.Attr{}, r.attrs...), attrs...), shared: r.root()}
+}
+
+func (r *recorder) WithGroup(string) slog.Handler { return r }
+
+// lines returns the transfer lines logged so far.
+func (r *recorder) lines() []transferLine {
+	root := r.root()
+	root.mu.Lock()
+	defer root.mu.Unlock()
+	return append([]transferLine{}, root.transfers...)
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rand.Reader, b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
