@@ -114,6 +114,22 @@ func TestPortableServesARealClient(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(root, "hello.txt")); err != nil || string(got) != "hello" {
 		t.Fatalf("uploaded file in --root: %q, %v", got, err)
 	}
+	// Explicit FTPS (TLS required, verified against the portable CA) uploads; implicit FTPS downloads it back.
+	realclient.Require(t, "curl")
+	user := info["USERNAME"] + ":" + info["PASSWORD"]
+	curl := func(args ...string) {
+		t.Helper()
+		base := []string{"--silent", "--show-error", "--fail", "--cacert", info["CA_FILE"], "--user", user}
+		if out, err := exec.Command("curl", append(base, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("curl %v: %v\n%s\nserver log:\n%s", args, err, out, stderr.String())
+		}
+	}
+	curl("--ssl-reqd", "-T", filepath.Join(dir, "hello.txt"), "ftp://127.0.0.1:"+info["FTP_PORT"]+"/via-ftps.txt")
+	curl("-o", filepath.Join(dir, "back.txt"), "ftps://127.0.0.1:"+info["FTPS_PORT"]+"/via-ftps.txt")
+	if got, err := os.ReadFile(filepath.Join(dir, "back.txt")); err != nil || string(got) != "hello" {
+		t.Fatalf("FTPS round trip: %q, %v", got, err)
+	}
+
 	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(healthPort) + "/readyz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("/readyz: %v %v", resp, err)

@@ -31,7 +31,9 @@ import (
 	"time"
 
 	"github.com/pier-dev/pier/server/auth"
+	"github.com/pier-dev/pier/server/certs"
 	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/server/ftp"
 	"github.com/pier-dev/pier/server/metrics"
 	"github.com/pier-dev/pier/server/sftp"
 )
@@ -47,12 +49,14 @@ type Server struct {
 
 	hostKeys *sftp.HostKeys
 	sftp     *sftp.Server
+	certs    *certs.Reloader // nil when FTP runs without TLS
+	ftp      *ftp.Server
 
 	current atomic.Pointer[config.Config]
 	ready   atomic.Bool
 
 	mu        sync.Mutex
-	listeners map[string]net.Listener // by name: sftp, health
+	listeners map[string]net.Listener // by name: sftp, ftp, ftps (implicit), health
 }
 
 // New builds a server from a validated configuration. Nothing listens until Run.
@@ -75,6 +79,20 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		s.hostKeys = hostKeys
 		s.sftp = &sftp.Server{
 			Auth: authenticator, Limiter: s.limiter, Sessions: s.sessions, HostKeys: hostKeys,
+			Metrics: s.metrics, Log: log,
+		}
+	}
+	if cfg.FTP != nil {
+		if cfg.FTP.TLS.CertFile != "" {
+			reloader, err := certs.NewReloader(cfg.FTP.TLS.CertFile, cfg.FTP.TLS.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("ftp: %w", err)
+			}
+			reloader.Log = log
+			s.certs = reloader
+		}
+		s.ftp = &ftp.Server{
+			Auth: authenticator, Limiter: s.limiter, Sessions: s.sessions, Certs: s.certs,
 			Metrics: s.metrics, Log: log,
 		}
 	}
@@ -110,6 +128,16 @@ func (s *Server) Apply(cfg *config.Config) error {
 			LoginTimeout: l.LoginTimeout.Duration,
 		})
 	}
+	if s.ftp != nil && cfg.FTP != nil {
+		tls := cfg.FTP.TLS
+		if prev := s.current.Load(); s.certs != nil && prev != nil &&
+			(prev.FTP.TLS.CertFile != tls.CertFile || prev.FTP.TLS.KeyFile != tls.KeyFile) {
+			if err := s.certs.SetFiles(tls.CertFile, tls.KeyFile); err != nil {
+				return fmt.Errorf("ftp certificate: %w", err)
+			}
+		}
+		s.ftp.SetSettings(ftp.NewSettings(cfg))
+	}
 	s.current.Store(cfg)
 	if closed := s.sessions.CloseRevoked(s.users); closed > 0 {
 		s.log.Info("closed sessions of removed or disabled users", "sessions", closed)
@@ -122,6 +150,8 @@ func warnRestartNeeded(log *slog.Logger, prev, next *config.Config) {
 		log.Warn("enabling or disabling a protocol takes effect only after a restart")
 	}
 	if prev.SFTP != nil && next.SFTP != nil && prev.SFTP.Address != next.SFTP.Address ||
+		prev.FTP != nil && next.FTP != nil && (prev.FTP.Address != next.FTP.Address ||
+			prev.FTP.ImplicitTLSAddress != next.FTP.ImplicitTLSAddress) ||
 		prev.Health.Address != next.Health.Address {
 		log.Warn("a changed listen address takes effect only after a restart")
 	}
@@ -145,8 +175,18 @@ func (s *Server) Run(ctx context.Context, onReady func()) error {
 	if err := s.listen("health", cfg.Health.Address); err != nil {
 		return err
 	}
+	binds := map[string]string{}
 	if s.sftp != nil {
-		if err := s.listen("sftp", cfg.SFTP.Address); err != nil {
+		binds["sftp"] = cfg.SFTP.Address
+	}
+	if s.ftp != nil {
+		binds["ftp"] = cfg.FTP.Address
+		if cfg.FTP.ImplicitTLSAddress != "" {
+			binds["ftps"] = cfg.FTP.ImplicitTLSAddress
+		}
+	}
+	for name, address := range binds {
+		if err := s.listen(name, address); err != nil {
 			s.closeListeners()
 			return err
 		}
@@ -172,6 +212,12 @@ func (s *Server) Run(ctx context.Context, onReady func()) error {
 	})
 	if s.sftp != nil {
 		serve("sftp", s.sftp.Serve)
+	}
+	if s.ftp != nil {
+		serve("ftp", s.ftp.Serve)
+		if _, ok := binds["ftps"]; ok {
+			serve("ftps", s.ftp.ServeImplicitTLS)
+		}
 	}
 	s.ready.Store(true)
 	s.log.Info("serving", "users", s.users.Len(), "listeners", s.addrs())
@@ -203,9 +249,14 @@ func (s *Server) shutdown(health *http.Server) {
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	var drained sync.WaitGroup
 	if s.sftp != nil {
-		s.sftp.Shutdown(ctx)
+		drained.Go(func() { s.sftp.Shutdown(ctx) })
 	}
+	if s.ftp != nil {
+		drained.Go(func() { s.ftp.Shutdown(ctx) })
+	}
+	drained.Wait()
 	healthCtx, cancelHealth := context.WithTimeout(context.Background(), time.Second)
 	defer cancelHealth()
 	_ = health.Shutdown(healthCtx) // probes in flight get their answer or are cut; either is fine now
