@@ -100,35 +100,8 @@ func TestPortableServesARealClient(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	batch := filepath.Join(dir, "batch")
-	if err := os.WriteFile(batch, []byte("put "+filepath.Join(dir, "hello.txt")+" hello.txt\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sftp := exec.Command("sshpass", "-e", "sftp", "-o", "BatchMode=no", "-F", "/dev/null",
-		"-o", "UserKnownHostsFile="+info["KNOWN_HOSTS_FILE"], "-o", "StrictHostKeyChecking=yes",
-		"-b", batch, "-P", info["SFTP_PORT"], info["USERNAME"]+"@127.0.0.1")
-	sftp.Env = append(os.Environ(), "SSHPASS="+info["PASSWORD"])
-	if out, err := sftp.CombinedOutput(); err != nil {
-		t.Fatalf("sftp: %v\n%s\nserver log:\n%s", err, out, stderr.String())
-	}
-	if got, err := os.ReadFile(filepath.Join(root, "hello.txt")); err != nil || string(got) != "hello" {
-		t.Fatalf("uploaded file in --root: %q, %v", got, err)
-	}
-	// Explicit FTPS (TLS required, verified against the portable CA) uploads; implicit FTPS downloads it back.
-	realclient.Require(t, "curl")
-	user := info["USERNAME"] + ":" + info["PASSWORD"]
-	curl := func(args ...string) {
-		t.Helper()
-		base := []string{"--silent", "--show-error", "--fail", "--cacert", info["CA_FILE"], "--user", user}
-		if out, err := exec.Command("curl", append(base, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("curl %v: %v\n%s\nserver log:\n%s", args, err, out, stderr.String())
-		}
-	}
-	curl("--ssl-reqd", "-T", filepath.Join(dir, "hello.txt"), "ftp://127.0.0.1:"+info["FTP_PORT"]+"/via-ftps.txt")
-	curl("-o", filepath.Join(dir, "back.txt"), "ftps://127.0.0.1:"+info["FTPS_PORT"]+"/via-ftps.txt")
-	if got, err := os.ReadFile(filepath.Join(dir, "back.txt")); err != nil || string(got) != "hello" {
-		t.Fatalf("FTPS round trip: %q, %v", got, err)
-	}
+	sftpUpload(t, dir, root, info, &stderr)
+	ftpsRoundTrip(t, dir, info, &stderr)
 
 	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(healthPort) + "/readyz")
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -166,4 +139,45 @@ func waitForFile(t *testing.T, file string, exited <-chan error, stderr *strings
 			t.Fatalf("no %s after 30s\n%s", file, stderr.String())
 		}
 	}
+}
+
+// sftpUpload puts dir/hello.txt with OpenSSH's sftp, logging in with the password from the info file and
+// checking the host key against its known_hosts file.
+func sftpUpload(t *testing.T, dir, root string, info map[string]string, stderr *strings.Builder) {
+	t.Helper()
+	batch := filepath.Join(dir, "batch")
+	if err := os.WriteFile(batch, []byte("put "+filepath.Join(dir, "hello.txt")+" hello.txt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sftp := exec.Command("sshpass", "-e", "sftp", "-o", "BatchMode=no", "-F", "/dev/null",
+		"-o", "UserKnownHostsFile="+info["KNOWN_HOSTS_FILE"], "-o", "StrictHostKeyChecking=yes",
+		"-b", batch, "-P", info["SFTP_PORT"], info["USERNAME"]+"@127.0.0.1")
+	sftp.Env = append(os.Environ(), "SSHPASS="+info["PASSWORD"])
+	if out, err := sftp.CombinedOutput(); err != nil {
+		t.Fatalf("sftp: %v\n%s\nserver log:\n%s", err, out, stderr.String())
+	}
+	if got, err := os.ReadFile(filepath.Join(root, "hello.txt")); err != nil || string(got) != "hello" {
+		t.Fatalf("uploaded file in --root: %q, %v", got, err)
+	}
+}
+
+// ftpsRoundTrip uploads with explicit FTPS (TLS required, verified against the portable CA) and downloads the
+// file back with implicit FTPS.
+func ftpsRoundTrip(t *testing.T, dir string, info map[string]string, stderr *strings.Builder) {
+	t.Helper()
+	realclient.Require(t, "curl")
+	user := info["USERNAME"] + ":" + info["PASSWORD"]
+	curl := func(args ...string) {
+		t.Helper()
+		base := []string{"--silent", "--show-error", "--fail", "--cacert", info["CA_FILE"], "--user", user}
+		if out, err := exec.Command("curl", append(base, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("curl %v: %v\n%s\nserver log:\n%s", args, err, out, stderr.String())
+		}
+	}
+	curl("--ssl-reqd", "-T", filepath.Join(dir, "hello.txt"), "ftp://127.0.0.1:"+info["FTP_PORT"]+"/via-ftps.txt")
+	curl("-o", filepath.Join(dir, "back.txt"), "ftps://127.0.0.1:"+info["FTPS_PORT"]+"/via-ftps.txt")
+	if got, err := os.ReadFile(filepath.Join(dir, "back.txt")); err != nil || string(got) != "hello" {
+		t.Fatalf("FTPS round trip: %q, %v", got, err)
+	}
+
 }
