@@ -51,6 +51,35 @@ var dataVerbs = map[string]bool{
 	"RETR": true, "STOR": true, "STOU": true, "APPE": true, "LIST": true, "NLST": true, "MLSD": true,
 }
 
+// knownVerbs are the commands ftpserverlib v0.32.0 knows. The filter answers any other command itself:
+// ftpserverlib writes its "unknown command" reply without waiting for a transfer running in the background,
+// racing that transfer's own reply on the same buffered writer. Its other replies are written after the
+// transfer finished, or under its transfer lock (ABOR, STAT).
+var knownVerbs = map[string]bool{}
+
+func init() {
+	for _, verb := range strings.Fields(`USER PASS ACCT ADAT AUTH PROT PBSZ CCC CONF ENC MIC CLNT FEAT SYST NOOP OPTS
+		QUIT AVBL ABOR CSID HELP HOST LANG XRSQ XSEM XSEN SIZE DSIZ STAT MDTM MFMT MFF MFCT RETR STOR STOU STRU APPE
+		DELE RNFR RNTO ALLO REST SITE HASH XCRC MD5 XMD5 XSHA XSHA1 XSHA256 XSHA512 COMB THMB XRCP CWD PWD XCWD XPWD
+		CDUP NLST LIST MLSD MLST MKD RMD RMDA XMKD XRMD SMNT XCUP TYPE MODE PASV EPSV LPSV SPSV PORT LRPT EPRT REIN`) {
+		knownVerbs[verb] = true
+	}
+}
+
+// isKnown reports whether ftpserverlib would run verb, including its reading of a verb that merely ends in
+// ABOR, STAT or QUIT (clients prefix those with Telnet interrupt bytes) as that command.
+func isKnown(verb string) bool {
+	if knownVerbs[verb] {
+		return true
+	}
+	for _, special := range []string{"ABOR", "STAT", "QUIT"} {
+		if strings.HasSuffix(verb, special) {
+			return true
+		}
+	}
+	return false
+}
+
 // controlPolicy is the TLS policy of one control connection.
 type controlPolicy struct {
 	requireTLS bool        // explicit listener in Required mode: no login before AUTH TLS, no data without PROT P
@@ -67,7 +96,7 @@ type controlPolicy struct {
 //   - PROT C in Required mode and on implicit FTPS (534), and PROT and PBSZ without TLS (503);
 //   - commands that open or use a data connection in Required mode until PROT P (521);
 //   - AUTH TLS when TLS is disabled (534), and active-mode connections to privileged ports (504);
-//   - command lines longer than 4096 bytes (500, then the connection is closed).
+//   - command lines longer than 4096 bytes (500, then the connection is closed), and unknown commands (500).
 //
 // ftpserverlib alone accepts PROT C with "200 OK" even when TLS is required (and only refuses the transfer that
 // follows), and cannot tell who a TLS configuration is for; handling TLS here fixes both.
@@ -168,6 +197,9 @@ func (c *controlConn) filter(line []byte) ([]byte, error) {
 	verb, param, _ := strings.Cut(text, " ")
 	verb = strings.ToUpper(verb)
 	loggedIn := c.conn.loggedIn.Load()
+	if !isKnown(verb) {
+		return nil, c.reply("500 Unknown command.")
+	}
 	switch verb {
 	case "AUTH":
 		return nil, c.auth(param)

@@ -100,9 +100,23 @@ type Server struct {
 	active sync.WaitGroup
 }
 
+// Timeouts used when Settings leave them zero (the config always sets them; this guards other callers).
+const (
+	defaultIdleTimeout  = 5 * time.Minute
+	defaultLoginTimeout = 30 * time.Second
+)
+
 // SetSettings replaces the settings for connections accepted from now on (and the passive port range and public
 // address for every session's next PASV).
-func (s *Server) SetSettings(settings Settings) { s.settings.Store(&settings) }
+func (s *Server) SetSettings(settings Settings) {
+	if settings.IdleTimeout <= 0 {
+		settings.IdleTimeout = defaultIdleTimeout
+	}
+	if settings.LoginTimeout <= 0 {
+		settings.LoginTimeout = defaultLoginTimeout
+	}
+	s.settings.Store(&settings)
+}
 
 // Serve accepts plain FTP and explicit FTPS (AUTH TLS) connections on ln until ln is closed.
 func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
@@ -111,11 +125,13 @@ func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
 func (s *Server) ServeImplicitTLS(ln net.Listener) error { return s.serve(ln, true) }
 
 func (s *Server) serve(ln net.Listener, implicit bool) error {
-	if s.settings.Load() == nil {
+	settings := s.settings.Load()
+	if settings == nil {
 		return errors.New("ftp: SetSettings must be called before Serve")
 	}
-	if implicit && s.Certs == nil {
-		return errors.New("ftp: implicit FTPS needs a certificate (Server.Certs)")
+	if s.Certs == nil && (implicit || settings.TLSMode != config.TLSDisabled) {
+		// Without a certificate AUTH TLS would be refused, so Required mode would let nobody in.
+		return errors.New("ftp: FTPS needs a certificate (Server.Certs); set the TLS mode to Disabled to serve plain FTP only")
 	}
 	for {
 		raw, err := ln.Accept()

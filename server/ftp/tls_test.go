@@ -176,7 +176,7 @@ func TestSessionReuseRequired(t *testing.T) {
 
 	noCache := ts.clientTLS()
 	noCache.ClientSessionCache = nil
-	c := ts.loginWith(t, "alice", noCache)
+	c := ts.loginWith(t, noCache)
 	if err := tryRetrieve(c, "f.txt"); err == nil || !strings.Contains(err.Error(), "resume") {
 		t.Fatalf("RETR without session reuse: %v, want a refusal that mentions resuming the session", err)
 	}
@@ -184,7 +184,7 @@ func TestSessionReuseRequired(t *testing.T) {
 	for name, maxVersion := range map[string]uint16{"TLS 1.2": tls.VersionTLS12, "TLS 1.3": tls.VersionTLS13} {
 		cfg := ts.clientTLS()
 		cfg.MaxVersion = maxVersion
-		c := ts.loginWith(t, "alice", cfg)
+		c := ts.loginWith(t, cfg)
 		if got := retrieve(t, c, "f.txt", 0); string(got) != "content" {
 			t.Fatalf("%s with session reuse: got %q", name, got)
 		}
@@ -194,7 +194,7 @@ func TestSessionReuseRequired(t *testing.T) {
 	writeHomeFile(t, relaxed, "alice", "f.txt", []byte("content"))
 	noCache = relaxed.clientTLS()
 	noCache.ClientSessionCache = nil
-	c = relaxed.loginWith(t, "alice", noCache)
+	c = relaxed.loginWith(t, noCache)
 	if got := retrieve(t, c, "f.txt", 0); string(got) != "content" {
 		t.Fatalf("without the requirement: got %q", got)
 	}
@@ -211,13 +211,14 @@ func tryRetrieve(c *ftp.ServerConn, name string) error {
 	return errors.Join(readErr, closeErr)
 }
 
-func (ts *testServer) loginWith(t *testing.T, user string, cfg *tls.Config) *ftp.ServerConn {
+// loginWith connects with cfg and logs in as alice.
+func (ts *testServer) loginWith(t *testing.T, cfg *tls.Config) *ftp.ServerConn {
 	t.Helper()
 	c, err := ts.dial(t, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Login(user, passwords[user]); err != nil {
+	if err := c.Login("alice", passwords["alice"]); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -264,7 +265,7 @@ func TestTLSVersionsAndSuites(t *testing.T) {
 	if c, err := ts.dial(t, old); err == nil && c.Login("alice", passwords["alice"]) == nil {
 		t.Fatal("a TLS 1.2 client logged in to a server requiring TLS 1.3")
 	}
-	if c := ts.loginWith(t, "alice", ts.clientTLS()); c == nil {
+	if c := ts.loginWith(t, ts.clientTLS()); c == nil {
 		t.Fatal("no connection")
 	}
 
@@ -288,7 +289,7 @@ func TestCertificateRotation(t *testing.T) {
 			name = cs.PeerCertificates[0].Subject.CommonName
 			return nil
 		}
-		c := ts.loginWith(t, "alice", cfg)
+		c := ts.loginWith(t, cfg)
 		_ = c.Quit()
 		return name
 	}
