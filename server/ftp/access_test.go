@@ -331,3 +331,31 @@ func counterValue(families []*dto.MetricFamily, name string, labels map[string]s
 	}
 	return 0
 }
+
+// TestAdmission: clients outside the allowed networks and clients over the connection limit are refused with
+// 421 before they can log in.
+func TestAdmission(t *testing.T) {
+	ts := startServer(t)
+	ts.Limiter.SetLimits(0, 1)
+	first := rawDial(t, ts.addr, nil)
+	second, err := ts.dial(t, ts.clientTLS())
+	if err == nil {
+		err = second.Login("alice", passwords["alice"])
+	}
+	if err == nil || !strings.Contains(err.Error(), "Too many connections") {
+		t.Fatalf("a second connection from the same address: %v, want 421 Too many connections", err)
+	}
+	first.expect(221, "QUIT")
+	waitFor(t, "the first connection's slot to be released", func() bool { return ts.Limiter.Open() == 0 })
+	if _, err := ts.dial(t, ts.clientTLS()); err != nil {
+		t.Fatalf("a connection after the first one left: %v", err)
+	}
+
+	ts.Limiter.SetLimits(0, 0)
+	if err := ts.Auth.Users.Update(&config.Config{Users: testUsers(t), AllowedSourceRanges: []string{"10.0.0.0/8"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.dial(t, ts.clientTLS()); err == nil || !strings.Contains(err.Error(), "421") {
+		t.Fatalf("a connection from outside the allowed networks: %v, want 421", err)
+	}
+}

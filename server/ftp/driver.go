@@ -36,7 +36,8 @@ import (
 
 const (
 	banner = "pier FTP server ready."
-	// dataConnectTimeout is how long a client has to open the data connection after PASV or before PORT fails.
+	// dataConnectTimeout is how long, once a transfer command arrived, the server waits for the client's passive
+	// data connection or for its own active one (at most the idle timeout).
 	dataConnectTimeout = 30 * time.Second
 )
 
@@ -116,13 +117,13 @@ func (d *mainDriver) ClientConnected(cc ftpserver.ClientContext) (msg string, er
 // session (a pending passive listener, data connections) so ftpserverlib's clean-up does not wait on them, and
 // ends Serve.
 func (d *mainDriver) ClientDisconnected(ftpserver.ClientContext) {
+	defer func() { _ = d.listener.Close() }() // ends Serve even after a panic below; never fails
 	var err error
 	defer d.recoverCallback("ClientDisconnected", &err)
 	if d.stopIdle != nil {
 		d.stopIdle()
 	}
 	d.conn.closeAll()
-	_ = d.listener.Close() // never fails
 }
 
 // finish runs after Serve returned: once the files still open are closed, the session is over.

@@ -20,8 +20,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +58,11 @@ func TestRoundTrips(t *testing.T) {
 			name := fmt.Sprintf("file-%d.bin", size)
 			if err := c.Stor(name, bytes.NewReader(data)); err != nil {
 				t.Fatalf("STOR: %v", err)
+			}
+			// The file was closed, and so synced (vfs syncs in Close, which then logs the transfer), before
+			// the server said "226": the line is there the moment the client hears it.
+			if !slices.Contains(ts.log.lines(), transferLine{"upload", "/" + name, "ok", "alice"}) {
+				t.Fatalf("the upload was not closed and logged before 226: %v", ts.log.lines())
 			}
 			onDisk, err := os.ReadFile(filepath.Join(ts.home("alice"), name))
 			if err != nil || !bytes.Equal(onDisk, data) {
@@ -269,5 +276,16 @@ func TestRawCommands(t *testing.T) {
 	pasv := ts.login(t, "alice", ftp.DialWithDisabledEPSV(true))
 	if got := retrieve(t, pasv, "f.txt", 0); string(got) != "12345" {
 		t.Fatalf("RETR over PASV: %q", got)
+	}
+}
+
+// TestDriverRecoversPanics: a panic inside a request becomes an error reply for that request.
+func TestDriverRecoversPanics(t *testing.T) {
+	c := &clientDriver{log: slog.New(slog.DiscardHandler)} // no jail: every request dereferences nil
+	if err := c.Mkdir("/x", 0); err == nil || !strings.Contains(err.Error(), "internal error") {
+		t.Fatalf("Mkdir without a jail: %v, want an internal error", err)
+	}
+	if _, err := c.GetHandle("/x", os.O_RDONLY, 0); err == nil {
+		t.Fatal("GetHandle without a jail succeeded")
 	}
 }
