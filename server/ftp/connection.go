@@ -29,6 +29,7 @@ import (
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
 	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/server/session"
 )
 
 // connection is one client's control connection and everything hanging off it: passive listeners, data
@@ -49,7 +50,7 @@ type connection struct {
 }
 
 func newConnection(raw net.Conn, log *slog.Logger) *connection {
-	c := &connection{raw: raw, remote: remoteAddr(raw), log: log, closers: map[io.Closer]struct{}{}}
+	c := &connection{raw: raw, remote: session.RemoteAddr(raw), log: log, closers: map[io.Closer]struct{}{}}
 	c.touch()
 	return c
 }

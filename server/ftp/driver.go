@@ -151,15 +151,10 @@ func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 		log.Info("login failed", "user", user, "method", "password", "reason", err.Error())
 		return nil, err
 	}
-	perms, err := vfs.ParsePermissions(permissionNames(account))
+	jail, err := session.OpenJail(d.settings.StorageRoot, account)
 	if err != nil {
-		log.Error("user permissions", "user", account.Username, "error", err)
-		return nil, fmt.Errorf("user permissions: %w", err)
-	}
-	jail, err := vfs.Open(d.settings.StorageRoot, account.HomeDir(), perms)
-	if err != nil {
-		log.Error("opening the home directory", "user", account.Username, "home", account.HomeDir(), "error", err)
-		return nil, fmt.Errorf("home directory: %w", err)
+		log.Error("opening the user's jail", "user", account.Username, "error", err)
+		return nil, err
 	}
 	if d.ctrl.policy.requireTLS {
 		// ftpserverlib then also refuses to open a clear data connection, behind the filter's own check.
@@ -227,18 +222,6 @@ func (d *mainDriver) recoverCallback(name string, err *error) {
 		d.conn.closeAll()
 		*err = fmt.Errorf("internal error in %s", name)
 	}
-}
-
-// permissionNames turns the account's permissions into vfs names; none means the default, ReadWrite.
-func permissionNames(account *auth.Account) []string {
-	if len(account.Permissions) == 0 {
-		return []string{string(config.PresetReadWrite)}
-	}
-	names := make([]string, 0, len(account.Permissions))
-	for _, p := range account.Permissions {
-		names = append(names, string(p))
-	}
-	return names
 }
 
 // quietHandler passes ftpserverlib's log records on one level lower: it logs ordinary client behaviour (an

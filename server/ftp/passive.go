@@ -27,6 +27,8 @@ import (
 	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
+
+	"github.com/pier-dev/pier/server/session"
 )
 
 // resolveTimeout bounds the lookup of a passive public address given as a host name.
@@ -126,7 +128,7 @@ func (l *passiveListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		from := remoteAddr(raw)
+		from := session.RemoteAddr(raw)
 		if from.Addr() == l.controlIP {
 			return newDataConn(raw, l.conn, l.idle), nil
 		}

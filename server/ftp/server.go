@@ -44,6 +44,7 @@ import (
 	"github.com/pier-dev/pier/server/certs"
 	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/metrics"
+	"github.com/pier-dev/pier/server/session"
 )
 
 const protocol = "ftp"
@@ -146,7 +147,7 @@ func (s *Server) serve(ln net.Listener, implicit bool) error {
 			}
 			return fmt.Errorf("ftp: accepting connections: %w", err)
 		}
-		conn := newConnection(raw, s.Log.With("protocol", protocol, "remote", remoteAddr(raw).String()))
+		conn := newConnection(raw, s.Log.With("protocol", protocol, "remote", session.RemoteAddr(raw).String()))
 		s.track(conn, true)
 		s.active.Add(1)
 		go func() {
@@ -206,14 +207,6 @@ func (s *Server) reject(conn *connection, implicit bool, reason string, err erro
 		_ = conn.raw.SetWriteDeadline(time.Now().Add(2 * time.Second)) // a courtesy; never wait on it
 		_, _ = conn.raw.Write([]byte(reply + "\r\n"))
 	}
-}
-
-func remoteAddr(conn net.Conn) netip.AddrPort {
-	if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
-		return netip.AddrPortFrom(tcp.AddrPort().Addr().Unmap(), tcp.AddrPort().Port())
-	}
-	ap, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
-	return ap
 }
 
 func localAddr(conn net.Conn) netip.AddrPort {

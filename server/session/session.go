@@ -21,11 +21,15 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/netip"
 	"time"
 
+	"github.com/pier-dev/pier/server/auth"
+	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/metrics"
 	"github.com/pier-dev/pier/server/vfs"
 )
@@ -77,4 +81,36 @@ func Result(err error) string {
 	default:
 		return "error"
 	}
+}
+
+// OpenJail opens the account's home directory inside storageRoot as its jail, with the account's permissions
+// (none listed means the default, ReadWrite). It creates the home directory on first login.
+func OpenJail(storageRoot string, account *auth.Account) (*vfs.FS, error) {
+	names := []string{string(config.PresetReadWrite)}
+	if len(account.Permissions) > 0 {
+		names = names[:0]
+		for _, p := range account.Permissions {
+			names = append(names, string(p))
+		}
+	}
+	perms, err := vfs.ParsePermissions(names)
+	if err != nil {
+		return nil, fmt.Errorf("user permissions: %w", err)
+	}
+	jail, err := vfs.Open(storageRoot, account.HomeDir(), perms)
+	if err != nil {
+		return nil, fmt.Errorf("home directory %s: %w", account.HomeDir(), err)
+	}
+	return jail, nil
+}
+
+// RemoteAddr is the client's address of conn, with IPv4-mapped IPv6 addresses unmapped so that rules and logs
+// see 192.0.2.1, not ::ffff:192.0.2.1.
+func RemoteAddr(conn net.Conn) netip.AddrPort {
+	if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		ap := tcp.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
+	return ap
 }

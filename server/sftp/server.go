@@ -36,7 +36,6 @@ import (
 	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/metrics"
 	"github.com/pier-dev/pier/server/session"
-	"github.com/pier-dev/pier/server/vfs"
 )
 
 const protocol = "sftp"
@@ -146,7 +145,7 @@ func (s *Server) track(conn net.Conn, add bool) {
 // handleConn runs one client connection from the first byte to the end. A panic anywhere in it ends only this
 // connection.
 func (s *Server) handleConn(netConn net.Conn) {
-	remote := remoteAddr(netConn)
+	remote := session.RemoteAddr(netConn)
 	log := s.Log.With("protocol", protocol, "remote", remote.String())
 	defer func() {
 		if r := recover(); r != nil {
@@ -229,14 +228,9 @@ func (s *Server) handleConn(netConn net.Conn) {
 // serveLoggedIn serves the channels of an authenticated connection until it closes or the user is revoked.
 func (s *Server) serveLoggedIn(log *slog.Logger, sshConn *ssh.ServerConn, channels <-chan ssh.NewChannel,
 	requests <-chan *ssh.Request, account *auth.Account, remote netip.AddrPort, settings Settings) {
-	perms, err := vfs.ParsePermissions(permissionNames(account))
+	jail, err := session.OpenJail(settings.StorageRoot, account)
 	if err != nil {
-		log.Error("user permissions", "error", err)
-		return
-	}
-	jail, err := vfs.Open(settings.StorageRoot, account.HomeDir(), perms)
-	if err != nil {
-		log.Error("opening the home directory", "home", account.HomeDir(), "error", err)
+		log.Error("opening the user's jail", "error", err)
 		return
 	}
 	defer func() { _ = jail.Close() }() // releases the directory handle; nothing was written through it
@@ -277,24 +271,4 @@ func (s *Server) reject(log *slog.Logger, reason string, err error) {
 	}
 	s.Metrics.ConnectionRejected(protocol, label)
 	log.Info("connection refused", "reason", err.Error())
-}
-
-// permissionNames turns the account's permissions into vfs names; none means the default, ReadWrite.
-func permissionNames(account *auth.Account) []string {
-	if len(account.Permissions) == 0 {
-		return []string{string(config.PresetReadWrite)}
-	}
-	names := make([]string, 0, len(account.Permissions))
-	for _, p := range account.Permissions {
-		names = append(names, string(p))
-	}
-	return names
-}
-
-func remoteAddr(conn net.Conn) netip.AddrPort {
-	if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
-		return tcp.AddrPort()
-	}
-	ap, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
-	return ap
 }
