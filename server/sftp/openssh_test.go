@@ -156,3 +156,39 @@ func TestOpenSSHClients(t *testing.T) {
 		t.Fatalf("ssh command: err=%v output=%q, want a refusal that explains itself", err, out)
 	}
 }
+
+// TestCurlSFTP drives curl's SFTP client (libssh2): password login with the host key pinned by its SHA256
+// fingerprint, an upload and a download.
+func TestCurlSFTP(t *testing.T) {
+	realclient.Require(t, "curl")
+	ts := startServer(t)
+	hostKey, err := loadHostKey(ts.hostKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fingerprint := strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
+	work := t.TempDir()
+	data := randomBytes(t, 1<<20+3)
+	local := filepath.Join(work, "payload.bin")
+	if err := os.WriteFile(local, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url := "sftp://" + ts.addr + "/~/curl.bin"
+	base := []string{"--silent", "--show-error", "--fail", "--user", "alice:" + passwords["alice"], "--hostpubsha256", fingerprint}
+	if out, err := exec.Command("curl", append(base, "-T", local, url)...).CombinedOutput(); err != nil {
+		t.Fatalf("curl sftp upload: %v\n%s", err, out)
+	}
+	back := filepath.Join(work, "back.bin")
+	if out, err := exec.Command("curl", append(base, "-o", back, url)...).CombinedOutput(); err != nil {
+		t.Fatalf("curl sftp download: %v\n%s", err, out)
+	}
+	if got, _ := os.ReadFile(back); !bytes.Equal(got, data) {
+		t.Fatal("curl sftp round trip differs")
+	}
+	// A wrong pinned fingerprint must make curl refuse the server.
+	wrong := append([]string{"--silent", "--user", "alice:" + passwords["alice"], "--hostpubsha256",
+		strings.Repeat("A", 43)}, "-o", filepath.Join(work, "x"), url)
+	if err := exec.Command("curl", wrong...).Run(); err == nil {
+		t.Fatal("curl accepted a host key that does not match the pinned fingerprint")
+	}
+}

@@ -40,12 +40,16 @@ import (
 
 const protocol = "sftp"
 
-// Modern algorithms only: no CBC, no SHA-1 MACs or signatures, no finite-field Diffie-Hellman. Strict KEX
+// Modern algorithms only, as Mozilla's "modern" OpenSSH guideline lists them: no CBC, no SHA-1 MACs or
+// signatures, no finite-field Diffie-Hellman. AEAD ciphers come first; AES-CTR with SHA-2 MACs stays for
+// clients built on libssh2 before 1.11 (curl, many libraries), which have neither GCM nor ChaCha20. Strict KEX
 // (the Terrapin fix) is negotiated by x/crypto/ssh whenever the client offers it.
 var (
 	keyExchanges = []string{ssh.KeyExchangeMLKEM768X25519, ssh.KeyExchangeCurve25519, "curve25519-sha256@libssh.org"}
-	ciphers      = []string{ssh.CipherAES128GCM, ssh.CipherAES256GCM, ssh.CipherChaCha20Poly1305}
-	macs         = []string{ssh.HMACSHA256ETM, ssh.HMACSHA512ETM}
+	ciphers      = []string{
+		ssh.CipherChaCha20Poly1305, ssh.CipherAES256GCM, ssh.CipherAES128GCM, ssh.CipherAES256CTR, ssh.CipherAES128CTR,
+	}
+	macs = []string{ssh.HMACSHA512ETM, ssh.HMACSHA256ETM, ssh.HMACSHA512, ssh.HMACSHA256}
 	// Client key signature algorithms: "ssh-rsa" (SHA-1) and DSA are left out.
 	publicKeyAlgorithms = []string{
 		ssh.KeyAlgoED25519, ssh.KeyAlgoSKED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoSKECDSA256,

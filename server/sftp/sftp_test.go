@@ -544,3 +544,23 @@ func TestWrongKeysCountOncePerConnection(t *testing.T) {
 		t.Fatal("a banned client logged in with the right key")
 	}
 }
+
+func TestWeakAlgorithmsRefused(t *testing.T) {
+	ts := startServer(t)
+	weak := map[string]ssh.Config{
+		"CBC cipher":      {Ciphers: []string{"aes128-cbc"}},
+		"SHA-1 MAC":       {Ciphers: []string{ssh.CipherAES128CTR}, MACs: []string{ssh.HMACSHA1}},
+		"finite-field DH": {KeyExchanges: []string{ssh.InsecureKeyExchangeDH14SHA1}},
+		"NIST ECDH only":  {KeyExchanges: []string{ssh.KeyExchangeECDHP256}},
+	}
+	for name, algorithms := range weak {
+		conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
+			Config: algorithms, User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
+			HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
+		})
+		if err == nil {
+			_ = conn.Close()
+			t.Errorf("a client offering only %s connected", name)
+		}
+	}
+}
