@@ -18,21 +18,16 @@ package certs
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pier-dev/pier/internal/testcreds"
 )
 
 // pemPair is a self-signed certificate and its key, PEM encoded, named by its common name.
@@ -43,55 +38,15 @@ type pemPair struct {
 
 func newPair(t *testing.T, name string) pemPair {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pemPair{
-		name: name,
-		cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		key:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}
-}
-
-// writeAtomic replaces file by renaming a new file over it, as most tools that rotate certificates do.
-func writeAtomic(t *testing.T, file string, data []byte) {
-	t.Helper()
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		t.Fatal(err)
-	}
+	cert, key := testcreds.SelfSigned(t, name)
+	return pemPair{name: name, cert: cert, key: key}
 }
 
 func writePair(t *testing.T, dir string, p pemPair) (certFile, keyFile string) {
 	t.Helper()
 	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	writeAtomic(t, certFile, p.cert)
-	writeAtomic(t, keyFile, p.key)
+	testcreds.WriteFileAtomic(t, certFile, p.cert)
+	testcreds.WriteFileAtomic(t, keyFile, p.key)
 	return certFile, keyFile
 }
 
@@ -218,7 +173,7 @@ func TestBadPairKeepsLastGood(t *testing.T) {
 	r.Log = slog.New(counter)
 
 	// Half an update: the new certificate with the old key.
-	writeAtomic(t, certFile, newPair(t, "half").cert)
+	testcreds.WriteFileAtomic(t, certFile, newPair(t, "half").cert)
 	for range 3 {
 		if got := commonName(t, r); got != "good" {
 			t.Fatalf("with a mismatched key: certificate %q, want the last good one", got)
@@ -228,7 +183,7 @@ func TestBadPairKeepsLastGood(t *testing.T) {
 		t.Fatalf("%d errors logged for one bad version of the files, want 1", n)
 	}
 
-	writeAtomic(t, certFile, []byte("not a certificate"))
+	testcreds.WriteFileAtomic(t, certFile, []byte("not a certificate"))
 	if got := commonName(t, r); got != "good" {
 		t.Fatalf("with garbage: certificate %q, want the last good one", got)
 	}
@@ -265,8 +220,8 @@ func TestNewReloaderRefusesBadFiles(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			certFile, keyFile := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
-			writeAtomic(t, certFile, tc.cert)
-			writeAtomic(t, keyFile, tc.key)
+			testcreds.WriteFileAtomic(t, certFile, tc.cert)
+			testcreds.WriteFileAtomic(t, keyFile, tc.key)
 			if _, err := NewReloader(certFile, keyFile); err == nil {
 				t.Fatal("NewReloader accepted an unusable pair")
 			}

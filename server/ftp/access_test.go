@@ -31,6 +31,7 @@ import (
 	"github.com/jlaffaye/ftp"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/pier-dev/pier/internal/testcreds"
 	"github.com/pier-dev/pier/server/config"
 )
 
@@ -217,7 +218,7 @@ func TestUsersChangeWhileRunning(t *testing.T) {
 	}
 
 	users := testUsers(t)
-	bob := config.User{Username: "bob", PasswordHash: bcryptHash(t, passwords["bob"])}
+	bob := config.User{Username: "bob", PasswordHash: testcreds.Hash(t, passwords["bob"])}
 	ts.setUsers(t, append(users[1:], bob)) // alice removed, bob added
 	go func() {
 		for { // keep the pipe flowing until the closed data connection fails the upload

@@ -174,7 +174,7 @@ func TestDataConnectionWithoutReuseIsRefusedInActiveMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
-	fresh := &tls.Config{RootCAs: ts.ca.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12} // no session
+	fresh := &tls.Config{RootCAs: ts.ca.Pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12} // no session
 	got, _ := io.ReadAll(tls.Client(conn, fresh))
 	code, msg := c.read("end of RETR")
 	if code == 226 || len(got) > 0 || !strings.Contains(msg, "resume") {

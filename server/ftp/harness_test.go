@@ -18,16 +18,10 @@ package ftp
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	mrand "math/rand/v2"
 	"net"
 	"os"
@@ -37,8 +31,8 @@ import (
 	"time"
 
 	"github.com/jlaffaye/ftp"
-	"golang.org/x/crypto/bcrypt"
 
+	"github.com/pier-dev/pier/internal/testcreds"
 	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/certs"
 	"github.com/pier-dev/pier/server/config"
@@ -50,92 +44,6 @@ var passwords = map[string]string{"alice": "alice-secret", "reader": "reader-sec
 
 // testCA is a certificate authority made for one test, and the files of a server certificate it signed for
 // 127.0.0.1.
-type testCA struct {
-	cert     *x509.Certificate
-	key      *ecdsa.PrivateKey
-	caFile   string
-	certFile string
-	keyFile  string
-	pool     *x509.CertPool
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "pier test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	ca := &testCA{cert: cert, key: key, caFile: filepath.Join(dir, "ca.crt"),
-		certFile: filepath.Join(dir, "tls.crt"), keyFile: filepath.Join(dir, "tls.key"), pool: x509.NewCertPool()}
-	ca.pool.AddCert(cert)
-	writeFileAtomic(t, ca.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	ca.issue(t, "server-1")
-	return ca
-}
-
-// issue writes a new server certificate for 127.0.0.1 with the given common name, replacing the files as a
-// certificate renewal does.
-func (ca *testCA) issue(t *testing.T, name string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFileAtomic(t, ca.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
-	writeFileAtomic(t, ca.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-}
-
-func writeFileAtomic(t *testing.T, file string, data []byte) {
-	t.Helper()
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // testServer is a running FTP server on 127.0.0.1 with an explicit and an implicit listener, its own storage,
 // certificate authority and users.
 type testServer struct {
@@ -143,26 +51,17 @@ type testServer struct {
 	addr         string // explicit FTP/FTPS
 	implicitAddr string
 	storage      string
-	ca           *testCA
+	ca           *testcreds.CA
 	settings     Settings
 	log          *recorder
-}
-
-func bcryptHash(t *testing.T, pw string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
 }
 
 // testUsers are alice (ReadWrite, home /alice) and reader (ReadOnly, home /shared).
 func testUsers(t *testing.T) []config.User {
 	t.Helper()
 	return []config.User{
-		{Username: "alice", PasswordHash: bcryptHash(t, passwords["alice"])},
-		{Username: "reader", PasswordHash: bcryptHash(t, passwords["reader"]), HomeDirectory: "/shared",
+		{Username: "alice", PasswordHash: testcreds.Hash(t, passwords["alice"])},
+		{Username: "reader", PasswordHash: testcreds.Hash(t, passwords["reader"]), HomeDirectory: "/shared",
 			Permissions: []config.Permission{config.PresetReadOnly}},
 	}
 }
@@ -178,11 +77,11 @@ func randomPortRange() config.PortRange {
 func startServer(t *testing.T, change ...func(*Settings)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	ts := &testServer{storage: filepath.Join(dir, "storage"), ca: newTestCA(t), log: &recorder{}}
+	ts := &testServer{storage: filepath.Join(dir, "storage"), ca: testcreds.NewCA(t), log: &recorder{}}
 	if err := os.MkdirAll(ts.storage, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	reloader, err := certs.NewReloader(ts.ca.certFile, ts.ca.keyFile)
+	reloader, err := certs.NewReloader(ts.ca.CertFile, ts.ca.KeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +151,7 @@ func (ts *testServer) setUsers(t *testing.T, users []config.User) {
 // clientTLS trusts the test CA and caches TLS sessions, so data connections resume the control connection's.
 func (ts *testServer) clientTLS() *tls.Config {
 	return &tls.Config{
-		RootCAs:            ts.ca.pool,
+		RootCAs:            ts.ca.Pool,
 		ServerName:         "127.0.0.1",
 		ClientSessionCache: tls.NewLRUClientSessionCache(8),
 		MinVersion:         tls.VersionTLS12,

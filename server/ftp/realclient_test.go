@@ -66,7 +66,7 @@ func TestCurl(t *testing.T) {
 	implicitPort := portOf(t, ts.implicitAddr)
 	userinfo := "alice:" + passwords["alice"]
 	common := []string{"--silent", "--show-error", "--fail", "--max-time", "20"}
-	tlsArgs := append(append([]string{}, common...), "--cacert", ts.ca.caFile)
+	tlsArgs := append(append([]string{}, common...), "--cacert", ts.ca.CAFile)
 	cases := []struct {
 		name string
 		url  string
@@ -106,7 +106,7 @@ func TestLftp(t *testing.T) {
 		"set cmd:fail-exit true",
 		"set net:max-retries 1",
 		"set net:timeout 10",
-		"set ssl:ca-file " + ts.ca.caFile,
+		"set ssl:ca-file " + ts.ca.CAFile,
 		"set ssl:verify-certificate true",
 		"set ftp:ssl-force true",
 		"set ftp:ssl-protect-data true",

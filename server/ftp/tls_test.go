@@ -29,6 +29,7 @@ import (
 
 	"github.com/jlaffaye/ftp"
 
+	"github.com/pier-dev/pier/internal/testcreds"
 	"github.com/pier-dev/pier/server/config"
 )
 
@@ -296,19 +297,19 @@ func TestCertificateRotation(t *testing.T) {
 	if got := served(); got != "server-1" {
 		t.Fatalf("certificate %q, want server-1", got)
 	}
-	ts.ca.issue(t, "server-2")
+	ts.ca.Issue(t, "server-2")
 	if got := served(); got != "server-2" {
 		t.Fatalf("after renewal: certificate %q, want server-2", got)
 	}
 	// A broken renewal keeps the last good certificate.
-	writeFileAtomic(t, ts.ca.certFile, []byte("garbage"))
+	testcreds.WriteFileAtomic(t, ts.ca.CertFile, []byte("garbage"))
 	if got := served(); got != "server-2" {
 		t.Fatalf("after a broken renewal: certificate %q, want server-2", got)
 	}
 	// Implicit FTPS uses the same certificate.
 	raw := rawDial(t, ts.implicitAddr, ts.clientTLS())
 	cs := raw.conn.(*tls.Conn).ConnectionState()
-	if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: ts.ca.pool}); err != nil {
+	if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: ts.ca.Pool}); err != nil {
 		t.Fatal(err)
 	}
 	if cn := cs.PeerCertificates[0].Subject.CommonName; cn != "server-2" {
