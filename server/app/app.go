@@ -116,7 +116,9 @@ func (s *Server) Apply(cfg *config.Config) error {
 	s.defender.SetLimits(*l.MaxLoginFailures, l.BanDuration.Duration)
 	s.limiter.SetLimits(l.MaxConnections, l.MaxConnectionsPerIP)
 	if s.sftp != nil && cfg.SFTP != nil {
-		if prev := s.current.Load(); prev == nil || !slices.Equal(prev.SFTP.HostKeyFiles, cfg.SFTP.HostKeyFiles) {
+		// New loaded the first files; a reload reads them again only when the list changed (HostKeys itself
+		// notices changed contents).
+		if prev := s.current.Load(); prev != nil && !slices.Equal(prev.SFTP.HostKeyFiles, cfg.SFTP.HostKeyFiles) {
 			if err := s.hostKeys.SetFiles(cfg.SFTP.HostKeyFiles); err != nil {
 				return fmt.Errorf("sftp host keys: %w", err)
 			}
