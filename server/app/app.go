@@ -118,7 +118,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 	if s.sftp != nil && cfg.SFTP != nil {
 		// New loaded the first files; a reload reads them again only when the list changed (HostKeys itself
 		// notices changed contents).
-		if prev := s.current.Load(); prev != nil && !slices.Equal(prev.SFTP.HostKeyFiles, cfg.SFTP.HostKeyFiles) {
+		if prev := s.current.Load(); prev != nil && (prev.SFTP == nil || !slices.Equal(prev.SFTP.HostKeyFiles, cfg.SFTP.HostKeyFiles)) {
 			if err := s.hostKeys.SetFiles(cfg.SFTP.HostKeyFiles); err != nil {
 				return fmt.Errorf("sftp host keys: %w", err)
 			}
@@ -132,8 +132,8 @@ func (s *Server) Apply(cfg *config.Config) error {
 	}
 	if s.ftp != nil && cfg.FTP != nil {
 		tls := cfg.FTP.TLS
-		if prev := s.current.Load(); s.certs != nil && prev != nil &&
-			(prev.FTP.TLS.CertFile != tls.CertFile || prev.FTP.TLS.KeyFile != tls.KeyFile) {
+		if prev := s.current.Load(); s.certs != nil && prev != nil && tls.CertFile != "" &&
+			(prev.FTP == nil || prev.FTP.TLS.CertFile != tls.CertFile || prev.FTP.TLS.KeyFile != tls.KeyFile) {
 			if err := s.certs.SetFiles(tls.CertFile, tls.KeyFile); err != nil {
 				return fmt.Errorf("ftp certificate: %w", err)
 			}

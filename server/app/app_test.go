@@ -20,6 +20,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/pier-dev/pier/server/config"
 )
 
 func TestReloadThroughSecretVolumeSwap(t *testing.T) {
@@ -121,5 +123,27 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, _, err := h.get("/healthz"); err == nil {
 		t.Fatalf("the health endpoint still answers after shutdown on %s", h.health)
+	}
+}
+
+// TestReloadThatDropsAndRestoresAProtocol: turning a protocol off needs a restart, but such a file must not
+// break the running server, and turning it back on must work.
+func TestReloadThatDropsAndRestoresAProtocol(t *testing.T) {
+	h := start(t, userYAML(t, "alice", "alice-pw", ""))
+	original := h.server.current.Load()
+	noSFTP := *original
+	noSFTP.SFTP = nil
+	noSFTP.FTP = &config.FTP{Address: "127.0.0.1:1", TLS: config.TLS{Mode: config.TLSDisabled},
+		Passive: config.Passive{PortRange: config.PortRange{Start: 40000, End: 40001}}}
+	if err := h.server.Apply(&noSFTP); err != nil {
+		t.Fatalf("applying a config without SFTP: %v", err)
+	}
+	if err := h.server.Apply(original); err != nil {
+		t.Fatalf("applying SFTP again: %v", err)
+	}
+	if c, err := h.login("alice", "alice-pw"); err != nil {
+		t.Fatalf("SFTP after the round trip: %v", err)
+	} else {
+		_ = c.Close()
 	}
 }
