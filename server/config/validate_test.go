@@ -187,6 +187,9 @@ func TestInvalidConfigs(t *testing.T) {
 			[]string{"users[0] (alice): cannot log in: set passwordHash, authorizedKeys or both"}},
 		{"FTP without password", func(c *Config) { c.Users[1].Protocols = []Protocol{ProtocolSFTP, ProtocolFTP} },
 			[]string{"users[1] (ci-bot).protocols: ftp needs a passwordHash"}},
+		{"bcrypt cost too high", func(c *Config) {
+			c.Users[0].PasswordHash = "$2a$15$" + strings.Repeat("a", 53)
+		}, []string{"users[0] (alice).passwordHash: bcrypt cost 15 is above 14"}},
 		{"two factors without a password", func(c *Config) { c.Users[1].RequireAllAuthMethods = true },
 			[]string{"users[1] (ci-bot).requireAllAuthMethods: needs both passwordHash and authorizedKeys"}},
 

@@ -100,6 +100,10 @@ func (u *User) validate(errs *errorList, path string) {
 	if u.PasswordHash != "" && !isBcryptHash(u.PasswordHash) {
 		// Never quote the value: it may be a plaintext password.
 		errs.add(child(path, "passwordHash"), "not a bcrypt hash (want $2a$, $2b$ or $2y$)")
+	} else if cost, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil && cost > MaxBcryptCost {
+		// Every login attempt for this user, including an attacker's guesses, would cost that much CPU.
+		errs.add(child(path, "passwordHash"), "bcrypt cost %d is above %d: each login would take seconds of CPU; "+
+			"hash the password again with a lower cost", cost, MaxBcryptCost)
 	}
 	for i, key := range u.AuthorizedKeys {
 		if err := checkAuthorizedKey(key); err != nil {
@@ -156,6 +160,10 @@ func (u *User) validatePermissions(errs *errorList, field string) {
 		}
 	}
 }
+
+// MaxBcryptCost is the highest bcrypt cost accepted. Cost 14 already takes about a second per check on a
+// server core; the operator hashes with bcrypt's default, 10.
+const MaxBcryptCost = 14
 
 // isBcryptHash reports whether h is a well-formed bcrypt hash that bcrypt itself can read.
 func isBcryptHash(h string) bool {
