@@ -120,6 +120,7 @@ func (f *FS) Rmdir(p string) error {
 // Rename moves from to to. Like POSIX rename(2) it replaces an existing file at to, atomically, which is what
 // clients that upload to a temporary name and rename at the end rely on. An existing directory at to is not
 // replaced. A symbolic link is moved itself; links and paths that lead outside the home directory fail.
+// Replacing an existing file destroys it, so that needs Delete as well as Rename.
 func (f *FS) Rename(from, to string) error {
 	if !f.perms.Has(Rename) {
 		return &os.LinkError{Op: "rename", Old: from, New: to, Err: denied(Rename)}
@@ -141,6 +142,9 @@ func (f *FS) Rename(from, to string) error {
 	}
 	if oldName == "." || newName == "." {
 		return fail(errHomeDirectory)
+	}
+	if _, err := f.root.Lstat(newName); err == nil && !f.perms.Has(Delete) {
+		return fail(denied(Delete))
 	}
 	if err := f.root.Rename(oldName, newName); err != nil {
 		return fail(err)

@@ -21,6 +21,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -177,5 +178,29 @@ func TestPermissionsZeroValueAndString(t *testing.T) {
 	}
 	if got := mustParse(t, "mkdir", "list").String(); got != "list,mkdir" {
 		t.Errorf("String() = %q", got)
+	}
+}
+
+// TestRenameOverAFileNeedsDelete: replacing a file destroys it, so Rename alone may move files to free names only.
+func TestRenameOverAFileNeedsDelete(t *testing.T) {
+	l := newLayout(t)
+	mustWrite(t, filepath.Join(l.home, "a.txt"), "a")
+	mustWrite(t, filepath.Join(l.home, "b.txt"), "b")
+	renameOnly := l.openFS(t, "list", "rename")
+	if err := renameOnly.Rename("/a.txt", "/b.txt"); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("rename over a file without Delete: %v, want permission denied", err)
+	}
+	if mustRead(t, filepath.Join(l.home, "a.txt")) != "a" || mustRead(t, filepath.Join(l.home, "b.txt")) != "b" {
+		t.Fatal("a refused rename changed a file")
+	}
+	if err := renameOnly.Rename("/a.txt", "/c.txt"); err != nil {
+		t.Fatalf("rename to a free name with Rename alone: %v", err)
+	}
+	withDelete := l.openFS(t, "list", "rename", "delete")
+	if err := withDelete.Rename("/c.txt", "/b.txt"); err != nil {
+		t.Fatalf("rename over a file with Rename and Delete: %v", err)
+	}
+	if mustRead(t, filepath.Join(l.home, "b.txt")) != "a" {
+		t.Fatal("rename over a file did not replace it")
 	}
 }
