@@ -32,17 +32,16 @@ package ftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/certs"
 	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/server/conns"
 	"github.com/pier-dev/pier/server/metrics"
 	"github.com/pier-dev/pier/server/session"
 )
@@ -96,9 +95,7 @@ type Server struct {
 
 	settings atomic.Pointer[Settings]
 
-	mu     sync.Mutex
-	conns  map[*connection]struct{}
-	active sync.WaitGroup
+	conns conns.Tracker
 }
 
 // Timeouts used when Settings leave them zero (the config always sets them; this guards other callers).
@@ -134,60 +131,15 @@ func (s *Server) serve(ln net.Listener, implicit bool) error {
 		// Without a certificate AUTH TLS would be refused, so Required mode would let nobody in.
 		return errors.New("ftp: FTPS needs a certificate (Server.Certs); set the TLS mode to Disabled to serve plain FTP only")
 	}
-	for {
-		raw, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond) // out of file descriptors or similar: back off, keep serving
-				continue
-			}
-			return fmt.Errorf("ftp: accepting connections: %w", err)
-		}
+	return s.conns.Serve(ln, protocol, func(raw net.Conn) (closeFn, serve func()) {
 		conn := newConnection(raw, s.Log.With("protocol", protocol, "remote", session.RemoteAddr(raw).String()))
-		s.track(conn, true)
-		s.active.Add(1)
-		go func() {
-			defer s.active.Done()
-			defer s.track(conn, false)
-			s.handleConn(conn, implicit)
-		}()
-	}
+		return conn.closeAll, func() { s.handleConn(conn, implicit) }
+	})
 }
 
 // Shutdown waits for open connections to finish until ctx is done, then closes the rest with their data
 // connections. Close the listeners first so no new connection arrives.
-func (s *Server) Shutdown(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { s.active.Wait(); close(done) }()
-	select {
-	case <-done:
-		return
-	case <-ctx.Done():
-	}
-	s.mu.Lock()
-	for conn := range s.conns {
-		conn.closeAll()
-	}
-	s.mu.Unlock()
-	<-done
-}
-
-func (s *Server) track(conn *connection, add bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conns == nil {
-		s.conns = map[*connection]struct{}{}
-	}
-	if add {
-		s.conns[conn] = struct{}{}
-	} else {
-		delete(s.conns, conn)
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) { s.conns.Shutdown(ctx) }
 
 // reject refuses a connection before login. On the explicit listener the client gets a 421 reply first, so that
 // it shows a reason instead of a dropped connection; an implicit-TLS client could not read a plaintext reply.

@@ -21,7 +21,6 @@ package sftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/server/conns"
 	"github.com/pier-dev/pier/server/metrics"
 	"github.com/pier-dev/pier/server/session"
 )
@@ -79,9 +79,7 @@ type Server struct {
 
 	settings atomic.Pointer[Settings]
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	active sync.WaitGroup
+	conns conns.Tracker
 }
 
 // SetSettings replaces the settings for connections accepted from now on.
@@ -92,59 +90,15 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.settings.Load() == nil {
 		return errors.New("sftp: SetSettings must be called before Serve")
 	}
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond) // out of file descriptors or similar: back off, keep serving
-				continue
-			}
-			return fmt.Errorf("sftp: accepting connections: %w", err)
-		}
-		s.track(conn, true)
-		s.active.Add(1)
-		go func() {
-			defer s.active.Done()
-			defer s.track(conn, false)
-			s.handleConn(conn)
-		}()
-	}
+	return s.conns.Serve(ln, protocol, func(conn net.Conn) (closeFn, serve func()) {
+		// A forced close ends the connection; its error says nothing useful.
+		return func() { _ = conn.Close() }, func() { s.handleConn(conn) }
+	})
 }
 
 // Shutdown waits for open connections to finish until ctx is done, then closes the rest. Close the listener
 // first so no new connection arrives.
-func (s *Server) Shutdown(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { s.active.Wait(); close(done) }()
-	select {
-	case <-done:
-		return
-	case <-ctx.Done():
-	}
-	s.mu.Lock()
-	for conn := range s.conns {
-		_ = conn.Close() // ending the connection is the point; its error says nothing useful
-	}
-	s.mu.Unlock()
-	<-done
-}
-
-func (s *Server) track(conn net.Conn, add bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conns == nil {
-		s.conns = map[net.Conn]struct{}{}
-	}
-	if add {
-		s.conns[conn] = struct{}{}
-	} else {
-		delete(s.conns, conn)
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) { s.conns.Shutdown(ctx) }
 
 // handleConn runs one client connection from the first byte to the end. A panic anywhere in it ends only this
 // connection.
