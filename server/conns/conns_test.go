@@ -32,11 +32,12 @@ func TestShutdownClosesWhatOutlivesTheGracePeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tr Tracker
-	finished := make(chan struct{})
+	started, finished := make(chan struct{}), make(chan struct{})
 	served := make(chan error, 1)
 	go func() {
 		served <- tr.Serve(ln, "test", func(c net.Conn) (func(), func()) {
 			return func() { _ = c.Close() }, func() {
+				close(started)
 				_, _ = io.Copy(io.Discard, c) // runs until the connection is closed
 				close(finished)
 			}
@@ -48,6 +49,7 @@ func TestShutdownClosesWhatOutlivesTheGracePeriod(t *testing.T) {
 	}
 	defer func() { _ = client.Close() }()
 	_, _ = client.Write([]byte("hello"))
+	<-started // the connection was accepted before the listener closes
 
 	_ = ln.Close()
 	if err := <-served; err != nil {
