@@ -1,0 +1,249 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package credentials
+
+import (
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/server/config"
+)
+
+func TestGeneratePassword(t *testing.T) {
+	seen := map[string]bool{}
+	for range 50 {
+		p, err := GeneratePassword()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p) != 32 {
+			t.Fatalf("GeneratePassword() = %q, %d characters, want 32", p, len(p))
+		}
+		for _, r := range p {
+			if !strings.ContainsRune(passwordAlphabet, r) {
+				t.Fatalf("GeneratePassword() = %q: %q is not in the alphabet", p, r)
+			}
+		}
+		if seen[p] {
+			t.Fatalf("GeneratePassword() returned %q twice", p)
+		}
+		seen[p] = true
+	}
+}
+
+func TestPasswordAlphabetIsUnambiguous(t *testing.T) {
+	for _, r := range "0O1lI" {
+		if strings.ContainsRune(passwordAlphabet, r) {
+			t.Errorf("alphabet contains the ambiguous %q", r)
+		}
+	}
+	for _, r := range passwordAlphabet {
+		if strings.Count(passwordAlphabet, string(r)) != 1 {
+			t.Errorf("alphabet lists %q more than once, which would make it likelier", r)
+		}
+	}
+}
+
+func TestGeneratedPasswordHashes(t *testing.T) {
+	p, err := GeneratePassword()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := HashPassword([]byte(p), "")
+	if err != nil {
+		t.Fatalf("HashPassword(generated password): %v", err)
+	}
+	if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(p)); err != nil {
+		t.Fatalf("hash does not match the generated password: %v", err)
+	}
+}
+
+func TestHashPasswordPlaintext(t *testing.T) {
+	tests := []struct {
+		name     string
+		secret   string
+		password string // what the hash must match
+		notMatch string // what it must not match, if set
+	}{
+		{name: "plain", secret: "s3cret-Pass", password: "s3cret-Pass"},
+		{name: "trailing newline from echo", secret: "s3cret\n", password: "s3cret", notMatch: "s3cret\n"},
+		{name: "trailing CRLF", secret: "s3cret\r\n", password: "s3cret", notMatch: "s3cret\r\n"},
+		{name: "spaces are kept", secret: " s3cret \n", password: " s3cret ", notMatch: "s3cret"},
+		{name: "UTF-8", secret: "pässwörd-ü", password: "pässwörd-ü"},
+		{name: "72 bytes", secret: strings.Repeat("a", 72), password: strings.Repeat("a", 72)},
+		{name: "72 bytes and a newline", secret: strings.Repeat("a", 72) + "\n", password: strings.Repeat("a", 72)},
+		{name: "looks a little like a hash", secret: "$2x$10$abc", password: "$2x$10$abc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hash, err := HashPassword([]byte(tt.secret), "")
+			if err != nil {
+				t.Fatalf("HashPassword: %v", err)
+			}
+			if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(tt.password)); err != nil {
+				t.Errorf("hash does not match %q: %v", tt.password, err)
+			}
+			if tt.notMatch != "" && bcrypt.CompareHashAndPassword([]byte(hash), []byte(tt.notMatch)) == nil {
+				t.Errorf("hash also matches %q", tt.notMatch)
+			}
+			if cost, _ := bcrypt.Cost([]byte(hash)); cost != bcrypt.DefaultCost {
+				t.Errorf("cost %d, want %d", cost, bcrypt.DefaultCost)
+			}
+			checkServerAcceptsHash(t, hash)
+		})
+	}
+}
+
+func TestHashPasswordExistingHash(t *testing.T) {
+	hash := testcreds.Hash(t, "s3cret") // $2a$04$...
+	tests := []struct {
+		name   string
+		secret string
+		want   string
+	}{
+		{name: "$2a$", secret: hash, want: hash},
+		{name: "trailing newline", secret: hash + "\n", want: hash},
+		{name: "$2b$", secret: "$2b$" + hash[4:], want: "$2b$" + hash[4:]},
+		{name: "$2y$", secret: "$2y$" + hash[4:], want: "$2y$" + hash[4:]},
+		{name: "cost 14", secret: withCost(hash, "14"), want: withCost(hash, "14")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HashPassword([]byte(tt.secret), "")
+			if err != nil {
+				t.Fatalf("HashPassword: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("HashPassword = %q, want the hash unchanged, %q", got, tt.want)
+			}
+			checkServerAcceptsHash(t, got)
+		})
+	}
+}
+
+func TestHashPasswordErrors(t *testing.T) {
+	hash := testcreds.Hash(t, "s3cret")
+	tests := []struct {
+		name    string
+		secret  string
+		wantErr string
+	}{
+		{name: "empty", secret: "", wantErr: "is empty"},
+		{name: "only a newline", secret: "\n", wantErr: "is empty"},
+		{name: "only CRLF", secret: "\r\n", wantErr: "is empty"},
+		{name: "two trailing newlines", secret: "s3cret\n\n", wantErr: "control character"},
+		{name: "two lines", secret: "s3cret\nother\n", wantErr: "control character"},
+		{name: "carriage return", secret: "s3cret\r", wantErr: "control character"},
+		{name: "NUL", secret: "s3c\x00ret", wantErr: "control character"},
+		{name: "tab", secret: "s3c\tret", wantErr: "control character"},
+		{name: "DEL", secret: "s3c\x7fret", wantErr: "control character"},
+		{name: "C1 control", secret: "s3c\u0085ret", wantErr: "control character"},
+		{name: "not UTF-8", secret: "s3c\xffret", wantErr: "not valid UTF-8"},
+		{name: "73 bytes", secret: strings.Repeat("a", 73), wantErr: "73 bytes long"},
+		{name: "73 bytes of UTF-8", secret: strings.Repeat("ä", 36) + "a", wantErr: "73 bytes long"},
+		{name: "truncated hash", secret: hash[:40], wantErr: "not one"},
+		{name: "hash with a space", secret: hash[:20] + " " + hash[21:], wantErr: "not one"},
+		{name: "hash cost 15", secret: withCost(hash, "15"), wantErr: "between 4 and 14"},
+		{name: "hash cost 31", secret: withCost(hash, "31"), wantErr: "between 4 and 14"},
+		{name: "hash cost 3", secret: withCost(hash, "03"), wantErr: "between 4 and 14"},
+		{name: "hash cost 99", secret: withCost(hash, "99"), wantErr: "between 4 and 14"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HashPassword([]byte(tt.secret), "")
+			if err == nil {
+				t.Fatalf("HashPassword = %q, want an error containing %q", got, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %q does not contain %q", err, tt.wantErr)
+			}
+			if len(tt.secret) > 3 && !strings.HasPrefix(tt.secret, "$2") && strings.Contains(err.Error(), tt.secret) {
+				t.Errorf("error %q quotes the password", err)
+			}
+		})
+	}
+}
+
+func TestHashPasswordKeepsPreviousHash(t *testing.T) {
+	previous, err := HashPassword([]byte("s3cret"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("a", 72)
+	previousLong := testcreds.Hash(t, long)
+	tests := []struct {
+		name     string
+		secret   string
+		previous string
+		wantSame bool
+	}{
+		{name: "same password", secret: "s3cret", previous: previous, wantSame: true},
+		{name: "same password, trailing newline", secret: "s3cret\n", previous: previous, wantSame: true},
+		{name: "same 72-byte password", secret: long, previous: previousLong, wantSame: true},
+		{name: "changed password", secret: "n3w-s3cret", previous: previous},
+		{name: "no previous hash", secret: "s3cret", previous: ""},
+		{name: "previous is not a hash", secret: "s3cret", previous: "s3cret"},
+		{name: "previous cost too high", secret: "s3cret", previous: withCost(previous, "15")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HashPassword([]byte(tt.secret), tt.previous)
+			if err != nil {
+				t.Fatalf("HashPassword: %v", err)
+			}
+			if tt.wantSame {
+				if got != tt.previous {
+					t.Errorf("HashPassword = %q, want the previous hash %q", got, tt.previous)
+				}
+				return
+			}
+			if got == tt.previous {
+				t.Errorf("HashPassword returned the previous hash %q", got)
+			}
+			want := strings.TrimSuffix(tt.secret, "\n")
+			if err := bcrypt.CompareHashAndPassword([]byte(got), []byte(want)); err != nil {
+				t.Errorf("new hash does not match the password: %v", err)
+			}
+		})
+	}
+}
+
+// A password longer than bcrypt's 72 bytes must not pass as unchanged just because its first 72 bytes match.
+func TestHashPasswordRefusesLongPasswordMatchingPrevious(t *testing.T) {
+	long := strings.Repeat("a", 72)
+	previous := testcreds.Hash(t, long)
+	if got, err := HashPassword([]byte(long+"b"), previous); err == nil {
+		t.Fatalf("HashPassword = %q, want an error", got)
+	}
+}
+
+// withCost returns hash with its two cost digits replaced.
+func withCost(hash, cost string) string {
+	return hash[:4] + cost + hash[6:]
+}
+
+// checkServerAcceptsHash fails if pier-server's own validation refuses hash.
+func checkServerAcceptsHash(t *testing.T, hash string) {
+	t.Helper()
+	u := config.User{Username: "alice", PasswordHash: hash}
+	if err := u.Validate(); err != nil {
+		t.Errorf("server refuses the hash %q: %v", hash, err)
+	}
+}
