@@ -1,0 +1,229 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/server/config"
+)
+
+// Addresses pier-server listens on inside the pod: every interface, the container ports.
+var (
+	sftpListenAddress     = listenAddress(SFTPContainerPort)
+	ftpListenAddress      = listenAddress(FTPContainerPort)
+	implicitListenAddress = listenAddress(FTPSContainerPort)
+	healthListenAddress   = listenAddress(HealthContainerPort)
+)
+
+// The files of a kubernetes.io/tls Secret, as mounted at TLSMountPath.
+const (
+	tlsCertKey = "tls.crt"
+	tlsKeyKey  = "tls.key"
+)
+
+// ConfigInputs is what the server configuration needs beyond the endpoint itself. The reconciler gathers it from
+// other objects, so that ServerConfig stays a pure function.
+type ConfigInputs struct {
+	// Users are the resolved logins, already validated and sorted by the caller; they are rendered as given.
+	Users []config.User
+	// HostKeyNames are the keys of the host-key Secret that hold private keys. Each becomes the file
+	// HostKeysMountPath/<name>; they are sorted, so the Secret's key order does not matter.
+	HostKeyNames []string
+	// PassiveAddress is the address announced in PASV replies: spec.ftp.passive.address, or the Service's
+	// discovered load-balancer address. It may be "", when pier-server announces the address the client connected
+	// to.
+	PassiveAddress string
+}
+
+// ServerConfig renders the pier-server configuration of the endpoint, fully resolved: ApplyDefaults has been called,
+// so the file shows every value the server uses. The caller validates it (config.Validate) before writing it.
+func ServerConfig(te *v1alpha1.TransferEndpoint, in ConfigInputs) *config.Config {
+	cfg := &config.Config{
+		APIVersion:          config.APIVersion,
+		Kind:                config.Kind,
+		SFTP:                sftpConfig(te, in.HostKeyNames),
+		FTP:                 ftpConfig(te, in.PassiveAddress),
+		Health:              config.Health{Address: healthListenAddress},
+		Storage:             config.Storage{Root: DataMountPath},
+		Limits:              limitsConfig(te.Spec.Limits),
+		AllowedSourceRanges: cidrStrings(te.Spec.AllowedSourceRanges),
+		// ApplyDefaults fills in each user's defaults in place: copy the slice so the caller's users stay as
+		// they were.
+		Users: slices.Clone(in.Users),
+	}
+	cfg.ApplyDefaults()
+	return cfg
+}
+
+// sftpConfig is the SFTP section, nil when SFTP is off.
+func sftpConfig(te *v1alpha1.TransferEndpoint, hostKeyNames []string) *config.SFTP {
+	if !sftpEnabled(te) {
+		return nil
+	}
+	names := slices.Clone(hostKeyNames)
+	slices.Sort(names)
+	var files []string
+	for _, name := range names {
+		files = append(files, path.Join(HostKeysMountPath, name))
+	}
+	var methods []config.AuthMethod
+	for _, m := range te.Spec.SFTP.AuthMethods {
+		methods = append(methods, config.AuthMethod(m))
+	}
+	return &config.SFTP{
+		Address:      sftpListenAddress,
+		HostKeyFiles: files,
+		AuthMethods:  methods,
+	}
+}
+
+// ftpConfig is the FTP section, nil when FTP is off.
+func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddress string) *config.FTP {
+	if !ftpEnabled(te) {
+		return nil
+	}
+	spec := te.Spec.FTP
+	ftp := &config.FTP{
+		Address: ftpListenAddress,
+		TLS: config.TLS{
+			Mode:       config.TLSMode(ftpTLSMode(te)),
+			MinVersion: config.TLSVersion(spec.TLS.MinVersion),
+		},
+		Passive: config.Passive{
+			PortRange: config.PortRange{
+				Start: int(passiveRange(te).Start),
+				End:   int(passiveRange(te).End),
+			},
+			// The caller resolves the address; falling back to the spec's own keeps an explicit address even
+			// when the caller passed none.
+			PublicAddress: firstNonEmpty(passiveAddress, spec.Passive.Address),
+		},
+		Active: config.Active{Enabled: spec.Active.Enabled},
+	}
+	if _, ok := implicitPort(te); ok {
+		ftp.ImplicitTLSAddress = implicitListenAddress
+	}
+	if spec.TLS.RequireSessionReuse != nil {
+		ftp.TLS.RequireSessionReuse = ptrTo(*spec.TLS.RequireSessionReuse)
+	}
+	if ftpServesTLS(te) {
+		ftp.TLS.CertFile = path.Join(TLSMountPath, tlsCertKey)
+		ftp.TLS.KeyFile = path.Join(TLSMountPath, tlsKeyKey)
+	}
+	return ftp
+}
+
+// limitsConfig copies the limits. Unset values stay nil, and ApplyDefaults gives them the same defaults the CRD
+// has.
+func limitsConfig(spec v1alpha1.LimitsSpec) config.Limits {
+	limits := config.Limits{
+		MaxConnections:      int(spec.MaxConnections),
+		MaxConnectionsPerIP: int(spec.MaxConnectionsPerIP),
+		IdleTimeout:         duration(spec.IdleTimeout),
+		BanDuration:         duration(spec.BanDuration),
+	}
+	if spec.MaxLoginFailures != nil {
+		limits.MaxLoginFailures = ptrTo(int(*spec.MaxLoginFailures))
+	}
+	return limits
+}
+
+func duration(d *metav1.Duration) *config.Duration {
+	if d == nil {
+		return nil
+	}
+	return &config.Duration{Duration: d.Duration}
+}
+
+func cidrStrings(cidrs []v1alpha1.CIDR) []string {
+	var out []string
+	for _, c := range cidrs {
+		out = append(out, string(c))
+	}
+	return out
+}
+
+func listenAddress(port int) string {
+	return ":" + strconv.Itoa(port)
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// RestartHash fingerprints the part of the configuration pier-server cannot change while it runs: which protocols
+// it serves, its listen addresses, and whether FTP has a certificate at all (the server loads its certificate
+// reloader only at start). Deployment puts it on the pod template, so a change of any of these rolls the pods.
+//
+// Everything else (users, limits, source ranges, TLS mode and files, host key files, the passive address) is left
+// out on purpose: the server re-reads the mounted config Secret and applies those changes to running pods without
+// dropping a session, and adding or removing a user must never restart the pods serving everybody else.
+func RestartHash(cfg *config.Config) string {
+	var b strings.Builder
+	if cfg.SFTP != nil {
+		fmt.Fprintf(&b, "sftp %s\n", cfg.SFTP.Address)
+	}
+	if cfg.FTP != nil {
+		fmt.Fprintf(&b, "ftp %s\n", cfg.FTP.Address)
+		fmt.Fprintf(&b, "ftps %s\n", cfg.FTP.ImplicitTLSAddress)
+		fmt.Fprintf(&b, "ftp-certificate %t\n", cfg.FTP.TLS.CertFile != "")
+	}
+	fmt.Fprintf(&b, "health %s\n", cfg.Health.Address)
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+// ConfigSecret holds the rendered configuration file (data is the output of config.Config.Marshal). The server pod
+// mounts it at ConfigMountPath.
+func ConfigSecret(te *v1alpha1.TransferEndpoint, data []byte) *corev1.Secret {
+	return &corev1.Secret{
+		TypeMeta:   typeMeta("v1", "Secret"),
+		ObjectMeta: objectMeta(te, NamesFor(te).ConfigSecret),
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{ConfigKey: slices.Clone(data)},
+	}
+}
+
+// HostKeysSecret is the host-key Secret the operator generates when the endpoint names none of its own. keys maps
+// each file name (such as ssh_host_ed25519_key) to an OpenSSH private key. The reconciler creates it once and
+// never replaces its keys, so clients' known_hosts entries stay valid; the owner reference deletes it with the
+// endpoint.
+func HostKeysSecret(te *v1alpha1.TransferEndpoint, keys map[string][]byte) *corev1.Secret {
+	return &corev1.Secret{
+		TypeMeta:   typeMeta("v1", "Secret"),
+		ObjectMeta: objectMeta(te, generatedHostKeysSecretName(te)),
+		Type:       corev1.SecretTypeOpaque,
+		Data:       maps.Clone(keys),
+	}
+}

@@ -1,0 +1,112 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package render
+
+import (
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/pier-dev/pier/api/v1alpha1"
+)
+
+// Service exposes the endpoint: its control ports (mapped onto the container's unprivileged ports by name) and
+// every FTP passive port (the same number outside and inside, because the server announces it to clients).
+func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
+	spec := te.Spec.Service
+	svcType := serviceType(te)
+
+	meta := objectMeta(te, NamesFor(te).Service)
+	meta.Annotations = maps.Clone(spec.Annotations)
+
+	svc := &corev1.Service{
+		TypeMeta:   typeMeta("v1", "Service"),
+		ObjectMeta: meta,
+		Spec: corev1.ServiceSpec{
+			Type:                     svcType,
+			Selector:                 SelectorLabels(te),
+			Ports:                    servicePorts(te, svcType),
+			ExternalTrafficPolicy:    externalTrafficPolicy(te, svcType),
+			LoadBalancerSourceRanges: cidrStrings(spec.LoadBalancerSourceRanges),
+		},
+	}
+	if spec.LoadBalancerClass != nil {
+		svc.Spec.LoadBalancerClass = ptrTo(*spec.LoadBalancerClass)
+	}
+	// A passive data connection must reach the pod that holds the client's control connection: that pod alone
+	// listens for it. With several pods, keep each client address on one pod.
+	if ftpEnabled(te) && replicas(te) > 1 {
+		svc.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
+		svc.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{
+			ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptrTo(int32(defaultSessionAffinitySeconds))},
+		}
+	}
+	return svc
+}
+
+// servicePorts are the Service's ports. The control ports leave nodePort to Kubernetes; a passive port on a
+// NodePort Service must be published as the same node port, because the server announces one number only.
+func servicePorts(te *v1alpha1.TransferEndpoint, svcType corev1.ServiceType) []corev1.ServicePort {
+	var ports []corev1.ServicePort
+	if sftpEnabled(te) {
+		ports = append(ports, namedServicePort(portNameSFTP, sftpPort(te)))
+	}
+	if ftpEnabled(te) {
+		ports = append(ports, namedServicePort(portNameFTP, ftpPort(te)))
+		if p, ok := implicitPort(te); ok {
+			ports = append(ports, namedServicePort(portNameFTPS, p))
+		}
+	}
+	for _, p := range passivePorts(te) {
+		port := corev1.ServicePort{
+			Name:       passivePortName(p),
+			Protocol:   corev1.ProtocolTCP,
+			Port:       p,
+			TargetPort: intstr.FromInt32(p),
+		}
+		if svcType == corev1.ServiceTypeNodePort {
+			port.NodePort = p
+		}
+		ports = append(ports, port)
+	}
+	return ports
+}
+
+// namedServicePort publishes port and sends it to the container port of the same name.
+func namedServicePort(name string, port int32) corev1.ServicePort {
+	return corev1.ServicePort{
+		Name:       name,
+		Protocol:   corev1.ProtocolTCP,
+		Port:       port,
+		TargetPort: intstr.FromString(name),
+	}
+}
+
+// externalTrafficPolicy is the spec's value, else Local for a Service reachable from outside the cluster: Local
+// keeps the client's own source address, which allowedSourceRanges, per-address limits and bans, and FTP's check
+// that a data connection comes from the control connection's address all need. A ClusterIP Service has no
+// external traffic, and the API server refuses the field there.
+func externalTrafficPolicy(te *v1alpha1.TransferEndpoint, svcType corev1.ServiceType) corev1.ServiceExternalTrafficPolicy {
+	if svcType != corev1.ServiceTypeNodePort && svcType != corev1.ServiceTypeLoadBalancer {
+		return ""
+	}
+	if p := te.Spec.Service.ExternalTrafficPolicy; p != nil {
+		return *p
+	}
+	return corev1.ServiceExternalTrafficPolicyLocal
+}
