@@ -1,0 +1,149 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package hostkeys generates the SSH host keys of an endpoint and checks a host-key Secret before pier-server is
+// given it, so that a bad Secret shows in the endpoint's status instead of as a server that does not start.
+package hostkeys
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Names of the keys in a generated host-key Secret, the file names OpenSSH uses.
+const (
+	ED25519Key = "ssh_host_ed25519_key"
+	ECDSAKey   = "ssh_host_ecdsa_key"
+	RSAKey     = "ssh_host_rsa_key"
+)
+
+// rsaBits is the size of a generated RSA key, and minRSABits the smallest accepted. pier-server refuses RSA host
+// keys under 3072 bits (server/sftp), so a smaller one must be caught here, not when the server starts.
+const (
+	rsaBits    = 3072
+	minRSABits = 3072
+)
+
+// Generate returns new ed25519, ECDSA P-256 and RSA 3072 private keys as OpenSSH PEM, keyed by ED25519Key,
+// ECDSAKey and RSAKey. Three types let every client find one it supports.
+func Generate() (map[string][]byte, error) {
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generating the ed25519 host key: %w", err)
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generating the ECDSA host key: %w", err)
+	}
+	rs, err := rsa.GenerateKey(rand.Reader, rsaBits)
+	if err != nil {
+		return nil, fmt.Errorf("generating the RSA host key: %w", err)
+	}
+	keys := map[string]crypto.PrivateKey{ED25519Key: ed, ECDSAKey: ec, RSAKey: rs}
+	data := make(map[string][]byte, len(keys))
+	for name, key := range keys {
+		block, err := ssh.MarshalPrivateKey(key, "")
+		if err != nil {
+			return nil, fmt.Errorf("encoding %s: %w", name, err)
+		}
+		data[name] = pem.EncodeToMemory(block)
+	}
+	return data, nil
+}
+
+// Key describes one host key of a Secret.
+type Key struct {
+	// Name is the Secret key holding it.
+	Name string
+	// Type is the key's type as ssh.PublicKey.Type gives it: ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa...
+	Type string
+	// Fingerprint is the SHA256 fingerprint clients show, "SHA256:...".
+	Fingerprint string
+}
+
+// Inspect checks a host-key Secret's data and describes its keys, sorted by Name. Every entry must be an
+// unencrypted SSH private key in a form pier-server reads (OpenSSH, PKCS#1, PKCS#8 or SEC 1 PEM), except entries
+// named *.pub, which are ignored so that a Secret made from an ssh-keygen directory works. DSA keys, RSA keys
+// under 3072 bits and two keys of the same type are refused; so is a Secret without any key.
+func Inspect(data map[string][]byte) ([]Key, error) {
+	names := make([]string, 0, len(data))
+	for name := range data {
+		if !strings.HasSuffix(name, ".pub") {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return nil, fmt.Errorf("the Secret holds no host key: add an OpenSSH private key such as %s "+
+			"(ssh-keygen -t ed25519 -N '' -f %s)", ED25519Key, ED25519Key)
+	}
+
+	keys := make([]Key, 0, len(names))
+	for _, name := range names {
+		key, err := inspectKey(data[name])
+		if err != nil {
+			return nil, fmt.Errorf("host key %s: %w", name, err)
+		}
+		key.Name = name
+		// An SSH server offers one key per type (golang.org/x/crypto/ssh keeps the last one added), so clients
+		// would never see one of the two, and the status would show a fingerprint nobody is served.
+		if i := slices.IndexFunc(keys, func(k Key) bool { return k.Type == key.Type }); i >= 0 {
+			return nil, fmt.Errorf("host keys %s and %s are both %s keys; the server can offer only one key of "+
+				"each type: remove one of them", keys[i].Name, name, key.Type)
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
+}
+
+// inspectKey parses one private key the way pier-server loads it (ssh.ParseRawPrivateKey) and applies its rules.
+func inspectKey(pemBytes []byte) (Key, error) {
+	raw, err := ssh.ParseRawPrivateKey(pemBytes)
+	if err != nil {
+		var missing *ssh.PassphraseMissingError
+		if errors.As(err, &missing) {
+			return Key{}, errors.New("protected by a passphrase, which is not supported: the server must read " +
+				"it unattended; remove the passphrase (ssh-keygen -p -N '' -f FILE)")
+		}
+		return Key{}, fmt.Errorf("not an SSH private key in PEM form (want e.g. \"-----BEGIN OPENSSH "+
+			"PRIVATE KEY-----\"; public keys belong in a key named *.pub): %w", err)
+	}
+	if rsaKey, ok := raw.(*rsa.PrivateKey); ok && rsaKey.N.BitLen() < minRSABits {
+		return Key{}, fmt.Errorf("RSA key of %d bits; pier-server needs at least %d bits: generate a new one "+
+			"(ssh-keygen -t rsa -b %d) or use an ed25519 key", rsaKey.N.BitLen(), minRSABits, rsaBits)
+	}
+	signer, err := ssh.NewSignerFromKey(raw)
+	if err != nil {
+		return Key{}, fmt.Errorf("not usable as an SSH host key: %w", err)
+	}
+	pub := signer.PublicKey()
+	if pub.Type() == ssh.KeyAlgoDSA {
+		return Key{}, errors.New("DSA (ssh-dss) keys are refused: current SSH clients no longer accept them; use an " +
+			"ed25519 key (ssh-keygen -t ed25519 -N '')")
+	}
+	return Key{Type: pub.Type(), Fingerprint: ssh.FingerprintSHA256(pub)}, nil
+}
