@@ -20,9 +20,11 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -56,8 +58,39 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// CertManagerVersion is the cert-manager release whose CRDs StartWith installs. Its Go module ships them as plain
+// YAML under deploy/crds, so the Go module proxy is all a machine needs to get them.
+const CertManagerVersion = "v1.21.2"
+
+// Options says what to install besides pier's own CRDs.
+type Options struct {
+	// CertManagerCRDs installs cert-manager's CRDs (Certificate, Issuer, ...), for code that creates Certificates.
+	CertManagerCRDs bool
+}
+
 // Start runs kube-apiserver and etcd from KUBEBUILDER_ASSETS and installs the CRDs under config/crd/bases.
-func Start() (*Env, error) {
+func Start() (*Env, error) { return StartWith(Options{}) }
+
+// CertManagerCRDDir downloads the cert-manager module through the Go module proxy (once; it is cached in the module
+// cache) and returns the folder holding its CRDs.
+func CertManagerCRDDir() (string, error) {
+	out, err := exec.Command("go", "mod", "download", "-json", "github.com/cert-manager/cert-manager@"+CertManagerVersion).Output()
+	if err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			err = fmt.Errorf("%w: %s", err, exitErr.Stderr)
+		}
+		return "", fmt.Errorf("downloading cert-manager %s for its CRDs: %w", CertManagerVersion, err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return "", fmt.Errorf("reading `go mod download -json` output for cert-manager: %q", out)
+	}
+	return filepath.Join(mod.Dir, "deploy", "crds"), nil
+}
+
+// StartWith is Start with extra CRDs.
+func StartWith(opts Options) (*Env, error) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run `make test`, or " +
 			"`export KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh)` before `go test`")
@@ -70,8 +103,16 @@ func Start() (*Env, error) {
 			return nil, fmt.Errorf("building the scheme: %w", err)
 		}
 	}
+	crdDirs := []string{filepath.Join(RepoRoot(), "config", "crd", "bases")}
+	if opts.CertManagerCRDs {
+		dir, err := CertManagerCRDDir()
+		if err != nil {
+			return nil, err
+		}
+		crdDirs = append(crdDirs, dir)
+	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}
