@@ -213,12 +213,12 @@ func lineDiff(want, got string) string {
 			lines = append(lines, "  "+a[i])
 			i++
 			j++
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			lines = append(lines, "+ "+b[j])
-			j++
-		default:
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
 			lines = append(lines, "- "+a[i])
 			i++
+		default:
+			lines = append(lines, "+ "+b[j])
+			j++
 		}
 	}
 
