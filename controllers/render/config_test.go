@@ -1,0 +1,188 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package render
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/server/config"
+)
+
+// TestRestartHash checks that only what pier-server cannot apply while running changes the hash: a user change
+// must never restart the pods.
+func TestRestartHash(t *testing.T) {
+	base := func() (*v1alpha1.TransferEndpoint, ConfigInputs) {
+		return partners(), ConfigInputs{
+			Users:          []config.User{userAlice(), userBob()},
+			HostKeyNames:   generatedHostKeyNames,
+			PassiveAddress: "10.96.41.7",
+		}
+	}
+	tests := []struct {
+		name    string
+		change  func(te *v1alpha1.TransferEndpoint, in *ConfigInputs)
+		changed bool
+	}{
+		{"nothing", func(*v1alpha1.TransferEndpoint, *ConfigInputs) {}, false},
+		{"a user added", func(_ *v1alpha1.TransferEndpoint, in *ConfigInputs) {
+			in.Users = append(in.Users, userCarol())
+		}, false},
+		{"every user removed", func(_ *v1alpha1.TransferEndpoint, in *ConfigInputs) { in.Users = nil }, false},
+		{"a user disabled", func(_ *v1alpha1.TransferEndpoint, in *ConfigInputs) { in.Users[0].Disabled = true }, false},
+		{"limits", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
+			te.Spec.Limits.MaxConnections = 7
+			te.Spec.Limits.IdleTimeout = &metav1.Duration{Duration: 42 * time.Second}
+			te.Spec.Limits.MaxLoginFailures = ptrTo(int32(0))
+		}, false},
+		{"allowed source ranges", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
+			te.Spec.AllowedSourceRanges = []v1alpha1.CIDR{"10.0.0.0/8"}
+		}, false},
+		{"passive address", func(_ *v1alpha1.TransferEndpoint, in *ConfigInputs) {
+			in.PassiveAddress = "203.0.113.99"
+		}, false},
+		{"host key names", func(_ *v1alpha1.TransferEndpoint, in *ConfigInputs) {
+			in.HostKeyNames = []string{"ssh_host_ed25519_key"}
+		}, false},
+		{"TLS mode Required to Optional", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
+			te.Spec.FTP.TLS.Mode = v1alpha1.FTPTLSOptional
+		}, false},
+		{"TLS minimum version", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
+			te.Spec.FTP.TLS.MinVersion = "1.3"
+		}, false},
+		{"passive port range", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
+			te.Spec.FTP.Passive.PortRange = v1alpha1.PortRange{Start: 31000, End: 31004}
+		}, false},
+		{"SFTP auth methods", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
+			te.Spec.SFTP.AuthMethods = []v1alpha1.SFTPAuthMethod{v1alpha1.SFTPAuthPublicKey}
+		}, false},
+		{"Service ports", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
+			// The container ports stay the same; only the Service maps other ports onto them.
+			te.Spec.SFTP.Port = 2022
+			te.Spec.FTP.Port = 2021
+			te.Spec.FTP.TLS.ImplicitPort = ptrTo(int32(10990))
+		}, false},
+		{"SFTP turned off", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) { te.Spec.SFTP = nil }, true},
+		{"FTP turned off", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) { te.Spec.FTP = nil }, true},
+		{"implicit FTPS removed", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
+			te.Spec.FTP.TLS.ImplicitPort = nil
+		}, true},
+		{"FTPS turned off (no certificate)", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
+			te.Spec.FTP.TLS.ImplicitPort = nil
+			te.Spec.FTP.TLS.Mode = v1alpha1.FTPTLSDisabled
+			te.Spec.FTP.TLS.IssuerRef = nil
+			te.Spec.FTP.TLS.DNSNames = nil
+		}, true},
+	}
+	te, in := base()
+	want := RestartHash(ServerConfig(te, in))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			te, in := base()
+			tt.change(te, &in)
+			got := RestartHash(ServerConfig(te, in))
+			if (got != want) != tt.changed {
+				t.Errorf("hash %s, before %s; want changed = %t", got, want, tt.changed)
+			}
+		})
+	}
+
+	// The other direction: turning a protocol or implicit FTPS on changes it too.
+	sftpOnly := sftpMinimal()
+	withFTP := sftpMinimal()
+	withFTP.Spec.FTP = partners().Spec.FTP
+	withImplicit := sftpMinimal()
+	withImplicit.Spec.FTP = partners().Spec.FTP.DeepCopy()
+	withImplicit.Spec.FTP.TLS.ImplicitPort = nil
+	hashes := map[string]string{}
+	for name, te := range map[string]*v1alpha1.TransferEndpoint{
+		"sftp only": sftpOnly, "sftp and ftp": withFTP, "sftp and ftp without implicit FTPS": withImplicit,
+	} {
+		h := RestartHash(ServerConfig(te, ConfigInputs{HostKeyNames: generatedHostKeyNames}))
+		for other, oh := range hashes {
+			if h == oh {
+				t.Errorf("%q and %q have the same restart hash %s", name, other, h)
+			}
+		}
+		hashes[name] = h
+	}
+}
+
+// TestServerConfigValidates: with users and host keys, every rendered configuration is one pier-server accepts.
+func TestServerConfigValidates(t *testing.T) {
+	for _, c := range goldenCases() {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := ServerConfig(c.endpoint, ConfigInputs{
+				Users:          c.users,
+				HostKeyNames:   c.hostKeyNames,
+				PassiveAddress: c.passiveAddress,
+			})
+			if err := cfg.Validate(); err != nil {
+				t.Errorf("invalid configuration:\n%v", err)
+			}
+			data, err := cfg.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed, err := config.Parse(data)
+			if err != nil {
+				t.Fatalf("pier-server would refuse the file:\n%v", err)
+			}
+			if !reflect.DeepEqual(parsed, cfg) {
+				t.Errorf("the file parses back to %+v, want %+v", parsed, cfg)
+			}
+		})
+	}
+}
+
+// TestServerConfigKeepsInputs: ServerConfig applies defaults to its own copy of the users, not the caller's.
+func TestServerConfigKeepsInputs(t *testing.T) {
+	users := []config.User{userBob()}
+	names := []string{"ssh_host_rsa_key", "ssh_host_ed25519_key"}
+	ServerConfig(sftpMinimal(), ConfigInputs{Users: users, HostKeyNames: names})
+	if !reflect.DeepEqual(users, []config.User{userBob()}) {
+		t.Errorf("the caller's users changed: %+v", users)
+	}
+	if names[0] != "ssh_host_rsa_key" {
+		t.Errorf("the caller's host key names were sorted in place: %v", names)
+	}
+}
+
+func TestServerConfigTLSAndPassive(t *testing.T) {
+	te := ftpNodePort()
+	te.Spec.FTP.TLS.Mode = v1alpha1.FTPTLSDisabled
+	te.Spec.FTP.TLS.SecretRef = nil
+	cfg := ServerConfig(te, ConfigInputs{Users: []config.User{userBob()}})
+	if cfg.FTP.TLS.CertFile != "" || cfg.FTP.TLS.KeyFile != "" {
+		t.Errorf("mode Disabled: certFile %q keyFile %q, want none", cfg.FTP.TLS.CertFile, cfg.FTP.TLS.KeyFile)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("plain FTP: %v", err)
+	}
+	// The caller passed no passive address: the spec's own is still announced.
+	if got := cfg.FTP.Passive.PublicAddress; got != "ftp.example.com" {
+		t.Errorf("passive address %q, want the spec's ftp.example.com", got)
+	}
+	cfg = ServerConfig(te, ConfigInputs{PassiveAddress: "192.0.2.1"})
+	if got := cfg.FTP.Passive.PublicAddress; got != "192.0.2.1" {
+		t.Errorf("passive address %q, want the caller's 192.0.2.1", got)
+	}
+}
