@@ -56,8 +56,8 @@ type ConfigInputs struct {
 	// HostKeysMountPath/<name>; they are sorted, so the Secret's key order does not matter.
 	HostKeyNames []string
 	// PassiveAddress is the address announced in PASV replies: spec.ftp.passive.address, or the Service's
-	// discovered load-balancer address. It may be "", when pier-server announces the address the client connected
-	// to.
+	// discovered load-balancer address. When it is "", ServerConfig uses spec.ftp.passive.address; when that is
+	// empty too, pier-server announces the address the client connected to.
 	PassiveAddress string
 }
 
@@ -196,7 +196,9 @@ func RestartHash(cfg *config.Config) string {
 	}
 	if cfg.FTP != nil {
 		fmt.Fprintf(&b, "ftp %s\n", cfg.FTP.Address)
-		fmt.Fprintf(&b, "ftps %s\n", cfg.FTP.ImplicitTLSAddress)
+		if cfg.FTP.ImplicitTLSAddress != "" {
+			fmt.Fprintf(&b, "ftps %s\n", cfg.FTP.ImplicitTLSAddress)
+		}
 		fmt.Fprintf(&b, "ftp-certificate %t\n", cfg.FTP.TLS.CertFile != "")
 	}
 	fmt.Fprintf(&b, "health %s\n", cfg.Health.Address)
