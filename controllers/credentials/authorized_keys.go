@@ -31,6 +31,10 @@ import (
 // minRSABits is the smallest RSA user key accepted: shorter keys can be factored with affordable effort.
 const minRSABits = 2048
 
+// keyTypeDSA is ssh-dss, spelled out because golang.org/x/crypto/ssh deprecates its constant; it is only used to
+// refuse such keys with a clear reason.
+const keyTypeDSA = "ssh-dss"
+
 // acceptedKeyTypes are the user key types the server accepts (server/config, TransferUser's CEL rule): no DSA,
 // no certificates.
 var acceptedKeyTypes = []string{
@@ -73,8 +77,10 @@ func (e *LineError) Unwrap() error {
 // a from= restriction would let the key in from anywhere. Keys the server would refuse are refused too: DSA,
 // certificates and RSA keys shorter than 2048 bits.
 func ParseAuthorizedKeys(data []byte) ([]AuthorizedKey, error) {
+	// Windows editors may start a text file with a byte order mark, which is not part of the first line.
+	text := strings.TrimPrefix(string(data), "\ufeff")
 	var keys []AuthorizedKey
-	for i, line := range strings.Split(string(data), "\n") {
+	for i, line := range strings.Split(text, "\n") {
 		// Files saved on Windows end their lines with "\r\n".
 		line = strings.TrimSuffix(line, "\r")
 		trimmed := strings.TrimSpace(line)
@@ -107,14 +113,14 @@ func ParseAuthorizedKeyLines(lines []string) ([]AuthorizedKey, error) {
 
 func parseInlineKey(line string) (AuthorizedKey, error) {
 	if strings.ContainsAny(line, "\r\n") {
-		return AuthorizedKey{}, errors.New("holds more than one line: put each key in its own entry")
+		return AuthorizedKey{}, errors.New("more than one line in one entry: put each key in its own entry")
 	}
 	trimmed := strings.TrimSpace(line)
 	if trimmed == "" {
-		return AuthorizedKey{}, errors.New("is empty: remove the entry or put a public key in it")
+		return AuthorizedKey{}, errors.New("empty entry: remove it or put a public key in it")
 	}
 	if strings.HasPrefix(trimmed, "#") {
-		return AuthorizedKey{}, errors.New("is a comment, not a public key: remove the entry")
+		return AuthorizedKey{}, errors.New("a comment, not a public key: remove the entry")
 	}
 	return parseKeyLine(line)
 }
@@ -132,7 +138,7 @@ func parseKeyLine(line string) (AuthorizedKey, error) {
 	// The server refuses lines that are not valid UTF-8 or hold control characters; the comment is copied into
 	// the server configuration, so catch them here.
 	if !utf8.ValidString(line) {
-		return AuthorizedKey{}, errors.New("is not valid UTF-8 text")
+		return AuthorizedKey{}, errors.New("not valid UTF-8 text")
 	}
 	if strings.ContainsFunc(line, func(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }) {
 		return AuthorizedKey{}, errors.New("contains control characters")
@@ -145,13 +151,13 @@ func parseKeyLine(line string) (AuthorizedKey, error) {
 			"(want \"ssh-ed25519 AAAA... comment\"): %w", err)
 	}
 	if len(options) > 0 {
-		return AuthorizedKey{}, fmt.Errorf("has options (%s) before the key; pier does not support per-key options, "+
-			"and ignoring them could let the key in where they forbid it: remove them (restrict source addresses "+
-			"with spec.allowedSourceRanges)", optionNames(options))
+		return AuthorizedKey{}, fmt.Errorf("options (%s) before the key are not supported: pier has no "+
+			"per-key options, and ignoring them could let the key in where they forbid it: remove them (restrict "+
+			"source addresses with spec.allowedSourceRanges)", optionNames(options))
 	}
 	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(comment)); err == nil {
 		// Two keys pasted on one line: the second one would silently become the first one's comment.
-		return AuthorizedKey{}, errors.New("holds more than one key: put each key on its own line")
+		return AuthorizedKey{}, errors.New("more than one key on one line: put each key on its own line")
 	}
 	if err := checkKeyAccepted(key); err != nil {
 		return AuthorizedKey{}, err
@@ -176,7 +182,7 @@ func optionNames(options []string) string {
 // checkKeyAccepted refuses keys the server would refuse or that are too weak to protect an account.
 func checkKeyAccepted(key ssh.PublicKey) error {
 	switch t := key.Type(); {
-	case t == ssh.KeyAlgoDSA:
+	case t == keyTypeDSA:
 		return errors.New("ssh-dss (DSA) keys are refused: DSA is limited to 1024 bits and OpenSSH no longer " +
 			"supports it; use an ed25519 key (ssh-keygen -t ed25519)")
 	case strings.Contains(t, "-cert-"):

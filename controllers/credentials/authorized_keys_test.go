@@ -58,7 +58,7 @@ func newTestKeys(t *testing.T) testKeys {
 	k.dsa = wireKey(t, struct {
 		Name       string
 		P, Q, G, Y *big.Int
-	}{ssh.KeyAlgoDSA, p, q, big.NewInt(2), big.NewInt(3)})
+	}{keyTypeDSA, p, q, big.NewInt(2), big.NewInt(3)})
 	k.cert = certificate(t, k.ed25519)
 	return k
 }
@@ -163,6 +163,11 @@ func TestParseAuthorizedKeys(t *testing.T) {
 			name: "CRLF line endings",
 			data: ed + "\r\n" + line(k.ed25519b, "bob") + "\r\n",
 			want: []string{ed, line(k.ed25519b, "bob")},
+		},
+		{
+			name: "byte order mark and CRLF from a Windows editor",
+			data: "\ufeff" + ed + "\r\n",
+			want: []string{ed},
 		},
 		{
 			name: "whitespace is normalized",
@@ -275,9 +280,9 @@ func TestParseAuthorizedKeyLinesErrors(t *testing.T) {
 		{name: "two lines in one entry", lines: []string{ed, ed + "\n" + bob}, wantLine: 2, wantErr: "more than one line"},
 		{name: "trailing newline", lines: []string{ed + "\n"}, wantLine: 1, wantErr: "more than one line"},
 		{name: "CRLF", lines: []string{ed + "\r\n"}, wantLine: 1, wantErr: "more than one line"},
-		{name: "empty", lines: []string{ed, bob, ""}, wantLine: 3, wantErr: "is empty"},
-		{name: "blank", lines: []string{" \t"}, wantLine: 1, wantErr: "is empty"},
-		{name: "comment", lines: []string{"# alice"}, wantLine: 1, wantErr: "is a comment"},
+		{name: "empty", lines: []string{ed, bob, ""}, wantLine: 3, wantErr: "empty entry"},
+		{name: "blank", lines: []string{" \t"}, wantLine: 1, wantErr: "empty entry"},
+		{name: "comment", lines: []string{"# alice"}, wantLine: 1, wantErr: "a comment, not a public key"},
 		{name: "garbage", lines: []string{ed, "ssh-ed25519 nope"}, wantLine: 2, wantErr: "not a public key"},
 		{name: "options", lines: []string{"from=\"10.0.0.1\" " + ed}, wantLine: 1, wantErr: "options (from)"},
 		{name: "two keys", lines: []string{ed + " " + bob}, wantLine: 1, wantErr: "more than one key"},
@@ -362,7 +367,7 @@ func TestServerAcceptsParsedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys = append(keys, inline...)
-	var lines []string
+	lines := make([]string, 0, len(keys))
 	for _, key := range keys {
 		lines = append(lines, key.Line)
 	}
@@ -374,7 +379,7 @@ func TestServerAcceptsParsedKeys(t *testing.T) {
 
 func checkLines(t *testing.T, keys []AuthorizedKey, want []string) {
 	t.Helper()
-	var got []string
+	got := make([]string, 0, len(keys))
 	for _, k := range keys {
 		got = append(got, k.Line)
 	}

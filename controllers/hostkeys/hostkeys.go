@@ -41,6 +41,10 @@ const (
 	RSAKey     = "ssh_host_rsa_key"
 )
 
+// keyTypeDSA is ssh-dss, spelled out because golang.org/x/crypto/ssh deprecates its constant; it is only used to
+// refuse such keys with a clear reason.
+const keyTypeDSA = "ssh-dss"
+
 // rsaBits is the size of a generated RSA key, and minRSABits the smallest accepted. pier-server refuses RSA host
 // keys under 3072 bits (server/sftp), so a smaller one must be caught here, not when the server starts.
 const (
@@ -141,7 +145,7 @@ func inspectKey(pemBytes []byte) (Key, error) {
 		return Key{}, fmt.Errorf("not usable as an SSH host key: %w", err)
 	}
 	pub := signer.PublicKey()
-	if pub.Type() == ssh.KeyAlgoDSA {
+	if pub.Type() == keyTypeDSA {
 		return Key{}, errors.New("DSA (ssh-dss) keys are refused: current SSH clients no longer accept them; use an " +
 			"ed25519 key (ssh-keygen -t ed25519 -N '')")
 	}

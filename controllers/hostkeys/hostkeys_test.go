@@ -104,7 +104,7 @@ func TestServerLoadsGeneratedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	var files []string
+	files := make([]string, 0, len(keys))
 	for _, k := range keys {
 		file := filepath.Join(dir, k.Name)
 		if err := os.WriteFile(file, data[k.Name], 0o600); err != nil {
@@ -123,7 +123,7 @@ func TestServerLoadsGeneratedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var served []string
+	served := make([]string, 0, len(signers))
 	for _, s := range signers {
 		served = append(served, ssh.FingerprintSHA256(s.PublicKey()))
 	}
