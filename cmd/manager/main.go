@@ -21,6 +21,9 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -32,7 +35,11 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers"
 )
+
+// defaultServerImage is the pier-server image released with this manager; the Makefile and Helm chart override it.
+var defaultServerImage = "ghcr.io/pier-dev/pier-server:dev"
 
 func main() {
 	var (
@@ -41,6 +48,10 @@ func main() {
 		secureMetrics        bool
 		enableLeaderElection bool
 		enableHTTP2          bool
+		serverImage          string
+		serverPullPolicy     string
+		watchNamespaces      string
+		concurrency          int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443",
 		"Address the metrics endpoint binds to (HTTPS, authenticated and authorized through the API server). "+
@@ -52,6 +63,14 @@ func main() {
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
 		"Serve HTTP/2 on the metrics endpoint. Off by default because of the HTTP/2 rapid-reset and stream "+
 			"cancellation CVEs.")
+	flag.StringVar(&serverImage, "server-image", defaultServerImage,
+		"The pier-server image that TransferEndpoint Deployments run.")
+	flag.StringVar(&serverPullPolicy, "server-image-pull-policy", "",
+		"Image pull policy of the pier-server container: Always, IfNotPresent or Never; empty leaves Kubernetes' default.")
+	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to reconcile; empty watches every namespace.")
+	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4,
+		"How many TransferEndpoints (and, separately, TransferUsers) are reconciled at once.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -82,9 +101,28 @@ func main() {
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         enableLeaderElection,
 		LeaderElectionID:       "pier-manager.transfer.pier.dev",
+		Cache:                  controllers.CacheOptions(splitList(watchNamespaces)),
+		Client:                 controllers.ClientOptions(),
 	})
 	if err != nil {
 		log.Error(err, "unable to create the manager")
+		os.Exit(1)
+	}
+
+	pullPolicy := corev1.PullPolicy(serverPullPolicy)
+	switch pullPolicy {
+	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		log.Error(nil, "invalid --server-image-pull-policy: want Always, IfNotPresent or Never", "value", serverPullPolicy)
+		os.Exit(2)
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := controllers.Setup(ctx, mgr, controllers.Options{
+		ServerImage:             serverImage,
+		ServerImagePullPolicy:   pullPolicy,
+		MaxConcurrentReconciles: concurrency,
+	}); err != nil {
+		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
 	}
 
@@ -98,8 +136,19 @@ func main() {
 	}
 
 	log.Info("starting manager")
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

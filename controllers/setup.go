@@ -1,0 +1,286 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/controllers/users"
+)
+
+// Field indexes, so a changed Secret or TransferUser finds what depends on it without a full list.
+const (
+	indexUserEndpoint     = "spec.endpointRef.name"
+	indexUserSecrets      = "transfer.pier.dev/user-secrets"
+	indexEndpointSecrets  = "transfer.pier.dev/endpoint-secrets"
+	eventRecorderName     = "pier-operator"
+	defaultMaxConcurrency = 4
+)
+
+// Options configure both reconcilers.
+type Options struct {
+	ServerImage           string
+	ServerImagePullPolicy corev1.PullPolicy
+	// MaxConcurrentReconciles per controller; 0 means the default, 4.
+	MaxConcurrentReconciles int
+}
+
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Setup registers the field indexes and both controllers with the manager. It checks whether cert-manager is
+// installed once, at start: its Certificate kind can only be watched if it exists.
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	if opts.ServerImage == "" {
+		return fmt.Errorf("the pier-server image is not set")
+	}
+	if opts.MaxConcurrentReconciles == 0 {
+		opts.MaxConcurrentReconciles = defaultMaxConcurrency
+	}
+	if err := setupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	certManager, err := certManagerInstalled(mgr.GetRESTMapper())
+	if err != nil {
+		return err
+	}
+	recorder := mgr.GetEventRecorder(eventRecorderName)
+	endpoints := &EndpointReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
+		ServerImage: opts.ServerImage, ServerImagePullPolicy: opts.ServerImagePullPolicy, CertManager: certManager,
+	}
+	if err := endpoints.setupWithManager(mgr, opts, certManager); err != nil {
+		return err
+	}
+	userReconciler := &UserReconciler{Client: mgr.GetClient(), Recorder: recorder}
+	return userReconciler.setupWithManager(mgr, opts)
+}
+
+// CacheOptions are the manager cache settings the reconcilers rely on: children are cached only when they carry
+// the operator's managed-by label, so the operator does not hold every Deployment and Service of the cluster in
+// memory. Secrets are not cached at all (see ClientOptions); they are watched as metadata only.
+func CacheOptions(namespaces []string) cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{"app.kubernetes.io/managed-by": render.ManagedByValue})
+	certificate := &unstructured.Unstructured{}
+	certificate.SetGroupVersionKind(render.CertificateGVK)
+	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&appsv1.Deployment{}:            {Label: managed},
+		&corev1.Service{}:               {Label: managed},
+		&corev1.ServiceAccount{}:        {Label: managed},
+		&corev1.PersistentVolumeClaim{}: {Label: managed},
+		&rbacv1.Role{}:                  {Label: managed},
+		&rbacv1.RoleBinding{}:           {Label: managed},
+		&policyv1.PodDisruptionBudget{}: {Label: managed},
+		certificate:                     {Label: managed},
+	}}
+	if len(namespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts
+}
+
+// ClientOptions make every Secret read go to the API server: users' passwords and keys are read when needed and
+// never kept in the operator's memory.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
+}
+
+func certManagerInstalled(mapper meta.RESTMapper) (bool, error) {
+	_, err := mapper.RESTMapping(render.CertificateGVK.GroupKind(), render.CertificateGVK.Version)
+	switch {
+	case err == nil:
+		return true, nil
+	case meta.IsNoMatchError(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("checking whether cert-manager is installed: %w", err)
+	}
+}
+
+func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(ctx, &transferv1alpha1.TransferUser{}, indexUserEndpoint, func(o client.Object) []string {
+		return []string{o.(*transferv1alpha1.TransferUser).Spec.EndpointRef.Name}
+	}); err != nil {
+		return fmt.Errorf("indexing TransferUsers by endpoint: %w", err)
+	}
+	if err := indexer.IndexField(ctx, &transferv1alpha1.TransferUser{}, indexUserSecrets, func(o client.Object) []string {
+		return users.ReferencedSecrets(o.(*transferv1alpha1.TransferUser))
+	}); err != nil {
+		return fmt.Errorf("indexing TransferUsers by Secret: %w", err)
+	}
+	if err := indexer.IndexField(ctx, &transferv1alpha1.TransferEndpoint{}, indexEndpointSecrets, func(o client.Object) []string {
+		return endpointSecrets(o.(*transferv1alpha1.TransferEndpoint))
+	}); err != nil {
+		return fmt.Errorf("indexing TransferEndpoints by Secret: %w", err)
+	}
+	return nil
+}
+
+// endpointSecrets are the Secrets an endpoint reads but does not own: the user's host keys and TLS Secret, or
+// the TLS Secret cert-manager writes.
+func endpointSecrets(te *transferv1alpha1.TransferEndpoint) []string {
+	names := render.NamesFor(te)
+	var out []string
+	if names.HostKeysSecret != "" && !names.GeneratedHostKeys {
+		out = append(out, names.HostKeysSecret)
+	}
+	if names.TLSSecret != "" {
+		out = append(out, names.TLSSecret)
+	}
+	return out
+}
+
+// specChanged passes creates, deletes and updates that change the spec, labels or annotations; status-only
+// updates (most of all the operator's own) do not trigger a reconcile.
+var specChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{},
+	predicate.AnnotationChangedPredicate{})
+
+func (r *EndpointReconciler) setupWithManager(mgr ctrl.Manager, opts Options, certManager bool) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("transferendpoint").
+		For(&transferv1alpha1.TransferEndpoint{}, builder.WithPredicates(specChanged)).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&corev1.PersistentVolumeClaim{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.endpointsForSecret)).
+		Watches(&transferv1alpha1.TransferUser{}, handler.EnqueueRequestsFromMapFunc(endpointOfUser),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles})
+	if certManager {
+		certificate := &unstructured.Unstructured{}
+		certificate.SetGroupVersionKind(render.CertificateGVK)
+		b = b.Owns(certificate)
+	}
+	return b.Complete(r)
+}
+
+func (r *UserReconciler) setupWithManager(mgr ctrl.Manager, opts Options) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("transferuser").
+		For(&transferv1alpha1.TransferUser{}, builder.WithPredicates(specChanged)).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.usersForSecret)).
+		// A user waits for its endpoint to exist and then for the endpoint to serve it; the config Secret's
+		// changes (seen through the Secret watch) cover the second part.
+		Watches(&transferv1alpha1.TransferEndpoint{}, handler.EnqueueRequestsFromMapFunc(r.usersOfEndpoint),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
+		Complete(r)
+}
+
+// endpointOfUser maps a TransferUser to the endpoint it binds to.
+func endpointOfUser(_ context.Context, o client.Object) []reconcile.Request {
+	tu := o.(*transferv1alpha1.TransferUser)
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: tu.Namespace, Name: tu.Spec.EndpointRef.Name}}}
+}
+
+// endpointsForSecret maps a Secret to the endpoints that read it: the one that owns it, those that name it, and
+// the endpoints of users that name it.
+func (r *EndpointReconciler) endpointsForSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	if owner := controllerOf(o, "TransferEndpoint"); owner != "" {
+		reqs = append(reqs, request(o.GetNamespace(), owner))
+	}
+	var endpoints transferv1alpha1.TransferEndpointList
+	if err := r.List(ctx, &endpoints, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexEndpointSecrets: o.GetName()}); err == nil {
+		for _, te := range endpoints.Items {
+			reqs = append(reqs, request(te.Namespace, te.Name))
+		}
+	}
+	var list transferv1alpha1.TransferUserList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexUserSecrets: o.GetName()}); err == nil {
+		for _, tu := range list.Items {
+			reqs = append(reqs, request(tu.Namespace, tu.Spec.EndpointRef.Name))
+		}
+	}
+	return reqs
+}
+
+// usersForSecret maps a Secret to the users that read it or own it, and the endpoint's config Secret to every user
+// of that endpoint (a user is Ready once the config serves it).
+func (r *UserReconciler) usersForSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	if owner := controllerOf(o, "TransferUser"); owner != "" {
+		reqs = append(reqs, request(o.GetNamespace(), owner))
+	}
+	if owner := controllerOf(o, "TransferEndpoint"); owner != "" && o.GetName() == owner+"-config" {
+		reqs = append(reqs, r.usersOf(ctx, o.GetNamespace(), owner)...)
+	}
+	var list transferv1alpha1.TransferUserList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexUserSecrets: o.GetName()}); err == nil {
+		for _, tu := range list.Items {
+			reqs = append(reqs, request(tu.Namespace, tu.Name))
+		}
+	}
+	return reqs
+}
+
+func (r *UserReconciler) usersOfEndpoint(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.usersOf(ctx, o.GetNamespace(), o.GetName())
+}
+
+func (r *UserReconciler) usersOf(ctx context.Context, namespace, endpoint string) []reconcile.Request {
+	var list transferv1alpha1.TransferUserList
+	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexUserEndpoint: endpoint}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, tu := range list.Items {
+		reqs = append(reqs, request(tu.Namespace, tu.Name))
+	}
+	return reqs
+}
+
+// controllerOf is the name of o's controller when it is of pier's kind, else "".
+func controllerOf(o client.Object, kind string) string {
+	ref := metav1.GetControllerOf(o)
+	if ref == nil || ref.Kind != kind || ref.APIVersion != transferv1alpha1.GroupVersion.String() {
+		return ""
+	}
+	return ref.Name
+}
+
+func request(namespace, name string) reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: namespace, Name: name}}
+}

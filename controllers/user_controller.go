@@ -1,0 +1,236 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers/credentials"
+	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/controllers/users"
+	"github.com/pier-dev/pier/server/config"
+)
+
+// Reasons of a TransferUser's Ready condition, besides the credential problems of package users.
+const (
+	reasonServing           = "Serving"
+	reasonDisabled          = "Disabled"
+	reasonEndpointNotFound  = "EndpointNotFound"
+	reasonDuplicateUsername = "DuplicateUsername"
+	reasonPending           = "Pending"
+)
+
+// UserReconciler keeps a TransferUser's generated password Secret and reports, in its status, whether its
+// endpoint serves its current credentials. The endpoint reconciler renders the login itself.
+type UserReconciler struct {
+	// Client reads through the manager's cache, except Secrets, which it always reads from the API server.
+	client.Client
+	Recorder events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferusers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferusers/status,verbs=get;update;patch
+
+// Reconcile checks one TransferUser and writes its status once, only when it changed.
+func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	tu := &transferv1alpha1.TransferUser{}
+	if err := r.Get(ctx, req.NamespacedName, tu); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !tu.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	original := tu.DeepCopy()
+	defer func() {
+		tu.Status.ObservedGeneration = tu.Generation
+		if equality.Semantic.DeepEqual(original.Status, tu.Status) {
+			return
+		}
+		if patchErr := r.Status().Patch(ctx, tu, client.MergeFrom(original)); patchErr != nil {
+			err = errors.Join(err, fmt.Errorf("writing the status of TransferUser %s: %w", req, patchErr))
+		}
+	}()
+
+	if err := r.reconcileGeneratedPassword(ctx, tu); err != nil {
+		return ctrl.Result{}, err
+	}
+	ready, err := r.readiness(ctx, tu)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	ready.Type = transferv1alpha1.ConditionReady
+	ready.ObservedGeneration = tu.Generation
+	meta.SetStatusCondition(&tu.Status.Conditions, ready)
+	return ctrl.Result{}, nil
+}
+
+// readiness decides the Ready condition: is the endpoint there, are the credentials usable, does the user own its
+// username, and does the endpoint's config serve exactly this user's current settings.
+func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.TransferUser) (metav1.Condition, error) {
+	endpoint := &transferv1alpha1.TransferEndpoint{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: tu.Spec.EndpointRef.Name}, endpoint)
+	if apierrors.IsNotFound(err) {
+		return r.notReady(tu, reasonEndpointNotFound, fmt.Sprintf("TransferEndpoint %s does not exist in namespace %s",
+			tu.Spec.EndpointRef.Name, tu.Namespace), false), nil
+	}
+	if err != nil {
+		return metav1.Condition{}, fmt.Errorf("reading TransferEndpoint %s: %w", tu.Spec.EndpointRef.Name, err)
+	}
+
+	creds, problem := users.Read(ctx, r.Client, tu)
+	if problem != nil && problem.Reason == users.ReasonSecretUnreadable {
+		return metav1.Condition{}, problem
+	}
+	if problem != nil {
+		tu.Status.KeyFingerprints = nil
+		return r.notReady(tu, problem.Reason, problem.Message, problem.Reason != users.ReasonPasswordPending), nil
+	}
+	tu.Status.KeyFingerprints = fingerprints(creds.Keys)
+
+	var list transferv1alpha1.TransferUserList
+	if err := r.List(ctx, &list, client.InNamespace(tu.Namespace), client.MatchingFields{indexUserEndpoint: endpoint.Name}); err != nil {
+		return metav1.Condition{}, fmt.Errorf("listing the users of endpoint %s: %w", endpoint.Name, err)
+	}
+	if owner := users.Owners(list.Items)[tu.Spec.Username]; owner != tu.Name {
+		return r.notReady(tu, reasonDuplicateUsername, fmt.Sprintf(
+			"username %q is already used on endpoint %s by TransferUser %s, which is older; choose another username",
+			tu.Spec.Username, endpoint.Name, owner), true), nil
+	}
+
+	served, err := r.servedEntry(ctx, endpoint, tu.Spec.Username)
+	if err != nil {
+		return metav1.Condition{}, err
+	}
+	want, problem := users.Render(tu, creds, served.PasswordHash)
+	if problem != nil {
+		return r.notReady(tu, problem.Reason, problem.Message, true), nil
+	}
+	if served.Username == "" || !users.Equal(want, served) {
+		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonPending,
+			Message: fmt.Sprintf("waiting for endpoint %s to serve this user's current settings", endpoint.Name)}, nil
+	}
+	if tu.Spec.Disabled {
+		return metav1.Condition{Status: metav1.ConditionTrue, Reason: reasonDisabled,
+			Message: fmt.Sprintf("endpoint %s refuses this login and has closed its sessions", endpoint.Name)}, nil
+	}
+	return metav1.Condition{Status: metav1.ConditionTrue, Reason: reasonServing,
+		Message: fmt.Sprintf("endpoint %s serves this login", endpoint.Name)}, nil
+}
+
+// servedEntry is the user's entry in the endpoint's config Secret; a zero User when there is none.
+func (r *UserReconciler) servedEntry(ctx context.Context, te *transferv1alpha1.TransferEndpoint, username string) (config.User, error) {
+	secret := &corev1.Secret{}
+	name := render.NamesFor(te).ConfigSecret
+	if err := r.Get(ctx, types.NamespacedName{Namespace: te.Namespace, Name: name}, secret); err != nil {
+		return config.User{}, client.IgnoreNotFound(err)
+	}
+	cfg, err := config.Parse(secret.Data[render.ConfigKey])
+	if err != nil {
+		return config.User{}, nil //nolint:nilerr // the endpoint reconciler replaces an unreadable config
+	}
+	for _, u := range cfg.Users {
+		if u.Username == username {
+			return u, nil
+		}
+	}
+	return config.User{}, nil
+}
+
+// notReady is a Ready=False condition; warn also records a Warning event, for problems the user must fix.
+func (r *UserReconciler) notReady(tu *transferv1alpha1.TransferUser, reason, message string, warn bool) metav1.Condition {
+	if warn && r.Recorder != nil {
+		r.Recorder.Eventf(tu, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", message)
+	}
+	return metav1.Condition{Status: metav1.ConditionFalse, Reason: reason, Message: message}
+}
+
+// reconcileGeneratedPassword writes a random password into a Secret the user owns, once: it is never replaced
+// while it exists, since whoever reads it may already have handed it on.
+func (r *UserReconciler) reconcileGeneratedPassword(ctx context.Context, tu *transferv1alpha1.TransferUser) error {
+	if !tu.Spec.GeneratePassword {
+		tu.Status.PasswordSecretRef = nil
+		return nil
+	}
+	name := users.GeneratedPasswordSecretName(tu)
+	ref := &transferv1alpha1.SecretKeyReference{Name: name, Key: transferv1alpha1.DefaultPasswordKey}
+	existing := &corev1.Secret{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: name}, existing)
+	if err == nil {
+		if !metav1.IsControlledBy(existing, tu) {
+			return r.passwordSecretTaken(tu, name)
+		}
+		tu.Status.PasswordSecretRef = ref
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading generated password Secret %s: %w", name, err)
+	}
+	password, err := credentials.GeneratePassword()
+	if err != nil {
+		return fmt.Errorf("generating a password: %w", err)
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: tu.Namespace,
+			Labels: map[string]string{
+				"app.kubernetes.io/managed-by": render.ManagedByValue,
+				"transfer.pier.dev/user":       tu.Name,
+			},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(tu, transferv1alpha1.GroupVersion.WithKind("TransferUser"))},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{transferv1alpha1.DefaultPasswordKey: []byte(password)},
+	}
+	if err := r.Create(ctx, secret, client.FieldOwner(render.FieldOwner)); err != nil {
+		return fmt.Errorf("creating generated password Secret %s: %w", name, err)
+	}
+	tu.Status.PasswordSecretRef = ref
+	return nil
+}
+
+// passwordSecretTaken reports a Secret of the generated password's name that belongs to someone else; the
+// operator never overwrites it.
+func (r *UserReconciler) passwordSecretTaken(tu *transferv1alpha1.TransferUser, name string) error {
+	tu.Status.PasswordSecretRef = nil
+	msg := fmt.Sprintf("Secret %s exists and is not owned by this TransferUser, so no password was generated into it; "+
+		"delete or rename it, or set spec.password instead of generatePassword", name)
+	if r.Recorder != nil {
+		r.Recorder.Eventf(tu, nil, corev1.EventTypeWarning, "PasswordSecretConflict", "Reconcile", "%s", msg)
+	}
+	return nil
+}
+
+func fingerprints(keys []credentials.AuthorizedKey) []string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, k.Fingerprint)
+	}
+	return out
+}
