@@ -44,7 +44,7 @@ const (
 	reasonCertificateExpired      = "CertificateExpired"
 )
 
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
 
 // reconcileHostKeys finds the SFTP host keys: the user's Secret, or the operator's own, generated the first time
 // and never replaced while it exists, so clients that pinned the keys keep trusting the endpoint.
