@@ -35,6 +35,7 @@ import (
 	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/ftp"
 	"github.com/pier-dev/pier/server/metrics"
+	"github.com/pier-dev/pier/server/secretwatch"
 	"github.com/pier-dev/pier/server/sftp"
 )
 
@@ -54,6 +55,12 @@ type Server struct {
 
 	current atomic.Pointer[config.Config]
 	ready   atomic.Bool
+
+	// Reloads from the file and from the config Secret are applied one at a time.
+	reloadMu sync.Mutex
+	applied  []byte                              // the content in use; nil until WatchConfig says what it was
+	refused  []byte                              // the content last refused, if nothing was applied since
+	secret   atomic.Pointer[secretwatch.Watcher] // set by WatchConfigSecret
 
 	mu        sync.Mutex
 	listeners map[string]net.Listener // by name: sftp, ftp, ftps (implicit), health

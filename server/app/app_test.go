@@ -49,7 +49,7 @@ func TestReloadThroughSecretVolumeSwap(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(body, `pier_config_reloads_total{result="error"} 1`) {
+		if !strings.Contains(body, `pier_config_reloads_total{result="error",source="file"} 1`) {
 			return errors.New("no error reload in /metrics yet")
 		}
 		return nil

@@ -17,6 +17,7 @@ limitations under the License.
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +73,7 @@ func (v *secretVolume) write(t *testing.T, files map[string]string) {
 
 type harness struct {
 	cfg      string // the config template with %USERS% to fill
+	logs     *lockedBuffer
 	volume   *secretVolume
 	sftpAddr string
 	health   string
@@ -85,6 +88,13 @@ func userYAML(t *testing.T, name, pw string, extra string) string {
 
 func start(t *testing.T, users string) *harness {
 	t.Helper()
+	return startWith(t, users, nil)
+}
+
+// startWith is start with more configuration sources: watch, when not nil, is started in its own goroutine
+// alongside WatchConfig and before Run, as pier-server serve does.
+func startWith(t *testing.T, users string, watch func(context.Context, *Server)) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	storage := filepath.Join(dir, "storage")
 	if err := os.Mkdir(storage, 0o750); err != nil {
@@ -96,6 +106,7 @@ func start(t *testing.T, users string) *harness {
 		volume:   &secretVolume{dir: filepath.Join(dir, "config")},
 		sftpAddr: fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t)),
 		health:   fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t)),
+		logs:     &lockedBuffer{},
 	}
 	if err := os.Mkdir(h.volume.dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -113,7 +124,7 @@ limits:
   shutdownGracePeriod: 2s
 users:
 %%USERS%%`, h.sftpAddr, hostKey, h.health, storage)
-	h.volume.write(t, map[string]string{"config.yaml": strings.Replace(h.cfg, "%USERS%", users, 1)})
+	h.volume.write(t, map[string]string{"config.yaml": h.config(users)})
 
 	file := filepath.Join(h.volume.dir, "config.yaml")
 	data, err := os.ReadFile(file)
@@ -124,7 +135,7 @@ users:
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.server, err = New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.server, err = New(cfg, slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +143,9 @@ users:
 	h.cancel, h.done = cancel, make(chan error, 1)
 	ready := make(chan struct{})
 	go h.server.WatchConfig(ctx, file, data, 20*time.Millisecond)
+	if watch != nil {
+		go watch(ctx, h.server)
+	}
 	go func() { h.done <- h.server.Run(ctx, func() { close(ready) }) }()
 	select {
 	case <-ready:
@@ -147,9 +161,32 @@ users:
 	return h
 }
 
+// config is the whole configuration file with users.
+func (h *harness) config(users string) string {
+	return strings.Replace(h.cfg, "%USERS%", users, 1)
+}
+
 func (h *harness) setUsers(t *testing.T, users string) {
 	t.Helper()
-	h.volume.write(t, map[string]string{"config.yaml": strings.Replace(h.cfg, "%USERS%", users, 1)})
+	h.volume.write(t, map[string]string{"config.yaml": h.config(users)})
+}
+
+// lockedBuffer is the server's log, written by its goroutines and read by the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func (h *harness) login(user, pw string) (*ssh.Client, error) {

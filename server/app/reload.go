@@ -22,17 +22,38 @@ import (
 	"os"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/server/secretwatch"
 )
 
 // DefaultReloadInterval is how often the configuration file is checked for changes.
 const DefaultReloadInterval = time.Second
 
+// ConfigSecretKey is the key of the config Secret that holds the configuration file.
+const ConfigSecretKey = "config.yaml"
+
+// Where a new configuration came from, in logs and in the source label of pier_config_reloads_total.
+const (
+	sourceFile = "file"
+	sourceAPI  = "api"
+)
+
 // WatchConfig re-reads the configuration file every interval until ctx is done, and applies it when its content
 // changed. Reading the file by name follows Kubernetes' ..data symlink swap of a mounted Secret, which a watch
 // on the old file would miss; comparing content skips reloads of an unchanged file. An invalid file is refused
-// with its errors logged once, and the last good configuration keeps serving.
+// with its errors logged once, and the last good configuration keeps serving. initial is the content the server
+// was built from.
+//
+// While WatchConfigSecret's watch is synced, file changes are ignored: the kubelet copies the Secret into the
+// file a minute or so after the API server has it, so the file is never newer than what the watch delivered.
 func (s *Server) WatchConfig(ctx context.Context, path string, initial []byte, interval time.Duration) {
+	s.reloadMu.Lock()
+	if s.applied == nil {
+		s.applied = initial
+	}
+	s.reloadMu.Unlock()
 	last := initial
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
@@ -53,20 +74,68 @@ func (s *Server) WatchConfig(ctx context.Context, path string, initial []byte, i
 		if bytes.Equal(data, last) {
 			continue
 		}
+		// A change seen while the API is followed is dropped for good, not kept for later: it is an older copy
+		// of what the API delivered.
 		last = data
-		s.reload(path, data)
+		s.reloadFile(path, data)
 	}
 }
 
-func (s *Server) reload(path string, data []byte) {
+// WatchConfigSecret follows the configuration through the Kubernetes API too: the key config.yaml of the Secret
+// namespace/name, which the operator renders and the kubelet mounts as the file that WatchConfig reads. The API
+// delivers a change at once, where the kubelet refreshes the file only every 60-90 seconds.
+//
+// While the watch is synced the API server is the source of truth and file changes are ignored. While it is not
+// (the API server cannot be reached, the pod's Role is missing, the Secret or its key is gone) the server keeps
+// its configuration and WatchConfig applies file changes as it does without this watch. Each time the watch
+// syncs again, the Secret's content is applied, so a file read meanwhile gives way to it. Blocks until ctx is
+// done.
+func (s *Server) WatchConfigSecret(ctx context.Context, client kubernetes.Interface, namespace, name string) {
+	secret := namespace + "/" + name
+	w := &secretwatch.Watcher{
+		Client: client, Namespace: namespace, Name: name, Key: ConfigSecretKey, Log: s.log,
+		OnChange: func(data []byte) {
+			s.reloadMu.Lock()
+			defer s.reloadMu.Unlock()
+			s.reloadLocked(sourceAPI, data, "secret", secret)
+		},
+	}
+	s.secret.Store(w)
+	w.Run(ctx)
+}
+
+// reloadFile applies the file's new content unless the API watch is synced. It checks under reloadMu, which the
+// watch also holds to apply the Secret's content after it reports synced: so a file change can never be applied
+// after the Secret's content that supersedes it.
+func (s *Server) reloadFile(path string, data []byte) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	if w := s.secret.Load(); w != nil && w.Synced() {
+		s.log.Debug("the configuration file changed; ignored while the config Secret is watched through the Kubernetes API",
+			"path", path)
+		return
+	}
+	s.reloadLocked(sourceFile, data, "path", path)
+}
+
+// reloadLocked parses and applies data, which came from source; attrs say where, for the log. Content equal to
+// the configuration in use is skipped, and so is content refused last time: both sources often deliver the same
+// bytes, and a refused configuration stays refused until it changes. s.reloadMu must be held.
+func (s *Server) reloadLocked(source string, data []byte, attrs ...any) {
+	if s.applied != nil && bytes.Equal(data, s.applied) || s.refused != nil && bytes.Equal(data, s.refused) {
+		return
+	}
+	attrs = append(attrs, "source", source)
 	cfg, err := config.Parse(data)
 	if err == nil {
 		err = s.Apply(cfg)
 	}
-	s.metrics.ConfigReload(err == nil)
+	s.metrics.ConfigReload(source, err == nil)
 	if err != nil {
-		s.log.Error("refused the new configuration; keeping the last good one", "path", path, "error", err)
+		s.refused = data
+		s.log.Error("refused the new configuration; keeping the last good one", append(attrs, "error", err)...)
 		return
 	}
-	s.log.Info("configuration reloaded", "path", path, "users", s.users.Len())
+	s.applied, s.refused = data, nil
+	s.log.Info("configuration reloaded", append(attrs, "users", s.users.Len())...)
 }

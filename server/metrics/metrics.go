@@ -68,8 +68,9 @@ func New(banned func() int) *Metrics {
 			Name: "pier_file_operations_total", Help: "File operations, by protocol, operation and result.",
 		}, []string{labelProtocol, "op", labelResult}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pier_config_reloads_total", Help: "Configuration loads, by result (success, error).",
-		}, []string{labelResult}),
+			Name: "pier_config_reloads_total",
+			Help: "Configuration reloads, by source (file, api) and result (success, error).",
+		}, []string{"source", labelResult}),
 	}
 	m.bans = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "pier_banned_addresses", Help: "Client addresses banned now after too many failed logins.",
@@ -118,8 +119,9 @@ func (m *Metrics) FileOperation(protocol, op, result string, bytesIn, bytesOut i
 	}
 }
 
-// ConfigReload counts a configuration load.
-func (m *Metrics) ConfigReload(ok bool) {
+// ConfigReload counts a configuration reload from source: "file" (the mounted file) or "api" (the config
+// Secret, read through the Kubernetes API).
+func (m *Metrics) ConfigReload(source string, ok bool) {
 	if m == nil {
 		return
 	}
@@ -127,5 +129,5 @@ func (m *Metrics) ConfigReload(ok bool) {
 	if !ok {
 		result = "error"
 	}
-	m.reloads.WithLabelValues(result).Inc()
+	m.reloads.WithLabelValues(source, result).Inc()
 }
