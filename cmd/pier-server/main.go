@@ -15,7 +15,8 @@ limitations under the License.
 */
 
 // Command pier-server serves SFTP and FTP/FTPS. `serve --config FILE` runs from a configuration file (what the
-// operator's pods do, and how to run it in Docker); `portable --root DIR` serves a local directory at once.
+// operator's pods do, and how to run it in Docker), optionally following the config Secret through the
+// Kubernetes API too; `portable --root DIR` serves a local directory at once.
 package main
 
 import (
@@ -39,6 +40,7 @@ const usage = `pier-server serves SFTP, FTP and FTPS.
 
 Usage:
   pier-server serve --config FILE        run from a configuration file (docs/server-config.md)
+      [--config-secret NAME]             and follow Secret NAME's config.yaml through the Kubernetes API
   pier-server portable --root DIR        serve DIR on 127.0.0.1 right now, with generated keys and a user
   pier-server <command> --help           the command's flags
 `
@@ -92,12 +94,27 @@ func logFlags(fs *flag.FlagSet) func(io.Writer) (*slog.Logger, error) {
 func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	configFile := fs.String("config", "", "the configuration file (required)")
+	configSecret := fs.String("config-secret", "",
+		"also follow this Secret's config.yaml through the Kubernetes API, so that changes apply without waiting "+
+			"for the kubelet to refresh the file (default: the file only, no Kubernetes)")
+	configSecretNamespace := fs.String("config-secret-namespace", "",
+		"the namespace of --config-secret (default: $POD_NAMESPACE, else the pod's ServiceAccount namespace)")
 	newLogger := logFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *configFile == "" {
 		return fmt.Errorf("serve needs --config FILE")
+	}
+	var namespace string
+	if *configSecret != "" {
+		ns, err := secretNamespace(*configSecretNamespace)
+		if err != nil {
+			return fmt.Errorf("--config-secret %s: %w", *configSecret, err)
+		}
+		namespace = ns
+	} else if *configSecretNamespace != "" {
+		return fmt.Errorf("--config-secret-namespace needs --config-secret NAME")
 	}
 	log, err := newLogger(os.Stdout)
 	if err != nil {
@@ -116,6 +133,18 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	go server.WatchConfig(ctx, *configFile, data, app.DefaultReloadInterval)
+	if *configSecret != "" {
+		// The file is always there, so an unusable Kubernetes client is not fatal: the server runs from the
+		// file, as it would while the API server is unreachable.
+		client, err := kubeClient()
+		if err != nil {
+			log.Error("cannot watch the config Secret through the Kubernetes API; following the configuration file only",
+				"secret", namespace+"/"+*configSecret, "error", err)
+		} else {
+			// Not waited for: the server starts from the file and the watch takes over once it has synced.
+			go server.WatchConfigSecret(ctx, client, namespace, *configSecret)
+		}
+	}
 	return server.Run(ctx, nil)
 }
 
