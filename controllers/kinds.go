@@ -40,31 +40,36 @@ var deploymentKind = child[*appsv1.Deployment]{
 
 var serviceKind = child[*corev1.Service]{
 	inSync: func(desired, live *corev1.Service) bool {
-		return equality.Semantic.DeepDerivative(desired.Spec, live.Spec)
+		return equality.Semantic.DeepDerivative(withAllocated(desired, live), live.Spec)
 	},
-	update: func(desired, live *corev1.Service) {
-		spec := desired.Spec
-		// The API server allocated these; clearing them would be refused or would change the Service's address.
-		spec.ClusterIP = live.Spec.ClusterIP
-		spec.ClusterIPs = live.Spec.ClusterIPs
-		spec.IPFamilies = live.Spec.IPFamilies
-		spec.IPFamilyPolicy = live.Spec.IPFamilyPolicy
-		if spec.Type != corev1.ServiceTypeClusterIP {
-			allocated := map[string]int32{}
-			for _, p := range live.Spec.Ports {
-				allocated[p.Name] = p.NodePort
-			}
-			for i := range spec.Ports {
-				if spec.Ports[i].NodePort == 0 {
-					spec.Ports[i].NodePort = allocated[spec.Ports[i].Name]
-				}
-			}
-			if spec.HealthCheckNodePort == 0 {
-				spec.HealthCheckNodePort = live.Spec.HealthCheckNodePort
-			}
+	update: func(desired, live *corev1.Service) { live.Spec = withAllocated(desired, live) },
+}
+
+// withAllocated is the desired Service spec plus what the API server allocated on the live one: cluster IPs and
+// the node ports of ports the operator does not pin. Clearing them would be refused or would move the Service,
+// and comparing without them would see drift on every reconcile.
+func withAllocated(desired, live *corev1.Service) corev1.ServiceSpec {
+	spec := *desired.Spec.DeepCopy()
+	spec.ClusterIP = live.Spec.ClusterIP
+	spec.ClusterIPs = live.Spec.ClusterIPs
+	spec.IPFamilies = live.Spec.IPFamilies
+	spec.IPFamilyPolicy = live.Spec.IPFamilyPolicy
+	if spec.Type == corev1.ServiceTypeClusterIP || spec.Type == "" {
+		return spec
+	}
+	allocated := map[string]int32{}
+	for _, p := range live.Spec.Ports {
+		allocated[p.Name] = p.NodePort
+	}
+	for i := range spec.Ports {
+		if spec.Ports[i].NodePort == 0 {
+			spec.Ports[i].NodePort = allocated[spec.Ports[i].Name]
 		}
-		live.Spec = spec
-	},
+	}
+	if spec.HealthCheckNodePort == 0 {
+		spec.HealthCheckNodePort = live.Spec.HealthCheckNodePort
+	}
+	return spec
 }
 
 var secretKind = child[*corev1.Secret]{

@@ -121,15 +121,15 @@ func writeKubeconfig(t *testing.T, cfg *rest.Config, user string) string {
 	return file
 }
 
-// server is a pier-server serve running in this process.
-type server struct {
+// serveRun is a pier-server serve running in this process.
+type serveRun struct {
 	dir, config, sftp, health string
 	cancel                    context.CancelFunc
 	done                      chan error
 }
 
 // configYAML is a serve configuration with users.
-func (s *server) configYAML(users string) string {
+func (s *serveRun) configYAML(users string) string {
 	return fmt.Sprintf(`apiVersion: server.pier.dev/v1alpha1
 kind: ServerConfig
 sftp:
@@ -143,11 +143,11 @@ users:
 %s`, s.sftp, filepath.Join(s.dir, "host_key"), s.health, s.dir, users)
 }
 
-func newServer(t *testing.T, users string) (*server, string) {
+func newServer(t *testing.T, users string) (*serveRun, string) {
 	t.Helper()
 	dir := t.TempDir()
 	testcreds.WriteHostKey(t, filepath.Join(dir, "host_key"))
-	s := &server{
+	s := &serveRun{
 		dir: dir, config: filepath.Join(dir, "config.yaml"),
 		sftp:   fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t)),
 		health: fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t)),
@@ -160,7 +160,7 @@ func newServer(t *testing.T, users string) (*server, string) {
 }
 
 // start runs serve with the config file and args until the test ends, and waits until it is ready.
-func (s *server) start(t *testing.T, args ...string) {
+func (s *serveRun) start(t *testing.T, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan error, 1)
@@ -183,7 +183,7 @@ func (s *server) start(t *testing.T, args ...string) {
 }
 
 // get returns the body of the health endpoint's path, or an error unless it answers 200.
-func (s *server) get(path string) (string, error) {
+func (s *serveRun) get(path string) (string, error) {
 	resp, err := http.Get("http://" + s.health + path)
 	if err != nil {
 		return "", err
@@ -196,7 +196,7 @@ func (s *server) get(path string) (string, error) {
 	return string(body), err
 }
 
-func (s *server) login(user, pw string) error {
+func (s *serveRun) login(user, pw string) error {
 	c, err := ssh.Dial("tcp", s.sftp, &ssh.ClientConfig{
 		User: user, Auth: []ssh.AuthMethod{ssh.Password(pw)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), //nolint:gosec // the test checks logins, not host keys

@@ -94,7 +94,7 @@ func serverContainer(te *v1alpha1.TransferEndpoint, in DeploymentInputs) corev1.
 			},
 		}},
 		Ports:          containerPorts(te),
-		ReadinessProbe: httpProbe("/readyz", readinessPeriodSeconds, 0),
+		ReadinessProbe: httpProbe("/readyz", readinessPeriodSeconds, 3),
 		LivenessProbe:  httpProbe("/healthz", livenessPeriodSeconds, livenessFailureThreshold),
 		Resources:      containerResources(te),
 		VolumeMounts:   volumeMounts(te),
@@ -135,14 +135,18 @@ func passivePortName(port int32) string {
 	return portNamePassive + strconv.Itoa(int(port))
 }
 
-// httpProbe probes path on the health port. A failureThreshold of 0 leaves Kubernetes' default.
+// httpProbe probes path on the health port. Every number is set, Kubernetes' defaults included: the reconciler
+// compares the rendered Deployment with the live one, and a 0 left for the API server to default would look like
+// drift on every reconcile.
 func httpProbe(urlPath string, periodSeconds, failureThreshold int32) *corev1.Probe {
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{
-			HTTPGet: &corev1.HTTPGetAction{Path: urlPath, Port: intstr.FromString(portNameHealth)},
+			HTTPGet: &corev1.HTTPGetAction{Path: urlPath, Port: intstr.FromString(portNameHealth), Scheme: corev1.URISchemeHTTP},
 		},
 		PeriodSeconds:    periodSeconds,
 		FailureThreshold: failureThreshold,
+		TimeoutSeconds:   1,
+		SuccessThreshold: 1,
 	}
 }
 

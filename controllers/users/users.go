@@ -143,6 +143,13 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 			creds.Keys = append(creds.Keys, keys...)
 		}
 	}
+	// The same key in the Secret and inline is one key; the first occurrence (the Secret's) wins.
+	seen := map[string]bool{}
+	creds.Keys = slices.DeleteFunc(creds.Keys, func(k credentials.AuthorizedKey) bool {
+		dup := seen[k.Fingerprint]
+		seen[k.Fingerprint] = true
+		return dup
+	})
 	return creds, nil
 }
 

@@ -1,0 +1,276 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers"
+	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/server/config"
+)
+
+const testImage = "example.test/pier-server:test"
+
+var (
+	env *testenv.Env
+	k8s client.Client
+	// writes counts the API writes the manager makes, by "VERB path".
+	writes = &writeCounter{counts: map[string]int{}}
+)
+
+// TestMain runs a real kube-apiserver and etcd with pier's and cert-manager's CRDs, and the operator's manager
+// against it, with the same cache and client options as cmd/manager.
+func TestMain(m *testing.M) {
+	logf.SetLogger(zap.New(zap.WriteTo(logOutput())))
+	var err error
+	env, err = testenv.StartWith(testenv.Options{CertManagerCRDs: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	k8s = env.Client
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	if err := startManager(ctx, done); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = env.Stop()
+		os.Exit(1)
+	}
+	code := m.Run()
+	cancel()
+	<-done
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping envtest:", err)
+	}
+	os.Exit(code)
+}
+
+// logOutput is where the manager logs: nowhere, unless PIER_TEST_VERBOSE is set.
+func logOutput() io.Writer {
+	if os.Getenv("PIER_TEST_VERBOSE") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}
+
+func startManager(ctx context.Context, done chan<- error) error {
+	cfg := rest.CopyConfig(env.Config)
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return writes.wrap(rt) }
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  env.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   controllers.CacheOptions(nil),
+		Client:  controllers.ClientOptions(),
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := controllers.Setup(ctx, mgr, controllers.Options{ServerImage: testImage}); err != nil {
+		return fmt.Errorf("setting up the controllers: %w", err)
+	}
+	go func() { done <- mgr.Start(ctx) }()
+	return nil
+}
+
+// writeCounter counts the manager's write requests, to prove that a reconcile with nothing to do writes nothing.
+type writeCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+type countingTransport struct {
+	next    http.RoundTripper
+	counter *writeCounter
+}
+
+func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return &countingTransport{next: rt, counter: w}
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		t.counter.mu.Lock()
+		t.counter.counts[req.Method+" "+req.URL.Path]++
+		t.counter.mu.Unlock()
+	}
+	return t.next.RoundTrip(req)
+}
+
+// snapshot returns a copy of the counts.
+func (w *writeCounter) snapshot() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]int, len(w.counts))
+	for k, v := range w.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// eventually retries check until it returns nil or the timeout passes, then fails the test with its last error.
+func eventually(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still failing after %s: %v", timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+const wait = 20 * time.Second
+
+func get(t *testing.T, namespace, name string, obj client.Object) {
+	t.Helper()
+	eventually(t, wait, func() error {
+		return k8s.Get(context.Background(), types.NamespacedName{Namespace: namespace, Name: name}, obj)
+	})
+}
+
+func create(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
+// update re-reads obj, applies change and writes it, retrying on conflicts.
+func update[T client.Object](t *testing.T, obj T, change func(T)) {
+	t.Helper()
+	eventually(t, wait, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		change(obj)
+		return k8s.Update(context.Background(), obj)
+	})
+}
+
+func gone(t *testing.T, obj client.Object) {
+	t.Helper()
+	eventually(t, wait, func() error {
+		err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("%T %s still exists (err %v)", obj, obj.GetName(), err)
+	})
+}
+
+// condition waits until the object's condition has the status and reason, and returns it.
+func condition(t *testing.T, obj client.Object, condType string, status metav1.ConditionStatus, reason string) metav1.Condition {
+	t.Helper()
+	var found metav1.Condition
+	eventually(t, wait, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		var conds []metav1.Condition
+		var generation int64
+		switch o := obj.(type) {
+		case *transferv1alpha1.TransferEndpoint:
+			conds, generation = o.Status.Conditions, o.Generation
+		case *transferv1alpha1.TransferUser:
+			conds, generation = o.Status.Conditions, o.Generation
+		}
+		c := meta.FindStatusCondition(conds, condType)
+		if c == nil {
+			return fmt.Errorf("no %s condition yet in %v", condType, conds)
+		}
+		if c.Status != status || (reason != "" && c.Reason != reason) || c.ObservedGeneration != generation {
+			return fmt.Errorf("%s is %s/%s (observedGeneration %d of %d): %s", condType, c.Status, c.Reason,
+				c.ObservedGeneration, generation, c.Message)
+		}
+		found = *c
+		return nil
+	})
+	return found
+}
+
+// servedConfig reads and parses the endpoint's config Secret.
+func servedConfig(t *testing.T, te *transferv1alpha1.TransferEndpoint) (*config.Config, *corev1.Secret) {
+	t.Helper()
+	secret := &corev1.Secret{}
+	get(t, te.Namespace, render.NamesFor(te).ConfigSecret, secret)
+	cfg, err := config.Parse(secret.Data[render.ConfigKey])
+	if err != nil {
+		t.Fatalf("the config Secret does not parse: %v", err)
+	}
+	return cfg, secret
+}
+
+// userEntry waits until the endpoint's config has (or, with want false, lacks) the username, and returns it.
+func userEntry(t *testing.T, te *transferv1alpha1.TransferEndpoint, username string, want bool) config.User {
+	t.Helper()
+	var entry config.User
+	eventually(t, wait, func() error {
+		cfg, _ := servedConfig(t, te)
+		for _, u := range cfg.Users {
+			if u.Username == username {
+				entry = u
+				if !want {
+					return fmt.Errorf("user %s is still in the config", username)
+				}
+				return nil
+			}
+		}
+		if want {
+			return fmt.Errorf("user %s is not in the config yet", username)
+		}
+		return nil
+	})
+	return entry
+}
+
+// poke changes an annotation of obj, which makes its controller reconcile it, with a merge patch of that
+// annotation alone (as kubectl annotate does): an Update from a typed object would also rewrite durations such
+// as "5m" as "5m0s", a spec change.
+func poke(t *testing.T, obj client.Object) {
+	t.Helper()
+	patch := []byte(fmt.Sprintf(`{"metadata":{"annotations":{"test.pier.dev/poke":"%d"}}}`, time.Now().UnixNano()))
+	if err := k8s.Patch(context.Background(), obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatalf("annotating %s: %v", obj.GetName(), err)
+	}
+}
