@@ -125,6 +125,7 @@ type HostKeysSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.tls.implicitPort) || self.tls.implicitPort != self.port",message="spec.ftp.tls.implicitPort must differ from spec.ftp.port"
 // +kubebuilder:validation:XValidation:rule="self.port < self.passive.portRange.start || self.port > self.passive.portRange.end",message="spec.ftp.port must lie outside spec.ftp.passive.portRange: every passive port is also a port of the Service"
 // +kubebuilder:validation:XValidation:rule="!has(self.tls.implicitPort) || self.tls.implicitPort < self.passive.portRange.start || self.tls.implicitPort > self.passive.portRange.end",message="spec.ftp.tls.implicitPort must lie outside spec.ftp.passive.portRange: every passive port is also a port of the Service"
+// +kubebuilder:validation:XValidation:rule="[2121, 2222, 9080, 9990].all(p, p < self.passive.portRange.start || p > self.passive.portRange.end)",message="spec.ftp.passive.portRange must not include 2121, 2222, 9080 or 9990: pier-server listens on those ports inside the pod"
 type FTPSpec struct {
 	// port is the Service port for the FTP control connection (plain FTP and explicit FTPS).
 	// +optional
@@ -533,6 +534,7 @@ type StorageStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=te,categories=pier
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 50 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="a TransferEndpoint's name must be at most 50 characters of lower-case letters, digits and '-', starting with a letter: it names the endpoint's Service and, with suffixes such as -host-keys, its other children"
 // +kubebuilder:printcolumn:name="Protocols",type=string,JSONPath=`.status.protocols`
 // +kubebuilder:printcolumn:name="Address",type=string,JSONPath=`.status.addresses[0].url`
 // +kubebuilder:printcolumn:name="Users",type=integer,JSONPath=`.status.users`
