@@ -22,7 +22,7 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/secretwatch"
@@ -90,7 +90,7 @@ func (s *Server) WatchConfig(ctx context.Context, path string, initial []byte, i
 // its configuration and WatchConfig applies file changes as it does without this watch. Each time the watch
 // syncs again, the Secret's content is applied, so a file read meanwhile gives way to it. Blocks until ctx is
 // done.
-func (s *Server) WatchConfigSecret(ctx context.Context, client kubernetes.Interface, namespace, name string) {
+func (s *Server) WatchConfigSecret(ctx context.Context, client corev1client.SecretsGetter, namespace, name string) {
 	secret := namespace + "/" + name
 	w := &secretwatch.Watcher{
 		Client: client, Namespace: namespace, Name: name, Key: ConfigSecretKey, Log: s.log,
@@ -122,7 +122,10 @@ func (s *Server) reloadFile(path string, data []byte) {
 // the configuration in use is skipped, and so is content refused last time: both sources often deliver the same
 // bytes, and a refused configuration stays refused until it changes. s.reloadMu must be held.
 func (s *Server) reloadLocked(source string, data []byte, attrs ...any) {
-	if s.applied != nil && bytes.Equal(data, s.applied) || s.refused != nil && bytes.Equal(data, s.refused) {
+	if s.applied != nil && bytes.Equal(data, s.applied) {
+		return
+	}
+	if s.refused != nil && bytes.Equal(data, s.refused) {
 		return
 	}
 	attrs = append(attrs, "source", source)

@@ -83,7 +83,7 @@ func watchSecret(t *testing.T, cfg *rest.Config, namespace string) func(context.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func(ctx context.Context, s *Server) { s.WatchConfigSecret(ctx, client, namespace, secretName) }
+	return func(ctx context.Context, s *Server) { s.WatchConfigSecret(ctx, client.CoreV1(), namespace, secretName) }
 }
 
 // synced waits until the server's config Secret watch reports synced (or not).

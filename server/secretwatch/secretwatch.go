@@ -36,7 +36,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 const (
@@ -51,6 +51,8 @@ const (
 	// A watch that closes sooner than this without delivering anything is treated as a failure, so a proxy that
 	// drops every watch at once does not make the loop spin.
 	shortWatch = time.Second
+	// How long a list may take.
+	listTimeout = 30 * time.Second
 )
 
 // Watcher follows the key Key of the Secret Namespace/Name. Set the fields, then call Run.
@@ -58,7 +60,9 @@ const (
 // It lists and watches with the field selector metadata.name=Name, so it needs no more than get, list and watch
 // on that one Secret: the API server authorizes such a request against a Role's resourceNames.
 type Watcher struct {
-	Client    kubernetes.Interface
+	// Client is a kubernetes.Interface's CoreV1(), or a corev1client.NewForConfig, which keeps the other API
+	// groups' clients out of the binary.
+	Client    corev1client.SecretsGetter
 	Namespace string
 	Name      string
 	Key       string
@@ -73,7 +77,9 @@ type Watcher struct {
 
 // Synced reports whether the watch is connected and the Secret holds the key: the content last given to
 // OnChange is then the API server's current one. It is false before the first list, while the API server cannot
-// be reached or refuses the requests, and while the Secret or its key is missing.
+// be reached or refuses the requests, and while the Secret or its key is missing. A stopped API server is noticed
+// at once (the watch's connection closes and the next list fails); a connection that goes silent is noticed by
+// client-go's HTTP/2 health check, within a minute.
 func (w *Watcher) Synced() bool { return w.synced.Load() }
 
 // Run lists and watches the Secret until ctx is done, reconnecting with backoff after failures.
@@ -118,9 +124,12 @@ type run struct {
 // listAndWatch lists the Secret, hands its content over, and follows it until the watch ends. It returns nil when
 // the watch ended normally, so the caller lists again at once.
 func (r *run) listAndWatch(ctx context.Context) error {
-	secrets := r.Client.CoreV1().Secrets(r.Namespace)
+	secrets := r.Client.Secrets(r.Namespace)
 	selector := fields.OneTermEqualSelector("metadata.name", r.Name).String()
-	list, err := secrets.List(ctx, metav1.ListOptions{FieldSelector: selector})
+	// A list of one small object is quick; the timeout keeps a hung connection from stalling the loop.
+	listCtx, cancel := context.WithTimeout(ctx, listTimeout)
+	list, err := secrets.List(listCtx, metav1.ListOptions{FieldSelector: selector})
+	cancel()
 	if err != nil {
 		return fmt.Errorf("listing Secret %s/%s: %w", r.Namespace, r.Name, err)
 	}

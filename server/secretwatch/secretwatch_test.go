@@ -96,7 +96,7 @@ func start(t *testing.T, cfg *rest.Config, namespace, name string) (*Watcher, *r
 	}
 	rec := &recorder{}
 	w := &Watcher{
-		Client: client, Namespace: namespace, Name: name, Key: "config.yaml",
+		Client: client.CoreV1(), Namespace: namespace, Name: name, Key: "config.yaml",
 		OnChange: rec.onChange, Log: slog.New(slog.NewTextHandler(rec, nil)),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -129,10 +129,11 @@ func createSecret(t *testing.T, namespace, name string, data map[string]string) 
 	}
 }
 
-func updateSecret(t *testing.T, namespace, name string, change func(*corev1.Secret)) {
+// updateSecret changes the Secret "config" in namespace.
+func updateSecret(t *testing.T, namespace string, change func(*corev1.Secret)) {
 	t.Helper()
 	secrets := admin(t).CoreV1().Secrets(namespace)
-	secret, err := secrets.Get(context.Background(), name, metav1.GetOptions{})
+	secret, err := secrets.Get(context.Background(), "config", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,16 +186,16 @@ func TestDeliversTheContentAndEveryChange(t *testing.T) {
 		t.Fatal("not synced after delivering the content")
 	}
 
-	updateSecret(t, ns, "config", func(s *corev1.Secret) { s.Data["config.yaml"] = []byte("v2") })
+	updateSecret(t, ns, func(s *corev1.Secret) { s.Data["config.yaml"] = []byte("v2") })
 	eventually(t, "the update", delivered(rec, "v1", "v2"))
 
 	// A change elsewhere in the Secret hands nothing over; the next change of the key still arrives.
-	updateSecret(t, ns, "config", func(s *corev1.Secret) { s.Labels = map[string]string{"touched": "yes"} })
-	updateSecret(t, ns, "config", func(s *corev1.Secret) { s.Data["config.yaml"] = []byte("v3") })
+	updateSecret(t, ns, func(s *corev1.Secret) { s.Labels = map[string]string{"touched": "yes"} })
+	updateSecret(t, ns, func(s *corev1.Secret) { s.Data["config.yaml"] = []byte("v3") })
 	eventually(t, "the update after a label change", delivered(rec, "v1", "v2", "v3"))
 
 	// A missing key or Secret is ignored: nothing is handed over, and the watcher is not synced.
-	updateSecret(t, ns, "config", func(s *corev1.Secret) { delete(s.Data, "config.yaml") })
+	updateSecret(t, ns, func(s *corev1.Secret) { delete(s.Data, "config.yaml") })
 	eventually(t, "not synced without the key", synced(w, false))
 	if err := admin(t).CoreV1().Secrets(ns).Delete(context.Background(), "config", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -258,7 +259,7 @@ func TestWorksWithOnlyItsOwnSecret(t *testing.T) {
 
 	w, rec := start(t, pod, ns, "config")
 	eventually(t, "the initial content", delivered(rec, "v1"))
-	updateSecret(t, ns, "config", func(s *corev1.Secret) { s.Data["config.yaml"] = []byte("v2") })
+	updateSecret(t, ns, func(s *corev1.Secret) { s.Data["config.yaml"] = []byte("v2") })
 	eventually(t, "the update", delivered(rec, "v1", "v2"))
 	if !w.Synced() {
 		t.Fatal("not synced")
