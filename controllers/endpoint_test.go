@@ -68,56 +68,21 @@ func TestEndpointCreatesEveryChild(t *testing.T) {
 
 	dep := &appsv1.Deployment{}
 	get(t, ns, names.Deployment, dep)
-	if !metav1.IsControlledBy(dep, te) {
-		t.Errorf("the Deployment is not controlled by the endpoint: %v", dep.OwnerReferences)
-	}
-	pod := dep.Spec.Template.Spec
-	if got := pod.Containers[0].Image; got != testImage {
-		t.Errorf("image = %q, want %q", got, testImage)
-	}
-	if sc := pod.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.FSGroup == nil {
-		t.Errorf("pod security context is not restricted: %+v", sc)
-	}
-	if pod.ServiceAccountName != names.ServiceAccount {
-		t.Errorf("serviceAccountName = %q, want %q", pod.ServiceAccountName, names.ServiceAccount)
-	}
-	if dep.Spec.Template.Annotations[render.AnnotationRestartHash] == "" {
-		t.Error("the pod template has no restart hash")
-	}
-
-	svc := &corev1.Service{}
-	get(t, ns, names.Service, svc)
-	var ports []string
-	for _, p := range svc.Spec.Ports {
-		ports = append(ports, fmt.Sprintf("%s:%d", p.Name, p.Port))
-	}
-	want := []string{"sftp:22", "ftp:21", "ftps:990", "pasv-30000:30000", "pasv-30001:30001", "pasv-30002:30002",
-		"pasv-30003:30003", "pasv-30004:30004"}
-	if !slices.Equal(ports, want) {
-		t.Errorf("Service ports = %v, want %v", ports, want)
-	}
-
-	get(t, ns, names.ServiceAccount, &corev1.ServiceAccount{})
-	role := &rbacv1.Role{}
-	get(t, ns, names.Role, role)
-	if len(role.Rules) != 1 || !slices.Equal(role.Rules[0].ResourceNames, []string{names.ConfigSecret}) {
-		t.Errorf("the server's Role must allow only its config Secret: %+v", role.Rules)
-	}
-	get(t, ns, names.RoleBinding, &rbacv1.RoleBinding{})
+	checkDeployment(t, te, dep)
+	checkService(t, te)
+	checkServerRBAC(t, te)
 
 	hostKeys := &corev1.Secret{}
 	get(t, ns, names.HostKeysSecret, hostKeys)
 	if len(hostKeys.Data) != 3 || !metav1.IsControlledBy(hostKeys, te) {
 		t.Errorf("generated host keys: %d keys, owners %v", len(hostKeys.Data), hostKeys.OwnerReferences)
 	}
-
 	cert := &unstructured.Unstructured{}
 	cert.SetGroupVersionKind(render.CertificateGVK)
 	get(t, ns, names.Certificate, cert)
 	if secretName, _, _ := unstructured.NestedString(cert.Object, "spec", "secretName"); secretName != names.TLSSecret {
 		t.Errorf("Certificate secretName = %q, want %q", secretName, names.TLSSecret)
 	}
-
 	cfg, _ := servedConfig(t, te)
 	if cfg.SFTP == nil || len(cfg.SFTP.HostKeyFiles) != 3 || cfg.FTP == nil || cfg.FTP.ImplicitTLSAddress == "" {
 		t.Errorf("config does not serve SFTP with 3 host keys and implicit FTPS: %+v %+v", cfg.SFTP, cfg.FTP)
@@ -127,20 +92,7 @@ func TestEndpointCreatesEveryChild(t *testing.T) {
 	condition(t, te, transferv1alpha1.ConditionTLSReady, metav1.ConditionFalse, "CertificatePending")
 	condition(t, te, transferv1alpha1.ConditionAvailable, metav1.ConditionFalse, "PodsNotAvailable")
 	condition(t, te, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "")
-	if len(te.Status.HostKeys) != 3 {
-		t.Errorf("status.hostKeys = %v, want 3 fingerprints", te.Status.HostKeys)
-	}
-	for _, k := range te.Status.HostKeys {
-		if len(k.Fingerprint) < 10 || k.Fingerprint[:7] != "SHA256:" {
-			t.Errorf("host key fingerprint %q is not SHA256:...", k.Fingerprint)
-		}
-	}
-	if te.Status.Protocols != "sftp,ftp,ftps" || te.Status.Storage == nil || !te.Status.Storage.Ephemeral {
-		t.Errorf("status protocols %q, storage %+v", te.Status.Protocols, te.Status.Storage)
-	}
-	if len(te.Status.Addresses) == 0 || te.Status.Addresses[0].URL != "sftp://partners."+ns+".svc:22" {
-		t.Errorf("status.addresses = %v", te.Status.Addresses)
-	}
+	checkEndpointStatus(t, te)
 
 	// cert-manager issues the certificate: TLSReady follows the Secret.
 	ca := testcreds.NewCA(t)
@@ -154,6 +106,71 @@ func TestEndpointCreatesEveryChild(t *testing.T) {
 	// The pods become available (no kube-controller-manager runs here, so the test plays its part).
 	markAvailable(t, dep)
 	condition(t, te, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+}
+
+func checkDeployment(t *testing.T, te *transferv1alpha1.TransferEndpoint, dep *appsv1.Deployment) {
+	t.Helper()
+	if !metav1.IsControlledBy(dep, te) {
+		t.Errorf("the Deployment is not controlled by the endpoint: %v", dep.OwnerReferences)
+	}
+	pod := dep.Spec.Template.Spec
+	if got := pod.Containers[0].Image; got != testImage {
+		t.Errorf("image = %q, want %q", got, testImage)
+	}
+	if sc := pod.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.FSGroup == nil {
+		t.Errorf("pod security context is not restricted: %+v", sc)
+	}
+	if want := render.NamesFor(te).ServiceAccount; pod.ServiceAccountName != want {
+		t.Errorf("serviceAccountName = %q, want %q", pod.ServiceAccountName, want)
+	}
+	if dep.Spec.Template.Annotations[render.AnnotationRestartHash] == "" {
+		t.Error("the pod template has no restart hash")
+	}
+}
+
+func checkService(t *testing.T, te *transferv1alpha1.TransferEndpoint) {
+	t.Helper()
+	svc := &corev1.Service{}
+	get(t, te.Namespace, render.NamesFor(te).Service, svc)
+	ports := make([]string, 0, len(svc.Spec.Ports))
+	for _, p := range svc.Spec.Ports {
+		ports = append(ports, fmt.Sprintf("%s:%d", p.Name, p.Port))
+	}
+	want := []string{"sftp:22", "ftp:21", "ftps:990", "pasv-30000:30000", "pasv-30001:30001", "pasv-30002:30002",
+		"pasv-30003:30003", "pasv-30004:30004"}
+	if !slices.Equal(ports, want) {
+		t.Errorf("Service ports = %v, want %v", ports, want)
+	}
+}
+
+func checkServerRBAC(t *testing.T, te *transferv1alpha1.TransferEndpoint) {
+	t.Helper()
+	names := render.NamesFor(te)
+	get(t, te.Namespace, names.ServiceAccount, &corev1.ServiceAccount{})
+	role := &rbacv1.Role{}
+	get(t, te.Namespace, names.Role, role)
+	if len(role.Rules) != 1 || !slices.Equal(role.Rules[0].ResourceNames, []string{names.ConfigSecret}) {
+		t.Errorf("the server's Role must allow only its config Secret: %+v", role.Rules)
+	}
+	get(t, te.Namespace, names.RoleBinding, &rbacv1.RoleBinding{})
+}
+
+func checkEndpointStatus(t *testing.T, te *transferv1alpha1.TransferEndpoint) {
+	t.Helper()
+	if len(te.Status.HostKeys) != 3 {
+		t.Errorf("status.hostKeys = %v, want 3 fingerprints", te.Status.HostKeys)
+	}
+	for _, k := range te.Status.HostKeys {
+		if !strings.HasPrefix(k.Fingerprint, "SHA256:") {
+			t.Errorf("host key fingerprint %q is not SHA256:...", k.Fingerprint)
+		}
+	}
+	if te.Status.Protocols != "sftp,ftp,ftps" || te.Status.Storage == nil || !te.Status.Storage.Ephemeral {
+		t.Errorf("status protocols %q, storage %+v", te.Status.Protocols, te.Status.Storage)
+	}
+	if len(te.Status.Addresses) == 0 || te.Status.Addresses[0].URL != "sftp://partners."+te.Namespace+".svc:22" {
+		t.Errorf("status.addresses = %v", te.Status.Addresses)
+	}
 }
 
 func tlsSecret(t *testing.T, namespace, name string, ca *testcreds.CA) *corev1.Secret {
@@ -176,7 +193,7 @@ func tlsSecret(t *testing.T, namespace, name string, ca *testcreds.CA) *corev1.S
 // markAvailable writes the status the Deployment controller would once its pods run.
 func markAvailable(t *testing.T, dep *appsv1.Deployment) {
 	t.Helper()
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(dep), dep); err != nil {
 			return err
 		}
@@ -204,7 +221,7 @@ func TestSpecChangeRollsPodsOnlyWhenNeeded(t *testing.T) {
 	update(t, te, func(te *transferv1alpha1.TransferEndpoint) {
 		te.Spec.Limits.MaxConnections = 42
 	})
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		cfg, s := servedConfig(t, te)
 		if cfg.Limits.MaxConnections != 42 {
 			return fmt.Errorf("maxConnections = %d", cfg.Limits.MaxConnections)
@@ -221,7 +238,7 @@ func TestSpecChangeRollsPodsOnlyWhenNeeded(t *testing.T) {
 
 	// Turning off implicit FTPS changes the listeners: the pods must restart.
 	update(t, te, func(te *transferv1alpha1.TransferEndpoint) { te.Spec.FTP.TLS.ImplicitPort = nil })
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		get(t, ns, names.Deployment, dep)
 		if dep.Spec.Template.Annotations[render.AnnotationRestartHash] == hash {
 			return fmt.Errorf("restart hash unchanged after removing the implicit FTPS port")
@@ -249,7 +266,7 @@ func TestSpecChangeRollsPodsOnlyWhenNeeded(t *testing.T) {
 	})
 	pdb := &policyv1.PodDisruptionBudget{}
 	get(t, ns, names.PodDisruptionBudget, pdb)
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		svc := &corev1.Service{}
 		get(t, ns, names.Service, svc)
 		if svc.Spec.SessionAffinity != corev1.ServiceAffinityClientIP {
@@ -273,7 +290,7 @@ func TestDeletedOrEditedChildIsRestored(t *testing.T) {
 	if err := k8s.Delete(context.Background(), svc); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		fresh := &corev1.Service{}
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(svc), fresh); err != nil {
 			return err
@@ -290,7 +307,7 @@ func TestDeletedOrEditedChildIsRestored(t *testing.T) {
 		d.Spec.Template.Spec.Containers[0].Image = "evil.example/shell:latest"
 		d.Spec.Template.Spec.Containers[0].SecurityContext.ReadOnlyRootFilesystem = ptr(false)
 	})
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		get(t, ns, names.Deployment, dep)
 		c := dep.Spec.Template.Spec.Containers[0]
 		if c.Image != testImage || !*c.SecurityContext.ReadOnlyRootFilesystem {
@@ -301,7 +318,7 @@ func TestDeletedOrEditedChildIsRestored(t *testing.T) {
 
 	_, secret := servedConfig(t, te)
 	update(t, secret, func(s *corev1.Secret) { s.Data[render.ConfigKey] = []byte("hand edited") })
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		s := &corev1.Secret{}
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(secret), s); err != nil {
 			return err
@@ -317,7 +334,7 @@ func TestDeletedOrEditedChildIsRestored(t *testing.T) {
 	get(t, ns, names.HostKeysSecret, keys)
 	before := keys.ResourceVersion
 	update(t, te, func(te *transferv1alpha1.TransferEndpoint) { te.Spec.Limits.MaxConnections = 7 })
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		cfg, _ := servedConfig(t, te)
 		if cfg.Limits.MaxConnections != 7 {
 			return fmt.Errorf("not reconciled yet")
@@ -342,7 +359,7 @@ func TestLoadBalancerAddressBecomesPassiveAddress(t *testing.T) {
 	if svc.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal {
 		t.Errorf("externalTrafficPolicy = %q, want Local to keep client addresses", svc.Spec.ExternalTrafficPolicy)
 	}
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(svc), svc); err != nil {
 			return err
 		}
@@ -350,7 +367,7 @@ func TestLoadBalancerAddressBecomesPassiveAddress(t *testing.T) {
 		return k8s.Status().Update(context.Background(), svc)
 	})
 	condition(t, te, transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "LoadBalancer")
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		cfg, _ := servedConfig(t, te)
 		if cfg.FTP.Passive.PublicAddress != "203.0.113.7" {
 			return fmt.Errorf("passive publicAddress = %q", cfg.FTP.Passive.PublicAddress)

@@ -74,7 +74,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
 	if err := env.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "stopping envtest:", err)
 	}
@@ -144,17 +146,17 @@ func (w *writeCounter) snapshot() map[string]int {
 	return out
 }
 
-// eventually retries check until it returns nil or the timeout passes, then fails the test with its last error.
-func eventually(t *testing.T, timeout time.Duration, check func() error) {
+// eventually retries check until it returns nil or wait passes, then fails the test with its last error.
+func eventually(t *testing.T, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(wait)
 	for {
 		err := check()
 		if err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("still failing after %s: %v", timeout, err)
+			t.Fatalf("still failing after %s: %v", wait, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -164,7 +166,7 @@ const wait = 20 * time.Second
 
 func get(t *testing.T, namespace, name string, obj client.Object) {
 	t.Helper()
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		return k8s.Get(context.Background(), types.NamespacedName{Namespace: namespace, Name: name}, obj)
 	})
 }
@@ -179,7 +181,7 @@ func create(t *testing.T, obj client.Object) {
 // update re-reads obj, applies change and writes it, retrying on conflicts.
 func update[T client.Object](t *testing.T, obj T, change func(T)) {
 	t.Helper()
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
 			return err
 		}
@@ -190,12 +192,15 @@ func update[T client.Object](t *testing.T, obj T, change func(T)) {
 
 func gone(t *testing.T, obj client.Object) {
 	t.Helper()
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("%T %s still exists (err %v)", obj, obj.GetName(), err)
+		if err != nil {
+			return fmt.Errorf("reading %T %s: %w", obj, obj.GetName(), err)
+		}
+		return fmt.Errorf("%T %s still exists", obj, obj.GetName())
 	})
 }
 
@@ -203,7 +208,7 @@ func gone(t *testing.T, obj client.Object) {
 func condition(t *testing.T, obj client.Object, condType string, status metav1.ConditionStatus, reason string) metav1.Condition {
 	t.Helper()
 	var found metav1.Condition
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
 			return err
 		}
@@ -245,7 +250,7 @@ func servedConfig(t *testing.T, te *transferv1alpha1.TransferEndpoint) (*config.
 func userEntry(t *testing.T, te *transferv1alpha1.TransferEndpoint, username string, want bool) config.User {
 	t.Helper()
 	var entry config.User
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		cfg, _ := servedConfig(t, te)
 		for _, u := range cfg.Users {
 			if u.Username == username {

@@ -228,7 +228,10 @@ func (r *UserReconciler) passwordSecretTaken(tu *transferv1alpha1.TransferUser, 
 }
 
 func fingerprints(keys []credentials.AuthorizedKey) []string {
-	var out []string
+	if len(keys) == 0 {
+		return nil // nil, not empty: the status comparison must see no change
+	}
+	out := make([]string, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, k.Fingerprint)
 	}

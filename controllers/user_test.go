@@ -95,7 +95,7 @@ func TestUserAddChangeRemove(t *testing.T) {
 		t.Fatal("the config Secret holds the plaintext password")
 	}
 	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "")
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		_ = k8s.Get(context.Background(), client.ObjectKeyFromObject(te), te)
 		if te.Status.Users != 1 {
 			return fmt.Errorf("status.users = %d", te.Status.Users)
@@ -105,7 +105,7 @@ func TestUserAddChangeRemove(t *testing.T) {
 
 	// Rotating the password through its Secret changes the hash; the user is Ready again once it is served.
 	update(t, passwordSecret(ns, "alice-pw", ""), func(s *corev1.Secret) { s.Data["password"] = []byte("second password\n") })
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		e := userEntry(t, te, "alice", true)
 		if bcrypt.CompareHashAndPassword([]byte(e.PasswordHash), []byte("second password")) != nil {
 			return fmt.Errorf("hash not rotated")
@@ -222,7 +222,7 @@ func TestBadAuthorizedKeysGiveACondition(t *testing.T) {
 // warning waits for a Warning event with the reason about the named object.
 func warning(t *testing.T, namespace, name, reason string) {
 	t.Helper()
-	eventually(t, wait, func() error {
+	eventually(t, func() error {
 		var list eventsv1.EventList
 		if err := k8s.List(context.Background(), &list, client.InNamespace(namespace)); err != nil {
 			return err

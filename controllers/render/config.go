@@ -162,7 +162,7 @@ func duration(d *metav1.Duration) *config.Duration {
 }
 
 func cidrStrings(cidrs []v1alpha1.CIDR) []string {
-	var out []string
+	var out []string //nolint:prealloc // nil for no ranges: the config never holds empty lists
 	for _, c := range cidrs {
 		out = append(out, string(c))
 	}

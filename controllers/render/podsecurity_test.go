@@ -19,9 +19,13 @@ package render
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
 )
 
 // TestRestrictedPodSecurity checks every Deployment against the restricted Pod Security Standard, plus the
@@ -37,81 +41,42 @@ func TestRestrictedPodSecurity(t *testing.T) {
 	}
 }
 
-// restrictedViolations lists what in spec breaks the restricted Pod Security Standard
-// (https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted), or pier's own rules:
-// read-only root file system and unprivileged container ports.
+// restrictedViolations lists what in spec breaks the restricted Pod Security Standard, as the API server's own
+// Pod Security admission evaluates it (k8s.io/pod-security-admission, latest version of the standard), and pier's
+// own rules on top: a read-only root file system and unprivileged container ports.
 func restrictedViolations(spec corev1.PodSpec) []string {
+	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	if err != nil {
+		return []string{fmt.Sprintf("building the Pod Security evaluator: %v", err)}
+	}
 	var problems []string
-	add := func(format string, args ...any) {
-		problems = append(problems, fmt.Sprintf(format, args...))
-	}
-	if spec.HostNetwork || spec.HostPID || spec.HostIPC {
-		add("pod: uses host namespaces")
-	}
-	pod := spec.SecurityContext
-	if pod == nil {
-		pod = &corev1.PodSecurityContext{}
-	}
-	if pod.SeccompProfile == nil || pod.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-		add("pod: seccompProfile is not RuntimeDefault")
-	}
-	if pod.RunAsUser != nil && *pod.RunAsUser == 0 {
-		add("pod: runAsUser 0")
-	}
-	if len(pod.Sysctls) > 0 {
-		add("pod: sets sysctls")
-	}
-	allowedVolume := func(v corev1.Volume) bool {
-		s := v.VolumeSource
-		return s.ConfigMap != nil || s.CSI != nil || s.DownwardAPI != nil || s.EmptyDir != nil ||
-			s.Ephemeral != nil || s.PersistentVolumeClaim != nil || s.Projected != nil || s.Secret != nil
-	}
-	for _, v := range spec.Volumes {
-		if v.HostPath != nil || !allowedVolume(v) {
-			add("volume %s: type not allowed", v.Name)
+	level := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
+	for _, result := range evaluator.EvaluatePod(level, &metav1.ObjectMeta{}, &spec) {
+		if !result.Allowed {
+			problems = append(problems, fmt.Sprintf("restricted: %s: %s", result.ForbiddenReason, result.ForbiddenDetail))
 		}
 	}
-	containers := slices.Concat(spec.InitContainers, spec.Containers)
-	for _, c := range containers {
-		sc := c.SecurityContext
-		if sc == nil {
-			sc = &corev1.SecurityContext{}
-		}
-		if sc.Privileged != nil && *sc.Privileged {
-			add("container %s: privileged", c.Name)
-		}
-		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-			add("container %s: allowPrivilegeEscalation is not false", c.Name)
-		}
-		if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
-			add("container %s: does not drop ALL capabilities", c.Name)
-		} else if len(sc.Capabilities.Add) > 0 {
-			add("container %s: adds capabilities %v", c.Name, sc.Capabilities.Add)
-		}
-		runAsNonRoot := pod.RunAsNonRoot
-		if sc.RunAsNonRoot != nil {
-			runAsNonRoot = sc.RunAsNonRoot
-		}
-		if runAsNonRoot == nil || !*runAsNonRoot {
-			add("container %s: runAsNonRoot is not true", c.Name)
-		}
-		if sc.RunAsUser != nil && *sc.RunAsUser == 0 {
-			add("container %s: runAsUser 0", c.Name)
-		}
-		if sc.SeccompProfile != nil && sc.SeccompProfile.Type == corev1.SeccompProfileTypeUnconfined {
-			add("container %s: seccompProfile Unconfined", c.Name)
-		}
-		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-			add("container %s: root file system is writable", c.Name)
+	for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
+		if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			problems = append(problems, fmt.Sprintf("container %s: root file system is writable", c.Name))
 		}
 		for _, p := range c.Ports {
-			if p.HostPort != 0 {
-				add("container %s: port %s uses hostPort %d", c.Name, p.Name, p.HostPort)
-			}
 			if p.ContainerPort < 1024 {
-				add("container %s: port %s is privileged (%d)", c.Name, p.Name, p.ContainerPort)
+				problems = append(problems, fmt.Sprintf("container %s: port %s is privileged (%d)", c.Name, p.Name, p.ContainerPort))
 			}
 		}
 	}
 	return problems
+}
+
+// TestRestrictedCheckerCatchesViolations makes sure the checker above can fail.
+func TestRestrictedCheckerCatchesViolations(t *testing.T) {
+	spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x",
+		Ports: []corev1.ContainerPort{{Name: "ftp", ContainerPort: 21}}}}}
+	problems := restrictedViolations(spec)
+	for _, want := range []string{"allowPrivilegeEscalation", "runAsNonRoot", "seccompProfile", "root file system", "privileged (21)"} {
+		if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, want) }) {
+			t.Errorf("no problem mentions %q in %v", want, problems)
+		}
+	}
 }
