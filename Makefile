@@ -73,11 +73,11 @@ lint-fix: $(GOLANGCI_LINT) ## Run golangci-lint and apply its fixes.
 
 .PHONY: envtest
 envtest: ## Print the folder holding the envtest binaries, building them once if needed (see hack/setup-envtest.sh).
-	@hack/setup-envtest.sh
+	@hack/setup-envtest.sh --with-controller-manager
 
 .PHONY: test
 test: verify-generated vet lint test-clients ## Run every test: envtest for the API, real clients for the server. What CI runs.
-	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" PIER_REQUIRE_CLIENTS=1 go test ./... -count=1 -coverprofile cover.out
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_REQUIRE_CLIENTS=1 go test ./... -count=1 -coverprofile cover.out
 
 .PHONY: test-clients
 test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp) if missing.

@@ -444,3 +444,49 @@ func TestExpiredCertificate(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestDeletingTheEndpointDeletesItsChildren(t *testing.T) {
+	ns := env.Namespace(t)
+	te := newEndpoint(ns, "doomed")
+	te.Spec.Replicas = ptr(int32(2))
+	te.Spec.Storage = transferv1alpha1.StorageSpec{VolumeClaimTemplate: &transferv1alpha1.VolumeClaimTemplate{
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: mustQuantity("1Gi")}},
+		},
+	}}
+	create(t, te)
+	names := render.NamesFor(te)
+	cert := &unstructured.Unstructured{}
+	cert.SetGroupVersionKind(render.CertificateGVK)
+	children := []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &corev1.Secret{}, &corev1.Secret{},
+		&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}, &policyv1.PodDisruptionBudget{},
+		&corev1.PersistentVolumeClaim{}, cert}
+	childNames := []string{names.Deployment, names.Service, names.ConfigSecret, names.HostKeysSecret,
+		names.ServiceAccount, names.Role, names.RoleBinding, names.PodDisruptionBudget, names.ClaimName, names.Certificate}
+	for i, obj := range children {
+		get(t, ns, childNames[i], obj)
+	}
+
+	create(t, passwordSecret(ns, "judy-pw", "judy's password"))
+	judy := withPassword(newUser(ns, "judy", "judy"), "judy-pw")
+	judy.Spec.EndpointRef.Name = te.Name
+	judy.Spec.Password = nil
+	judy.Spec.GeneratePassword = true
+	create(t, judy)
+	condition(t, judy, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+	generated := &corev1.Secret{}
+	get(t, ns, judy.Status.PasswordSecretRef.Name, generated)
+
+	if err := k8s.Delete(context.Background(), te); err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range children {
+		gone(t, obj)
+	}
+	condition(t, judy, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointNotFound")
+	if err := k8s.Delete(context.Background(), judy); err != nil {
+		t.Fatal(err)
+	}
+	gone(t, generated)
+}

@@ -59,7 +59,11 @@ var (
 func TestMain(m *testing.M) {
 	logf.SetLogger(zap.New(zap.WriteTo(logOutput())))
 	var err error
-	env, err = testenv.StartWith(testenv.Options{CertManagerCRDs: true})
+	env, err = testenv.StartWith(testenv.Options{
+		CertManagerCRDs: true,
+		// The garbage collector proves that deleting an endpoint or user deletes its children.
+		KubeControllers: []string{"garbage-collector-controller", "persistentvolumeclaim-protection-controller"},
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

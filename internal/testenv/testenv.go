@@ -50,6 +50,9 @@ type Env struct {
 	Scheme *k8sruntime.Scheme
 	Client client.Client
 	CRDs   []*apiextensionsv1.CustomResourceDefinition
+
+	kcm    *exec.Cmd
+	kcmDir string
 }
 
 // RepoRoot is the repository's top folder, found from this file's location so tests work from any package.
@@ -66,6 +69,10 @@ const CertManagerVersion = "v1.21.2"
 type Options struct {
 	// CertManagerCRDs installs cert-manager's CRDs (Certificate, Issuer, ...), for code that creates Certificates.
 	CertManagerCRDs bool
+	// KubeControllers, when not empty, runs kube-controller-manager with these controllers, such as
+	// "garbage-collector-controller" for tests of what owner references delete. Its binary must be in
+	// KUBEBUILDER_ASSETS (hack/setup-envtest.sh --with-controller-manager).
+	KubeControllers []string
 }
 
 // Start runs kube-apiserver and etcd from KUBEBUILDER_ASSETS and installs the CRDs under config/crd/bases.
@@ -125,11 +132,77 @@ func StartWith(opts Options) (*Env, error) {
 		_ = env.Stop()
 		return nil, fmt.Errorf("creating a client: %w", err)
 	}
-	return &Env{env: env, Config: cfg, Scheme: scheme, Client: c, CRDs: env.CRDs}, nil
+	e := &Env{env: env, Config: cfg, Scheme: scheme, Client: c, CRDs: env.CRDs}
+	if len(opts.KubeControllers) > 0 {
+		if err := e.startControllerManager(opts.KubeControllers); err != nil {
+			_ = env.Stop()
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 // Stop shuts the control plane down.
-func (e *Env) Stop() error { return e.env.Stop() }
+func (e *Env) Stop() error {
+	if e.kcm != nil {
+		_ = e.kcm.Process.Kill()
+		_ = e.kcm.Wait()
+		_ = os.RemoveAll(e.kcmDir)
+	}
+	return e.env.Stop()
+}
+
+// startControllerManager runs kube-controller-manager with the named controllers. Pods it creates stay Pending:
+// there is no scheduler or kubelet.
+func (e *Env) startControllerManager(controllers []string) error {
+	binary := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kube-controller-manager")
+	if _, err := os.Stat(binary); err != nil {
+		return fmt.Errorf("kube-controller-manager is not in KUBEBUILDER_ASSETS (build it with "+
+			"hack/setup-envtest.sh --with-controller-manager): %w", err)
+	}
+	user, err := e.env.AddUser(envtest.User{Name: "kube-controller-manager", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return fmt.Errorf("creating a user for kube-controller-manager: %w", err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("writing kube-controller-manager's kubeconfig: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "pier-kcm-")
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(file, kubeconfig, 0o600); err != nil {
+		return err
+	}
+	cmd := exec.Command(binary,
+		"--kubeconfig="+file,
+		"--controllers="+strings.Join(controllers, ","),
+		"--secure-port=0",
+		"--leader-elect=false",
+		"--use-service-account-credentials=false",
+		"--concurrent-gc-syncs=5",
+	)
+	cmd.Stdout, cmd.Stderr = kcmLog(dir), kcmLog(dir)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting kube-controller-manager: %w", err)
+	}
+	e.kcm, e.kcmDir = cmd, dir
+	return nil
+}
+
+// kcmLog is where kube-controller-manager's output goes: its folder, or stderr with PIER_TEST_VERBOSE.
+func kcmLog(dir string) *os.File {
+	if os.Getenv("PIER_TEST_VERBOSE") != "" {
+		return os.Stderr
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "kube-controller-manager.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return os.Stderr
+	}
+	return f
+}
 
 var namespaceSeq atomic.Int64
 
