@@ -152,6 +152,12 @@ func (e *Env) Stop() error {
 	return e.env.Stop()
 }
 
+// AddUser adds a user to the API server's authentication (a client certificate) and returns it, for a
+// kubeconfig of that identity.
+func (e *Env) AddUser(user envtest.User) (*envtest.AuthenticatedUser, error) {
+	return e.env.AddUser(user, nil)
+}
+
 // startControllerManager runs kube-controller-manager with the named controllers. Pods it creates stay Pending:
 // there is no scheduler or kubelet.
 func (e *Env) startControllerManager(controllers []string) error {
@@ -160,7 +166,7 @@ func (e *Env) startControllerManager(controllers []string) error {
 		return fmt.Errorf("kube-controller-manager is not in KUBEBUILDER_ASSETS (build it with "+
 			"hack/setup-envtest.sh --with-controller-manager): %w", err)
 	}
-	user, err := e.env.AddUser(envtest.User{Name: "kube-controller-manager", Groups: []string{"system:masters"}}, nil)
+	user, err := e.AddUser(envtest.User{Name: "kube-controller-manager", Groups: []string{"system:masters"}})
 	if err != nil {
 		return fmt.Errorf("creating a user for kube-controller-manager: %w", err)
 	}
