@@ -48,6 +48,9 @@ type mountSpec struct {
 	ReadOnly       bool
 }
 
+// reasonConfigError is the waiting reason of a container whose spec podrunner cannot follow, as the kubelet's.
+const reasonConfigError = "CreateContainerConfigError"
+
 // defaultPath is the PATH of a typical image; the kubelet takes it from the image, which we do not have.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -64,10 +67,10 @@ func (w *worker) prepare(ctx context.Context, pod *corev1.Pod) (spec *initSpec, 
 		spec.Dir = "/"
 	}
 	if err := securityContext(pod, c, spec); err != nil {
-		return nil, "CreateContainerConfigError", err
+		return nil, reasonConfigError, err
 	}
 	if spec.Env, err = w.env(pod, c); err != nil {
-		return nil, "CreateContainerConfigError", err
+		return nil, reasonConfigError, err
 	}
 	// As in Kubernetes, command replaces the image's entrypoint and args its arguments (the images have none).
 	spec.Argv = append(slices.Clone(c.Command), c.Args...)
@@ -75,7 +78,7 @@ func (w *worker) prepare(ctx context.Context, pod *corev1.Pod) (spec *initSpec, 
 		spec.Argv = append([]string{img.Entrypoint}, c.Args...)
 	}
 	if !path.IsAbs(spec.Argv[0]) {
-		return nil, "CreateContainerConfigError", fmt.Errorf("command %q: podrunner needs an absolute path", spec.Argv[0])
+		return nil, reasonConfigError, fmt.Errorf("command %q: podrunner needs an absolute path", spec.Argv[0])
 	}
 
 	volumes, err := w.setUpVolumes(ctx, pod, false)
@@ -91,9 +94,9 @@ func (w *worker) prepare(ctx context.Context, pod *corev1.Pod) (spec *initSpec, 
 		v, ok := volumes[m.Name]
 		switch {
 		case !ok:
-			return nil, "CreateContainerConfigError", fmt.Errorf("volume mount %q: the pod has no such volume", m.Name)
+			return nil, reasonConfigError, fmt.Errorf("volume mount %q: the pod has no such volume", m.Name)
 		case m.SubPath != "" || m.SubPathExpr != "":
-			return nil, "CreateContainerConfigError", fmt.Errorf("volume mount %q: podrunner does not support subPath", m.Name)
+			return nil, reasonConfigError, fmt.Errorf("volume mount %q: podrunner does not support subPath", m.Name)
 		}
 		spec.Mounts = append(spec.Mounts, mountSpec{Source: v.dir, Target: m.MountPath, ReadOnly: m.ReadOnly || v.readOnly})
 	}

@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // initMarker is the first argument of the current binary re-executed as a container's init.
@@ -37,13 +38,12 @@ const statusFD = 3
 
 // Linux constants the syscall package does not have.
 const (
-	capSysChroot         = 18
-	capSysAdmin          = 21
-	prSetPdeathsig       = 1
-	prSetNoNewPrivs      = 38
-	prCapAmbient         = 47
-	prCapAmbientClearAll = 4
-	stRelatime           = 0x1000
+	capSysChroot            = 18
+	capSysAdmin             = 21
+	linuxCapabilityVersion3 = 0x20080522
+	prSetPdeathsig          = 1
+	prSetNoNewPrivs         = 38
+	stRelatime              = 0x1000
 )
 
 // Init turns the process into a container's init when the runner re-executed it as one, and returns at once
@@ -74,6 +74,30 @@ func containerInit(specFile string) error {
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return fmt.Errorf("reading %s: %w", specFile, err)
 	}
+	if err := mountRoot(&spec); err != nil {
+		return err
+	}
+	if err := syscall.Sethostname([]byte(spec.Hostname)); err != nil {
+		return fmt.Errorf("setting the host name: %w", err)
+	}
+	if err := syscall.Chroot(spec.Rootfs); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	if err := syscall.Chdir("/"); err != nil {
+		return err
+	}
+	if err := becomeUser(&spec); err != nil {
+		return err
+	}
+	if err := syscall.Chdir(spec.Dir); err != nil {
+		return fmt.Errorf("working directory %s: %w", spec.Dir, err)
+	}
+	syscall.CloseOnExec(statusFD)
+	return fmt.Errorf("exec %s: %w", spec.Argv[0], syscall.Exec(spec.Argv[0], spec.Argv, spec.Env))
+}
+
+// mountRoot mounts the container's root folder, its binary, /dev/null and its volumes.
+func mountRoot(spec *initSpec) error {
 	// The new namespace starts with copies of the host's mounts, shared with the host's: make them private
 	// before mounting anything, or the mounts would appear on the host.
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
@@ -89,19 +113,13 @@ func containerInit(specFile string) error {
 		}
 	}
 	if spec.ReadOnlyRoot {
-		if err := remountReadOnly(spec.Rootfs); err != nil {
-			return err
-		}
+		return remountReadOnly(spec.Rootfs)
 	}
-	if err := syscall.Sethostname([]byte(spec.Hostname)); err != nil {
-		return fmt.Errorf("setting the host name: %w", err)
-	}
-	if err := syscall.Chroot(spec.Rootfs); err != nil {
-		return fmt.Errorf("chroot: %w", err)
-	}
-	if err := syscall.Chdir("/"); err != nil {
-		return err
-	}
+	return nil
+}
+
+// becomeUser takes the container's groups and user, and drops what the program must not keep.
+func becomeUser(spec *initSpec) error {
 	// Groups first: dropping the uid drops the right to change groups.
 	if spec.Groups != nil {
 		if err := syscall.Setgroups(spec.Groups); err != nil {
@@ -120,18 +138,14 @@ func containerInit(specFile string) error {
 		}
 	}
 	// In a user namespace the init got ambient capabilities to mount and chroot; the program gets none.
-	if err := prctl(prCapAmbient, prCapAmbientClearAll); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("clearing ambient capabilities: %w", err)
+	if err := dropInheritable(); err != nil {
+		return fmt.Errorf("dropping inheritable capabilities: %w", err)
 	}
 	// Changing the uid cleared the parent-death signal; the program must still die with the runner.
 	if err := prctl(prSetPdeathsig, uintptr(syscall.SIGKILL)); err != nil {
 		return fmt.Errorf("setting the parent-death signal: %w", err)
 	}
-	if err := syscall.Chdir(spec.Dir); err != nil {
-		return fmt.Errorf("working directory %s: %w", spec.Dir, err)
-	}
-	syscall.CloseOnExec(statusFD)
-	return fmt.Errorf("exec %s: %w", spec.Argv[0], syscall.Exec(spec.Argv[0], spec.Argv, spec.Env))
+	return nil
 }
 
 // bind mounts source at target, read-only if asked.
@@ -161,6 +175,24 @@ func remountReadOnly(target string) error {
 	flags := syscall.MS_REMOUNT | syscall.MS_BIND | syscall.MS_RDONLY | kept
 	if err := syscall.Mount("", target, "", flags, ""); err != nil {
 		return fmt.Errorf("making %s read-only: %w", target, err)
+	}
+	return nil
+}
+
+// dropInheritable empties this thread's inheritable capabilities, which also empties its ambient ones (they must
+// be inheritable), so that exec leaves the program none.
+func dropInheritable() error {
+	header := struct {
+		version uint32
+		pid     int32
+	}{version: linuxCapabilityVersion3}
+	var data [2]struct{ effective, permitted, inheritable uint32 }
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_CAPGET, uintptr(unsafe.Pointer(&header)), uintptr(unsafe.Pointer(&data[0])), 0); errno != 0 {
+		return errno
+	}
+	data[0].inheritable, data[1].inheritable = 0, 0
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&header)), uintptr(unsafe.Pointer(&data[0])), 0); errno != 0 {
+		return errno
 	}
 	return nil
 }
@@ -203,7 +235,7 @@ func startInit(spec *initSpec, specFile string, out io.Writer) (*exec.Cmd, error
 	if err != nil {
 		return nil, err
 	}
-	defer status.Close()
+	defer func() { _ = status.Close() }()
 	cmd := exec.Command("/proc/self/exe", initMarker, specFile)
 	cmd.Env = []string{} // the init takes nothing from the runner; the program's environment is in spec
 	cmd.Stdout, cmd.Stderr = out, out

@@ -65,14 +65,19 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	echoBinary = filepath.Join(dir, "echoserver")
-	build := exec.Command("go", "build", "-o", echoBinary, "./testdata/echoserver")
-	// Static: the container's root holds the binary and nothing else, no C library.
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the echoserver: %v\n%s", err, out)
-		return 1
+	defer func() { _ = os.RemoveAll(dir) }()
+	// PODRUNNER_TEST_ECHOSERVER names a prebuilt echoserver, to run a test binary built with go test -c as an
+	// ordinary user (the user-namespace path) on a machine where only root can build.
+	echoBinary = os.Getenv("PODRUNNER_TEST_ECHOSERVER")
+	if echoBinary == "" {
+		echoBinary = filepath.Join(dir, "echoserver")
+		build := exec.Command("go", "build", "-o", echoBinary, "./testdata/echoserver")
+		// Static: the container's root holds the binary and nothing else, no C library.
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building the echoserver: %v\n%s", err, out)
+			return 1
+		}
 	}
 	env, err = testenv.StartWith(testenv.Options{
 		KubeControllers: []string{"deployment-controller", "replicaset-controller", "garbage-collector-controller"},
@@ -162,7 +167,7 @@ func freePort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -203,13 +208,12 @@ func createSecret(t *testing.T, namespace, name string, data map[string]string) 
 	}
 }
 
-// podReady waits until the pod is Running and Ready, and returns it.
-func podReady(t *testing.T, namespace, name string) *corev1.Pod {
+// podReady waits until the pod is Running and Ready.
+func podReady(t *testing.T, namespace, name string) {
 	t.Helper()
-	var pod *corev1.Pod
 	eventually(t, "pod "+name+" ready", func() error {
-		var err error
-		if pod, err = k8s.CoreV1().Pods(namespace).Get(context.Background(), name, metav1.GetOptions{}); err != nil {
+		pod, err := k8s.CoreV1().Pods(namespace).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
 			return err
 		}
 		if pod.Status.Phase != corev1.PodRunning || !isReady(pod) {
@@ -217,7 +221,6 @@ func podReady(t *testing.T, namespace, name string) *corev1.Pod {
 		}
 		return nil
 	})
-	return pod
 }
 
 func isReady(pod *corev1.Pod) bool {
@@ -235,7 +238,7 @@ func get(port int, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return "", err

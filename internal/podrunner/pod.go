@@ -176,7 +176,8 @@ func (w *worker) sync(ctx context.Context, pod *corev1.Pod) {
 			w.log.Debug("refreshing volumes", "error", err)
 		}
 		if !w.tokenDue.IsZero() {
-			w.wakeBy(w.tokenDue)
+			// Not before retryEvery: a renewal that failed is tried again, but not in a tight loop.
+			w.wakeBy(maxTime(w.tokenDue, time.Now().Add(retryEvery)))
 		}
 		return
 	}
@@ -299,6 +300,13 @@ func (w *worker) exited(pod *corev1.Pod, t *corev1.ContainerStateTerminated) {
 	w.wakeBy(w.notBefore)
 	w.state = waiting("CrashLoopBackOff", fmt.Sprintf("back-off %s restarting failed container=%s pod=%s",
 		w.backoff, pod.Spec.Containers[0].Name, pod.Name))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func waiting(reason, message string) corev1.ContainerState {

@@ -162,7 +162,7 @@ func TestDeletedPodIsReplaced(t *testing.T) {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("still there (%v)", err)
+		return fmt.Errorf("still there (%w)", err)
 	})
 	log, err := os.ReadFile(filepath.Join(r.stateDir, "pods", string(old.UID), "echo.log"))
 	if err != nil || !strings.Contains(string(log), "got SIGTERM") {
@@ -270,7 +270,7 @@ func TestSecretVolumeFollowsTheSecret(t *testing.T) {
 	eventually(t, "the new content through the same path", func() error {
 		for file, want := range map[string]string{"config.yaml": "version: 2", "extra.yaml": "more"} {
 			if body, err := get(port, "/file?path=/etc/config/"+file); err != nil || body != want {
-				return fmt.Errorf("%s: %q, %v", file, body, err)
+				return fmt.Errorf("%s: %q, %w", file, body, err)
 			}
 		}
 		return nil
@@ -400,7 +400,7 @@ func TestClaimKeepsFilesAcrossPods(t *testing.T) {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("still there (%v)", err)
+		return fmt.Errorf("still there (%w)", err)
 	})
 
 	second := createPod(t, ns, "second", spec)
@@ -480,7 +480,11 @@ func TestRefusesWhatItCannotRun(t *testing.T) {
 	rootSpec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true)}
 	createPod(t, ns, "no-user", rootSpec)
 
-	eventually(t, "both pods explain why they do not run", func() error {
+	missing := echoPodSpec(freePort(t))
+	missing.Containers[0].Command = []string{"/missing"}
+	createPod(t, ns, "missing-command", missing)
+
+	eventually(t, "the pods explain why they do not run", func() error {
 		pod, err := k8s.CoreV1().Pods(ns).Get(bg, "two-containers", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -495,6 +499,17 @@ func TestRefusesWhatItCannotRun(t *testing.T) {
 		if cs := pod.Status.ContainerStatuses; len(cs) != 1 || cs[0].State.Waiting == nil ||
 			cs[0].State.Waiting.Reason != "CreateContainerConfigError" || !strings.Contains(cs[0].State.Waiting.Message, "runAsNonRoot") {
 			return fmt.Errorf("no-user: container statuses %+v", cs)
+		}
+		// The init reports that exec failed, and the kubelet's usual back-off follows.
+		pod, err = k8s.CoreV1().Pods(ns).Get(bg, "missing-command", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if cs := pod.Status.ContainerStatuses; len(cs) != 1 || cs[0].LastTerminationState.Terminated == nil ||
+			cs[0].LastTerminationState.Terminated.Reason != "StartError" ||
+			!strings.Contains(cs[0].LastTerminationState.Terminated.Message, "exec /missing: no such file or directory") ||
+			cs[0].State.Waiting == nil || cs[0].State.Waiting.Reason != "CrashLoopBackOff" {
+			return fmt.Errorf("missing-command: container statuses %+v", cs)
 		}
 		return nil
 	})

@@ -162,8 +162,11 @@ func apiHostPort(host string) (string, string, error) {
 		host = "https://" + host
 	}
 	u, err := url.Parse(host)
-	if err != nil || u.Hostname() == "" {
-		return "", "", fmt.Errorf("podrunner: cannot read the API server address %q: %v", host, err)
+	if err != nil {
+		return "", "", fmt.Errorf("podrunner: reading the API server address: %w", err)
+	}
+	if u.Hostname() == "" {
+		return "", "", fmt.Errorf("podrunner: the API server address %q has no host", host)
 	}
 	port := u.Port()
 	if port == "" {

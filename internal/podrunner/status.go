@@ -60,7 +60,7 @@ func (w *worker) status(pod *corev1.Pod) corev1.PodStatus {
 	case w.starts > 0:
 		phase = corev1.PodRunning // running, or restarting after an exit
 	}
-	var names []string
+	names := make([]string, 0, len(pod.Spec.Containers))
 	for _, c := range pod.Spec.Containers {
 		names = append(names, c.Name)
 	}

@@ -298,10 +298,31 @@ func writeAtomic(dir string, files map[string]file, fsGroup int) error {
 	if err != nil {
 		return err
 	}
+	if err := writeFiles(ts, files, fsGroup); err != nil {
+		return err
+	}
+	tmpLink := filepath.Join(dir, "..data_tmp")
+	_ = os.Remove(tmpLink)
+	if err := os.Symlink(filepath.Base(ts), tmpLink); err != nil {
+		return err
+	}
+	if err := os.Rename(tmpLink, dataLink); err != nil {
+		return err
+	}
+	if err := linkNames(dir, files); err != nil {
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(filepath.Join(dir, old))
+	}
+	return nil
+}
+
+// writeFiles writes files into the new folder ts.
+func writeFiles(ts string, files map[string]file, fsGroup int) error {
 	if err := os.Chmod(ts, 0o755); err != nil {
 		return err
 	}
-	visible := map[string]bool{}
 	for p, f := range files {
 		if !filepath.IsLocal(p) || strings.HasPrefix(p, "..") {
 			return fmt.Errorf("invalid file path %q", p)
@@ -316,15 +337,15 @@ func writeAtomic(dir string, files map[string]file, fsGroup int) error {
 		if err := errors.Join(os.Chmod(name, fileMode(f.mode, fsGroup)), chownGroup(name, fsGroup)); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// linkNames makes the top-level names of files, and only those, symlinks through "..data".
+func linkNames(dir string, files map[string]file) error {
+	visible := map[string]bool{}
+	for p := range files {
 		visible[strings.Split(filepath.ToSlash(p), "/")[0]] = true
-	}
-	tmpLink := filepath.Join(dir, "..data_tmp")
-	_ = os.Remove(tmpLink)
-	if err := os.Symlink(filepath.Base(ts), tmpLink); err != nil {
-		return err
-	}
-	if err := os.Rename(tmpLink, dataLink); err != nil {
-		return err
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -342,9 +363,6 @@ func writeAtomic(dir string, files map[string]file, fsGroup int) error {
 				return err
 			}
 		}
-	}
-	if old != "" {
-		return os.RemoveAll(filepath.Join(dir, old))
 	}
 	return nil
 }
