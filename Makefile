@@ -79,6 +79,10 @@ envtest: ## Print the folder holding the envtest binaries, building them once if
 test: verify-generated vet lint test-clients ## Run every test: envtest for the API, real clients for the server. What CI runs.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_REQUIRE_CLIENTS=1 go test ./... -count=1 -coverprofile cover.out
 
+.PHONY: test-e2e
+test-e2e: test-clients ## Only the end-to-end suite (test/e2e): local control plane, operator, pod, real clients.
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_REQUIRE_CLIENTS=1 go test ./test/e2e -count=1 -v
+
 .PHONY: test-clients
 test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp) if missing.
 	@hack/install-test-clients.sh
@@ -86,9 +90,13 @@ test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/s
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/manager and bin/pier-server.
-	go build -o bin/manager ./cmd/manager
-	go build -o bin/pier-server ./cmd/pier-server
+build: ## Build bin/manager and bin/pier-server (static, as in the images).
+	CGO_ENABLED=0 go build -o bin/manager ./cmd/manager
+	CGO_ENABLED=0 go build -o bin/pier-server ./cmd/pier-server
+
+.PHONY: demo
+demo: build test-clients ## A working endpoint on this machine, no cluster needed: control plane, operator, samples, the pod; Ctrl-C stops it.
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager --with-kubectl)" go run ./hack/demo
 
 .PHONY: run
 run: manifests generate ## Run the manager against the cluster in ~/.kube/config.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prints the folder that holds the envtest control-plane binaries (etcd, kube-apiserver and, with
-# --with-controller-manager, kube-controller-manager), getting them the first way that works:
+# Prints the folder that holds the envtest control-plane binaries (etcd, kube-apiserver, and with
+# --with-controller-manager kube-controller-manager, with --with-kubectl kubectl), getting them the first way that
+# works:
 #   1. KUBEBUILDER_ASSETS, when it is set and already holds them;
 #   2. the project cache bin/k8s/<version>-<os>-<arch>, then the per-machine cache under
 #      ${XDG_CACHE_HOME:-~/.cache}/pier/envtest (so a fresh clone on the same machine does not rebuild);
@@ -17,9 +18,11 @@ SETUP_ENVTEST_VERSION=${SETUP_ENVTEST_VERSION:-v0.25.1}
 STAGING_VERSION="v0.${K8S_VERSION#*.}"
 
 WITH_KCM=false
+WITH_KUBECTL=false
 for arg in "$@"; do
   case "$arg" in
     --with-controller-manager) WITH_KCM=true ;;
+    --with-kubectl) WITH_KUBECTL=true ;;
     -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
     *) echo "setup-envtest: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
@@ -32,6 +35,7 @@ MACHINE_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/pier/envtest/$K8S_VERSION-etcd$ET
 
 NEEDED=(etcd kube-apiserver)
 $WITH_KCM && NEEDED+=(kube-controller-manager)
+$WITH_KUBECTL && NEEDED+=(kubectl)
 
 log() { printf 'setup-envtest: %s\n' "$*" >&2; }
 
@@ -46,7 +50,7 @@ has_all() {
 copy_into() {
   local src=$1 dst=$2 bin
   mkdir -p "$dst"
-  for bin in etcd kube-apiserver kube-controller-manager; do
+  for bin in etcd kube-apiserver kube-controller-manager kubectl; do
     if [ -x "$src/$bin" ] && [ ! -x "$dst/$bin" ]; then
       # A hard link costs no space when both caches share a file system.
       { ln -f "$src/$bin" "$dst/.$bin.tmp" 2>/dev/null || cp "$src/$bin" "$dst/.$bin.tmp"; } && mv "$dst/.$bin.tmp" "$dst/$bin"
@@ -148,7 +152,7 @@ prepare_source() {
   rewrite_gomod "$SRC/go.mod"
 }
 
-for component in kube-apiserver kube-controller-manager; do
+for component in kube-apiserver kube-controller-manager kubectl; do
   [[ " ${NEEDED[*]} " == *" $component "* ]] || continue
   [ -x "$PROJECT_CACHE/$component" ] && continue
   prepare_source

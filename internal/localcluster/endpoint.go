@@ -1,0 +1,183 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package localcluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers/render"
+)
+
+// Endpoint is how a client on this machine reaches an endpoint whose pod the runner runs: its container ports,
+// bound on this machine, and its host keys.
+type Endpoint struct {
+	Namespace, Name string
+	// Host is where the ports are reachable: this machine.
+	Host         string
+	SFTPPort     int
+	FTPPort      int
+	FTPSPort     int // implicit FTPS, 0 when off
+	PassiveStart int
+	PassiveEnd   int
+	// KnownHosts holds one known_hosts line per host key, for 127.0.0.1 and localhost on SFTPPort.
+	KnownHosts []byte
+}
+
+// EndpointInfo reads the endpoint's Deployment and host keys.
+func EndpointInfo(ctx context.Context, c client.Client, namespace, name string) (*Endpoint, error) {
+	te := &transferv1alpha1.TransferEndpoint{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, te); err != nil {
+		return nil, fmt.Errorf("reading TransferEndpoint %s/%s: %w", namespace, name, err)
+	}
+	names := render.NamesFor(te)
+	dep := &appsv1.Deployment{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: names.Deployment}, dep); err != nil {
+		return nil, fmt.Errorf("reading Deployment %s: %w", names.Deployment, err)
+	}
+	e := &Endpoint{Namespace: namespace, Name: name, Host: "127.0.0.1"}
+	for _, p := range dep.Spec.Template.Spec.Containers[0].Ports {
+		port := int(p.ContainerPort)
+		switch {
+		case p.Name == "sftp":
+			e.SFTPPort = port
+		case p.Name == "ftp":
+			e.FTPPort = port
+		case p.Name == "ftps":
+			e.FTPSPort = port
+		case strings.HasPrefix(p.Name, "pasv-"):
+			if e.PassiveStart == 0 || port < e.PassiveStart {
+				e.PassiveStart = port
+			}
+			e.PassiveEnd = max(e.PassiveEnd, port)
+		}
+	}
+	if te.Spec.SFTP != nil {
+		secret := &corev1.Secret{}
+		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: names.HostKeysSecret}, secret); err != nil {
+			return nil, fmt.Errorf("reading host keys %s: %w", names.HostKeysSecret, err)
+		}
+		keys := mapsKeys(secret.Data)
+		slices.Sort(keys)
+		for _, k := range keys {
+			signer, err := ssh.ParsePrivateKey(secret.Data[k])
+			if err != nil {
+				continue
+			}
+			line := fmt.Sprintf("[127.0.0.1]:%d,[localhost]:%d %s", e.SFTPPort, e.SFTPPort,
+				ssh.MarshalAuthorizedKey(signer.PublicKey()))
+			e.KnownHosts = append(e.KnownHosts, line...)
+		}
+	}
+	return e, nil
+}
+
+func mapsKeys(m map[string][]byte) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// WaitReady waits until obj (a TransferEndpoint or TransferUser) has Ready=True for its current generation.
+func WaitReady(ctx context.Context, c client.Client, obj client.Object, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := "not found yet"
+	for {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err == nil {
+			var conds []metav1.Condition
+			var generation int64
+			switch o := obj.(type) {
+			case *transferv1alpha1.TransferEndpoint:
+				conds, generation = o.Status.Conditions, o.Generation
+			case *transferv1alpha1.TransferUser:
+				conds, generation = o.Status.Conditions, o.Generation
+			}
+			if ready := meta.FindStatusCondition(conds, transferv1alpha1.ConditionReady); ready != nil {
+				if ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == generation {
+					return nil
+				}
+				last = fmt.Sprintf("%s: %s", ready.Reason, ready.Message)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%T %s is not Ready after %s (last: %s)", obj, obj.GetName(), timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// ApplyFile creates every object of a YAML file (several documents allowed) in namespace, leaving objects that
+// already exist alone.
+func ApplyFile(ctx context.Context, c client.Client, namespace, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	for _, doc := range bytes.Split(data, []byte("\n---")) {
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		if len(obj.Object) == 0 {
+			continue
+		}
+		obj.SetNamespace(namespace)
+		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("applying %s %s from %s: %w", obj.GetKind(), obj.GetName(), filepath.Base(file), err)
+		}
+	}
+	return nil
+}
+
+// GeneratedPassword reads the password the operator generated for a TransferUser.
+func GeneratedPassword(ctx context.Context, c client.Client, tu *transferv1alpha1.TransferUser) (string, error) {
+	ref := tu.Status.PasswordSecretRef
+	if ref == nil {
+		return "", errors.New("the user has no generated password (status.passwordSecretRef is empty)")
+	}
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: ref.Name}, secret); err != nil {
+		return "", err
+	}
+	return string(secret.Data[ref.Key]), nil
+}
