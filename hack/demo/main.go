@@ -229,6 +229,9 @@ within seconds, with no restart, and deleting it locks it out:
   "$KUBECTL" --kubeconfig "$KUBECONFIG" get transferendpoints,transferusers -n "$NAMESPACE"
   "$KUBECTL" --kubeconfig "$KUBECONFIG" apply -n "$NAMESPACE" -f my-user.yaml
 
+The other samples (archive, legacy-ftp) are applied too: "$KUBECTL" get transferendpoints shows which Secrets they
+wait for. Their pods are not run here, because every pier pod listens on the same ports of this machine.
+
 Ctrl-C stops everything.
 `, env["NAMESPACE"], env["ENDPOINT"], env["SFTP_PORT"], env["FTP_PORT"], env["FTPS_PORT"], env["PASSIVE_PORTS"],
 		env["CA_FILE"], envFile)
