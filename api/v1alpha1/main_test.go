@@ -18,8 +18,6 @@ package v1alpha1_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -33,19 +31,7 @@ import (
 // env is the control plane shared by every test in this package; each test works in its own namespace.
 var env *testenv.Env
 
-func TestMain(m *testing.M) {
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping envtest:", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.RunTests(m, testenv.Options{}, &env) }
 
 // fromYAML decodes one YAML document into an object the client can create, in the given namespace.
 func fromYAML(t *testing.T, doc, namespace string) *unstructured.Unstructured {

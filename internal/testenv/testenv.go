@@ -142,6 +142,22 @@ func StartWith(opts Options) (*Env, error) {
 	return e, nil
 }
 
+// RunTests is the whole TestMain of a package whose tests share one control plane: it starts one with opts,
+// stores it in *env, runs the tests, stops it and exits with the tests' result.
+func RunTests(m *testing.M, opts Options, env **Env) {
+	e, err := StartWith(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*env = e
+	code := m.Run()
+	if err := e.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping envtest:", err)
+	}
+	os.Exit(code)
+}
+
 // Stop shuts the control plane down.
 func (e *Env) Stop() error {
 	if e.kcm != nil {

@@ -17,8 +17,6 @@ limitations under the License.
 package app
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/pier-dev/pier/internal/testenv"
@@ -27,16 +25,4 @@ import (
 // env is the API server the config Secret tests share; each test works in its own namespace.
 var env *testenv.Env
 
-func TestMain(m *testing.M) {
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping envtest:", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.RunTests(m, testenv.Options{}, &env) }
