@@ -41,6 +41,7 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/controllers"
 	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/internal/poll"
 	"github.com/pier-dev/pier/internal/testenv"
 	"github.com/pier-dev/pier/server/config"
 )
@@ -153,17 +154,7 @@ func (w *writeCounter) snapshot() map[string]int {
 // eventually retries check until it returns nil or wait passes, then fails the test with its last error.
 func eventually(t *testing.T, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still failing after %s: %v", wait, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.Until(t, "condition", wait, check)
 }
 
 const wait = 20 * time.Second

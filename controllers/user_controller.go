@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -46,6 +47,9 @@ const (
 	reasonDuplicateUsername = "DuplicateUsername"
 	reasonPending           = "Pending"
 )
+
+// pendingRecheck is how soon a Pending user is checked again.
+const pendingRecheck = 2 * time.Second
 
 // UserReconciler keeps a TransferUser's generated password Secret and reports, in its status, whether its
 // endpoint serves its current credentials. The endpoint reconciler renders the login itself.
@@ -88,6 +92,11 @@ func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resul
 	ready.Type = transferv1alpha1.ConditionReady
 	ready.ObservedGeneration = tu.Generation
 	meta.SetStatusCondition(&tu.Status.Conditions, ready)
+	if ready.Reason == reasonPending {
+		// The config Secret's next change normally wakes this user up; looking again soon also covers a watch
+		// event lost while the informer re-lists, so a user never stays Pending behind a served config.
+		return ctrl.Result{RequeueAfter: pendingRecheck}, nil
+	}
 	return ctrl.Result{}, nil
 }
 

@@ -38,6 +38,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/pier-dev/pier/internal/poll"
 	"github.com/pier-dev/pier/internal/testcreds"
 	"github.com/pier-dev/pier/internal/testenv"
 )
@@ -211,17 +212,7 @@ func (s *serveRun) login(user, pw string) error {
 // waitFor retries check until it passes or a generous deadline passes; it waits, it does not measure.
 func waitFor(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, what, 30*time.Second, check)
 }
 
 func userYAML(t *testing.T, name, pw string) string {

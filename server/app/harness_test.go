@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/poll"
 	"github.com/pier-dev/pier/internal/testcreds"
 
 	"golang.org/x/crypto/ssh"
@@ -201,17 +202,7 @@ func (h *harness) login(user, pw string) (*ssh.Client, error) {
 // does not measure it.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, what, 20*time.Second, check)
 }
 
 func (h *harness) get(path string) (int, string, error) {

@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/pier-dev/pier/internal/poll"
 	"github.com/pier-dev/pier/internal/testenv"
 )
 
@@ -133,17 +134,7 @@ func updateSecret(t *testing.T, namespace string, change func(*corev1.Secret)) {
 // eventually retries check until it passes or a generous deadline passes; it waits, it does not measure.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, what, 20*time.Second, check)
 }
 
 func delivered(rec *recorder, want ...string) func() error {

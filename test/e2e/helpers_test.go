@@ -43,6 +43,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/localcluster"
+	"github.com/pier-dev/pier/internal/poll"
 )
 
 // wait is how long anything the operator and the pod do may take; generous, since CI machines are slow.
@@ -50,17 +51,7 @@ const wait = 90 * time.Second
 
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %s: %v", what, wait, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	poll.Until(t, what, wait, check)
 }
 
 func create(t *testing.T, obj client.Object) {
