@@ -6,11 +6,14 @@
 # Tool versions (pinned; every one is known to download from the Go module proxy).
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION ?= v3.22.0
 ENVTEST_K8S_VERSION ?= 1.37.2
 ENVTEST_ETCD_VERSION ?= 3.7.0
 
 # Images the install paths refer to.
 REGISTRY ?= ghcr.io/pier-dev
+# The release version: the images' tag and the Helm chart's version and appVersion (written by hack/chartgen).
+VERSION ?= 0.1.0
 TAG ?= dev
 MANAGER_IMG ?= $(REGISTRY)/pier-manager:$(TAG)
 SERVER_IMG ?= $(REGISTRY)/pier-server:$(TAG)
@@ -21,10 +24,13 @@ SHELL = /usr/bin/env bash -o pipefail
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 export ENVTEST_K8S_VERSION ENVTEST_ETCD_VERSION
 
 # Files controller-gen writes; verify-generated fails when they are not current.
 GENERATED = api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml
+# Files hack/chartgen writes into the Helm chart from config/ and values.yaml.
+GENERATED += charts/pier/Chart.yaml charts/pier/README.md charts/pier/crds charts/pier/templates/_rbac_rules.tpl
 
 .PHONY: all
 all: build
@@ -40,6 +46,7 @@ help: ## Show the targets.
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the API types and kubebuilder markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	go run ./hack/chartgen -version $(VERSION)
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
@@ -83,6 +90,14 @@ test: verify-generated vet lint test-clients ## Run every test: envtest for the 
 test-e2e: test-clients ## Only the end-to-end suite (test/e2e): local control plane, operator, pod, real clients.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_REQUIRE_CLIENTS=1 go test ./test/e2e -count=1 -v
 
+.PHONY: test-chart
+test-chart: $(HELM) ## Only the Helm chart's tests (test/chart): lint, template, schema, dry-run against envtest.
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" go test ./test/chart -count=1 -v
+
+# The chart's tests (test/chart) run $(HELM), which they find through the environment.
+test: $(HELM)
+export HELM
+
 .PHONY: test-clients
 test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp) if missing.
 	@hack/install-test-clients.sh
@@ -109,6 +124,12 @@ $(CONTROLLER_GEN):
 
 $(GOLANGCI_LINT):
 	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+.PHONY: helm
+helm: $(HELM) ## Build the pinned helm into bin/ from its Go module (no release download).
+
+$(HELM):
+	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
 
 # go-install-tool installs package $(2) at version $(3) as the versioned binary $(1).
 define go-install-tool
