@@ -38,7 +38,29 @@ limitations under the License.
 //     deletion (SIGTERM, the grace period, SIGKILL, then the final delete a kubelet makes).
 //
 // Networking is the host's: the process binds its container ports on this machine, and its pod IP is 127.0.0.1.
-// Two pods with the same ports cannot run at once, which is why the caller chooses the pods with Options.Selector.
+// Two pods with the same ports cannot run at once: they take turns, as the next section says, and the caller
+// chooses the pods with Options.Selector.
+//
+// # Host ports
+//
+// A pod holds the ports its container declares (containerPort and protocol) from just before its process starts
+// until the process has exited. A pod whose ports another pod of this runner holds does not start (and so does not
+// fail with "address already in use" and crash-loop); it waits, with the waiting reason ContainerCreating and a
+// message naming that pod and port, and starts as soon as the holder's process exits. Which one gives way:
+//
+//   - A holder that is terminating (being deleted, or its process being stopped) keeps its ports until its
+//     process exits, after its grace period at most. This is a ReplicaSet replacing a deleted pod.
+//   - A live holder that is newer keeps its ports.
+//   - A live holder that is older hands them over. This is a rolling update, whose new pod comes before the old one
+//     goes: the old pod's process gets SIGTERM (and SIGKILL after its grace period, as for a deletion), its
+//     container ends terminated with the reason PortsHandedOver and a message naming the newer pod, it is not
+//     Ready, and it is not restarted while the newer pod is there and not terminating. Once the newer pod goes
+//     away, the older one starts again if it is still there. On a node, both would run side by side in their own
+//     network namespaces; here a rollout completes with a short gap instead of stalling.
+//
+// Newer means created later; pods created within the same second (creationTimestamp's resolution) are ordered as
+// the runner took them on, which is their creation order for pods created while it runs (name order for pods
+// that were there when it started).
 //
 // # Isolation
 //

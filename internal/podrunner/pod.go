@@ -58,12 +58,19 @@ type worker struct {
 	dir  string // StateDir/pods/<uid>
 	log  *slog.Logger
 	wake chan struct{}
+	// created and seq order pods for the host-port rule (newerThan): the pod's creationTimestamp, and the order
+	// in which the runner took it on.
+	created metav1.Time
+	seq     uint64
 
-	mu    sync.Mutex
-	pod   *corev1.Pod // the latest version the informer saw
-	gone  bool        // deleted from the API
-	proc  *process    // the live process; nil when there is none
-	ready bool        // the readiness probe's verdict on proc
+	ports []hostPort // guarded by r.mu: the host ports the pod holds (claimPorts, releasePorts)
+
+	mu       sync.Mutex
+	pod      *corev1.Pod // the latest version the informer saw
+	gone     bool        // deleted from the API
+	proc     *process    // the live process; nil when there is none
+	ready    bool        // the readiness probe's verdict on proc
+	handedTo *worker     // the newer pod this one handed its host ports over to (handOver)
 
 	state, lastState corev1.ContainerState
 	starts           int // processes started; the restart count is starts-1
@@ -80,9 +87,10 @@ type worker struct {
 
 // process is one run of the container's program.
 type process struct {
-	cmd     *exec.Cmd
-	started metav1.Time
-	done    chan struct{} // closed once it exited and its output is flushed
+	cmd      *exec.Cmd
+	started  metav1.Time
+	done     chan struct{} // closed once it exited, its output is flushed and its ports are released
+	stopping bool          // it got SIGTERM; guarded by the worker's mu
 }
 
 func (p *process) exited() bool {
@@ -94,10 +102,12 @@ func (p *process) exited() bool {
 	}
 }
 
+// newWorker makes the worker of a pod. r.mu is held.
 func newWorker(r *Runner, pod *corev1.Pod) *worker {
 	name := types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}
+	r.seq++
 	return &worker{
-		r: r, uid: pod.UID, name: name, pod: pod,
+		r: r, uid: pod.UID, name: name, pod: pod, created: pod.CreationTimestamp, seq: r.seq,
 		dir:        filepath.Join(r.opts.StateDir, "pods", string(pod.UID)),
 		log:        r.log.With("pod", name.String()),
 		wake:       make(chan struct{}, 1),
@@ -191,13 +201,25 @@ func (w *worker) sync(ctx context.Context, pod *corev1.Pod) {
 		w.wakeBy(w.notBefore)
 		return
 	}
+	if w.r.yieldsTo(w) != nil {
+		return // its state says PortsHandedOver
+	}
 	spec, reason, err := w.prepare(ctx, pod)
 	if err != nil {
 		w.state = waiting(reason, err.Error())
 		w.wakeBy(time.Now().Add(retryEvery))
 		return
 	}
+	// The host-port rule: the holder's exit, or its worker's end, pokes this worker.
+	if wait := w.r.claimPorts(w, pod); wait != "" {
+		if w.state.Waiting == nil || w.state.Waiting.Message != wait {
+			w.log.Info("waiting for host ports", "reason", wait)
+		}
+		w.state = waiting("ContainerCreating", wait)
+		return
+	}
 	if err := w.start(pod, spec); err != nil {
+		w.r.releasePorts(w, nil)
 		w.log.Warn("starting the container", "error", err)
 		now := metav1.Now()
 		w.exited(pod, &corev1.ContainerStateTerminated{
@@ -239,17 +261,22 @@ func (w *worker) start(pod *corev1.Pod, spec *initSpec) error {
 		_ = cmd.Wait()
 		stopProbe()
 		_ = logFile.Close()
-		close(proc.done)
-		w.poke()
+		w.r.releasePorts(w, proc.done) // closes done and pokes every worker, this one too
 	}()
 
 	w.mu.Lock()
 	w.proc, w.ready = proc, c.ReadinessProbe == nil
+	if w.handedTo != nil {
+		w.stopForHandOverLocked() // a newer pod took the ports over while this one was starting
+	}
 	w.mu.Unlock()
 	if c.ReadinessProbe != nil {
 		go w.probe(probeCtx, proc, c)
 	}
 	w.starts++
+	if w.state.Terminated != nil {
+		w.lastState = w.state // it starts again after its ports were handed over
+	}
 	w.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: proc.started}}
 	w.log.Info("container started", "pid", cmd.Process.Pid, "restarts", w.starts-1)
 	return nil
@@ -264,8 +291,15 @@ func (w *worker) reap(pod *corev1.Pod) {
 		return
 	}
 	w.proc, w.ready = nil, false
+	to := w.handedTo
 	w.mu.Unlock()
 	code := exitCode(proc.cmd.ProcessState)
+	if to != nil {
+		// Stopped, not failed: no restart policy, no back-off. It waits (yieldsTo) while the newer pod is there.
+		w.log.Info("container stopped, its host ports handed over", "exitCode", code, "to", to.name.String())
+		w.state = handedOverState(proc, code, to)
+		return
+	}
 	reason := "Error"
 	if code == 0 {
 		reason = "Completed"
@@ -313,16 +347,18 @@ func waiting(reason, message string) corev1.ContainerState {
 	return corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: message}}
 }
 
-// stop ends the process: SIGTERM, then SIGKILL once grace is over.
+// stop ends the process: SIGTERM (unless it got it already, from a hand-over), then SIGKILL once grace is over.
 func (w *worker) stop(grace time.Duration) {
 	w.mu.Lock()
 	proc := w.proc
+	if proc != nil {
+		w.sigtermLocked(proc)
+	}
 	w.mu.Unlock()
 	if proc == nil || proc.exited() {
 		return
 	}
 	w.log.Info("stopping container", "gracePeriod", grace)
-	_ = proc.cmd.Process.Signal(syscall.SIGTERM)
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
 	select {
@@ -332,6 +368,17 @@ func (w *worker) stop(grace time.Duration) {
 		_ = proc.cmd.Process.Kill()
 		<-proc.done
 	}
+}
+
+// sigtermLocked sends the process SIGTERM once: a second one makes some servers (controller-runtime's) exit at
+// once instead of draining. It says whether it sent it. w.mu is held.
+func (w *worker) sigtermLocked(proc *process) bool {
+	if proc.stopping || proc.exited() {
+		return false
+	}
+	proc.stopping = true
+	_ = proc.cmd.Process.Signal(syscall.SIGTERM)
+	return true
 }
 
 // terminate is a pod's end: stop the process, make the final delete a kubelet makes when the API still has the

@@ -34,11 +34,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 var bg = context.Background()
 
-// createDeployment creates a one-replica Deployment of the echoserver on port.
+// createDeployment creates a one-replica Deployment of the echoserver on port. Its rolling updates surge: the new
+// pod comes before the old one goes (the defaults for one replica, said explicitly).
 func createDeployment(t *testing.T, namespace, name string, port int, change func(*corev1.PodSpec)) {
 	t.Helper()
 	spec := echoPodSpec(port)
@@ -51,6 +53,9 @@ func createDeployment(t *testing.T, namespace, name string, port int, change fun
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptrTo[int32](1),
 			Selector: &metav1.LabelSelector{MatchLabels: selector},
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
+				MaxSurge: ptrTo(intstr.FromInt32(1)), MaxUnavailable: ptrTo(intstr.FromInt32(0)),
+			}},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: selector}, Spec: spec},
 		},
 	}

@@ -65,7 +65,7 @@ type Options struct {
 	// Namespace limits the runner to one namespace; "" means all.
 	Namespace string
 	// Selector chooses the pods to run; nil runs every pod. Every pod binds its container ports on this machine,
-	// so two pods with the same ports cannot run at once.
+	// so two pods with the same ports take turns (see "Host ports" in the package documentation).
 	Selector labels.Selector
 	// Images maps image names to local binaries. A pod with another image waits with ErrImagePull.
 	Images map[string]Image
@@ -97,6 +97,7 @@ type Runner struct {
 	stopped bool
 	workers map[types.UID]*worker
 	binding map[types.UID]bool
+	seq     uint64 // workers made so far
 }
 
 // New checks the options; nothing happens until Run.
@@ -285,14 +286,15 @@ func (r *Runner) bind(ctx context.Context, pod *corev1.Pod) {
 	r.mu.Unlock()
 }
 
-// forget drops a worker whose pod is gone.
+// forget drops a worker whose pod is gone, and wakes the others: one may have handed its ports over to it.
 func (r *Runner) forget(uid types.UID) {
 	r.mu.Lock()
 	delete(r.workers, uid)
 	r.mu.Unlock()
+	r.pokeAll()
 }
 
-// pokeAll wakes every worker, after a Secret or ConfigMap changed.
+// pokeAll wakes every worker, after a Secret or ConfigMap changed or host ports were freed.
 func (r *Runner) pokeAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -44,7 +44,7 @@ var ownConditions = []corev1.PodConditionType{
 func (w *worker) status(pod *corev1.Pod) corev1.PodStatus {
 	w.mu.Lock()
 	running := w.proc != nil && !w.proc.exited()
-	ready := running && w.ready
+	ready := running && w.ready && !w.proc.stopping
 	pid := 0
 	if running {
 		pid = w.proc.cmd.Process.Pid

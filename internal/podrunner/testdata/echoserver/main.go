@@ -16,7 +16,8 @@ limitations under the License.
 
 // Command echoserver is the image of podrunner's tests. It serves, on the address of its --listen flag, what it
 // sees from inside its container: its users, environment and files, whether its root is writable, and who the
-// API server says its service account token is.
+// API server says its service account token is. With --drain it goes on serving for a while after SIGTERM, as a
+// server draining its connections does, holding its port.
 package main
 
 import (
@@ -50,6 +51,7 @@ type Info struct {
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "address to serve on")
+	drain := flag.Duration("drain", 0, "how long to go on serving after SIGTERM before exiting (/exit ends it sooner)")
 	flag.Parse()
 
 	mux := http.NewServeMux()
@@ -102,6 +104,10 @@ func main() {
 	go func() {
 		<-ctx.Done()
 		fmt.Println("echoserver: got SIGTERM")
+		if *drain > 0 {
+			fmt.Println("echoserver: draining for", *drain)
+			time.Sleep(*drain)
+		}
 		_ = srv.Close()
 	}()
 	fmt.Println("echoserver: listening on", *listen)
