@@ -1,0 +1,674 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package chart tests the Helm chart in charts/pier with the pinned helm binary (the Makefile builds it and passes
+// it in $HELM): lint, rendering with default and non-default values, the values schema, the manager's command line
+// against the real manager's flags, RBAC against config/rbac, restricted Pod Security, and a server-side dry-run of
+// everything against a real API server (dryrun_test.go).
+package chart
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	yamlv3 "go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/yaml"
+
+	"github.com/pier-dev/pier/internal/testenv"
+)
+
+const (
+	release   = "pier"
+	namespace = "pier-system"
+)
+
+var (
+	helmBin  string
+	chartDir = filepath.Join(testenv.RepoRoot(), "charts", "pier")
+)
+
+func TestMain(m *testing.M) {
+	helmBin = os.Getenv("HELM")
+	if helmBin == "" {
+		fmt.Fprintln(os.Stderr, "chart: HELM is not set: run `make test-chart` (or `make test`), which builds the "+
+			"pinned helm into bin/ and passes it in HELM")
+		os.Exit(1)
+	}
+	// Keep helm away from the user's own Helm configuration, repositories and cache.
+	home, err := os.MkdirTemp("", "pier-chart-helm-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chart:", err)
+		os.Exit(1)
+	}
+	for _, v := range []string{"HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"} {
+		_ = os.Setenv(v, filepath.Join(home, v))
+	}
+	// controller-runtime's envtest logs through logr; without a logger it prints a warning with a stack trace.
+	logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	code := m.Run()
+	_ = os.RemoveAll(home)
+	os.Exit(code)
+}
+
+// valueSet is one way of installing the chart: helm flags that choose values.
+type valueSet struct {
+	name  string
+	flags []string
+}
+
+// valueSets are the installs every test renders: the defaults, every value changed (values-all.yaml and
+// values-off.yaml together change each one), and the secure ServiceMonitor that values-all.yaml (plain HTTP) lacks.
+var valueSets = []valueSet{
+	{"default", nil},
+	{"all", []string{"-f", filepath.Join("testdata", "values-all.yaml")}},
+	{"off", []string{"-f", filepath.Join("testdata", "values-off.yaml")}},
+	{"secure-servicemonitor", []string{"--set", "metrics.serviceMonitor.enabled=true"}},
+}
+
+// helm runs the helm binary and returns its stdout, or an error holding its stderr.
+func helm(args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(helmBin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("helm %s: %w\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// render runs helm template for the release in namespace with flags and returns its objects.
+func render(t *testing.T, flags ...string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := helm(append([]string{"template", release, chartDir, "--namespace", namespace}, flags...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := decodeAll([]byte(out))
+	if err != nil {
+		t.Fatalf("reading helm template's output: %v\n%s", err, out)
+	}
+	return objs
+}
+
+// decodeAll reads a multi-document YAML stream, skipping empty documents.
+func decodeAll(data []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return objs, nil
+			}
+			return nil, err
+		}
+		if len(u.Object) > 0 {
+			objs = append(objs, u)
+		}
+	}
+}
+
+// find returns the rendered objects of a kind.
+func find(objs []*unstructured.Unstructured, kind string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// one returns the only rendered object of a kind and name.
+func one(t *testing.T, objs []*unstructured.Unstructured, kind, name string, into any) {
+	t.Helper()
+	for _, o := range find(objs, kind) {
+		if o.GetName() == name {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, into); err != nil {
+				t.Fatalf("%s %s: %v", kind, name, err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no %s %s rendered", kind, name)
+}
+
+func deployment(t *testing.T, objs []*unstructured.Unstructured) *appsv1.Deployment {
+	t.Helper()
+	ds := find(objs, "Deployment")
+	if len(ds) != 1 {
+		t.Fatalf("want one Deployment, got %d", len(ds))
+	}
+	d := &appsv1.Deployment{}
+	one(t, objs, "Deployment", ds[0].GetName(), d)
+	return d
+}
+
+func TestLint(t *testing.T) {
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			for _, strict := range [][]string{nil, {"--strict"}} {
+				args := slices.Concat([]string{"lint", chartDir, "--namespace", namespace}, strict, vs.flags)
+				if _, err := helm(args...); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// TestDefaults checks what an install with no values renders.
+func TestDefaults(t *testing.T) {
+	objs := render(t)
+	kinds := make([]string, 0, len(objs))
+	for _, o := range objs {
+		kinds = append(kinds, o.GetKind()+"/"+o.GetName())
+		if o.GetLabels()["app.kubernetes.io/managed-by"] != "Helm" {
+			t.Errorf("%s/%s lacks the chart's labels: %v", o.GetKind(), o.GetName(), o.GetLabels())
+		}
+	}
+	slices.Sort(kinds)
+	want := []string{
+		"ClusterRole/pier-manager", "ClusterRole/pier-metrics-auth", "ClusterRole/pier-metrics-reader",
+		"ClusterRoleBinding/pier-manager", "ClusterRoleBinding/pier-metrics-auth",
+		"Deployment/pier", "Role/pier-leader-election", "RoleBinding/pier-leader-election",
+		"Service/pier-metrics", "ServiceAccount/pier",
+	}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("rendered\n%v\nwant\n%v", kinds, want)
+	}
+	checkDefaultDeployment(t, deployment(t, objs))
+}
+
+// checkDefaultDeployment checks the manager's Deployment with default values.
+func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment) {
+	t.Helper()
+	c := d.Spec.Template.Spec.Containers[0]
+	appVersion := chartAppVersion(t)
+	if want := "ghcr.io/pier-dev/pier-manager:" + appVersion; c.Image != want {
+		t.Errorf("image %s, want %s", c.Image, want)
+	}
+	wantArgs := []string{
+		"--leader-elect=true",
+		"--health-probe-bind-address=:8081",
+		"--metrics-bind-address=:8443",
+		"--metrics-secure=true",
+		"--server-image=ghcr.io/pier-dev/pier-server:" + appVersion,
+		"--server-image-pull-policy=IfNotPresent",
+		"--max-concurrent-reconciles=4",
+		"--zap-log-level=info",
+		"--zap-encoder=json",
+	}
+	if !slices.Equal(c.Args, wantArgs) {
+		t.Errorf("args\n%q\nwant\n%q", c.Args, wantArgs)
+	}
+	if *d.Spec.Replicas != 1 || d.Namespace != namespace || d.Spec.Template.Spec.ServiceAccountName != "pier" {
+		t.Errorf("replicas %d, namespace %s, service account %s", *d.Spec.Replicas, d.Namespace, d.Spec.Template.Spec.ServiceAccountName)
+	}
+	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.StrVal != "probes" {
+		t.Errorf("liveness probe %+v", p)
+	}
+	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" || p.HTTPGet.Port.StrVal != "probes" {
+		t.Errorf("readiness probe %+v", p)
+	}
+	psc := d.Spec.Template.Spec.SecurityContext
+	if psc == nil || psc.RunAsUser == nil || *psc.RunAsUser != 65532 || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
+		t.Errorf("pod security context %+v, want runAsNonRoot and uid 65532", psc)
+	}
+}
+
+// chartAppVersion reads Chart.yaml's appVersion, which image tags default to.
+func chartAppVersion(t *testing.T) string {
+	t.Helper()
+	content, err := os.ReadFile(filepath.Join(chartDir, "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart struct {
+		AppVersion string `json:"appVersion"`
+	}
+	if err := yaml.Unmarshal(content, &chart); err != nil || chart.AppVersion == "" {
+		t.Fatalf("Chart.yaml has no appVersion: %v", err)
+	}
+	return chart.AppVersion
+}
+
+// TestAllValues checks that each value of values-all.yaml reaches the object it is for.
+func TestAllValues(t *testing.T) {
+	objs := render(t, valueSets[1].flags...)
+	d := deployment(t, objs)
+	spec := d.Spec.Template.Spec
+	c := spec.Containers[0]
+	wantArgs := []string{
+		"--leader-elect=true",
+		"--health-probe-bind-address=:8081",
+		"--metrics-bind-address=:9443",
+		"--metrics-secure=false",
+		"--server-image=registry.example.com/pier/pier-server:1.2.3-server",
+		"--server-image-pull-policy=Never",
+		"--max-concurrent-reconciles=8",
+		"--watch-namespaces=team-a,team-b",
+		"--zap-log-level=debug",
+		"--zap-encoder=console",
+		"--enable-http2",
+	}
+	if !slices.Equal(c.Args, wantArgs) {
+		t.Errorf("args\n%q\nwant\n%q", c.Args, wantArgs)
+	}
+	checks := []struct {
+		what      string
+		got, want any
+	}{
+		{"name", d.Name, "files"},
+		{"name label", d.Labels["app.kubernetes.io/name"], "transfer"},
+		{"replicas", *d.Spec.Replicas, int32(3)},
+		{"image", c.Image, "registry.example.com/pier/pier-manager:1.2.3-test"},
+		{"pull policy", c.ImagePullPolicy, corev1.PullAlways},
+		{"pull secrets", spec.ImagePullSecrets, []corev1.LocalObjectReference{{Name: "regcred"}}},
+		{"service account", spec.ServiceAccountName, "pier-operator"},
+		{"pod annotation", d.Spec.Template.Annotations["example.com/team"], "files"},
+		{"pod label", d.Spec.Template.Labels["example.com/tier"], "ops"},
+		{"run as user", *spec.SecurityContext.RunAsUser, int64(1000)},
+		{"fs group", *spec.SecurityContext.FSGroup, int64(1000)},
+		{"privileged", *c.SecurityContext.Privileged, false},
+		{"cpu limit", c.Resources.Limits.Cpu().String(), "1"},
+		{"memory request", c.Resources.Requests.Memory().String(), "128Mi"},
+		{"node selector", spec.NodeSelector, map[string]string{"kubernetes.io/os": "linux"}},
+		{"tolerations", spec.Tolerations, []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual,
+			Value: "transfer", Effect: corev1.TaintEffectNoSchedule}}},
+		{"affinity", spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values,
+			[]string{"amd64", "arm64"}},
+		{"env", c.Env, []corev1.EnvVar{{Name: "GOMAXPROCS", Value: "2"}}},
+		{"metrics port", c.Ports[1], corev1.ContainerPort{Name: "metrics", ContainerPort: 9443, Protocol: corev1.ProtocolTCP}},
+	}
+	for _, ch := range checks {
+		if !reflect.DeepEqual(ch.got, ch.want) {
+			t.Errorf("%s: got %v, want %v", ch.what, ch.got, ch.want)
+		}
+	}
+
+	var sa corev1.ServiceAccount
+	one(t, objs, "ServiceAccount", "pier-operator", &sa)
+	if sa.Annotations["example.com/role"] != "files-operator" {
+		t.Errorf("service account annotations %v", sa.Annotations)
+	}
+	var svc corev1.Service
+	one(t, objs, "Service", "files-metrics", &svc)
+	if p := svc.Spec.Ports[0]; p.Name != "http" || p.Port != 9443 {
+		t.Errorf("metrics service port %+v, want http 9443", p)
+	}
+	var binding rbacv1.ClusterRoleBinding
+	one(t, objs, "ClusterRoleBinding", "files-manager", &binding)
+	if s := binding.Subjects[0]; s.Name != "pier-operator" || s.Namespace != namespace {
+		t.Errorf("manager binding's subject %+v", s)
+	}
+	// Plain-HTTP metrics need no authentication roles.
+	for _, name := range []string{"files-metrics-auth", "files-metrics-reader"} {
+		for _, o := range find(objs, "ClusterRole") {
+			if o.GetName() == name {
+				t.Errorf("%s rendered with metrics.secure=false", name)
+			}
+		}
+	}
+}
+
+// TestValuesOff checks what turning leader election, metrics and the ServiceAccount off leaves out.
+func TestValuesOff(t *testing.T) {
+	objs := render(t, valueSets[2].flags...)
+	for _, kind := range []string{"ServiceAccount", "Role", "RoleBinding", "Service", "ServiceMonitor"} {
+		if got := find(objs, kind); len(got) > 0 {
+			t.Errorf("%s rendered: %s", kind, got[0].GetName())
+		}
+	}
+	c := deployment(t, objs).Spec.Template.Spec.Containers[0]
+	for _, want := range []string{"--leader-elect=false", "--metrics-bind-address=0"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("args %q lack %s", c.Args, want)
+		}
+	}
+	if len(c.Ports) != 1 || c.Ports[0].Name != "probes" {
+		t.Errorf("ports %+v, want only probes", c.Ports)
+	}
+	var binding rbacv1.ClusterRoleBinding
+	one(t, objs, "ClusterRoleBinding", "pier-manager", &binding)
+	if s := binding.Subjects[0]; s.Name != "existing-operator" {
+		t.Errorf("manager binding's subject %+v, want the existing ServiceAccount", s)
+	}
+}
+
+// TestServiceMonitor checks that the ServiceMonitor renders only when enabled, and scrapes the way the metrics
+// are served.
+func TestServiceMonitor(t *testing.T) {
+	if got := find(render(t), "ServiceMonitor"); len(got) != 0 {
+		t.Errorf("a ServiceMonitor renders by default")
+	}
+	for _, c := range []struct {
+		set    valueSet
+		name   string
+		scheme string
+		port   string
+	}{
+		{valueSets[1], "files", "http", "http"},
+		{valueSets[3], "pier", "https", "https"},
+	} {
+		t.Run(c.set.name, func(t *testing.T) {
+			objs := render(t, c.set.flags...)
+			if n := len(find(objs, "ServiceMonitor")); n != 1 {
+				t.Fatalf("%d ServiceMonitors, want 1", n)
+			}
+			var sm unstructured.Unstructured
+			one(t, objs, "ServiceMonitor", c.name, &sm.Object)
+			endpoint := sm.Object["spec"].(map[string]any)["endpoints"].([]any)[0].(map[string]any)
+			if endpoint["scheme"] != c.scheme || endpoint["port"] != c.port || endpoint["path"] != "/metrics" {
+				t.Errorf("endpoint %v, want %s on port %s", endpoint, c.scheme, c.port)
+			}
+			if c.scheme == "https" && endpoint["bearerTokenFile"] == nil {
+				t.Errorf("an HTTPS endpoint without the scraper's token: %v", endpoint)
+			}
+			if c.set.name == "all" && (endpoint["interval"] != "15s" || sm.GetLabels()["release"] != "prometheus") {
+				t.Errorf("interval %v, labels %v", endpoint["interval"], sm.GetLabels())
+			}
+			// The ServiceMonitor must select the metrics Service and nothing else of the chart's.
+			selector := sm.Object["spec"].(map[string]any)["selector"].(map[string]any)["matchLabels"].(map[string]any)
+			for _, svc := range find(objs, "Service") {
+				if !selects(selector, svc.GetLabels()) {
+					t.Errorf("selector %v misses Service %s %v", selector, svc.GetName(), svc.GetLabels())
+				}
+			}
+		})
+	}
+}
+
+func selects(selector map[string]any, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestTemplateRefusals checks the combinations the templates refuse, each with a message saying what to change.
+func TestTemplateRefusals(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		set  []string
+		want string
+	}{
+		{"replicas without leader election", []string{"replicaCount=2", "leaderElection.enabled=false"},
+			"replicaCount is 2 but leaderElection.enabled is false"},
+		{"service monitor without metrics", []string{"metrics.enabled=false", "metrics.serviceMonitor.enabled=true"},
+			"metrics.serviceMonitor.enabled is true but metrics.enabled is false"},
+		{"existing service account without a name", []string{"serviceAccount.create=false"},
+			"serviceAccount.name is required when serviceAccount.create is false"},
+		{"metrics on the probes' port", []string{"metrics.port=8081"}, "metrics.port is 8081"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := []string{"template", release, chartDir}
+			for _, s := range c.set {
+				args = append(args, "--set", s)
+			}
+			_, err := helm(args...)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("want a failure saying %q, got %v", c.want, err)
+			}
+		})
+	}
+	// More than one replica is fine with leader election (the default).
+	if _, err := helm("template", release, chartDir, "--set", "replicaCount=2"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestSchemaRefusals checks that values.schema.json stops bad values on install (helm install and template run the
+// same check) with a message naming the value.
+func TestSchemaRefusals(t *testing.T) {
+	for _, c := range []struct {
+		name, values string
+		want         []string
+	}{
+		{"unknown pull policy", "image: {pullPolicy: Sometimes}", []string{"/image/pullPolicy", "'Always', 'IfNotPresent', 'Never'"}},
+		{"unknown server pull policy", "serverImage: {pullPolicy: always}", []string{"/serverImage/pullPolicy", "'Always'"}},
+		{"no replicas", "replicaCount: 0", []string{"/replicaCount", "minimum"}},
+		{"replicas as a string", `replicaCount: "2"`, []string{"/replicaCount", "want integer"}},
+		{"unknown log format", "logging: {format: xml}", []string{"/logging/format", "'json', 'console'"}},
+		{"unknown log level", "logging: {level: warn}", []string{"/logging/level", "'debug', 'info', 'error'"}},
+		{"empty image repository", `image: {repository: ""}`, []string{"/image/repository", "minLength"}},
+		{"no server image repository", "serverImage: {repository: null}", []string{"/serverImage", "repository"}},
+		{"misspelt value", "replicas: 2", []string{"additional properties 'replicas' not allowed"}},
+		{"misspelt nested value", "metrics: {serviceMonitor: {enable: true}}", []string{"/metrics/serviceMonitor", "'enable'"}},
+		{"privileged metrics port", "metrics: {port: 443}", []string{"/metrics/port", "minimum"}},
+		{"bad namespace", "watchNamespaces: [Team_A]", []string{"/watchNamespaces/0", "does not match pattern"}},
+		{"bad interval", "metrics: {serviceMonitor: {interval: 30}}", []string{"/metrics/serviceMonitor/interval", "want string"}},
+		{"env without a name", "extraEnv: [{value: x}]", []string{"/extraEnv/0", "name"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "values.yaml")
+			if err := os.WriteFile(file, []byte(c.values+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := helm("template", release, chartDir, "-f", file)
+			if err == nil {
+				t.Fatalf("values %q were accepted", c.values)
+			}
+			msg := err.Error()
+			for _, want := range append([]string{"values don't meet the specifications of the schema"}, c.want...) {
+				if !strings.Contains(msg, want) {
+					t.Errorf("the failure does not say %q:\n%s", want, msg)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryValueIsChanged makes sure the non-default value files exercise every value the README lists (each key
+// with a "# --" comment in values.yaml), so a new value cannot go untested.
+func TestEveryValueIsChanged(t *testing.T) {
+	content, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yamlv3.Node
+	if err := yamlv3.Unmarshal(content, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var documented [][]string
+	var walk func(path []string, m *yamlv3.Node)
+	walk = func(path []string, m *yamlv3.Node) {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k, v := m.Content[i], m.Content[i+1]
+			p := append(slices.Clone(path), k.Value)
+			if strings.Contains(k.HeadComment, "# --") {
+				documented = append(documented, p)
+			} else if v.Kind == yamlv3.MappingNode {
+				walk(p, v)
+			}
+		}
+	}
+	walk(nil, doc.Content[0])
+	if len(documented) < 30 {
+		t.Fatalf("found only %d documented values in values.yaml", len(documented))
+	}
+
+	defaults := loadValues(t, filepath.Join(chartDir, "values.yaml"))
+	changers := []map[string]any{
+		loadValues(t, filepath.Join("testdata", "values-all.yaml")),
+		loadValues(t, filepath.Join("testdata", "values-off.yaml")),
+	}
+	for _, p := range documented {
+		def, _ := lookup(defaults, p)
+		changed := slices.ContainsFunc(changers, func(values map[string]any) bool {
+			v, ok := lookup(values, p)
+			return ok && !reflect.DeepEqual(v, def)
+		})
+		if !changed {
+			t.Errorf("no testdata values file changes %s", strings.Join(p, "."))
+		}
+	}
+}
+
+func loadValues(t *testing.T, file string) map[string]any {
+	t.Helper()
+	content, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values map[string]any
+	if err := yaml.Unmarshal(content, &values); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return values
+}
+
+func lookup(values map[string]any, path []string) (any, bool) {
+	var v any = values
+	for _, key := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[key]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// TestRBACMatchesConfig checks that the chart's roles have exactly the rules of the kustomize install's roles in
+// config/rbac; role.yaml is what controller-gen writes from the controllers' +kubebuilder:rbac markers.
+func TestRBACMatchesConfig(t *testing.T) {
+	objs := render(t)
+	for _, c := range []struct{ kind, name, file string }{
+		{"ClusterRole", "pier-manager", "role.yaml"},
+		{"Role", "pier-leader-election", "leader_election_role.yaml"},
+		{"ClusterRole", "pier-metrics-auth", "metrics_auth_role.yaml"},
+		{"ClusterRole", "pier-metrics-reader", "metrics_reader_role.yaml"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			content, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "rbac", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want, got rbacv1.ClusterRole
+			if err := yaml.UnmarshalStrict(content, &want); err != nil {
+				t.Fatal(err)
+			}
+			one(t, objs, c.kind, c.name, &got)
+			if len(want.Rules) == 0 || !reflect.DeepEqual(got.Rules, want.Rules) {
+				t.Errorf("%s %s rules\n%+v\nwant (config/rbac/%s)\n%+v", c.kind, c.name, got.Rules, c.file, want.Rules)
+			}
+		})
+	}
+}
+
+// TestCRDsMatchConfig checks that the chart's crds/ are config/crd/bases, behind a line naming the source.
+func TestCRDsMatchConfig(t *testing.T) {
+	sources, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "crd", "bases", "*.yaml"))
+	if err != nil || len(sources) == 0 {
+		t.Fatalf("no CRDs in config/crd/bases: %v", err)
+	}
+	copies, _ := filepath.Glob(filepath.Join(chartDir, "crds", "*.yaml"))
+	if len(copies) != len(sources) {
+		t.Errorf("charts/pier/crds has %d files, config/crd/bases %d: run `make manifests`", len(copies), len(sources))
+	}
+	for _, src := range sources {
+		want, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(chartDir, "crds", filepath.Base(src)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, body, _ := bytes.Cut(got, []byte("\n")); !bytes.Equal(body, want) {
+			t.Errorf("charts/pier/crds/%s differs from config/crd/bases: run `make manifests`", filepath.Base(src))
+		}
+	}
+}
+
+// TestRestrictedPodSecurity checks the manager's pod against the restricted Pod Security Standard, as the API
+// server's Pod Security admission evaluates it, with every value set, plus the read-only root file system.
+func TestRestrictedPodSecurity(t *testing.T) {
+	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	level := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			d := deployment(t, render(t, vs.flags...))
+			spec := d.Spec.Template.Spec
+			for _, result := range evaluator.EvaluatePod(level, &metav1.ObjectMeta{}, &spec) {
+				if !result.Allowed {
+					t.Errorf("restricted: %s: %s", result.ForbiddenReason, result.ForbiddenDetail)
+				}
+			}
+			for _, c := range spec.Containers {
+				if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+					t.Errorf("container %s: root file system is writable", c.Name)
+				}
+			}
+		})
+	}
+}
+
+// TestManagerAcceptsArgs runs the real manager with the command line each value set renders, followed by -help:
+// Go's flag package sets every flag (refusing unknown flags and bad values) before it reaches -help and exits 0, so
+// this proves the chart speaks the manager's flags without starting it.
+func TestManagerAcceptsArgs(t *testing.T) {
+	manager := filepath.Join(t.TempDir(), "manager")
+	build := exec.Command("go", "build", "-o", manager, "./cmd/manager")
+	build.Dir = testenv.RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the manager: %v\n%s", err, out)
+	}
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			c := deployment(t, render(t, vs.flags...)).Spec.Template.Spec.Containers[0]
+			if !slices.Equal(c.Command, []string{"/manager"}) {
+				t.Errorf("command %q, want the image's /manager", c.Command)
+			}
+			out, err := exec.Command(manager, append(slices.Clone(c.Args), "-help")...).CombinedOutput()
+			if err != nil {
+				t.Errorf("the manager refuses %q: %v\n%s", c.Args, err, out)
+			}
+		})
+	}
+	// The check can fail.
+	if err := exec.Command(manager, "--zap-encoder=xml", "-help").Run(); err == nil {
+		t.Error("the manager accepted --zap-encoder=xml")
+	}
+}

@@ -1,0 +1,191 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package chart
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// prometheusOperatorVersion is the prometheus-operator release whose ServiceMonitor CRD the dry-run installs. Its Go
+// module ships the CRDs as plain YAML, so the Go module proxy is all a machine needs to get them; it is not a
+// dependency of pier.
+const prometheusOperatorVersion = "v0.85.0"
+
+// serviceMonitorCRD downloads the prometheus-operator module (once; it stays in the module cache) and returns the
+// file of its ServiceMonitor CRD.
+func serviceMonitorCRD() (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", "github.com/prometheus-operator/prometheus-operator@"+prometheusOperatorVersion)
+	// Outside pier's module, so that the download cannot touch go.mod or go.sum.
+	cmd.Dir = os.TempDir()
+	out, err := cmd.Output()
+	if err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			err = fmt.Errorf("%w: %s", err, exitErr.Stderr)
+		}
+		return "", fmt.Errorf("downloading prometheus-operator %s for its ServiceMonitor CRD: %w", prometheusOperatorVersion, err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return "", fmt.Errorf("reading `go mod download -json` output for prometheus-operator: %q", out)
+	}
+	return filepath.Join(mod.Dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_servicemonitors.yaml"), nil
+}
+
+// TestServerSideDryRun installs the chart's CRDs (for real) into a real API server and applies everything each
+// value set renders with a server-side dry-run and strict field validation, as `helm install` and
+// `kubectl apply --server-side` would: the API server's own validation of every object, CRDs' schemas included.
+func TestServerSideDryRun(t *testing.T) {
+	cluster := startAPIServer(t)
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			for _, obj := range render(t, vs.flags...) {
+				cluster.dryRunApply(t, obj)
+			}
+		})
+	}
+
+	// The example NOTES.txt tells users to apply must be valid too.
+	t.Run("NOTES example", func(t *testing.T) {
+		notes, err := os.ReadFile(filepath.Join(chartDir, "templates", "NOTES.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`(?s)kubectl apply -f - <<'YAML'\n(.*?)\n *YAML\n`).FindSubmatch(notes)
+		if m == nil {
+			t.Fatal("NOTES.txt has no `kubectl apply -f - <<'YAML'` example")
+		}
+		objs, err := decodeAll(regexp.MustCompile(`(?m)^  `).ReplaceAll(m[1], nil))
+		if err != nil {
+			t.Fatalf("reading the NOTES.txt example: %v\n%s", err, m[1])
+		}
+		if len(objs) != 2 {
+			t.Fatalf("the NOTES.txt example has %d objects, want a TransferEndpoint and a TransferUser", len(objs))
+		}
+		for _, obj := range objs {
+			obj.SetNamespace(namespace)
+			cluster.dryRunApply(t, obj)
+		}
+	})
+}
+
+// apiServer is a running envtest control plane with the chart's CRDs and the release namespace.
+type apiServer struct {
+	client  client.Client
+	dynamic *dynamic.DynamicClient
+}
+
+// startAPIServer starts kube-apiserver and etcd from KUBEBUILDER_ASSETS, installs the chart's crds/ and the
+// ServiceMonitor CRD, and creates the release namespace (which exists before an install: helm install
+// --create-namespace, or the user). The control plane stops when the test ends.
+func startAPIServer(t *testing.T) *apiServer {
+	t.Helper()
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test-chart`, or " +
+			"`export KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh)` before `go test`")
+	}
+	smCRD, err := serviceMonitorCRD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &envtest.Environment{
+		CRDInstallOptions: envtest.CRDInstallOptions{
+			Paths:              []string{filepath.Join(chartDir, "crds"), smCRD},
+			ErrorIfPathMissing: true,
+		},
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting envtest: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+
+	installed := make([]string, 0, len(env.CRDs))
+	for _, crd := range env.CRDs {
+		installed = append(installed, crd.Name)
+	}
+	for _, want := range []string{"transferendpoints.transfer.pier.dev", "transferusers.transfer.pier.dev", "servicemonitors.monitoring.coreos.com"} {
+		if !slices.Contains(installed, want) {
+			t.Fatalf("CRD %s was not installed; installed: %v", want, installed)
+		}
+	}
+
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		t.Fatal(err)
+	}
+	return &apiServer{client: c, dynamic: dyn}
+}
+
+// dryRunApply sends obj as a server-side apply with dryRun=All and strict field validation.
+func (a *apiServer) dryRunApply(t *testing.T, obj *unstructured.Unstructured) {
+	t.Helper()
+	gvk := obj.GroupVersionKind()
+	mapping, err := a.client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		t.Errorf("%s %s: %v", gvk.Kind, obj.GetName(), err)
+		return
+	}
+	resource := dynamic.ResourceInterface(a.dynamic.Resource(mapping.Resource))
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		// The chart names the namespace itself, so `helm template | kubectl apply` lands in the right place too.
+		if obj.GetNamespace() == "" {
+			t.Errorf("%s %s has no metadata.namespace", gvk.Kind, obj.GetName())
+			obj.SetNamespace(namespace)
+		}
+		resource = a.dynamic.Resource(mapping.Resource).Namespace(obj.GetNamespace())
+	}
+	data, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	force := true // take over fields from other managers, as helm does
+	_, err = resource.Patch(context.Background(), obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{
+		FieldManager:    "helm",
+		Force:           &force,
+		DryRun:          []string{metav1.DryRunAll},
+		FieldValidation: metav1.FieldValidationStrict,
+	})
+	if err != nil {
+		t.Errorf("server-side dry-run of %s %s: %v", gvk.Kind, obj.GetName(), err)
+	}
+}
