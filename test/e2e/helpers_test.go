@@ -129,8 +129,20 @@ func sshConfig(user string, presented *ssh.PublicKey, methods ...ssh.AuthMethod)
 	}
 }
 
+// sftpSession is an SFTP client with its SSH connection.
+type sftpSession struct {
+	*sftp.Client
+	conn *ssh.Client
+}
+
+// Close ends the SFTP session and the SSH connection under it; sftp.Client.Close alone leaves the connection
+// open, and the server then waits for it when it drains on shutdown.
+func (s *sftpSession) Close() error {
+	return errors.Join(s.Client.Close(), s.conn.Close())
+}
+
 // sftpLogin opens an SFTP session; the caller closes it.
-func sftpLogin(ep *localcluster.Endpoint, cfg *ssh.ClientConfig) (*sftp.Client, error) {
+func sftpLogin(ep *localcluster.Endpoint, cfg *ssh.ClientConfig) (*sftpSession, error) {
 	conn, err := ssh.Dial("tcp", net.JoinHostPort(ep.Host, strconv.Itoa(ep.SFTPPort)), cfg)
 	if err != nil {
 		return nil, err
@@ -140,7 +152,7 @@ func sftpLogin(ep *localcluster.Endpoint, cfg *ssh.ClientConfig) (*sftp.Client, 
 		_ = conn.Close()
 		return nil, err
 	}
-	return c, nil
+	return &sftpSession{Client: c, conn: conn}, nil
 }
 
 // canLogIn reports nil when user can open an SFTP session with password.
