@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -77,17 +78,45 @@ func TestServerSideDryRun(t *testing.T) {
 		})
 	}
 
+	// helm itself installs against the API server (dry-run: nothing is created) and prints NOTES.txt.
+	for _, vs := range valueSets {
+		t.Run("helm install "+vs.name, func(t *testing.T) {
+			args := slices.Concat([]string{"install", release, chartDir, "--namespace", namespace,
+				"--dry-run=server", "--kubeconfig", cluster.kubeconfig}, vs.flags)
+			out, err := helm(args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, notes, found := strings.Cut(out, "NOTES:")
+			if !found {
+				t.Fatalf("helm install printed no NOTES:\n%s", out)
+			}
+			for _, want := range []string{"kubectl get te,tu", "kubectl apply --server-side -f charts/pier/crds/"} {
+				if !strings.Contains(notes, want) {
+					t.Errorf("NOTES do not say %q:\n%s", want, notes)
+				}
+			}
+			if vs.name == "default" {
+				t.Logf("NOTES:%s", notes)
+			}
+			if strings.Contains(notes, "<no value>") {
+				t.Errorf("NOTES refer to a missing value:\n%s", notes)
+			}
+		})
+	}
+
 	// The example NOTES.txt tells users to apply must be valid too.
 	t.Run("NOTES example", func(t *testing.T) {
 		notes, err := os.ReadFile(filepath.Join(chartDir, "templates", "NOTES.txt"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := regexp.MustCompile(`(?s)kubectl apply -f - <<'YAML'\n(.*?)\n *YAML\n`).FindSubmatch(notes)
+		// The here-document's last line must be exactly YAML, or a pasted example never ends.
+		m := regexp.MustCompile(`(?s)\nkubectl apply -f - <<'YAML'\n(.*?)\nYAML\n`).FindSubmatch(notes)
 		if m == nil {
-			t.Fatal("NOTES.txt has no `kubectl apply -f - <<'YAML'` example")
+			t.Fatal("NOTES.txt has no `kubectl apply -f - <<'YAML'` example ending in a line YAML")
 		}
-		objs, err := decodeAll(regexp.MustCompile(`(?m)^  `).ReplaceAll(m[1], nil))
+		objs, err := decodeAll(m[1])
 		if err != nil {
 			t.Fatalf("reading the NOTES.txt example: %v\n%s", err, m[1])
 		}
@@ -103,8 +132,9 @@ func TestServerSideDryRun(t *testing.T) {
 
 // apiServer is a running envtest control plane with the chart's CRDs and the release namespace.
 type apiServer struct {
-	client  client.Client
-	dynamic *dynamic.DynamicClient
+	client     client.Client
+	dynamic    *dynamic.DynamicClient
+	kubeconfig string // an administrator's, for helm
 }
 
 // startAPIServer starts kube-apiserver and etcd from KUBEBUILDER_ASSETS, installs the chart's crds/ and the
@@ -153,7 +183,19 @@ func startAPIServer(t *testing.T) *apiServer {
 	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
 		t.Fatal(err)
 	}
-	return &apiServer{client: c, dynamic: dyn}
+	admin, err := env.AddUser(envtest.User{Name: "helm", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := admin.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(file, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &apiServer{client: c, dynamic: dyn, kubeconfig: file}
 }
 
 // dryRunApply sends obj as a server-side apply with dryRun=All and strict field validation.
