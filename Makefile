@@ -131,6 +131,18 @@ build-installer: manifests $(KUSTOMIZE) ## Write dist/install.yaml (kubectl appl
 	  $(KUSTOMIZE) build config/default; } > dist/install.yaml.tmp
 	mv dist/install.yaml.tmp dist/install.yaml
 
+# `make images` writes dist/images/pier-manager-$(VERSION).tar and pier-server-$(VERSION).tar: multi-platform OCI
+# archives built without Docker (hack/images, docs/images.md); build/*.Dockerfile build the same images with Docker.
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+# The revision label, and every timestamp in the images from the commit, so that a commit always gives the same digests.
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+.PHONY: images
+images: ## Build the pier-manager and pier-server images (amd64 and arm64) as OCI archives in dist/images; no Docker needed.
+	go run ./hack/images --registry $(REGISTRY) --version $(VERSION) --revision "$(REVISION)" \
+	  --platforms $(IMAGE_PLATFORMS) --source-date-epoch $(SOURCE_DATE_EPOCH) --out dist/images
+
 .PHONY: demo
 demo: build test-clients ## A working endpoint on this machine, no cluster needed: control plane, operator, samples, the pod; Ctrl-C stops it.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager --with-kubectl)" go run ./hack/demo
