@@ -16,9 +16,6 @@ ENVTEST_ETCD_VERSION ?= 3.7.0
 REGISTRY ?= ghcr.io/pier-dev
 # The release version: the images' tag and the Helm chart's version and appVersion (written by hack/chartgen).
 VERSION ?= 0.1.0
-TAG ?= dev
-MANAGER_IMG ?= $(REGISTRY)/pier-manager:$(TAG)
-SERVER_IMG ?= $(REGISTRY)/pier-server:$(TAG)
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec

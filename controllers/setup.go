@@ -24,11 +24,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -56,14 +58,16 @@ const (
 type Options struct {
 	ServerImage           string
 	ServerImagePullPolicy corev1.PullPolicy
+	// CertManager is true when cert-manager's Certificate kind is installed (see CertManagerInstalled); only
+	// then are Certificates created and watched.
+	CertManager bool
 	// MaxConcurrentReconciles per controller; 0 means the default, 4.
 	MaxConcurrentReconciles int
 }
 
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Setup registers the field indexes and both controllers with the manager. It checks whether cert-manager is
-// installed once, at start: its Certificate kind can only be watched if it exists.
+// Setup registers the field indexes and both controllers with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.ServerImage == "" {
 		return fmt.Errorf("the pier-server image is not set")
@@ -74,10 +78,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := setupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	certManager, err := certManagerInstalled(mgr.GetRESTMapper())
-	if err != nil {
-		return err
-	}
+	certManager := opts.CertManager
 	recorder := mgr.GetEventRecorder(eventRecorderName)
 	endpoints := &EndpointReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
@@ -92,11 +93,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 
 // CacheOptions are the manager cache settings the reconcilers rely on: children are cached only when they carry
 // the operator's managed-by label, so the operator does not hold every Deployment and Service of the cluster in
-// memory. Secrets are not cached at all (see ClientOptions); they are watched as metadata only.
-func CacheOptions(namespaces []string) cache.Options {
+// memory. Secrets are not cached at all (see ClientOptions); they are watched as metadata only. certManager says
+// whether cert-manager's Certificate kind exists: the cache refuses to start with an entry for a missing kind.
+func CacheOptions(namespaces []string, certManager bool) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{"app.kubernetes.io/managed-by": render.ManagedByValue})
-	certificate := &unstructured.Unstructured{}
-	certificate.SetGroupVersionKind(render.CertificateGVK)
 	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&appsv1.Deployment{}:            {Label: managed},
 		&corev1.Service{}:               {Label: managed},
@@ -105,8 +105,12 @@ func CacheOptions(namespaces []string) cache.Options {
 		&rbacv1.Role{}:                  {Label: managed},
 		&rbacv1.RoleBinding{}:           {Label: managed},
 		&policyv1.PodDisruptionBudget{}: {Label: managed},
-		certificate:                     {Label: managed},
 	}}
+	if certManager {
+		certificate := &unstructured.Unstructured{}
+		certificate.SetGroupVersionKind(render.CertificateGVK)
+		opts.ByObject[certificate] = cache.ByObject{Label: managed}
+	}
 	if len(namespaces) > 0 {
 		opts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range namespaces {
@@ -116,22 +120,45 @@ func CacheOptions(namespaces []string) cache.Options {
 	return opts
 }
 
+// ManagerOptions completes base with the cache and client options the reconcilers rely on (CacheOptions,
+// ClientOptions), after asking the API server whether cert-manager is installed. It returns the answer for
+// Options.CertManager.
+func ManagerOptions(cfg *rest.Config, base ctrl.Options, namespaces []string) (ctrl.Options, bool, error) {
+	certManager, err := CertManagerInstalled(cfg)
+	if err != nil {
+		return ctrl.Options{}, false, err
+	}
+	base.Cache = CacheOptions(namespaces, certManager)
+	base.Client = ClientOptions()
+	return base, certManager, nil
+}
+
 // ClientOptions make every Secret read go to the API server: users' passwords and keys are read when needed and
 // never kept in the operator's memory.
 func ClientOptions() client.Options {
 	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
 }
 
-func certManagerInstalled(mapper meta.RESTMapper) (bool, error) {
-	_, err := mapper.RESTMapping(render.CertificateGVK.GroupKind(), render.CertificateGVK.Version)
-	switch {
-	case err == nil:
-		return true, nil
-	case meta.IsNoMatchError(err):
-		return false, nil
-	default:
+// CertManagerInstalled asks the API server, once at start, whether cert-manager's Certificate kind exists.
+// Installing cert-manager later needs a restart of the operator, which the TLSReady condition says.
+func CertManagerInstalled(cfg *rest.Config) (bool, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
 		return false, fmt.Errorf("checking whether cert-manager is installed: %w", err)
 	}
+	resources, err := dc.ServerResourcesForGroupVersion(render.CertificateGVK.GroupVersion().String())
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("checking whether cert-manager is installed: %w", err)
+	}
+	for _, r := range resources.APIResources {
+		if r.Kind == render.CertificateGVK.Kind {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {

@@ -99,16 +99,18 @@ func logOutput() io.Writer {
 func startManager(ctx context.Context, done chan<- error) error {
 	cfg := rest.CopyConfig(env.Config)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return writes.wrap(rt) }
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	opts, certManager, err := controllers.ManagerOptions(cfg, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   controllers.CacheOptions(nil),
-		Client:  controllers.ClientOptions(),
-	})
+	}, nil)
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Options{ServerImage: testImage}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{ServerImage: testImage, CertManager: certManager}); err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)
 	}
 	go func() { done <- mgr.Start(ctx) }()

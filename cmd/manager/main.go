@@ -95,15 +95,23 @@ func main() {
 		metricsOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	cfg := ctrl.GetConfigOrDie()
+	mgrOptions, certManager, err := controllers.ManagerOptions(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsOptions,
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         enableLeaderElection,
 		LeaderElectionID:       "pier-manager.transfer.pier.dev",
-		Cache:                  controllers.CacheOptions(splitList(watchNamespaces)),
-		Client:                 controllers.ClientOptions(),
-	})
+	}, splitList(watchNamespaces))
+	if err != nil {
+		log.Error(err, "unable to reach the API server")
+		os.Exit(1)
+	}
+	if !certManager {
+		log.Info("cert-manager is not installed: endpoints with spec.ftp.tls.issuerRef will report TLSReady=False " +
+			"until it is installed and the operator restarted")
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOptions)
 	if err != nil {
 		log.Error(err, "unable to create the manager")
 		os.Exit(1)
@@ -121,6 +129,7 @@ func main() {
 		ServerImage:             serverImage,
 		ServerImagePullPolicy:   pullPolicy,
 		MaxConcurrentReconciles: concurrency,
+		CertManager:             certManager,
 	}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)

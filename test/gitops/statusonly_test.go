@@ -144,17 +144,19 @@ func TestOperatorWritesOnlyStatus(t *testing.T) {
 
 func startManager(t *testing.T, env *testenv.Env) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+	opts, certManager, err := controllers.ManagerOptions(env.Config, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   controllers.CacheOptions(nil),
-		Client:  controllers.ClientOptions(),
-	})
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := ctrl.NewManager(env.Config, opts)
 	if err != nil {
 		t.Fatalf("creating the manager: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := controllers.Setup(ctx, mgr, controllers.Options{ServerImage: "example.test/pier-server:test"}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{ServerImage: "example.test/pier-server:test", CertManager: certManager}); err != nil {
 		cancel()
 		t.Fatalf("setting up the controllers: %v", err)
 	}
