@@ -210,13 +210,10 @@ func condition(t *testing.T, obj client.Object, condType string, status metav1.C
 			return err
 		}
 		var conds []metav1.Condition
-		var generation int64
-		switch o := obj.(type) {
-		case *transferv1alpha1.TransferEndpoint:
-			conds, generation = o.Status.Conditions, o.Generation
-		case *transferv1alpha1.TransferUser:
-			conds, generation = o.Status.Conditions, o.Generation
+		if o, ok := obj.(transferv1alpha1.Conditioned); ok {
+			conds = o.GetConditions()
 		}
+		generation := obj.GetGeneration()
 		c := meta.FindStatusCondition(conds, condType)
 		if c == nil {
 			return fmt.Errorf("no %s condition yet in %v", condType, conds)

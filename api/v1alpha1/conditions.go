@@ -16,6 +16,8 @@ limitations under the License.
 
 package v1alpha1
 
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 // Condition types reported in status.conditions.
 const (
 	// ConditionReady is True when the object does what its spec asks: an endpoint serves its users, a user can
@@ -36,3 +38,17 @@ const (
 	DefaultPasswordKey       = "password"
 	DefaultAuthorizedKeysKey = "authorized_keys"
 )
+
+// Conditioned is a pier object with status conditions: a TransferEndpoint or a TransferUser. Code that waits for
+// a condition (tests, the local demo) works on either through it.
+// +kubebuilder:object:generate=false
+type Conditioned interface {
+	GetGeneration() int64
+	GetConditions() []metav1.Condition
+}
+
+// GetConditions returns the endpoint's status conditions.
+func (t *TransferEndpoint) GetConditions() []metav1.Condition { return t.Status.Conditions }
+
+// GetConditions returns the user's status conditions.
+func (t *TransferUser) GetConditions() []metav1.Condition { return t.Status.Conditions }

@@ -121,13 +121,10 @@ func WaitReady(ctx context.Context, c client.Client, obj client.Object, timeout 
 	for {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err == nil {
 			var conds []metav1.Condition
-			var generation int64
-			switch o := obj.(type) {
-			case *transferv1alpha1.TransferEndpoint:
-				conds, generation = o.Status.Conditions, o.Generation
-			case *transferv1alpha1.TransferUser:
-				conds, generation = o.Status.Conditions, o.Generation
+			if o, ok := obj.(transferv1alpha1.Conditioned); ok {
+				conds = o.GetConditions()
 			}
+			generation := obj.GetGeneration()
 			if ready := meta.FindStatusCondition(conds, transferv1alpha1.ConditionReady); ready != nil {
 				if ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == generation {
 					return nil

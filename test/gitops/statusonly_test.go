@@ -203,11 +203,8 @@ func waitReady(t *testing.T, k8s client.Client, key client.ObjectKey, obj client
 			return err
 		}
 		var conditions []metav1.Condition
-		switch o := obj.(type) {
-		case *transferv1alpha1.TransferEndpoint:
-			conditions = o.Status.Conditions
-		case *transferv1alpha1.TransferUser:
-			conditions = o.Status.Conditions
+		if o, ok := obj.(transferv1alpha1.Conditioned); ok {
+			conditions = o.GetConditions()
 		}
 		c := meta.FindStatusCondition(conditions, transferv1alpha1.ConditionReady)
 		if c == nil || c.Status != status || c.Reason != reason || c.ObservedGeneration != obj.GetGeneration() {
