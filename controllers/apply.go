@@ -45,13 +45,15 @@ type child[T client.Object] struct {
 	update func(desired, live T)
 }
 
-// ensure creates desired when it is missing, or updates the live object when it drifted from desired. It reads
-// through c's cache first and writes nothing when the child is in sync, so a reconcile with nothing to do makes no
-// API writes. live must be an empty object of desired's type; it holds the object as it is afterwards.
-func ensure[T client.Object](ctx context.Context, c client.Client, apiReader client.Reader, desired, live T, kind child[T]) (bool, error) {
+// ensure creates desired when it is missing, or updates the live object when it drifted from desired, and
+// returns the object as it is now in the API server. It reads through c's cache first and writes nothing when the
+// child is in sync, so a reconcile with nothing to do makes no API writes. live must be an empty object of
+// desired's type, used for the read.
+func ensure[T client.Object](ctx context.Context, c client.Client, apiReader client.Reader, desired, live T, kind child[T]) (T, error) {
+	var none T
 	hash, err := specHash(desired)
 	if err != nil {
-		return false, err
+		return none, err
 	}
 	setAnnotation(desired, annotationSpecHash, hash)
 
@@ -59,29 +61,30 @@ func ensure[T client.Object](ctx context.Context, c client.Client, apiReader cli
 	err = c.Get(ctx, key, live)
 	if apierrors.IsNotFound(err) {
 		createErr := c.Create(ctx, desired, client.FieldOwner(render.FieldOwner))
-		if createErr == nil || !apierrors.IsAlreadyExists(createErr) {
-			if createErr != nil {
-				return false, fmt.Errorf("creating %s: %w", describe(desired), createErr)
-			}
-			return true, nil
+		if createErr == nil {
+			// Create filled desired in with what the API server stored (defaults, uid, resourceVersion).
+			return desired, nil
+		}
+		if !apierrors.IsAlreadyExists(createErr) {
+			return none, fmt.Errorf("creating %s: %w", describe(desired), createErr)
 		}
 		// The object exists but the cache cannot see it: someone removed the label the cache selects on. Read
 		// it from the API server and restore it.
 		err = apiReader.Get(ctx, key, live)
 	}
 	if err != nil {
-		return false, fmt.Errorf("reading %s: %w", describe(desired), err)
+		return none, fmt.Errorf("reading %s: %w", describe(desired), err)
 	}
 
 	if live.GetAnnotations()[annotationSpecHash] == hash && hasMetadata(desired, live) && kind.inSync(desired, live) {
-		return false, nil
+		return live, nil
 	}
 	kind.update(desired, live)
 	mergeMetadata(desired, live)
 	if err := c.Update(ctx, live, client.FieldOwner(render.FieldOwner)); err != nil {
-		return false, fmt.Errorf("updating %s: %w", describe(desired), err)
+		return none, fmt.Errorf("updating %s: %w", describe(desired), err)
 	}
-	return true, nil
+	return live, nil
 }
 
 // remove deletes obj when it exists and this endpoint controls it; a child that is no longer wanted (a

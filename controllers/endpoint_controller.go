@@ -159,11 +159,11 @@ func (r *EndpointReconciler) reconcileStorage(ctx context.Context, s *endpointSt
 // reconcileService applies the Service and reads back its load-balancer address, which FTP's passive mode
 // announces when spec.ftp.passive.address is empty.
 func (r *EndpointReconciler) reconcileService(ctx context.Context, s *endpointState) error {
-	live := &corev1.Service{}
-	if _, err := ensure(ctx, r.Client, r.APIReader, render.Service(s.te), live, serviceKind); err != nil {
+	svc, err := ensure(ctx, r.Client, r.APIReader, render.Service(s.te), &corev1.Service{}, serviceKind)
+	if err != nil {
 		return err
 	}
-	s.service = live
+	s.service = svc
 	return nil
 }
 
@@ -179,11 +179,11 @@ func (r *EndpointReconciler) reconcileDeployment(ctx context.Context, s *endpoin
 		ImagePullPolicy: r.ServerImagePullPolicy,
 		RestartHash:     render.RestartHash(s.config),
 	})
-	live := &appsv1.Deployment{}
-	if _, err := ensure(ctx, r.Client, r.APIReader, desired, live, deploymentKind); err != nil {
+	dep, err := ensure(ctx, r.Client, r.APIReader, desired, &appsv1.Deployment{}, deploymentKind)
+	if err != nil {
 		return err
 	}
-	s.deployment = live
+	s.deployment = dep
 	return nil
 }
 
