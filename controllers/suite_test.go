@@ -17,6 +17,7 @@ limitations under the License.
 package controllers_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -78,6 +79,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if code != 0 {
+		managerLog.printErrors()
+	}
 	cancel()
 	if err := <-done; err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
@@ -88,12 +92,38 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// logOutput is where the manager logs: nowhere, unless PIER_TEST_VERBOSE is set.
+// managerLog keeps the manager's log, printed when a test fails (or all along with PIER_TEST_VERBOSE).
+var managerLog = &syncBuffer{}
+
+// logOutput is where the manager logs.
 func logOutput() io.Writer {
 	if os.Getenv("PIER_TEST_VERBOSE") != "" {
 		return os.Stderr
 	}
-	return io.Discard
+	return managerLog
+}
+
+// syncBuffer is a bytes.Buffer safe for the manager's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// printErrors writes the manager's error lines to stderr, to explain a failed test.
+func (b *syncBuffer) printErrors() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, line := range bytes.Split(b.buf.Bytes(), []byte("\n")) {
+		if bytes.Contains(line, []byte(`"level":"error"`)) {
+			fmt.Fprintf(os.Stderr, "manager: %s\n", line)
+		}
+	}
 }
 
 func startManager(ctx context.Context, done chan<- error) error {
