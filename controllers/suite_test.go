@@ -115,12 +115,13 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-// printErrors writes the manager's error lines to stderr, to explain a failed test.
+// printErrors writes the manager's error lines, and why users were not served, to stderr, to explain a failed
+// test.
 func (b *syncBuffer) printErrors() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, line := range bytes.Split(b.buf.Bytes(), []byte("\n")) {
-		if bytes.Contains(line, []byte(`"level":"error"`)) {
+		if bytes.Contains(line, []byte(`"level":"error"`)) || bytes.Contains(line, []byte("does not serve")) {
 			fmt.Fprintf(os.Stderr, "manager: %s\n", line)
 		}
 	}

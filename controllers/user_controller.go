@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -144,11 +143,8 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		return r.notReady(tu, problem.Reason, problem.Message, true), nil
 	}
 	if served.Username == "" || !users.Equal(want, served) {
-		logf.FromContext(ctx).V(1).Info("the endpoint does not serve this user's current settings yet",
-			"served", served.Username != "", "samePassword", want.PasswordHash == served.PasswordHash)
-		if os.Getenv("PIER_DEBUG") != "" {
-			fmt.Fprintf(os.Stderr, "DEBUG pending %s: want %+v\nserved %+v\n", tu.Name, want, served)
-		}
+		logf.FromContext(ctx).Info("the endpoint does not serve this user's current settings yet",
+			"served", served.Username != "", "differs", users.Diff(want, served))
 		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonPending,
 			Message: fmt.Sprintf("waiting for endpoint %s to serve this user's current settings", endpoint.Name)}, nil
 	}

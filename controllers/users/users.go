@@ -219,15 +219,30 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, previousHash s
 	return u, nil
 }
 
+// Diff names the fields in which two entries differ, for logs (it never shows a hash).
+func Diff(a, b config.User) []string {
+	var out []string
+	add := func(field string, same bool) {
+		if !same {
+			out = append(out, field)
+		}
+	}
+	add("username", a.Username == b.Username)
+	add("passwordHash", a.PasswordHash == b.PasswordHash)
+	add("homeDirectory", a.HomeDirectory == b.HomeDirectory)
+	add("requireAllAuthMethods", a.RequireAllAuthMethods == b.RequireAllAuthMethods)
+	add("disabled", a.Disabled == b.Disabled)
+	add("authorizedKeys", slices.Equal(a.AuthorizedKeys, b.AuthorizedKeys))
+	add("permissions", slices.Equal(a.Permissions, b.Permissions))
+	add("protocols", slices.Equal(a.Protocols, b.Protocols))
+	add("allowedSourceRanges", slices.Equal(a.AllowedSourceRanges, b.AllowedSourceRanges))
+	return out
+}
+
 // Equal reports whether two config entries are the same login with the same settings and credentials. The user
 // reconciler compares Render's result (which keeps the served hash of an unchanged password) with the entry the
 // endpoint serves.
-func Equal(a, b config.User) bool {
-	return a.Username == b.Username && a.PasswordHash == b.PasswordHash && a.HomeDirectory == b.HomeDirectory &&
-		a.RequireAllAuthMethods == b.RequireAllAuthMethods && a.Disabled == b.Disabled &&
-		slices.Equal(a.AuthorizedKeys, b.AuthorizedKeys) && slices.Equal(a.Permissions, b.Permissions) &&
-		slices.Equal(a.Protocols, b.Protocols) && slices.Equal(a.AllowedSourceRanges, b.AllowedSourceRanges)
-}
+func Equal(a, b config.User) bool { return len(Diff(a, b)) == 0 }
 
 // Owners decides who owns each username on one endpoint: the oldest TransferUser, then the one whose name sorts
 // first. It returns username -> TransferUser name. A newer duplicate never takes a login away from the user that
