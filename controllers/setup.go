@@ -271,7 +271,7 @@ func (r *UserReconciler) usersForSecret(ctx context.Context, o client.Object) []
 	if owner := controllerOf(o, "TransferUser"); owner != "" {
 		reqs = append(reqs, request(o.GetNamespace(), owner))
 	}
-	if owner := controllerOf(o, "TransferEndpoint"); owner != "" && o.GetName() == owner+"-config" {
+	if owner := controllerOf(o, "TransferEndpoint"); owner != "" && o.GetName() == configSecretOf(owner) {
 		reqs = append(reqs, r.usersOf(ctx, o.GetNamespace(), owner)...)
 	}
 	var list transferv1alpha1.TransferUserList
@@ -310,4 +310,9 @@ func controllerOf(o client.Object, kind string) string {
 
 func request(namespace, name string) reconcile.Request {
 	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: namespace, Name: name}}
+}
+
+// configSecretOf is the name of the config Secret of the endpoint named endpoint.
+func configSecretOf(endpoint string) string {
+	return render.NamesFor(&transferv1alpha1.TransferEndpoint{ObjectMeta: metav1.ObjectMeta{Name: endpoint}}).ConfigSecret
 }
