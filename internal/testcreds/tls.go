@@ -79,7 +79,7 @@ func NewCA(t testing.TB) *CA {
 // files as a certificate renewal does.
 func (ca *CA) Issue(t testing.TB, commonName string) {
 	t.Helper()
-	certPEM, keyPEM := newCertificate(t, commonName, ca.Cert, ca.Key)
+	certPEM, keyPEM := newCertificate(t, commonName, ca.Cert, ca.Key, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	WriteFileAtomic(t, ca.KeyFile, keyPEM)
 	WriteFileAtomic(t, ca.CertFile, certPEM)
 }
@@ -87,11 +87,18 @@ func (ca *CA) Issue(t testing.TB, commonName string) {
 // SelfSigned returns a self-signed server certificate for 127.0.0.1 and localhost and its key, as PEM.
 func SelfSigned(t testing.TB, commonName string) (certPEM, keyPEM []byte) {
 	t.Helper()
-	return newCertificate(t, commonName, nil, nil)
+	return newCertificate(t, commonName, nil, nil, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
+// SelfSignedValidity is SelfSigned valid from notBefore to notAfter, for expired and not-yet-valid certificates.
+func SelfSignedValidity(t testing.TB, commonName string, notBefore, notAfter time.Time) (certPEM, keyPEM []byte) {
+	t.Helper()
+	return newCertificate(t, commonName, nil, nil, notBefore, notAfter)
 }
 
 // newCertificate issues a server certificate signed by parent, or self-signed when parent is nil.
-func newCertificate(t testing.TB, commonName string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (certPEM, keyPEM []byte) {
+func newCertificate(t testing.TB, commonName string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey,
+	notBefore, notAfter time.Time) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -104,8 +111,8 @@ func newCertificate(t testing.TB, commonName string, parent *x509.Certificate, p
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: commonName},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 		DNSNames:     []string{"localhost"},
 		KeyUsage:     x509.KeyUsageDigitalSignature,
