@@ -20,9 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/testcreds"
 	"k8s.io/apimachinery/pkg/api/resource"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/pier-dev/pier/internal/testcreds"
 )
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
