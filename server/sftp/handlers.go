@@ -21,6 +21,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -37,6 +38,7 @@ const listBatch = 256
 type handlers struct {
 	fs   *vfs.FS
 	sess *session.Session
+	held atomic.Int64 // bytes the session's uploads hold in memory (see orderedWriter)
 }
 
 // Fileread opens a file for download.
@@ -51,22 +53,28 @@ func (h *handlers) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 }
 
 // Filewrite opens a file for upload. Without the truncate flag an existing file is kept and written at the
-// client's offsets, which is how OpenSSH's `reput` and other clients resume an interrupted upload.
+// client's offsets, which is how OpenSSH's `reput` and other clients resume an interrupted upload. The file is
+// never opened with O_APPEND, even for SSH_FXF_APPEND: Linux's pwrite ignores the offset of such a file, and the
+// offsets are what keeps the writes in order (see upload.go).
 func (h *handlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	started := time.Now()
 	pflags := r.Pflags()
-	f, err := h.fs.OpenWrite(r.Filepath, vfs.WriteFlags{
-		Create: pflags.Creat, Exclusive: pflags.Excl, Truncate: pflags.Trunc, Append: pflags.Append,
-	})
+	f, err := h.fs.OpenWrite(r.Filepath, vfs.WriteFlags{Create: pflags.Creat, Exclusive: pflags.Excl, Truncate: pflags.Trunc})
+	var info fs.FileInfo
+	if err == nil {
+		if info, err = f.Stat(); err != nil {
+			_ = f.Close() // nothing was written; the Stat error is the one to report
+		}
+	}
 	if err != nil {
 		h.sess.Record("upload", r.Filepath, started, 0, 0, err)
 		return nil, sftpError(err)
 	}
 	t := &transfer{File: f, op: "upload", path: r.Filepath, started: started, sess: h.sess}
-	if pflags.Append {
-		return appendWriter{t}, nil
-	}
-	return t, nil
+	return &uploadHandle{
+		transfer: t,
+		writer:   newOrderedWriter(f, f.Truncate, &h.held, info.Size(), pflags.Append),
+	}, nil
 }
 
 // Filecmd runs the requests that change the tree.
@@ -225,10 +233,24 @@ func (t *transfer) Close() error {
 // TransferError is called by pkg/sftp when the session ends with the file still open (the client vanished).
 func (t *transfer) TransferError(err error) { t.failed = err }
 
-// appendWriter serves SSH_FXF_APPEND handles: every write goes to the end of the file, whatever its offset.
-type appendWriter struct{ *transfer }
+// uploadHandle is a transfer whose writes go through an orderedWriter.
+type uploadHandle struct {
+	*transfer
+	writer *orderedWriter
+}
 
-func (a appendWriter) WriteAt(b []byte, _ int64) (int, error) { return a.Write(b) }
+func (u *uploadHandle) WriteAt(b []byte, off int64) (int, error) {
+	n, err := u.writer.WriteAt(b, off)
+	return n, sftpError(err)
+}
+
+// Close writes what the orderedWriter still holds (unless the client vanished), then closes, syncs and logs.
+func (u *uploadHandle) Close() error {
+	if err := u.writer.finish(u.failed == nil); err != nil && u.failed == nil {
+		u.failed = err
+	}
+	return u.transfer.Close()
+}
 
 // dirLister streams a directory to pkg/sftp, which asks for consecutive windows of entries.
 type dirLister struct {

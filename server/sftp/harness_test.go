@@ -53,12 +53,20 @@ var passwords = map[string]string{"alice": "alice-secret", "reader": "reader-sec
 // home /shared).
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	dir := t.TempDir()
+	return startServerIn(t, t.TempDir(), "127.0.0.1:0")
+}
+
+// startServerIn is startServer with its storage and host key in dir, listening on addr. A host key already in
+// dir is kept, so a server restarted on the same dir looks the same to clients.
+func startServerIn(t *testing.T, dir, addr string) *testServer {
+	t.Helper()
 	ts := &testServer{storage: filepath.Join(dir, "storage"), hostKeyFile: filepath.Join(dir, "host_key"), clientKey: testcreds.Signer(t)}
 	if err := os.MkdirAll(ts.storage, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	testcreds.WriteHostKey(t, ts.hostKeyFile)
+	if _, err := os.Stat(ts.hostKeyFile); err != nil {
+		testcreds.WriteHostKey(t, ts.hostKeyFile)
+	}
 	hostKeys, err := NewHostKeys([]string{ts.hostKeyFile})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +94,7 @@ func startServer(t *testing.T) *testServer {
 		IdleTimeout:  time.Minute,
 		LoginTimeout: 10 * time.Second,
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

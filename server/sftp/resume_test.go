@@ -1,0 +1,300 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package sftp
+
+import (
+	"bytes"
+	"fmt"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/server/config"
+)
+
+// opensshClient runs OpenSSH's sftp against ts as alice, with a key and the host key pinned.
+type opensshClient struct {
+	t          *testing.T
+	port       string
+	keyFile    string
+	knownHosts string
+}
+
+func newOpenSSHClient(t *testing.T, ts *testServer) *opensshClient {
+	t.Helper()
+	realclient.Require(t, "sftp")
+	priv, signer := testcreds.Ed25519(t)
+	users := append([]config.User{}, ts.users...)
+	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
+	ts.setUsers(t, users)
+	keyFile, knownHosts := opensshFiles(t, ts, priv)
+	_, port, _ := net.SplitHostPort(ts.addr)
+	return &opensshClient{t: t, port: port, keyFile: keyFile, knownHosts: knownHosts}
+}
+
+// run runs the batch script with sftp's extra options (such as "-R", "1") and fails the test if sftp fails.
+func (c *opensshClient) run(script string, extra ...string) {
+	c.t.Helper()
+	if out, err := c.command(script, extra...).CombinedOutput(); err != nil {
+		c.t.Fatalf("sftp %v failed: %v\nscript:\n%s\noutput:\n%s", extra, err, script, out)
+	}
+}
+
+func (c *opensshClient) command(script string, extra ...string) *exec.Cmd {
+	args := append(sshOptions(c.knownHosts), extra...)
+	args = append(args, "-b", "-", "-P", c.port, "-i", c.keyFile, "-o", "BatchMode=yes",
+		"-o", "IdentitiesOnly=yes", "alice@127.0.0.1")
+	cmd := exec.Command("sftp", args...)
+	cmd.Stdin = strings.NewReader(script)
+	return cmd
+}
+
+// writeFile writes data to a new file in dir, creating dir if needed (a home directory before the user's first
+// login), and returns its path.
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// sameBytes fails the test with the first differing offset, which says more than "differs" when a resumed
+// transfer goes wrong.
+func sameBytes(t *testing.T, what string, got, want []byte) {
+	t.Helper()
+	if bytes.Equal(got, want) {
+		return
+	}
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	t.Fatalf("%s: %d bytes, want %d; first difference at offset %d", what, len(got), len(want), i)
+}
+
+// TestOpenSSHResumedUploads is the report that found the bug: OpenSSH's `reput` and `put -a` open the partial
+// file with SSH_FXF_APPEND and send the offsets of the rest, several requests at a time. Every block must land
+// at its offset, with one request in flight and with OpenSSH's default (64).
+func TestOpenSSHResumedUploads(t *testing.T) {
+	ts := startServer(t)
+	client := newOpenSSHClient(t, ts)
+	work := t.TempDir()
+	full := randomBytes(t, 10_000_000+7)
+	fullFile := writeFile(t, work, "full.bin", full)
+	partFile := writeFile(t, work, "part.bin", full[:3_000_001])
+
+	for _, resume := range []string{"reput", "put -a"} {
+		for _, requests := range []string{"1", "64"} {
+			t.Run(fmt.Sprintf("%s -R %s", resume, requests), func(t *testing.T) {
+				name := strings.ReplaceAll(resume, " ", "") + "-" + requests + ".bin"
+				client.run(fmt.Sprintf("put %s %s\n%s %s %s\n", partFile, name, resume, fullFile, name), "-R", requests)
+				got, err := os.ReadFile(filepath.Join(ts.storage, "alice", name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameBytes(t, "the resumed upload on the server", got, full)
+			})
+		}
+	}
+}
+
+// TestOpenSSHResumedDownloads: `reget` continues a partial local file from its size.
+func TestOpenSSHResumedDownloads(t *testing.T) {
+	ts := startServer(t)
+	client := newOpenSSHClient(t, ts)
+	full := randomBytes(t, 12_000_000+3)
+	writeFile(t, filepath.Join(ts.storage, "alice"), "remote.bin", full)
+	for _, requests := range []string{"1", "64"} {
+		work := t.TempDir()
+		local := writeFile(t, work, "local.bin", full[:4_500_007])
+		client.run(fmt.Sprintf("reget remote.bin %s\n", local), "-R", requests)
+		got, err := os.ReadFile(local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBytes(t, "reget -R "+requests, got, full)
+	}
+}
+
+// TestCurlAppend: curl (libssh2) opens with SSH_FXF_APPEND and numbers its writes from 0, relying on the server
+// to append them in order, as OpenSSH's sftp-server does.
+func TestCurlAppend(t *testing.T) {
+	realclient.Require(t, "curl")
+	ts := startServer(t)
+	hostKey, err := loadHostKey(ts.hostKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fingerprint := strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
+	head := []byte("existing head of the file\n")
+	tail := randomBytes(t, 5_000_000+11)
+	writeFile(t, filepath.Join(ts.storage, "alice"), "log.bin", head)
+	local := writeFile(t, t.TempDir(), "tail.bin", tail)
+	out, err := exec.Command("curl", "--silent", "--show-error", "--fail", "--user", "alice:"+passwords["alice"],
+		"--hostpubsha256", fingerprint, "--append", "-T", local, "sftp://"+ts.addr+"/~/log.bin").CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl --append: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(ts.storage, "alice", "log.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBytes(t, "the file after curl --append", got, append(head, tail...))
+}
+
+// writeShuffled sends blocks of data with WriteAt from several goroutines in a random order, each at base plus
+// its offset in data, as a client with many requests in flight may.
+func writeShuffled(t *testing.T, f interface {
+	WriteAt([]byte, int64) (int, error)
+}, data []byte, base int64, block int) {
+	t.Helper()
+	var offsets []int
+	for off := 0; off < len(data); off += block {
+		offsets = append(offsets, off)
+	}
+	mrand.Shuffle(len(offsets), func(i, j int) { offsets[i], offsets[j] = offsets[j], offsets[i] })
+	work := make(chan int)
+	errs := make(chan error, len(offsets))
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for off := range work {
+				_, err := f.WriteAt(data[off:min(off+block, len(data))], base+int64(off))
+				errs <- err
+			}
+		}()
+	}
+	for _, off := range offsets {
+		work <- off
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("WriteAt: %v", err)
+		}
+	}
+}
+
+// TestAppendHandleWritesAtTheClientsOffsets issues out-of-order WriteAts on SSH_FXF_APPEND handles, numbered from
+// the file's size (as OpenSSH numbers them) and from 0 (as curl and pkg/sftp do): the file must be the old content
+// followed by the new, whatever order the writes arrive in.
+func TestAppendHandleWritesAtTheClientsOffsets(t *testing.T) {
+	ts := startServer(t)
+	c := ts.mustDial(t, "alice")
+	for _, tc := range []struct {
+		name      string
+		fromZero  bool
+		block     int
+		existing  int
+		appending int
+	}{
+		{"numbered from the size", false, 32 << 10, 1_000_003, 4_000_037},
+		{"numbered from zero", true, 32 << 10, 1_000_003, 4_000_037},
+		{"numbered from zero, small blocks", true, 1000, 12_345, 500_001},
+		{"empty file", false, 32 << 10, 0, 2_000_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := randomBytes(t, tc.existing)
+			upload(t, c, "/append.bin", old)
+			f, err := c.OpenFile("/append.bin", os.O_WRONLY|os.O_APPEND)
+			if err != nil {
+				t.Fatal(err)
+			}
+			added := randomBytes(t, tc.appending)
+			base := int64(tc.existing)
+			if tc.fromZero {
+				base = 0
+			}
+			writeShuffled(t, f, added, base, tc.block)
+			if err := f.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			sameBytes(t, "the appended file", download(t, c, "/append.bin"), append(old, added...))
+		})
+	}
+}
+
+// TestAppendThatCannotBePlacedFailsAndRestores: when the file's size equals one of a from-zero client's offsets
+// and that write arrives first, it lands at the size before the handle learns how the client numbers its writes.
+// The handle must then fail loudly and leave the old file exactly as it was, never append the wrong bytes.
+func TestAppendThatCannotBePlacedFailsAndRestores(t *testing.T) {
+	ts := startServer(t)
+	c := ts.mustDial(t, "alice")
+	old := randomBytes(t, 32<<10)
+	upload(t, c, "/collide.bin", old)
+	f, err := c.OpenFile("/collide.bin", os.O_WRONLY|os.O_APPEND)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := randomBytes(t, 64<<10)
+	if _, err := f.WriteAt(added[32<<10:], 32<<10); err != nil {
+		t.Fatalf("the first write: %v", err)
+	}
+	if _, err := f.WriteAt(added[:32<<10], 0); err == nil {
+		t.Fatal("a write the handle cannot place was accepted")
+	}
+	if err := f.Close(); err == nil {
+		t.Fatal("closing a failed append reported success")
+	}
+	sameBytes(t, "the file after a failed append", download(t, c, "/collide.bin"), old)
+}
+
+// TestConcurrentWritesToOneHandle: out-of-order WriteAts on an ordinary write handle, a fresh file and a resumed
+// one, give the same file as writing it in order.
+func TestConcurrentWritesToOneHandle(t *testing.T) {
+	ts := startServer(t)
+	c := ts.mustDial(t, "alice")
+	data := randomBytes(t, 6_000_011)
+	f, err := c.Create("/fresh.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeShuffled(t, f, data, 0, 32<<10)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sameBytes(t, "the file written out of order", download(t, c, "/fresh.bin"), data)
+
+	upload(t, c, "/resumed.bin", data[:2_000_000])
+	f, err = c.OpenFile("/resumed.bin", os.O_WRONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeShuffled(t, f, data[2_000_000:], 2_000_000, 30_000)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sameBytes(t, "the file resumed out of order", download(t, c, "/resumed.bin"), data)
+}
