@@ -161,6 +161,7 @@ func TestPresetsAndListsAccepted(t *testing.T) {
 	ns := env.Namespace(t)
 	valid := []string{
 		user("endpointRef: {name: ep}\nusername: a_b\ngeneratePassword: true\npermissions: [list, upload, mkdir]"),
+		user("endpointRef: {name: ep}\nusername: all7\ngeneratePassword: true\npermissions: [list, download, upload, overwrite, delete, rename, mkdir]"),
 		user("endpointRef: {name: ep}\nusername: 9lives@example.com\nhomeDirectory: /\nauthorizedKeys: {secretRef: {name: keys}}"),
 		user("endpointRef: {name: ep}\nusername: " + strings.Repeat("x", 100) + "\nhomeDirectory: /a/b.c/d..e\ngeneratePassword: true\nallowedSourceRanges: [2001:db8::/32, 10.0.0.0/8]"),
 		endpoint("ftp: {tls: {mode: Disabled}, passive: {portRange: {start: 31000, end: 31255}}}\nservice: {type: NodePort}"),

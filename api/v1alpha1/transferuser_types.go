@@ -50,13 +50,16 @@ type TransferUserSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!self.split('/').exists(s, s == '..' || s == '.')",message="homeDirectory must not contain '.' or '..' segments"
 	HomeDirectory string `json:"homeDirectory,omitempty"`
 
-	// permissions of the user inside the home directory: any of list, download, upload, delete, rename, mkdir;
-	// or one preset alone: ReadWrite (all of them), ReadOnly (list, download) or UploadOnly (list, upload, mkdir).
+	// permissions of the user inside the home directory: any of list, download, upload, overwrite, delete,
+	// rename, mkdir; or one preset alone: ReadWrite (all of them), ReadOnly (list, download) or UploadOnly (list,
+	// upload, mkdir). upload creates new files; overwrite is needed as well to change a file that exists
+	// (replace, truncate, append to or resume it, set its size) and, with rename, to rename over one. So an
+	// UploadOnly user can drop files but never change or empty one already there, including their own.
 	// +optional
 	// +listType=set
 	// +kubebuilder:default={ReadWrite}
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=6
+	// +kubebuilder:validation:MaxItems=7
 	// +kubebuilder:validation:XValidation:rule="self.size() == 1 || !self.exists(p, p in ['ReadWrite', 'ReadOnly', 'UploadOnly'])",message="a preset (ReadWrite, ReadOnly or UploadOnly) must be the only entry in spec.permissions; list single permissions instead to combine them"
 	Permissions []Permission `json:"permissions,omitempty"`
 
@@ -99,13 +102,14 @@ type TransferUserSpec struct {
 }
 
 // Permission is one thing a user may do, or a preset of several.
-// +kubebuilder:validation:Enum=list;download;upload;delete;rename;mkdir;ReadWrite;ReadOnly;UploadOnly
+// +kubebuilder:validation:Enum=list;download;upload;overwrite;delete;rename;mkdir;ReadWrite;ReadOnly;UploadOnly
 type Permission string
 
 const (
 	PermissionList       Permission = "list"
 	PermissionDownload   Permission = "download"
 	PermissionUpload     Permission = "upload"
+	PermissionOverwrite  Permission = "overwrite"
 	PermissionDelete     Permission = "delete"
 	PermissionRename     Permission = "rename"
 	PermissionMkdir      Permission = "mkdir"

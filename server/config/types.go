@@ -219,22 +219,26 @@ const (
 	PermissionList     Permission = "list"
 	PermissionDownload Permission = "download"
 	PermissionUpload   Permission = "upload"
-	PermissionDelete   Permission = "delete"
-	PermissionRename   Permission = "rename"
-	PermissionMkdir    Permission = "mkdir"
+	// PermissionOverwrite allows changing an existing file: replacing, truncating, appending to or resuming it,
+	// setting its size, and renaming another file over it.
+	PermissionOverwrite Permission = "overwrite"
+	PermissionDelete    Permission = "delete"
+	PermissionRename    Permission = "rename"
+	PermissionMkdir     Permission = "mkdir"
 
 	// PresetReadWrite grants every single permission.
 	PresetReadWrite Permission = "ReadWrite"
 	// PresetReadOnly grants list and download.
 	PresetReadOnly Permission = "ReadOnly"
-	// PresetUploadOnly grants list, upload and mkdir: a drop box.
+	// PresetUploadOnly grants list, upload and mkdir: a drop box whose files cannot be changed once uploaded.
 	PresetUploadOnly Permission = "UploadOnly"
 )
 
 // presets maps each preset to the single permissions it grants.
 var presets = map[Permission][]Permission{
 	PresetReadWrite: {
-		PermissionList, PermissionDownload, PermissionUpload, PermissionDelete, PermissionRename, PermissionMkdir,
+		PermissionList, PermissionDownload, PermissionUpload, PermissionOverwrite, PermissionDelete, PermissionRename,
+		PermissionMkdir,
 	},
 	PresetReadOnly:   {PermissionList, PermissionDownload},
 	PresetUploadOnly: {PermissionList, PermissionUpload, PermissionMkdir},

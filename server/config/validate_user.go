@@ -53,7 +53,8 @@ var keyTypes = []string{
 
 // singlePermissions are the permissions that are not presets.
 var singlePermissions = []Permission{
-	PermissionList, PermissionDownload, PermissionUpload, PermissionDelete, PermissionRename, PermissionMkdir,
+	PermissionList, PermissionDownload, PermissionUpload, PermissionOverwrite, PermissionDelete, PermissionRename,
+	PermissionMkdir,
 }
 
 // Validate reports every problem of the user alone, with field paths relative to the user, or nil. The operator can
@@ -153,7 +154,7 @@ func (u *User) validatePermissions(errs *errorList, field string) {
 		case preset && len(u.Permissions) > 1:
 			errs.add(index(field, i), "preset %s must be the only entry; list single permissions to combine them", p)
 		case !preset && !slices.Contains(singlePermissions, p):
-			errs.add(index(field, i), "%q is not a permission (want list, download, upload, delete, rename, mkdir, "+
+			errs.add(index(field, i), "%q is not a permission (want list, download, upload, overwrite, delete, rename, mkdir, "+
 				"or one preset: ReadWrite, ReadOnly or UploadOnly)", p)
 		case slices.Contains(u.Permissions[:i], p):
 			errs.add(index(field, i), "%q is listed twice", p)

@@ -63,8 +63,9 @@ var (
 
 // GetHandle opens a file for RETR, STOR or APPE. offset is the REST argument. An upload with an offset keeps
 // the file's first offset bytes and replaces the rest, so a resumed upload ends up exactly as the client's file
-// (ftpserverlib then seeks to offset); an offset beyond the end of the file is refused rather than leaving a
-// hole of zeros.
+// (ftpserverlib then seeks to offset); it needs the file to exist (nothing is created for a refused resume), and
+// an offset beyond the end of the file is refused rather than leaving a hole of zeros. vfs asks for the overwrite
+// permission whenever the file exists.
 func (c *clientDriver) GetHandle(name string, flags int, offset int64) (_ ftpserver.FileTransfer, err error) {
 	defer c.recover("GetHandle", &err)
 	started := time.Now()
@@ -77,8 +78,9 @@ func (c *clientDriver) GetHandle(name string, flags int, offset int64) (_ ftpser
 		return c.newTransfer(f, "download", name, started), nil
 	}
 	appending := flags&os.O_APPEND != 0
-	f, err := c.fs.OpenWrite(name, vfs.WriteFlags{Create: true, Truncate: !appending && offset == 0, Append: appending})
-	if err == nil && !appending && offset > 0 {
+	resuming := !appending && offset > 0
+	f, err := c.fs.OpenWrite(name, vfs.WriteFlags{Create: !resuming, Truncate: !appending && !resuming, Append: appending})
+	if err == nil && resuming {
 		err = truncateForResume(f, offset)
 		if err != nil {
 			_ = f.Close() // nothing was written; the resume error is the one to report
@@ -181,7 +183,8 @@ func (c *clientDriver) RemoveAll(string) error {
 }
 
 // Rename serves RNFR/RNTO. An existing file at the target is replaced atomically, as rename(2) and most FTP
-// servers do; clients that upload to a temporary name and rename it at the end rely on that.
+// servers do (clients that upload to a temporary name and rename it at the end rely on that), if the user has
+// the overwrite permission; otherwise the rename is refused.
 func (c *clientDriver) Rename(from, to string) (err error) {
 	defer c.recover("Rename", &err)
 	return c.record("rename", from, c.fs.Rename(from, to))

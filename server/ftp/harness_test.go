@@ -40,7 +40,10 @@ import (
 )
 
 // passwords of the test users, hashed into their config entries.
-var passwords = map[string]string{"alice": "alice-secret", "reader": "reader-secret", "bob": "bob-secret"}
+var passwords = map[string]string{
+	"alice": "alice-secret", "reader": "reader-secret", "bob": "bob-secret", "dropper": "dropper-secret", "mover": "mover-secret",
+	"updater": "updater-secret",
+}
 
 // testCA is a certificate authority made for one test, and the files of a server certificate it signed for
 // 127.0.0.1.

@@ -29,8 +29,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/pier-dev/pier/internal/poll"
 	"github.com/pier-dev/pier/internal/realclient"
 	"github.com/pier-dev/pier/internal/testcreds"
@@ -98,16 +96,8 @@ func TestKilledServerResumedUpload(t *testing.T) {
 	server.start()
 	t.Cleanup(func() { _ = server.cmd.Process.Kill() })
 
-	knownHosts := filepath.Join(dir, "known_hosts")
-	hostKey, err := loadHostKey(filepath.Join(dir, "host_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	knownHosts := knownHostsFile(t, server.addr, filepath.Join(dir, "host_key"))
 	_, port, _ := net.SplitHostPort(server.addr)
-	line := fmt.Sprintf("[127.0.0.1]:%s %s", port, ssh.MarshalAuthorizedKey(hostKey.PublicKey()))
-	if err := os.WriteFile(knownHosts, []byte(line), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	data := randomBytes(t, 48<<20+5)
 	local := writeFile(t, t.TempDir(), "big.bin", data)
 	remote := filepath.Join(dir, "storage", "alice", "big.bin")

@@ -87,12 +87,7 @@ func (h *handlers) Filecmd(r *sftp.Request) error {
 		op, err = "setstat", h.setstat(r)
 	case "Rename":
 		// SFTP version 3 rename never replaces an existing file; posix-rename (below) does.
-		op = "rename"
-		if _, statErr := h.fs.Lstat(r.Target); statErr == nil {
-			err = &fs.PathError{Op: "rename", Path: r.Target, Err: fs.ErrExist}
-		} else {
-			err = h.fs.Rename(r.Filepath, r.Target)
-		}
+		op, err = "rename", h.fs.RenameNoReplace(r.Filepath, r.Target)
 	case "Rmdir":
 		op, err = "rmdir", h.fs.Rmdir(r.Filepath)
 	case "Mkdir":
@@ -109,7 +104,8 @@ func (h *handlers) Filecmd(r *sftp.Request) error {
 	return sftpError(err)
 }
 
-// PosixRename is the posix-rename@openssh.com extension: rename that replaces the destination atomically.
+// PosixRename is the posix-rename@openssh.com extension: rename that replaces the destination atomically, for a
+// user with the overwrite permission.
 func (h *handlers) PosixRename(r *sftp.Request) error {
 	started := time.Now()
 	err := h.fs.Rename(r.Filepath, r.Target)
@@ -137,7 +133,8 @@ func (h *handlers) setstat(r *sftp.Request) error {
 		return sftp.ErrSSHFxOpUnsupported
 	}
 	if flags.Size {
-		// scp and resuming clients set the final size (ftruncate). It writes the file, so it needs Upload.
+		// scp and resuming clients set the final size (ftruncate). It changes an existing file, so vfs asks for
+		// Upload and Overwrite.
 		f, err := h.fs.OpenWrite(r.Filepath, vfs.WriteFlags{})
 		if err != nil {
 			return err

@@ -47,7 +47,9 @@ type testServer struct {
 }
 
 // passwords of the test users, hashed into their config entries.
-var passwords = map[string]string{"alice": "alice-secret", "reader": "reader-secret"}
+var passwords = map[string]string{
+	"alice": "alice-secret", "reader": "reader-secret", "dropper": "dropper-secret", "updater": "updater-secret",
+}
 
 // startServer starts a server with two users: alice (ReadWrite, password and key) and reader (ReadOnly,
 // home /shared).

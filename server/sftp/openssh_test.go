@@ -48,17 +48,23 @@ func opensshFiles(t *testing.T, ts *testServer, priv any) (keyFile, knownHosts s
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	host, port, _ := net.SplitHostPort(ts.addr)
-	hostKey, err := loadHostKey(ts.hostKeyFile)
+	return keyFile, knownHostsFile(t, ts.addr, ts.hostKeyFile)
+}
+
+// knownHostsFile writes a known_hosts file pinning the host key in hostKeyFile for the server at addr.
+func knownHostsFile(t *testing.T, addr, hostKeyFile string) string {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	hostKey, err := loadHostKey(hostKeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	knownHosts = filepath.Join(dir, "known_hosts")
+	knownHosts := filepath.Join(t.TempDir(), "known_hosts")
 	line := fmt.Sprintf("[%s]:%s %s", host, port, ssh.MarshalAuthorizedKey(hostKey.PublicKey()))
 	if err := os.WriteFile(knownHosts, []byte(line), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return keyFile, knownHosts
+	return knownHosts
 }
 
 func sshOptions(knownHosts string) []string {

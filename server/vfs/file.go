@@ -18,6 +18,7 @@ package vfs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -59,12 +60,17 @@ func (f *FS) OpenRead(p string) (*File, error) {
 	return f.openRegular(name, os.O_RDONLY, false)
 }
 
-// OpenWrite opens the regular file p for writing as flags say; new files get mode 0o640. Overwriting and
-// creating both need only Upload.
+// OpenWrite opens the regular file p for writing as flags say; new files get mode 0o640. Creating a file needs
+// Upload; opening one that exists needs Overwrite as well, whatever the flags, since every write to it changes
+// what it held. Without Overwrite the file is created with O_EXCL, so a file that appears between any check and
+// the open is refused rather than written.
 func (f *FS) OpenWrite(p string, flags WriteFlags) (*File, error) {
 	name, err := f.check("open", Upload, p)
 	if err != nil {
 		return nil, err
+	}
+	if !f.perms.Has(Overwrite) {
+		return f.createOnly(name, flags)
 	}
 	flag := os.O_WRONLY
 	if flags.Create {
@@ -81,6 +87,35 @@ func (f *FS) OpenWrite(p string, flags WriteFlags) (*File, error) {
 	}
 	return f.openRegular(name, flag, true)
 }
+
+// createOnly is OpenWrite for a user without Overwrite: only a new file may be opened.
+func (f *FS) createOnly(name string, flags WriteFlags) (*File, error) {
+	if name == "." {
+		return nil, pathError("open", name, syscall.EISDIR)
+	}
+	if !flags.Create {
+		if _, err := f.root.Lstat(name); err != nil {
+			return nil, pathError("open", name, err)
+		}
+		return nil, pathError("open", name, errExists)
+	}
+	flag := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if flags.Append {
+		flag |= os.O_APPEND
+	}
+	file, err := f.openRegular(name, flag, true)
+	if errors.Is(err, fs.ErrExist) {
+		if info, statErr := f.root.Lstat(name); statErr == nil && info.IsDir() {
+			return nil, pathError("open", name, syscall.EISDIR)
+		}
+		return nil, pathError("open", name, errExists)
+	}
+	return file, err
+}
+
+// errExists refuses changing an existing file to a user without Overwrite.
+var errExists = fmt.Errorf("%w: the file exists and %q is not granted, so it cannot be replaced or changed",
+	ErrPermissionDenied, Overwrite)
 
 // openRegular opens name and makes sure it is a regular file. O_NONBLOCK keeps the open itself from hanging
 // forever on a named pipe someone placed in the storage; it has no effect on regular files. Devices, pipes and

@@ -118,10 +118,25 @@ func (f *FS) Rmdir(p string) error {
 }
 
 // Rename moves from to to. Like POSIX rename(2) it replaces an existing file at to, atomically, which is what
-// clients that upload to a temporary name and rename at the end rely on. An existing directory at to is not
-// replaced. A symbolic link is moved itself; links and paths that lead outside the home directory fail.
-// Replacing an existing file destroys it, so that needs Delete as well as Rename.
+// clients that upload to a temporary name and rename at the end rely on; replacing destroys the old file, so it
+// needs Overwrite as well as Rename. Without Overwrite, Rename behaves as RenameNoReplace. An existing directory
+// at to is not replaced. A symbolic link is moved itself; links and paths that lead outside the home directory
+// fail.
 func (f *FS) Rename(from, to string) error {
+	if f.perms.Has(Overwrite) {
+		return f.rename(from, to, nil)
+	}
+	return f.rename(from, to, errReplaceDenied)
+}
+
+// RenameNoReplace moves from to to and fails if to exists (SFTP version 3's rename). The check and the move are
+// one step for files and links, so a file that appears at to meanwhile is never replaced.
+func (f *FS) RenameNoReplace(from, to string) error {
+	return f.rename(from, to, errTargetExists)
+}
+
+// rename moves from to to. With exists nil it replaces a file at to; otherwise it fails with exists if to exists.
+func (f *FS) rename(from, to string, exists error) error {
 	if !f.perms.Has(Rename) {
 		return &os.LinkError{Op: "rename", Old: from, New: to, Err: denied(Rename)}
 	}
@@ -135,22 +150,72 @@ func (f *FS) Rename(from, to string) error {
 	}
 	fail := func(err error) error {
 		var linkErr *os.LinkError
-		if errors.As(err, &linkErr) {
+		var pathErr *fs.PathError
+		switch {
+		case errors.As(err, &linkErr):
 			err = linkErr.Err
+		case errors.As(err, &pathErr):
+			err = pathErr.Err
 		}
 		return &os.LinkError{Op: "rename", Old: jailPath(oldName), New: jailPath(newName), Err: err}
 	}
 	if oldName == "." || newName == "." {
 		return fail(errHomeDirectory)
 	}
-	if _, err := f.root.Lstat(newName); err == nil && !f.perms.Has(Delete) {
-		return fail(denied(Delete))
+	if exists == nil {
+		if err := f.root.Rename(oldName, newName); err != nil {
+			return fail(err)
+		}
+		return nil
+	}
+	return f.renameNoReplace(oldName, newName, func(err error) error {
+		if errors.Is(err, fs.ErrExist) {
+			err = exists
+		}
+		return fail(err)
+	})
+}
+
+// renameNoReplace moves a file or link by linking the new name (link(2) fails if it exists, in the same step)
+// and removing the old one. Directories cannot be linked, and some volumes (SMB, some FUSE file systems) do not
+// support links: for those the existence check and rename(2) are two steps, and the only thing rename(2) could
+// replace in between is an empty directory, never a file's data.
+func (f *FS) renameNoReplace(oldName, newName string, fail func(error) error) error {
+	info, err := f.root.Lstat(oldName)
+	if err != nil {
+		return fail(err)
+	}
+	if !info.IsDir() {
+		err := f.root.Link(oldName, newName)
+		switch {
+		case err == nil:
+			if err := f.root.Remove(oldName); err != nil {
+				return fail(err)
+			}
+			return nil
+		case errors.Is(err, fs.ErrExist):
+			return fail(err)
+		case !errors.Is(err, syscall.EPERM) && !errors.Is(err, syscall.ENOTSUP) && !errors.Is(err, syscall.EXDEV):
+			return fail(err)
+		}
+	}
+	if _, err := f.root.Lstat(newName); err == nil {
+		return fail(fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fail(err)
 	}
 	if err := f.root.Rename(oldName, newName); err != nil {
 		return fail(err)
 	}
 	return nil
 }
+
+var (
+	// errTargetExists refuses a rename that never replaces (SFTP version 3's rename).
+	errTargetExists = fmt.Errorf("%w: the target exists and this rename does not replace it", fs.ErrExist)
+	// errReplaceDenied refuses a rename that would replace a file to a user without Overwrite.
+	errReplaceDenied = fmt.Errorf("%w: the target exists and replacing it needs %q", ErrPermissionDenied, Overwrite)
+)
 
 // Chtimes sets the access and modification times of p, following links inside the home directory. Clients
 // use it to keep the original times of uploaded files, so it needs Upload.

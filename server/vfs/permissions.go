@@ -31,8 +31,12 @@ const (
 	List Permission = "list"
 	// Download allows OpenRead.
 	Download Permission = "download"
-	// Upload allows OpenWrite (creating and overwriting files), Chtimes and Chmod.
+	// Upload allows OpenWrite of new files, Chtimes and Chmod.
 	Upload Permission = "upload"
+	// Overwrite allows changing what an existing file holds: opening it for writing (replacing, truncating,
+	// appending to or resuming it), setting its size, and replacing it by Rename. It is useful with Upload or
+	// Rename only.
+	Overwrite Permission = "overwrite"
 	// Delete allows Remove and Rmdir.
 	Delete Permission = "delete"
 	// Rename allows Rename, which replaces an existing destination file.
@@ -48,11 +52,12 @@ const (
 	ReadWrite Permission = "ReadWrite"
 	// ReadOnly is List and Download.
 	ReadOnly Permission = "ReadOnly"
-	// UploadOnly is List, Upload and Mkdir: a drop box whose files the user cannot read back.
+	// UploadOnly is List, Upload and Mkdir: a drop box whose files the user can neither read back nor change once
+	// uploaded.
 	UploadOnly Permission = "UploadOnly"
 )
 
-var allPermissions = []Permission{List, Download, Upload, Delete, Rename, Mkdir}
+var allPermissions = []Permission{List, Download, Upload, Overwrite, Delete, Rename, Mkdir}
 
 var presets = map[Permission][]Permission{
 	ReadWrite:  allPermissions,
@@ -85,7 +90,7 @@ func ParsePermissions(names []string) (Permissions, error) {
 		}
 	}
 	if len(unknown) > 0 {
-		return Permissions{}, fmt.Errorf("unknown permission %s: use list, download, upload, delete, rename, mkdir, "+
+		return Permissions{}, fmt.Errorf("unknown permission %s: use list, download, upload, overwrite, delete, rename, mkdir, "+
 			"or one of the presets ReadWrite, ReadOnly, UploadOnly", strings.Join(unknown, ", "))
 	}
 	return Permissions{granted: granted}, nil

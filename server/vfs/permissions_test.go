@@ -21,23 +21,26 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// permissionCases are, for each permission, operations that need it. Each succeeds in a fresh layout with a link
-// "inside" pointing to file.txt.
+// permissionCases are, for each permission, operations that need it (and also the permissions in also). Each
+// succeeds in a fresh layout with a link "inside" pointing to file.txt.
 var permissionCases = []struct {
 	name string
 	need Permission
+	also []Permission
 	op   func(*FS) error
 }{
-	{"stat", List, func(f *FS) error { _, err := f.Stat("file.txt"); return err }},
-	{"lstat", List, func(f *FS) error { _, err := f.Lstat("inside"); return err }},
-	{"readlink", List, func(f *FS) error { _, err := f.Readlink("inside"); return err }},
-	{"opendir", List, func(f *FS) error {
+	{"stat", List, nil, func(f *FS) error { _, err := f.Stat("file.txt"); return err }},
+	{"lstat", List, nil, func(f *FS) error { _, err := f.Lstat("inside"); return err }},
+	{"readlink", List, nil, func(f *FS) error { _, err := f.Readlink("inside"); return err }},
+	{"opendir", List, nil, func(f *FS) error {
 		d, err := f.OpenDir("/")
 		if err != nil {
 			return err
@@ -47,7 +50,7 @@ var permissionCases = []struct {
 		}
 		return d.Close()
 	}},
-	{"read", Download, func(f *FS) error {
+	{"read", Download, nil, func(f *FS) error {
 		file, err := f.OpenRead("file.txt")
 		if err != nil {
 			return err
@@ -57,19 +60,28 @@ var permissionCases = []struct {
 		}
 		return file.Close()
 	}},
-	{"create", Upload, func(f *FS) error { return closeIfOpen(f.OpenWrite("new.txt", WriteFlags{Create: true})) }},
-	{"overwrite", Upload, func(f *FS) error {
+	{"create", Upload, nil, func(f *FS) error { return closeIfOpen(f.OpenWrite("new.txt", WriteFlags{Create: true})) }},
+	{"create to append", Upload, nil, func(f *FS) error {
+		return closeIfOpen(f.OpenWrite("new.txt", WriteFlags{Create: true, Append: true}))
+	}},
+	{"overwrite", Overwrite, []Permission{Upload}, func(f *FS) error {
 		return closeIfOpen(f.OpenWrite("file.txt", WriteFlags{Create: true, Truncate: true}))
 	}},
-	{"resume", Upload, func(f *FS) error { return closeIfOpen(f.OpenWrite("file.txt", WriteFlags{})) }},
-	{"append", Upload, func(f *FS) error { return closeIfOpen(f.OpenWrite("file.txt", WriteFlags{Append: true})) }},
-	{"chtimes", Upload, func(f *FS) error { return f.Chtimes("file.txt", time.Unix(1, 0), time.Unix(2, 0)) }},
-	{"chmod", Upload, func(f *FS) error { return f.Chmod("file.txt", 0o600) }},
-	{"remove", Delete, func(f *FS) error { return f.Remove("file.txt") }},
-	{"remove link", Delete, func(f *FS) error { return f.Remove("inside") }},
-	{"rmdir", Delete, func(f *FS) error { return f.Rmdir("empty") }},
-	{"rename", Rename, func(f *FS) error { return f.Rename("file.txt", "renamed.txt") }},
-	{"mkdir", Mkdir, func(f *FS) error { return f.Mkdir("newdir") }},
+	{"overwrite", Upload, []Permission{Overwrite}, func(f *FS) error {
+		return closeIfOpen(f.OpenWrite("file.txt", WriteFlags{Create: true, Truncate: true}))
+	}},
+	{"resume", Overwrite, []Permission{Upload}, func(f *FS) error { return closeIfOpen(f.OpenWrite("file.txt", WriteFlags{})) }},
+	{"append", Overwrite, []Permission{Upload}, func(f *FS) error {
+		return closeIfOpen(f.OpenWrite("file.txt", WriteFlags{Create: true, Append: true}))
+	}},
+	{"rename over a file", Overwrite, []Permission{Rename}, func(f *FS) error { return f.Rename("sub/inner.txt", "file.txt") }},
+	{"chtimes", Upload, nil, func(f *FS) error { return f.Chtimes("file.txt", time.Unix(1, 0), time.Unix(2, 0)) }},
+	{"chmod", Upload, nil, func(f *FS) error { return f.Chmod("file.txt", 0o600) }},
+	{"remove", Delete, nil, func(f *FS) error { return f.Remove("file.txt") }},
+	{"remove link", Delete, nil, func(f *FS) error { return f.Remove("inside") }},
+	{"rmdir", Delete, nil, func(f *FS) error { return f.Rmdir("empty") }},
+	{"rename", Rename, nil, func(f *FS) error { return f.Rename("file.txt", "renamed.txt") }},
+	{"mkdir", Mkdir, nil, func(f *FS) error { return f.Mkdir("newdir") }},
 }
 
 func TestPermissions(t *testing.T) {
@@ -99,7 +111,11 @@ func TestPermissions(t *testing.T) {
 		t.Run(tt.name+" with only "+string(tt.need), func(t *testing.T) {
 			l := newLayout(t)
 			l.link(t, "inside", "file.txt")
-			fsys := l.openFS(t, string(tt.need))
+			names := []string{string(tt.need)}
+			for _, p := range tt.also {
+				names = append(names, string(p))
+			}
+			fsys := l.openFS(t, names...)
 			if err := tt.op(fsys); err != nil {
 				t.Fatalf("got %v, want success", err)
 			}
@@ -123,6 +139,7 @@ func TestParsePermissions(t *testing.T) {
 		{[]string{"ReadWrite"}, allPermissions},
 		{[]string{"ReadOnly"}, []Permission{List, Download}},
 		{[]string{"UploadOnly"}, []Permission{List, Upload, Mkdir}},
+		{[]string{"upload", "overwrite"}, []Permission{Upload, Overwrite}},
 		{[]string{"list", "upload", "list"}, []Permission{List, Upload}},
 		{[]string{"delete"}, []Permission{Delete}},
 		{[]string{"rename", "mkdir", "download"}, []Permission{Download, Rename, Mkdir}},
@@ -181,14 +198,15 @@ func TestPermissionsZeroValueAndString(t *testing.T) {
 	}
 }
 
-// TestRenameOverAFileNeedsDelete: replacing a file destroys it, so Rename alone may move files to free names only.
-func TestRenameOverAFileNeedsDelete(t *testing.T) {
+// TestRenameOverAFileNeedsOverwrite: replacing a file destroys it, so Rename alone may move files to free names
+// only, and SFTP version 3's rename never replaces.
+func TestRenameOverAFileNeedsOverwrite(t *testing.T) {
 	l := newLayout(t)
 	mustWrite(t, filepath.Join(l.home, "a.txt"), "a")
 	mustWrite(t, filepath.Join(l.home, "b.txt"), "b")
-	renameOnly := l.openFS(t, "list", "rename")
-	if err := renameOnly.Rename("/a.txt", "/b.txt"); !errors.Is(err, ErrPermissionDenied) {
-		t.Fatalf("rename over a file without Delete: %v, want permission denied", err)
+	renameOnly := l.openFS(t, "list", "rename", "delete")
+	if err := renameOnly.Rename("/a.txt", "/b.txt"); !errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), "overwrite") {
+		t.Fatalf("rename over a file without Overwrite: %v, want permission denied naming overwrite", err)
 	}
 	if mustRead(t, filepath.Join(l.home, "a.txt")) != "a" || mustRead(t, filepath.Join(l.home, "b.txt")) != "b" {
 		t.Fatal("a refused rename changed a file")
@@ -196,11 +214,64 @@ func TestRenameOverAFileNeedsDelete(t *testing.T) {
 	if err := renameOnly.Rename("/a.txt", "/c.txt"); err != nil {
 		t.Fatalf("rename to a free name with Rename alone: %v", err)
 	}
-	withDelete := l.openFS(t, "list", "rename", "delete")
-	if err := withDelete.Rename("/c.txt", "/b.txt"); err != nil {
-		t.Fatalf("rename over a file with Rename and Delete: %v", err)
+	if _, err := os.Lstat(filepath.Join(l.home, "a.txt")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the old name is still there after a rename without Overwrite: %v", err)
+	}
+	withOverwrite := l.openFS(t, "list", "rename", "overwrite")
+	if err := withOverwrite.RenameNoReplace("/c.txt", "/b.txt"); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("RenameNoReplace over a file: %v, want fs.ErrExist", err)
+	}
+	if err := withOverwrite.Rename("/c.txt", "/b.txt"); err != nil {
+		t.Fatalf("rename over a file with Rename and Overwrite: %v", err)
 	}
 	if mustRead(t, filepath.Join(l.home, "b.txt")) != "a" {
 		t.Fatal("rename over a file did not replace it")
+	}
+	// Directories move without replacing, through the two-step path; a link is moved itself.
+	if err := renameOnly.Rename("/sub", "/moved"); err != nil {
+		t.Fatalf("rename of a directory without Overwrite: %v", err)
+	}
+	if err := renameOnly.Rename("/moved", "/empty"); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("rename of a directory over another without Overwrite: %v, want permission denied", err)
+	}
+	l.link(t, "link", "b.txt")
+	if err := renameOnly.Rename("/link", "/link2"); err != nil {
+		t.Fatalf("rename of a link: %v", err)
+	}
+	if target, err := os.Readlink(filepath.Join(l.home, "link2")); err != nil || target != "b.txt" {
+		t.Fatalf("the renamed link points to %q (%v), want b.txt", target, err)
+	}
+}
+
+// TestUploadWithoutOverwriteCreatesOnly: a user with Upload but not Overwrite can create files and write them, and
+// gets a clear refusal, with the old content kept, for every way of changing an existing one.
+func TestUploadWithoutOverwriteCreatesOnly(t *testing.T) {
+	l := newLayout(t)
+	fsys := l.openFS(t, "list", "upload")
+	f, err := fsys.OpenWrite("/new.txt", WriteFlags{Create: true, Truncate: true})
+	if err != nil {
+		t.Fatalf("creating a new file: %v", err)
+	}
+	if _, err := f.Write([]byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, flags := range []WriteFlags{{Create: true, Truncate: true}, {Create: true}, {}, {Create: true, Append: true},
+		{Append: true}, {Create: true, Exclusive: true}} {
+		_, err := fsys.OpenWrite("/new.txt", flags)
+		if !errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), "overwrite") {
+			t.Errorf("OpenWrite(%+v) of an existing file = %v, want permission denied naming overwrite", flags, err)
+		}
+	}
+	if _, err := fsys.OpenWrite("/missing.txt", WriteFlags{}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OpenWrite without Create of a missing file = %v, want not exist", err)
+	}
+	if _, err := fsys.OpenWrite("/sub", WriteFlags{Create: true}); !errors.Is(err, syscall.EISDIR) {
+		t.Errorf("OpenWrite of a directory = %v, want EISDIR", err)
+	}
+	if got := mustRead(t, filepath.Join(l.home, "new.txt")); got != "new" {
+		t.Fatalf("refused opens changed the file to %q", got)
 	}
 }
