@@ -55,6 +55,10 @@ import (
 // 8 MiB never drops below what such a client needs; a client writing far apart on purpose is not held up by it.
 const heldBudget = 8 << 20
 
+// maxHeldWrites bounds the held writes of one handle, so a client sending many tiny writes out of order costs
+// bounded work per write; a client that writes in order never has more than seven.
+const maxHeldWrites = 1024
+
 // errAppendOffsets fails an append handle whose client's offsets cannot be placed without guessing.
 var errAppendOffsets = errors.New("the offsets of this append (SSH_FXF_APPEND) upload contradict each other")
 
@@ -135,8 +139,11 @@ func (w *orderedWriter) numberFromZero(off int64) error {
 	return nil
 }
 
-// hold keeps a copy of b (pkg/sftp reuses its buffer) if the session's budget allows.
+// hold keeps a copy of b (pkg/sftp reuses its buffer) if the handle's and the session's limits allow.
 func (w *orderedWriter) hold(b []byte, off int64) bool {
+	if len(w.held) >= maxHeldWrites {
+		return false
+	}
 	if w.budget.Add(int64(len(b))) > heldBudget {
 		w.budget.Add(-int64(len(b)))
 		return false

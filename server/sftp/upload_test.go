@@ -261,3 +261,28 @@ func TestOrderedWriterReportsLateFailures(t *testing.T) {
 		t.Fatalf("%d bytes of the budget were never given back", budget.Load())
 	}
 }
+
+// TestOrderedWriterBoundsHeldWrites: thousands of tiny writes in reverse order are held only up to
+// maxHeldWrites; the rest go to disk at once, and the file is still right.
+func TestOrderedWriterBoundsHeldWrites(t *testing.T) {
+	const n = 3 * maxHeldWrites
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(i % 253)
+	}
+	f, name := testFile(t, nil)
+	var budget atomic.Int64
+	w := newOrderedWriter(f, f.Truncate, &budget, 0, false)
+	for off := n - 1; off >= 0; off-- {
+		if _, err := w.WriteAt(data[off:off+1], int64(off)); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.held) > maxHeldWrites {
+			t.Fatalf("%d writes held, the bound is %d", len(w.held), maxHeldWrites)
+		}
+	}
+	if err := w.finish(true); err != nil {
+		t.Fatal(err)
+	}
+	sameBytes(t, "the file written backwards", readBack(t, name), data)
+}
