@@ -317,3 +317,20 @@ func TestLongFlagsWithOneDash(t *testing.T) {
 		t.Errorf("notes %q: want the flag's name and never its value", stderr.String())
 	}
 }
+
+// TestDocListsEveryFlag: docs/pier-server.md has a row for every flag of every command, with its variable.
+func TestDocListsEveryFlag(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "pier-server.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	for _, cmd := range c.rootCommand().Commands() {
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			row := regexp.MustCompile("(?m)^\\| `--" + regexp.QuoteMeta(f.Name) + "[ `].*\\| `" + envName(f.Name) + "` \\|")
+			if !row.Match(doc) {
+				t.Errorf("docs/pier-server.md has no row for %s --%s with %s", cmd.Name(), f.Name, envName(f.Name))
+			}
+		})
+	}
+}
