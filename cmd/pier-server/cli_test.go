@@ -204,6 +204,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, nil, []string{"no command", "pier-server --help"}},
 		{[]string{"bogus"}, nil, []string{`unknown command "bogus"`}},
+		{[]string{"help", "bogus"}, nil, []string{`no help for "bogus"`, "Run 'pier-server --help'"}},
 		{[]string{"serve", "--bogus"}, nil, []string{"unknown flag: --bogus", "pier-server serve --help"}},
 		{[]string{"serve", "config.yaml"}, nil, []string{`takes no arguments, only flags; got "config.yaml"`}},
 		{[]string{"serve"}, nil, []string{"serve needs --config FILE (or PIER_CONFIG)"}},
@@ -238,6 +239,15 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if r := runBinary(t, nil, "bogus"); r.code != 2 || !strings.Contains(r.stderr, `unknown command "bogus"`) {
 		t.Errorf("pier-server bogus: exit %d, stderr %q; want 2 and the command named", r.code, r.stderr)
+	}
+	missing := filepath.Join(dir, "missing.yaml")
+	if r := runBinary(t, []string{"PIER_LOG_LEVEL=loud"}, "serve", "--config", missing); r.code != 2 || !strings.Contains(r.stderr, "PIER_LOG_LEVEL") {
+		t.Errorf("PIER_LOG_LEVEL=loud pier-server serve: exit %d, stderr %q; want 2 and the variable named", r.code, r.stderr)
+	}
+	// The flag wins, so the bad variable is never read: serve gets as far as the missing file.
+	r := runBinary(t, []string{"PIER_LOG_LEVEL=loud"}, "serve", "--config", missing, "--log-level", "debug")
+	if r.code != 1 || !strings.Contains(r.stderr, missing) || strings.Contains(r.stderr, "PIER_LOG_LEVEL") {
+		t.Errorf("PIER_LOG_LEVEL=loud pier-server serve --log-level debug: exit %d, stderr %q; want 1 for the missing file", r.code, r.stderr)
 	}
 }
 

@@ -17,7 +17,7 @@ limitations under the License.
 // Command pier-server serves SFTP and FTP/FTPS. `serve --config FILE` runs from a configuration file (what the
 // operator's pods do, and how to run it in Docker), optionally following the config Secret through the
 // Kubernetes API too; `portable --root DIR` serves a local directory at once; `version` says which build this is.
-// Every flag can also be set as a PIER_* environment variable (flags.go).
+// Every flag can also be set as a PIER_* environment variable (env.go).
 package main
 
 import (
@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -60,6 +61,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return 0
 	}
 	if errors.As(err, new(usageError)) {
+		if cmd.Name() == "help" {
+			cmd = cmd.Root() // "help --help" helps nobody who misspelt a command
+		}
 		_, _ = fmt.Fprintf(stderr, "pier-server: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
 		return 2
 	}
@@ -112,8 +116,25 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetHelpCommand(helpCommand(root))
 	root.AddCommand(c.serveCommand(), c.portableCommand(), c.versionCommand())
 	return root
+}
+
+// helpCommand replaces cobra's, which answers `help bogus` with the general help and exit status 0: a typo
+// there is as much a usage error as anywhere else.
+func helpCommand(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(_ *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageErrorf("no help for %q: want serve, portable or version", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	}
 }
 
 func (c *cli) versionCommand() *cobra.Command {

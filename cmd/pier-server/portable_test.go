@@ -42,8 +42,10 @@ func TestPortablePasswordSources(t *testing.T) {
 
 	t.Run("every flag from PIER_* variables", func(t *testing.T) {
 		p := newPortable(t)
-		env := []string{"PIER_PASSWORD=pw-from-the-environment"}
-		for _, kv := range p.flags() {
+		flags := p.flags()
+		env := make([]string, 0, 1+len(flags))
+		env = append(env, "PIER_PASSWORD=pw-from-the-environment")
+		for _, kv := range flags {
 			env = append(env, envName(kv[0])+"="+kv[1])
 		}
 		out := p.run(t, env, "pw-from-the-environment")
@@ -124,7 +126,7 @@ func (p *portableRun) run(t *testing.T, env []string, password string, args ...s
 	defer func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-exited
+			t.Logf("pier-server killed after the test failed: %v", <-exited)
 		}
 	}()
 

@@ -65,20 +65,7 @@ func checkBuilder(t *testing.T, root string, spec imageSpec, builder []instructi
 	if want := "--platform=$BUILDPLATFORM golang:" + goVersion + " AS builder"; builder[0].args != want {
 		t.Errorf("builder stage %q, want %q (go.mod's Go version)", builder[0].args, want)
 	}
-	// Every build argument the -X settings use must be declared in the builder stage, VERSION with the
-	// Makefile's default and REVISION empty (as the final stage has them), or Docker passes an empty value.
-	builderArgs := args(builder, "ARG")
-	for _, x := range spec.xflags {
-		if strings.Contains(x, "${VERSION}") && !slices.Contains(builderArgs, "VERSION="+version) {
-			t.Errorf("builder stage has no ARG VERSION=%s (the Makefile's VERSION)", version)
-		}
-		if strings.Contains(x, "${REVISION}") && !slices.Contains(builderArgs, "REVISION=") {
-			t.Errorf("builder stage has no ARG REVISION=")
-		}
-		if strings.Contains(x, "${REGISTRY}") && !slices.ContainsFunc(builderArgs, func(a string) bool { return strings.HasPrefix(a, "REGISTRY=") }) {
-			t.Errorf("builder stage has no ARG REGISTRY=...")
-		}
-	}
+	checkBuildArgs(t, spec, builder, version)
 	var run string
 	for _, in := range builder {
 		if in.cmd == "RUN" && strings.Contains(in.args, "go build") {
@@ -126,6 +113,24 @@ func checkBuilder(t *testing.T, root string, spec imageSpec, builder []instructi
 			return strings.HasPrefix(filepath.ToSlash(rel)+"/", strings.TrimSuffix(src, "/")+"/")
 		}) {
 			t.Errorf("%s imports %s, which no COPY of the builder copies (%v)", spec.pkg, rel, sources)
+		}
+	}
+}
+
+// checkBuildArgs checks that every build argument the -X settings use is declared in the builder stage, VERSION
+// with the Makefile's default and REVISION empty (as the final stage has them): an undeclared one is empty.
+func checkBuildArgs(t *testing.T, spec imageSpec, builder []instruction, version string) {
+	t.Helper()
+	builderArgs := args(builder, "ARG")
+	for _, x := range spec.xflags {
+		if strings.Contains(x, "${VERSION}") && !slices.Contains(builderArgs, "VERSION="+version) {
+			t.Errorf("builder stage has no ARG VERSION=%s (the Makefile's VERSION)", version)
+		}
+		if strings.Contains(x, "${REVISION}") && !slices.Contains(builderArgs, "REVISION=") {
+			t.Errorf("builder stage has no ARG REVISION=")
+		}
+		if strings.Contains(x, "${REGISTRY}") && !slices.ContainsFunc(builderArgs, func(a string) bool { return strings.HasPrefix(a, "REGISTRY=") }) {
+			t.Errorf("builder stage has no ARG REGISTRY=...")
 		}
 	}
 }

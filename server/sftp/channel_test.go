@@ -94,7 +94,8 @@ func TestOpenSSHShellIsRefusedWithTheMessage(t *testing.T) {
 
 // shellJoin quotes a command line for sh -c.
 func shellJoin(name string, args ...string) string {
-	quoted := []string{name}
+	quoted := make([]string, 0, 1+len(args))
+	quoted = append(quoted, name)
 	for _, a := range args {
 		quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
 	}
