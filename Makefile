@@ -114,10 +114,13 @@ test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/s
 
 ##@ Build
 
+# What `pier-server version` prints, as in the images (hack/images, build/pier-server.Dockerfile).
+SERVER_LDFLAGS = -X main.version=$(VERSION) -X main.commit=$(REVISION)
+
 .PHONY: build
 build: ## Build bin/manager and bin/pier-server (static, as in the images).
 	CGO_ENABLED=0 go build -o bin/manager ./cmd/manager
-	CGO_ENABLED=0 go build -o bin/pier-server ./cmd/pier-server
+	CGO_ENABLED=0 go build -ldflags "$(SERVER_LDFLAGS)" -o bin/pier-server ./cmd/pier-server
 
 .PHONY: build-installer
 build-installer: manifests $(KUSTOMIZE) ## Write dist/install.yaml (kubectl apply -f) from config/default, images $(REGISTRY)/pier-*:$(VERSION).

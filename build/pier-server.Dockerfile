@@ -14,10 +14,14 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY cmd/ cmd/
 COPY server/ server/
-# Static (no C library in the image), no local paths, stripped.
+# Declared here, not above: a RUN after an ARG misses the cache when the value changes, and REVISION changes with
+# every commit.
+ARG VERSION=0.1.0
+ARG REVISION=
+# Static (no C library in the image), no local paths, stripped; `pier-server version` says VERSION and REVISION.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false \
-    -ldflags "-s -w" \
+    -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${REVISION}" \
     -o /out/pier-server ./cmd/pier-server
 
 FROM gcr.io/distroless/static:nonroot

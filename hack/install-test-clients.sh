@@ -5,6 +5,8 @@ set -euo pipefail
 
 declare -A package_of=([sftp]=openssh-client [scp]=openssh-client [ssh-keygen]=openssh-client
   [sshpass]=sshpass [curl]=curl [lftp]=lftp)
+# ssh itself, and script(1), which gives ssh a real terminal in the test of the server's refusal of shells.
+package_of+=([ssh]=openssh-client [script]=bsdutils)
 missing=()
 for cmd in "${!package_of[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${package_of[$cmd]}")

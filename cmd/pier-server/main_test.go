@@ -52,15 +52,12 @@ func readInfo(t *testing.T, file string) map[string]string {
 	return info
 }
 
-// TestPortableServesARealClient builds pier-server, runs `portable` as a user would, logs in with OpenSSH's
+// TestPortableServesARealClient runs `portable` as a user would, logs in with OpenSSH's
 // sftp using only what the info file says, and stops the server with SIGTERM.
 func TestPortableServesARealClient(t *testing.T) {
 	realclient.Require(t, "sftp", "sshpass")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "pier-server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	root := filepath.Join(dir, "root")
 	if err := os.Mkdir(root, 0o750); err != nil {
 		t.Fatal(err)
@@ -73,6 +70,7 @@ func TestPortableServesARealClient(t *testing.T) {
 		"--sftp-port", strconv.Itoa(testcreds.FreePort(t)), "--ftp-port", strconv.Itoa(testcreds.FreePort(t)),
 		"--ftps-port", strconv.Itoa(testcreds.FreePort(t)), "--health-port", strconv.Itoa(healthPort),
 		"--passive-ports", strconv.Itoa(passive)+"-"+strconv.Itoa(passive))
+	cmd.Env = environ()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -84,7 +84,7 @@ type result struct {
 }
 
 // pierImages are the project's two images. The manager's default --server-image is set to the pier-server image
-// built with it, so that the pair works together without flags.
+// built with it, so that the pair works together without flags; pier-server knows its version and commit.
 func pierImages(o options) []imageSpec {
 	return []imageSpec{
 		{
@@ -99,6 +99,8 @@ func pierImages(o options) []imageSpec {
 			pkg:         "./cmd/pier-server",
 			binary:      "/pier-server",
 			description: "pier-server: the SFTP, FTP and FTPS server that the pier operator deploys",
+			// What `pier-server version` prints and logs at start (cmd/pier-server/version.go).
+			xflags: []string{"main.version=" + o.version, "main.commit=" + o.revision},
 		},
 	}
 }

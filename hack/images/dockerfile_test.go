@@ -44,7 +44,7 @@ func TestDockerfiles(t *testing.T) {
 	version := makefileVersion(t, root)
 	goVersion := goMinorVersion(t, root)
 	// The Dockerfiles spell the manager's default server image with build arguments.
-	specs := pierImages(options{registry: "${REGISTRY}", version: "${VERSION}"})
+	specs := pierImages(options{registry: "${REGISTRY}", version: "${VERSION}", revision: "${REVISION}"})
 	for _, spec := range specs {
 		t.Run(spec.name, func(t *testing.T) {
 			path := filepath.Join(root, "build", spec.name+".Dockerfile")
@@ -65,9 +65,7 @@ func checkBuilder(t *testing.T, root string, spec imageSpec, builder []instructi
 	if want := "--platform=$BUILDPLATFORM golang:" + goVersion + " AS builder"; builder[0].args != want {
 		t.Errorf("builder stage %q, want %q (go.mod's Go version)", builder[0].args, want)
 	}
-	if len(spec.xflags) > 0 && !slices.Contains(args(builder, "ARG"), "VERSION="+version) {
-		t.Errorf("builder stage has no ARG VERSION=%s (the Makefile's VERSION)", version)
-	}
+	checkBuildArgs(t, spec, builder, version)
 	var run string
 	for _, in := range builder {
 		if in.cmd == "RUN" && strings.Contains(in.args, "go build") {
@@ -115,6 +113,24 @@ func checkBuilder(t *testing.T, root string, spec imageSpec, builder []instructi
 			return strings.HasPrefix(filepath.ToSlash(rel)+"/", strings.TrimSuffix(src, "/")+"/")
 		}) {
 			t.Errorf("%s imports %s, which no COPY of the builder copies (%v)", spec.pkg, rel, sources)
+		}
+	}
+}
+
+// checkBuildArgs checks that every build argument the -X settings use is declared in the builder stage, VERSION
+// with the Makefile's default and REVISION empty (as the final stage has them): an undeclared one is empty.
+func checkBuildArgs(t *testing.T, spec imageSpec, builder []instruction, version string) {
+	t.Helper()
+	builderArgs := args(builder, "ARG")
+	for _, x := range spec.xflags {
+		if strings.Contains(x, "${VERSION}") && !slices.Contains(builderArgs, "VERSION="+version) {
+			t.Errorf("builder stage has no ARG VERSION=%s (the Makefile's VERSION)", version)
+		}
+		if strings.Contains(x, "${REVISION}") && !slices.Contains(builderArgs, "REVISION=") {
+			t.Errorf("builder stage has no ARG REVISION=")
+		}
+		if strings.Contains(x, "${REGISTRY}") && !slices.ContainsFunc(builderArgs, func(a string) bool { return strings.HasPrefix(a, "REGISTRY=") }) {
+			t.Errorf("builder stage has no ARG REGISTRY=...")
 		}
 	}
 }
@@ -238,4 +254,42 @@ func goMinorVersion(t *testing.T, root string) string {
 		t.Fatal("go.mod has no go line")
 	}
 	return m[1]
+}
+
+// TestMakeBuildSetsTheVersion: `make build` gives bin/pier-server the same -X settings as the images, so that
+// `pier-server version` says the same thing however the binary was built.
+func TestMakeBuildSetsTheVersion(t *testing.T) {
+	root, err := moduleRoot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	// -n prints the commands without running them.
+	cmd := exec.Command("make", "--no-print-directory", "-n", "build", "VERSION=9.8.7-make", "REVISION=feedface")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("make -n build: %v", err)
+	}
+	var line string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "go build") && strings.Contains(l, "./cmd/pier-server") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("make -n build runs no go build of ./cmd/pier-server:\n%s", out)
+	}
+	for _, spec := range pierImages(options{version: "9.8.7-make", revision: "feedface"}) {
+		if spec.pkg != "./cmd/pier-server" {
+			continue
+		}
+		for _, x := range spec.xflags {
+			if !strings.Contains(line, "-X "+x) {
+				t.Errorf("make build's %q lacks -X %s, which the image has", line, x)
+			}
+		}
+	}
 }

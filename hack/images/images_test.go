@@ -96,6 +96,10 @@ func TestImages(t *testing.T) {
 		if !strings.Contains(out, "pier-server serves SFTP, FTP and FTPS.") || !strings.Contains(out, "pier-server serve --config FILE") {
 			t.Errorf("pier-server --help from the image printed:\n%s", out)
 		}
+		out = runBinary(t, binaries["pier-server"], "pier-server", "version")
+		if !strings.HasPrefix(out, "pier-server "+o.version+" (commit "+o.revision+",") {
+			t.Errorf("pier-server version from the image printed %q, want version %s and commit %s", out, o.version, o.revision)
+		}
 		out = runBinary(t, binaries["pier-manager"], "manager", "--help")
 		if !strings.Contains(out, "-server-image") || !strings.Contains(out, `"registry.example.test/pier-test/pier-server:1.2.3-test"`) {
 			t.Errorf("manager --help from the image does not default --server-image to the built pier-server image:\n%s", out)

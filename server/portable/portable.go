@@ -21,6 +21,7 @@ package portable
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -38,7 +39,8 @@ type Options struct {
 	Root               string // directory to serve
 	StateDir           string // keys, certificates and known_hosts; reused across runs so clients keep trusting them
 	Username           string
-	Password           string // empty: generate one
+	Password           string // empty: PasswordFile, else generate one
+	PasswordFile       string // a file holding the password, so that it is not on the command line
 	AuthorizedKeysFile string
 	Host               string // listen host, 127.0.0.1
 	SFTPPort           int
@@ -51,10 +53,13 @@ type Options struct {
 
 // Prepared is the result: the configuration to run and what to tell the user.
 type Prepared struct {
-	Config         *config.Config
-	Password       string
-	CAFile         string
-	KnownHostsFile string
+	Config   *config.Config
+	Password string
+	// PasswordGenerated is true when the options gave no password: only then is the password shown, since one the
+	// user chose is already known to them and may be kept out of the terminal on purpose.
+	PasswordGenerated bool
+	CAFile            string
+	KnownHostsFile    string
 }
 
 // Prepare creates the state folder's keys and certificates (keeping existing valid ones) and builds the config.
@@ -88,11 +93,9 @@ func Prepare(opts Options) (*Prepared, error) {
 		return nil, err
 	}
 
-	password := opts.Password
-	if password == "" {
-		if password, err = randomPassword(24); err != nil {
-			return nil, err
-		}
+	password, generated, err := choosePassword(opts)
+	if err != nil {
+		return nil, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
@@ -131,7 +134,43 @@ func Prepare(opts Options) (*Prepared, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("the options make an invalid configuration:\n%w", err)
 	}
-	return &Prepared{Config: cfg, Password: password, CAFile: certs.caFile, KnownHostsFile: knownHosts}, nil
+	return &Prepared{
+		Config: cfg, Password: password, PasswordGenerated: generated, CAFile: certs.caFile, KnownHostsFile: knownHosts,
+	}, nil
+}
+
+// choosePassword returns the password the options give, or a random one (generated true).
+func choosePassword(opts Options) (password string, generated bool, err error) {
+	switch {
+	case opts.Password != "" && opts.PasswordFile != "":
+		return "", false, errors.New("give a password or a password file, not both")
+	case opts.Password != "":
+		return opts.Password, false, nil
+	case opts.PasswordFile != "":
+		password, err := ReadPasswordFile(opts.PasswordFile)
+		return password, false, err
+	}
+	password, err = randomPassword(24)
+	return password, true, err
+}
+
+// ReadPasswordFile reads a password kept in a file: its one line, without the line break that editors and
+// `echo pw > file` add (the rest is the password, spaces included). An empty file, or one of several lines, is
+// refused rather than guessed at: FTP cannot send a password with a line break, and a file of several lines is
+// more likely the wrong file (a key, say) than a password.
+func ReadPasswordFile(file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("reading the password file: %w", err)
+	}
+	password := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+	switch {
+	case password == "":
+		return "", fmt.Errorf("the password file %s is empty", file)
+	case strings.ContainsAny(password, "\r\n"):
+		return "", fmt.Errorf("the password file %s has more than one line; it must hold only the password", file)
+	}
+	return password, nil
 }
 
 func readAuthorizedKeys(file string) ([]string, error) {

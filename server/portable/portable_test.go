@@ -21,6 +21,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -115,5 +116,72 @@ func TestPrepareAuthorizedKeysAndBadOptions(t *testing.T) {
 	bad.PassiveStart, bad.PassiveEnd = 40010, 40000
 	if _, err := Prepare(bad); err == nil {
 		t.Fatal("a reversed passive range was accepted")
+	}
+}
+
+func TestReadPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content, want, wantErr string
+	}{
+		{"echo's newline is dropped", "s3cret-pw\n", "s3cret-pw", ""},
+		{"a Windows line break too", "s3cret-pw\r\n", "s3cret-pw", ""},
+		{"no line break", "s3cret-pw", "s3cret-pw", ""},
+		{"spaces are part of the password", " two words \n", " two words ", ""},
+		{"a blank line after it", "pw\n\n", "", "more than one line"},
+		{"two lines", "pw\nother\n", "", "more than one line"},
+		{"empty", "", "", "is empty"},
+		{"only a line break", "\n", "", "is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			if err := os.WriteFile(file, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadPasswordFile(file)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), file) {
+					t.Fatalf("ReadPasswordFile(%q) = %q, %v; want an error naming the file and saying %q", tc.content, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("ReadPasswordFile(%q) = %q, %v; want %q", tc.content, got, err, tc.want)
+			}
+		})
+	}
+	// Unreadable: missing, and a folder (root reads files whatever their mode, so a mode cannot make one unreadable).
+	for _, file := range []string{filepath.Join(dir, "missing"), dir} {
+		if _, err := ReadPasswordFile(file); err == nil || !strings.Contains(err.Error(), file) {
+			t.Errorf("ReadPasswordFile(%s): %v, want an error naming the file", file, err)
+		}
+	}
+}
+
+func TestPreparePasswordSources(t *testing.T) {
+	opts := options(t)
+	opts.PasswordFile = filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(opts.PasswordFile, []byte("from-the-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Prepare(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Password != "from-the-file" || p.PasswordGenerated {
+		t.Fatalf("password %q (generated %v), want the file's", p.Password, p.PasswordGenerated)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(p.Config.Users[0].PasswordHash), []byte("from-the-file")) != nil {
+		t.Fatal("the config's hash is not of the file's password")
+	}
+
+	opts.Password = "also-given"
+	if _, err := Prepare(opts); err == nil {
+		t.Fatal("both a password and a password file were accepted")
+	}
+
+	opts = options(t)
+	if p, err := Prepare(opts); err != nil || !p.PasswordGenerated {
+		t.Fatalf("no password given: generated=%v, %v; want a generated one", p != nil && p.PasswordGenerated, err)
 	}
 }

@@ -25,14 +25,17 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// refusedCommand is what a client that asks for a shell or a command sees on its terminal.
+// refusedCommand is what a client that asks for a shell or a command sees.
 const refusedCommand = "pier serves SFTP only: use sftp, or scp from OpenSSH 9 or later (which speaks SFTP), " +
-	"not a shell or commands\r\n"
+	"not a shell or commands"
 
-// serveChannel answers the requests of one session channel: the "sftp" subsystem is served; shells, commands and
-// terminals are refused with a message and exit status 1; everything else gets a plain "no".
+// serveChannel answers the requests of one session channel: the "sftp" subsystem is served; shells and commands
+// are refused with a message and exit status 1; everything else gets a plain "no", except a terminal (pty-req).
 func serveChannel(log *slog.Logger, channel ssh.Channel, requests <-chan *ssh.Request, h *handlers) {
 	defer func() { _ = channel.Close() }() // the session is over; a close error has no one to go to
+	// A client that was granted a terminal has put its own in raw mode, where a bare "\n" does not return the
+	// cursor; without one, "\r" would end up in the client's output.
+	newline := "\n"
 	for req := range requests {
 		switch req.Type {
 		case "subsystem":
@@ -47,10 +50,17 @@ func serveChannel(log *slog.Logger, channel ssh.Channel, requests <-chan *ssh.Re
 			return
 		case "exec", "shell":
 			_ = req.Reply(true, nil)
-			_, _ = io.WriteString(channel.Stderr(), refusedCommand)
+			_, _ = io.WriteString(channel.Stderr(), refusedCommand+newline)
 			sendExitStatus(channel, 1)
 			return
-		default: // pty-req, env, x11-req, agent forwarding ...
+		case "pty-req":
+			// Granted, though no terminal is ever allocated: OpenSSH gives up with only "PTY allocation request
+			// failed" when a terminal is refused (`ssh -t host`, or `ssh host` typed in a terminal), so the
+			// user would never see why. Saying yes lets the shell request that follows get the explanation; it
+			// costs nothing, as nothing runs on a terminal here, and the sftp subsystem ignores it.
+			newline = "\r\n"
+			_ = req.Reply(true, nil)
+		default: // env, x11-req, agent forwarding ...: nothing here could use them
 			_ = req.Reply(false, nil)
 		}
 	}
