@@ -38,7 +38,7 @@ const listBatch = 256
 type handlers struct {
 	fs   *vfs.FS
 	sess *session.Session
-	held atomic.Int64 // bytes the session's uploads hold in memory (see orderedWriter)
+	held *atomic.Int64 // bytes the uploads of the SSH connection hold in memory (see orderedWriter)
 }
 
 // Fileread opens a file for download.
@@ -73,7 +73,7 @@ func (h *handlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	t := &transfer{File: f, op: "upload", path: r.Filepath, started: started, sess: h.sess}
 	return &uploadHandle{
 		transfer: t,
-		writer:   newOrderedWriter(f, f.Truncate, &h.held, info.Size(), pflags.Append),
+		writer:   newOrderedWriter(f, f.Truncate, h.held, info.Size(), pflags.Append),
 	}, nil
 }
 

@@ -50,9 +50,10 @@ import (
 //     client's own offsets and the workers reordered its first writes), the handle fails with an error and the
 //     file is cut back to its size at open: the client hears of it, and no byte of the old file changes.
 
-// heldBudget is how many bytes of out-of-order writes one SFTP session may hold in memory. With pkg/sftp's eight
-// workers, a client that writes in order has at most seven writes (of at most 256 KiB) ahead of a missing one, so
-// 8 MiB never drops below what such a client needs; a client writing far apart on purpose is not held up by it.
+// heldBudget is how many bytes of out-of-order writes one SSH connection (all its SFTP sessions) may hold in
+// memory. With pkg/sftp's eight workers, a client that writes in order has at most seven writes (of at most
+// 256 KiB) ahead of a missing one, so 8 MiB never drops below what such a client needs; a client writing far apart
+// on purpose is not held up by it.
 const heldBudget = 8 << 20
 
 // maxHeldWrites bounds the held writes of one handle, so a client sending many tiny writes out of order costs
