@@ -73,7 +73,7 @@ type heldWrite struct {
 type orderedWriter struct {
 	file   io.WriterAt
 	shrink func(size int64) error // truncates the file; used to undo a failed append
-	budget *atomic.Int64          // bytes held by every upload of the session
+	budget *atomic.Int64          // bytes held by every upload of the SSH connection
 
 	mu sync.Mutex
 	// appendSize is the file's size when an append handle was opened, or -1 for a handle that writes at offsets.
@@ -140,7 +140,7 @@ func (w *orderedWriter) numberFromZero(off int64) error {
 	return nil
 }
 
-// hold keeps a copy of b (pkg/sftp reuses its buffer) if the handle's and the session's limits allow.
+// hold keeps a copy of b (pkg/sftp reuses its buffer) if the handle's and the connection's limits allow.
 func (w *orderedWriter) hold(b []byte, off int64) bool {
 	if len(w.held) >= maxHeldWrites {
 		return false
