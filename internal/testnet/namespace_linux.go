@@ -66,19 +66,18 @@ func NewNamespace(t testing.TB) *Namespace {
 			t.Errorf("removing network namespace %s: %v: %s", ns.Name, err, out)
 		}
 	})
-	steps := [][]string{
-		{"link", "add", hostIf, "type", "veth", "peer", "name", peerIf, "netns", ns.Name},
-		// nodad: the addresses are usable at once instead of after duplicate address detection; the prefix is
-		// random and checked against this machine's addresses.
-		{"addr", "add", ns.HostAddr.String() + "/64", "dev", hostIf, "nodad"},
-		{"link", "set", hostIf, "up"},
-		{"-n", ns.Name, "addr", "add", ns.PeerAddr.String() + "/64", "dev", peerIf, "nodad"},
-		{"-n", ns.Name, "link", "set", peerIf, "up"},
-		{"-n", ns.Name, "link", "set", "lo", "up"},
-	}
-	for _, step := range steps {
-		if out, err := ip(step...); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(step, " "), err, out)
+	// nodad: the addresses are usable at once instead of after duplicate address detection; the prefix is random
+	// and checked against this machine's addresses.
+	for _, step := range []string{
+		"link add " + hostIf + " type veth peer name " + peerIf + " netns " + ns.Name,
+		"addr add " + ns.HostAddr.String() + "/64 dev " + hostIf + " nodad",
+		"link set " + hostIf + " up",
+		"-n " + ns.Name + " addr add " + ns.PeerAddr.String() + "/64 dev " + peerIf + " nodad",
+		"-n " + ns.Name + " link set " + peerIf + " up",
+		"-n " + ns.Name + " link set lo up",
+	} {
+		if out, err := ip(strings.Fields(step)...); err != nil {
+			t.Fatalf("ip %s: %v: %s", step, err, out)
 		}
 	}
 	return ns
