@@ -56,9 +56,10 @@ var (
 //
 //   - PASV only on IPv4 control connections, announcing an IPv4 address (the reply has room for nothing else);
 //   - EPSV with no argument or the control connection's own network protocol, and EPSV ALL (RFC 2428 section 4);
-//   - PORT and EPRT only with active mode on, only to the control connection's address, never to a privileged
-//     port. They are handed to ftpserverlib rewritten in canonical form, so that it connects to exactly the
-//     address checked here, whatever its own parser would make of odd input.
+//   - PORT and EPRT only with active mode on, only to the control connection's address (the unspecified
+//     address 0.0.0.0 or :: stands for it), never to a privileged port. They are handed to ftpserverlib rewritten
+//     in canonical form, so that it connects to exactly the address checked here, whatever its own parser would
+//     make of odd input.
 //
 // ftpserverlib alone would answer PASV on IPv6, and PORT/EPRT with active mode off, with 421, which tells the
 // client the server is closing the connection; it ignores EPSV's argument and treats EPSV ALL as a plain EPSV.
@@ -148,6 +149,11 @@ func (c *controlConn) active(verb, param string) ([]byte, error) {
 		}
 	} else {
 		target, err = parseEPRT(param, c.netPrt())
+	}
+	if err == nil && target.Addr().IsUnspecified() {
+		// "Any address": lftp sends EPRT |2|::|port| when its data socket is not bound to an interface, as over
+		// loopback. The only address it can mean here is the client's own.
+		target = netip.AddrPortFrom(c.controlIP().WithZone(""), target.Port())
 	}
 	switch {
 	case errors.Is(err, errNetPrtUnknown), errors.Is(err, errFamilyMismatch):

@@ -118,6 +118,11 @@ func TestEPRTOverIPv6(t *testing.T) {
 	if got := activeRETR(t, c, own); got != "active over IPv6" {
 		t.Fatalf("active RETR after EPRT with another delimiter got %q", got)
 	}
+	// The unspecified address, which lftp sends over loopback, can only mean the client's own.
+	c.expect(200, fmt.Sprintf("EPRT |2|::|%d|", portOfListener(own)))
+	if got := activeRETR(t, c, own); got != "active over IPv6" {
+		t.Fatalf("active RETR after EPRT to :: got %q", got)
+	}
 
 	ns := testnet.NewNamespace(t)
 	elsewhere := ns.Listen(t)

@@ -18,10 +18,12 @@ package ftp
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,35 +75,79 @@ func TestCurlIPv6(t *testing.T) {
 }
 
 // TestLftpIPv6 uploads, lists and downloads with lftp over [::1], explicit FTPS with protected data connections,
-// the server requiring TLS and session reuse.
+// the server requiring TLS and session reuse: in passive mode (EPSV) and in active mode (EPRT), where lftp must
+// not have fallen back to passive mode.
 func TestLftpIPv6(t *testing.T) {
 	realclient.Require(t, "lftp")
-	ts := startServer(t)
+	ts := startServer(t, func(s *Settings) { s.ActiveMode = true })
 	explicit, _ := ts.listenIPv6(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
 	if err := os.WriteFile(local, randomBytes(t, 1<<20+13), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	for _, mode := range []struct{ name, passive, command string }{
+		{"passive", "on", "EPSV"},
+		{"active", "off", "EPRT |2|"},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := "incoming-" + mode.name
+			back := filepath.Join(work, mode.name+".bin")
+			script := strings.Join([]string{
+				"set cmd:fail-exit true",
+				"set net:max-retries 1",
+				"set net:timeout 10",
+				"set ssl:ca-file " + ts.ca.CAFile,
+				"set ssl:verify-certificate true",
+				"set ftp:ssl-force true",
+				"set ftp:ssl-protect-data true",
+				"set ftp:ssl-protect-list true",
+				"set ftp:passive-mode " + mode.passive,
+				"debug 5", // prints the commands, which the test checks
+				fmt.Sprintf("open -u alice,%s ftp://%s", passwords["alice"], explicit),
+				"mkdir " + dir,
+				"put " + local + " -o " + dir + "/lftp6.bin",
+				"ls " + dir,
+				"get " + dir + "/lftp6.bin -o " + back,
+				"bye",
+			}, "; ")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, "lftp", "-c", script).CombinedOutput()
+			if err != nil {
+				t.Fatalf("lftp: %v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "---> "+mode.command) || strings.Contains(string(out), "Switching passive mode") {
+				t.Fatalf("lftp did not use %s throughout:\n%s", mode.command, out)
+			}
+			sameFile(t, local, filepath.Join(ts.home("alice"), dir, "lftp6.bin"))
+			sameFile(t, local, back)
+		})
+	}
+}
+
+// TestCurlActiveIPv6: curl in active mode over [::1] (EPRT to its own address) uploads and downloads. Plain FTP:
+// curl 7.88 does not start TLS on the data connections it accepts (fixed in curl 8.0.0).
+func TestCurlActiveIPv6(t *testing.T) {
+	realclient.Require(t, "curl")
+	ts := startServer(t, func(s *Settings) {
+		s.ActiveMode = true
+		s.TLSMode = config.TLSOptional
+	})
+	explicit, _ := ts.listenIPv6(t)
+	work := t.TempDir()
+	local := filepath.Join(work, "payload.bin")
+	if err := os.WriteFile(local, randomBytes(t, 1<<20+31), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url := "ftp://alice:" + passwords["alice"] + "@" + explicit + "/curl6-active.bin"
+	// --ftp-port -: EPRT with the address of the control connection. (Not -v: curl 7.88 then fails to print the
+	// accepted connection's IPv6 address and exits 18 after a complete transfer.)
+	args := []string{"-g", "--silent", "--show-error", "--fail", "--max-time", "20", "--ftp-port", "-"}
+	run(t, "curl", append(args, "-T", local, url)...)
+	sameFile(t, local, filepath.Join(ts.home("alice"), "curl6-active.bin"))
 	back := filepath.Join(work, "back.bin")
-	script := strings.Join([]string{
-		"set cmd:fail-exit true",
-		"set net:max-retries 1",
-		"set net:timeout 10",
-		"set ssl:ca-file " + ts.ca.CAFile,
-		"set ssl:verify-certificate true",
-		"set ftp:ssl-force true",
-		"set ftp:ssl-protect-data true",
-		"set ftp:ssl-protect-list true",
-		fmt.Sprintf("open -u alice,%s ftp://%s", passwords["alice"], explicit),
-		"mkdir incoming",
-		"put " + local + " -o incoming/lftp6.bin",
-		"ls incoming",
-		"get incoming/lftp6.bin -o " + back,
-		"bye",
-	}, "; ")
-	run(t, "lftp", "-c", script)
-	sameFile(t, local, filepath.Join(ts.home("alice"), "incoming", "lftp6.bin"))
+	run(t, "curl", append(args, "-o", back, url)...)
 	sameFile(t, local, back)
 }
 
