@@ -127,7 +127,7 @@ func TestLftpIPv6(t *testing.T) {
 }
 
 // TestCurlActiveIPv6: curl in active mode over [::1] (EPRT to its own address) uploads and downloads. Plain FTP:
-// curl 7.88 does not start TLS on the data connections it accepts (fixed in curl 8.0.0).
+// the curl 7.88 installed here does not start TLS on the data connections it accepts (with IPv4 as well).
 func TestCurlActiveIPv6(t *testing.T) {
 	realclient.Require(t, "curl")
 	ts := startServer(t, func(s *Settings) {
