@@ -59,9 +59,9 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		return nil
 	}
 	cfg := render.ServerConfig(s.te, render.ConfigInputs{
-		Users:          entries,
-		HostKeyNames:   hostKeyNames,
-		PassiveAddress: s.passiveAddress(),
+		Users:            entries,
+		HostKeyNames:     hostKeyNames,
+		PassiveAddresses: s.passiveAddresses(),
 	})
 	if err := cfg.Validate(); err != nil {
 		// The CRD's validation should make this impossible; if it happens, keep serving the last config.
@@ -166,35 +166,41 @@ func (s *endpointState) hostKeyNames(served *config.Config) ([]string, bool) {
 	return names, len(names) > 0
 }
 
-// passiveAddress is what FTP's PASV reply announces: spec.ftp.passive.address, else the Service's load-balancer
-// address. It also sets AddressReady.
-func (s *endpointState) passiveAddress() string {
+// passiveAddresses are what FTP's passive mode announces, one per IP family (render.PassiveAddresses):
+// spec.ftp.passive.address and the Service's load-balancer addresses. It also sets AddressReady.
+func (s *endpointState) passiveAddresses() []string {
 	ftp := s.te.Spec.FTP
 	if ftp == nil {
-		return ""
+		return nil
 	}
-	if ftp.Passive.Address != "" {
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "Configured",
-			fmt.Sprintf("passive mode announces %s from spec.ftp.passive.address", ftp.Passive.Address))
-		return ftp.Passive.Address
+	var ingress []corev1.LoadBalancerIngress
+	if s.serviceType() == corev1.ServiceTypeLoadBalancer && s.service != nil {
+		ingress = s.service.Status.LoadBalancer.Ingress
 	}
-	switch s.serviceType() {
-	case corev1.ServiceTypeLoadBalancer:
-		if addr := s.loadBalancerAddress(); addr != "" {
-			s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "LoadBalancer",
-				fmt.Sprintf("passive mode announces the load balancer's address %s", addr))
-			return addr
+	addresses := render.PassiveAddresses(ftp.Passive.Address, ingress)
+	announced := strings.Join(addresses, " and ")
+	switch {
+	case ftp.Passive.Address != "":
+		msg := fmt.Sprintf("passive mode announces %s from spec.ftp.passive.address", ftp.Passive.Address)
+		if len(addresses) > 1 {
+			msg = fmt.Sprintf("passive mode announces %s: spec.ftp.passive.address %s, and the load balancer's address of the other IP family",
+				announced, ftp.Passive.Address)
 		}
+		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "Configured", msg)
+	case len(addresses) > 0:
+		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "LoadBalancer",
+			fmt.Sprintf("passive mode announces the load balancer's address %s", announced))
+	case s.serviceType() == corev1.ServiceTypeLoadBalancer:
 		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, "LoadBalancerPending",
 			"waiting for the Service's load-balancer address; until then passive mode announces the pod's own address, which clients outside the cluster cannot reach")
-	case corev1.ServiceTypeNodePort:
+	case s.serviceType() == corev1.ServiceTypeNodePort:
 		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, "AddressRequired",
 			"a NodePort Service has no single external address: set spec.ftp.passive.address to the address clients reach the nodes at, or passive mode will announce the pod's own address")
 	default:
 		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "ClusterInternal",
 			"passive mode announces the pod's address, reachable from inside the cluster; use a LoadBalancer Service or set spec.ftp.passive.address for clients outside it")
 	}
-	return ""
+	return addresses
 }
 
 func (s *endpointState) serviceType() corev1.ServiceType {
@@ -202,20 +208,4 @@ func (s *endpointState) serviceType() corev1.ServiceType {
 		return corev1.ServiceTypeClusterIP
 	}
 	return corev1.ServiceType(s.te.Spec.Service.Type)
-}
-
-// loadBalancerAddress is the Service's first load-balancer ingress, IP or host name.
-func (s *endpointState) loadBalancerAddress() string {
-	if s.service == nil {
-		return ""
-	}
-	for _, ingress := range s.service.Status.LoadBalancer.Ingress {
-		if ingress.IP != "" {
-			return ingress.IP
-		}
-		if ingress.Hostname != "" {
-			return ingress.Hostname
-		}
-	}
-	return ""
 }

@@ -159,12 +159,35 @@ func (r *EndpointReconciler) reconcileStorage(ctx context.Context, s *endpointSt
 // reconcileService applies the Service and reads back its load-balancer address, which FTP's passive mode
 // announces when spec.ftp.passive.address is empty.
 func (r *EndpointReconciler) reconcileService(ctx context.Context, s *endpointState) error {
-	svc, err := ensure(ctx, r.Client, r.APIReader, render.Service(s.te), &corev1.Service{}, serviceKind)
+	desired := render.Service(s.te)
+	if err := r.checkPrimaryFamily(ctx, desired); err != nil {
+		return err
+	}
+	svc, err := ensure(ctx, r.Client, r.APIReader, desired, &corev1.Service{}, serviceKind)
 	if err != nil {
 		return err
 	}
 	s.service = svc
 	return nil
+}
+
+// checkPrimaryFamily refuses to ask for another primary IP family than the live Service's, which Kubernetes
+// cannot change, with a message that says what to do; the API server's own refusal speaks of cluster IPs.
+func (r *EndpointReconciler) checkPrimaryFamily(ctx context.Context, desired *corev1.Service) error {
+	if len(desired.Spec.IPFamilies) == 0 {
+		return nil
+	}
+	live := &corev1.Service{}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(desired), live); err != nil {
+		return client.IgnoreNotFound(err) // ensure creates it, or reports why it cannot read it
+	}
+	want := desired.Spec.IPFamilies[0]
+	if len(live.Spec.IPFamilies) == 0 || live.Spec.IPFamilies[0] == want {
+		return nil
+	}
+	return fmt.Errorf("spec.service.ipFamilies asks for %s first, but Service %s/%s has the primary IP family %s, "+
+		"which Kubernetes cannot change: delete the Service and the operator recreates it with %s first "+
+		"(its cluster IP and load-balancer addresses change)", want, live.Namespace, live.Name, live.Spec.IPFamilies[0], want)
 }
 
 // reconcileDeployment applies the Deployment. Its pod template carries a hash of only what pier-server cannot

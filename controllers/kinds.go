@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"bytes"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -45,15 +46,19 @@ var serviceKind = child[*corev1.Service]{
 	update: func(desired, live *corev1.Service) { live.Spec = withAllocated(desired, live) },
 }
 
-// withAllocated is the desired Service spec plus what the API server allocated on the live one: cluster IPs and
-// the node ports of ports the operator does not pin. Clearing them would be refused or would move the Service,
-// and comparing without them would see drift on every reconcile.
+// withAllocated is the desired Service spec plus what the API server allocated on the live one: cluster IPs, IP
+// families and policy unless the endpoint sets them, and the node ports of ports the operator does not pin.
+// Clearing them would be refused or would move the Service, and comparing without them would see drift on every
+// reconcile.
 func withAllocated(desired, live *corev1.Service) corev1.ServiceSpec {
 	spec := *desired.Spec.DeepCopy()
 	spec.ClusterIP = live.Spec.ClusterIP
 	spec.ClusterIPs = live.Spec.ClusterIPs
-	spec.IPFamilies = live.Spec.IPFamilies
-	spec.IPFamilyPolicy = live.Spec.IPFamilyPolicy
+	if spec.IPFamilyPolicy == nil {
+		// Omitted means Kubernetes' choice, which it made when it created the Service.
+		spec.IPFamilyPolicy = live.Spec.IPFamilyPolicy
+	}
+	spec.IPFamilies = ipFamilies(spec, live.Spec)
 	if spec.Type == corev1.ServiceTypeClusterIP || spec.Type == "" {
 		return spec
 	}
@@ -70,6 +75,23 @@ func withAllocated(desired, live *corev1.Service) corev1.ServiceSpec {
 		spec.HealthCheckNodePort = live.Spec.HealthCheckNodePort
 	}
 	return spec
+}
+
+// ipFamilies is what an update of the live Service sends as its IP families. The API server completes a
+// dual-stack Service's families itself (a PreferDualStack Service asking for [IPv4] gets [IPv4, IPv6] on a
+// dual-stack cluster); sending the desired [IPv4] back would ask it to release the second family, which it
+// refuses unless the policy is SingleStack. So the live families stand whenever they begin with the desired ones
+// and the policy keeps more than one family; a SingleStack policy, or other families, are sent as desired.
+func ipFamilies(desired, live corev1.ServiceSpec) []corev1.IPFamily {
+	singleStack := desired.IPFamilyPolicy != nil && *desired.IPFamilyPolicy == corev1.IPFamilyPolicySingleStack
+	switch {
+	case len(desired.IPFamilies) == 0:
+		return live.IPFamilies
+	case !singleStack && len(live.IPFamilies) > len(desired.IPFamilies) &&
+		slices.Equal(live.IPFamilies[:len(desired.IPFamilies)], desired.IPFamilies):
+		return live.IPFamilies
+	}
+	return desired.IPFamilies
 }
 
 var secretKind = child[*corev1.Secret]{

@@ -65,6 +65,8 @@ func TestMain(m *testing.M) {
 		CertManagerCRDs: true,
 		// The garbage collector proves that deleting an endpoint or user deletes its children.
 		KubeControllers: []string{"garbage-collector-controller", "persistentvolumeclaim-protection-controller"},
+		// Endpoints may ask for IPv6 and dual-stack Services.
+		DualStackServices: true,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp) from Debian's packages
-# when they are missing. Needs root (as on CI and the project's machines) or passwordless sudo.
+# Installs the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp), and iproute2 for the
+# tests that make network namespaces, from Debian's packages when they are missing. Needs root (as on CI and the
+# project's machines) or passwordless sudo.
 set -euo pipefail
 
 declare -A package_of=([sftp]=openssh-client [scp]=openssh-client [ssh-keygen]=openssh-client
-  [sshpass]=sshpass [curl]=curl [lftp]=lftp)
+  [sshpass]=sshpass [curl]=curl [lftp]=lftp [ip]=iproute2)
 # ssh itself, and script(1), which gives ssh a real terminal in the test of the server's refusal of shells.
 package_of+=([ssh]=openssh-client [script]=bsdutils)
 missing=()

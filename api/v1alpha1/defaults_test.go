@@ -167,6 +167,11 @@ func TestPresetsAndListsAccepted(t *testing.T) {
 		endpoint("ftp: {tls: {mode: Disabled}, passive: {portRange: {start: 31000, end: 31255}}}\nservice: {type: NodePort}"),
 		endpoint("ftp: {tls: {issuerRef: {name: ca, kind: ClusterIssuer}, dnsNames: ['*.example.com', ftp.example.com], implicitPort: 990}, passive: {address: 203.0.113.7}}\nsftp: {port: 2222}\nservice: {type: LoadBalancer, externalTrafficPolicy: Cluster, loadBalancerSourceRanges: [0.0.0.0/0]}"),
 		endpoint("sftp: {}\nreplicas: 3\nstorage: {volumeClaimTemplate: {spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}}}"),
+		endpoint("sftp: {}\nservice: {ipFamilyPolicy: RequireDualStack, ipFamilies: [IPv6, IPv4]}"),
+		endpoint("sftp: {}\nservice: {ipFamilyPolicy: PreferDualStack, ipFamilies: [IPv4]}"),
+		endpoint("sftp: {}\nservice: {ipFamilyPolicy: SingleStack, ipFamilies: [IPv6]}"),
+		endpoint("sftp: {}\nservice: {ipFamilies: [IPv6]}"),
+		endpoint("ftp: {tls: {mode: Disabled}, passive: {address: '2001:db8::7'}}\nservice: {type: LoadBalancer, ipFamilyPolicy: PreferDualStack}"),
 	}
 	for i, doc := range valid {
 		obj := fromYAML(t, doc, ns)

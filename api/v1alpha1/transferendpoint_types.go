@@ -251,8 +251,12 @@ type PassiveSpec struct {
 	// +kubebuilder:default={start: 30000, end: 30019}
 	PortRange PortRange `json:"portRange,omitzero"`
 
-	// address is the IP address or host name announced to clients in PASV/EPSV replies. When empty, the operator
-	// uses the Service's load-balancer address (IP or host name) once it has one, else the Service's cluster IP.
+	// address is where FTP clients reach the endpoint, announced in PASV replies: an IP address of either
+	// family, or a host name (it then stands for both families). When empty, the operator uses the Service's
+	// load-balancer addresses, one per IP family (or its host name) once it has them; an IP address given here
+	// replaces the load balancer's of the same family only. PASV can announce only IPv4, so IPv4 clients get the
+	// IPv4 address; clients over IPv6 use EPSV, which carries no address and needs none. With no address at all,
+	// the server announces the address the client connected to, which suits clients inside the cluster.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="isIP(self) || self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.ftp.passive.address must be an IP address or a lower-case DNS host name"
@@ -292,6 +296,8 @@ type ServiceType string
 // +kubebuilder:validation:XValidation:rule="!has(self.loadBalancerSourceRanges) || self.type == 'LoadBalancer'",message="spec.service.loadBalancerSourceRanges needs spec.service.type LoadBalancer; use spec.allowedSourceRanges to restrict clients of other Service types"
 // +kubebuilder:validation:XValidation:rule="!has(self.externalTrafficPolicy) || self.type != 'ClusterIP'",message="spec.service.externalTrafficPolicy applies only to Service types NodePort and LoadBalancer"
 // +kubebuilder:validation:XValidation:rule="!has(self.loadBalancerClass) || self.type == 'LoadBalancer'",message="spec.service.loadBalancerClass needs spec.service.type LoadBalancer"
+// +kubebuilder:validation:XValidation:rule="!has(self.ipFamilies) || self.ipFamilies.size() < 2 || self.ipFamilies[0] != self.ipFamilies[1]",message="spec.service.ipFamilies must not list a family twice: list IPv4, IPv6 or both"
+// +kubebuilder:validation:XValidation:rule="!has(self.ipFamilies) || self.ipFamilies.size() < 2 || (has(self.ipFamilyPolicy) && self.ipFamilyPolicy != 'SingleStack')",message="spec.service.ipFamilies lists two families: set spec.service.ipFamilyPolicy to PreferDualStack or RequireDualStack (as on a Service, SingleStack is the default)"
 type ServiceSpec struct {
 	// type of the Service. ClusterIP (the default) reaches the endpoint only from inside the cluster; use
 	// LoadBalancer or NodePort to serve clients outside it.
@@ -322,6 +328,24 @@ type ServiceSpec struct {
 	// +optional
 	// +kubebuilder:validation:Enum=Cluster;Local
 	ExternalTrafficPolicy *corev1.ServiceExternalTrafficPolicy `json:"externalTrafficPolicy,omitempty"`
+
+	// ipFamilyPolicy of the Service, as on a core Service: SingleStack (one IP family), PreferDualStack (both
+	// families when the cluster has them) or RequireDualStack (both, or the Service is refused). When omitted,
+	// Kubernetes creates a single-stack Service and keeps the policy an existing Service has. The operator hands
+	// FTP clients a passive address of each family the load balancer has (see ftp.passive.address); over IPv6,
+	// passive mode is EPSV.
+	// +optional
+	// +kubebuilder:validation:Enum=SingleStack;PreferDualStack;RequireDualStack
+	IPFamilyPolicy *corev1.IPFamilyPolicy `json:"ipFamilyPolicy,omitempty"`
+
+	// ipFamilies of the Service in order, as on a core Service: IPv4, IPv6 or both; the first is the primary
+	// family, which Kubernetes does not let change once the Service exists. When omitted, the cluster's default
+	// family (and with a dual-stack policy, the other one too).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=2
+	// +kubebuilder:validation:items:Enum=IPv4;IPv6
+	IPFamilies []corev1.IPFamily `json:"ipFamilies,omitempty"`
 }
 
 // StorageSpec is where users' files live: exactly one source.
@@ -466,7 +490,8 @@ type TransferEndpointStatus struct {
 	// +optional
 	Protocols string `json:"protocols,omitempty"`
 
-	// addresses clients connect to, one per protocol and port.
+	// addresses clients connect to, one per protocol, port and load-balancer address (so one of each IP family
+	// on a dual-stack load balancer), else the Service's cluster DNS name.
 	// +optional
 	// +listType=atomic
 	Addresses []EndpointAddress `json:"addresses,omitempty"`
@@ -501,7 +526,8 @@ type TransferEndpointStatus struct {
 type EndpointAddress struct {
 	// protocol: sftp, ftp or ftps (implicit FTPS).
 	Protocol string `json:"protocol"`
-	// url such as sftp://203.0.113.7:22.
+	// url such as sftp://203.0.113.7:22, or sftp://[2001:db8::7]:22 for an IPv6 address; a dual-stack load
+	// balancer has one of each.
 	URL string `json:"url"`
 }
 

@@ -47,12 +47,12 @@ var generatedHostKeyNames = []string{"ssh_host_ed25519_key", "ssh_host_ecdsa_key
 
 // goldenCase is one endpoint and what the reconciler would pass along with it.
 type goldenCase struct {
-	name            string
-	endpoint        *v1alpha1.TransferEndpoint
-	users           []config.User
-	hostKeyNames    []string
-	passiveAddress  string
-	imagePullPolicy corev1.PullPolicy
+	name             string
+	endpoint         *v1alpha1.TransferEndpoint
+	users            []config.User
+	hostKeyNames     []string
+	passiveAddresses []string
+	imagePullPolicy  corev1.PullPolicy
 }
 
 func goldenCases() []goldenCase {
@@ -69,14 +69,14 @@ func goldenCases() []goldenCase {
 			users:        []config.User{userAlice(), userBob()},
 			hostKeyNames: generatedHostKeyNames,
 			// A ClusterIP Service has no load balancer: the reconciler announces the cluster IP.
-			passiveAddress: "10.96.41.7",
+			passiveAddresses: []string{"10.96.41.7"},
 		},
 		{
-			name:            "ftp-nodeport",
-			endpoint:        ftpNodePort(),
-			users:           []config.User{userBob(), userCarol()},
-			passiveAddress:  "ftp.example.com",
-			imagePullPolicy: corev1.PullIfNotPresent,
+			name:             "ftp-nodeport",
+			endpoint:         ftpNodePort(),
+			users:            []config.User{userBob(), userCarol()},
+			passiveAddresses: []string{"ftp.example.com"},
+			imagePullPolicy:  corev1.PullIfNotPresent,
 		},
 		{
 			name:     "sftp-pvc",
@@ -86,11 +86,25 @@ func goldenCases() []goldenCase {
 			hostKeyNames: []string{"ssh_host_rsa_key", "ssh_host_ed25519_key"},
 		},
 		{
-			name:           "replicated",
-			endpoint:       replicated(),
-			users:          []config.User{userAlice(), userBob()},
-			hostKeyNames:   generatedHostKeyNames,
-			passiveAddress: "203.0.113.10",
+			name:             "replicated",
+			endpoint:         replicated(),
+			users:            []config.User{userAlice(), userBob()},
+			hostKeyNames:     generatedHostKeyNames,
+			passiveAddresses: []string{"203.0.113.10"},
+		},
+		{
+			name:         "dual-stack",
+			endpoint:     dualStack(),
+			users:        []config.User{userAlice(), userBob()},
+			hostKeyNames: generatedHostKeyNames,
+			// A dual-stack load balancer, IPv6 first: the configuration lists IPv4 first, one per family.
+			passiveAddresses: PassiveAddresses("", []corev1.LoadBalancerIngress{{IP: "2001:db8::7"}, {IP: "203.0.113.7"}}),
+		},
+		{
+			name:             "ipv6-only",
+			endpoint:         ipv6Only(),
+			users:            []config.User{userBob()},
+			passiveAddresses: PassiveAddresses("", []corev1.LoadBalancerIngress{{IP: "2001:db8::9"}}),
 		},
 	}
 }
@@ -300,6 +314,62 @@ func replicated() *v1alpha1.TransferEndpoint {
 				PriorityClassName: "business-critical",
 				ImagePullSecrets:  []corev1.LocalObjectReference{{Name: "registry-credentials"}},
 			},
+		},
+	}
+}
+
+// dualStack serves SFTP and FTPS behind a dual-stack load balancer whose primary family is IPv6.
+func dualStack() *v1alpha1.TransferEndpoint {
+	return &v1alpha1.TransferEndpoint{
+		ObjectMeta: endpointMeta("dual", "6c1f0a52-3b7e-4d1a-9f0e-2a8c5b7d1e06"),
+		Spec: v1alpha1.TransferEndpointSpec{
+			SFTP: &v1alpha1.SFTPSpec{Port: 22, AuthMethods: defaultAuthMethods()},
+			FTP: &v1alpha1.FTPSpec{
+				Port: 21,
+				TLS: v1alpha1.FTPTLSSpec{
+					Mode:                v1alpha1.FTPTLSRequired,
+					ImplicitPort:        ptrTo(int32(990)),
+					SecretRef:           &v1alpha1.LocalObjectReference{Name: "dual-tls"},
+					RequireSessionReuse: ptrTo(true),
+					MinVersion:          "1.2",
+				},
+				Passive: v1alpha1.PassiveSpec{PortRange: v1alpha1.PortRange{Start: 30000, End: 30004}},
+			},
+			Service: v1alpha1.ServiceSpec{
+				Type:                  "LoadBalancer",
+				ExternalTrafficPolicy: ptrTo(corev1.ServiceExternalTrafficPolicyLocal),
+				IPFamilyPolicy:        ptrTo(corev1.IPFamilyPolicyRequireDualStack),
+				IPFamilies:            []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol},
+			},
+			Storage:  v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+			Replicas: ptrTo(int32(1)),
+			Limits:   defaultLimits(),
+		},
+	}
+}
+
+// ipv6Only serves plain FTP on an IPv6-only load balancer.
+func ipv6Only() *v1alpha1.TransferEndpoint {
+	return &v1alpha1.TransferEndpoint{
+		ObjectMeta: endpointMeta("v6", "6c1f0a52-3b7e-4d1a-9f0e-2a8c5b7d1e07"),
+		Spec: v1alpha1.TransferEndpointSpec{
+			FTP: &v1alpha1.FTPSpec{
+				Port: 21,
+				TLS: v1alpha1.FTPTLSSpec{
+					Mode:                v1alpha1.FTPTLSDisabled,
+					RequireSessionReuse: ptrTo(true),
+					MinVersion:          "1.2",
+				},
+				Passive: v1alpha1.PassiveSpec{PortRange: v1alpha1.PortRange{Start: 30000, End: 30001}},
+			},
+			Service: v1alpha1.ServiceSpec{
+				Type:           "LoadBalancer",
+				IPFamilyPolicy: ptrTo(corev1.IPFamilyPolicySingleStack),
+				IPFamilies:     []corev1.IPFamily{corev1.IPv6Protocol},
+			},
+			Storage:  v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+			Replicas: ptrTo(int32(1)),
+			Limits:   defaultLimits(),
 		},
 	}
 }

@@ -55,10 +55,11 @@ type ConfigInputs struct {
 	// HostKeyNames are the keys of the host-key Secret that hold private keys. Each becomes the file
 	// HostKeysMountPath/<name>; they are sorted, so the Secret's key order does not matter.
 	HostKeyNames []string
-	// PassiveAddress is the address announced in PASV replies: spec.ftp.passive.address, or the Service's
-	// discovered load-balancer address. When it is "", ServerConfig uses spec.ftp.passive.address; when that is
-	// empty too, pier-server announces the address the client connected to.
-	PassiveAddress string
+	// PassiveAddresses are where FTP clients reach the endpoint, at most one per IP family or a single host name
+	// (config.Passive.PublicAddresses): spec.ftp.passive.address and the Service's discovered load-balancer
+	// addresses. When there are none, ServerConfig uses spec.ftp.passive.address; when that is empty too,
+	// pier-server announces the address the client connected to.
+	PassiveAddresses []string
 }
 
 // ServerConfig renders the pier-server configuration of the endpoint, fully resolved: ApplyDefaults has been called,
@@ -68,7 +69,7 @@ func ServerConfig(te *v1alpha1.TransferEndpoint, in ConfigInputs) *config.Config
 		APIVersion:          config.APIVersion,
 		Kind:                config.Kind,
 		SFTP:                sftpConfig(te, in.HostKeyNames),
-		FTP:                 ftpConfig(te, in.PassiveAddress),
+		FTP:                 ftpConfig(te, in.PassiveAddresses),
 		Health:              config.Health{Address: healthListenAddress},
 		Storage:             config.Storage{Root: DataMountPath},
 		Limits:              limitsConfig(te.Spec.Limits),
@@ -104,7 +105,7 @@ func sftpConfig(te *v1alpha1.TransferEndpoint, hostKeyNames []string) *config.SF
 }
 
 // ftpConfig is the FTP section, nil when FTP is off.
-func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddress string) *config.FTP {
+func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddresses []string) *config.FTP {
 	if !ftpEnabled(te) {
 		return nil
 	}
@@ -120,11 +121,14 @@ func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddress string) *config.FTP
 				Start: int(passiveRange(te).Start),
 				End:   int(passiveRange(te).End),
 			},
-			// The caller resolves the address; falling back to the spec's own keeps an explicit address even
-			// when the caller passed none.
-			PublicAddress: firstNonEmpty(passiveAddress, spec.Passive.Address),
+			PublicAddresses: slices.Clone(passiveAddresses),
 		},
 		Active: config.Active{Enabled: spec.Active.Enabled},
+	}
+	if len(ftp.Passive.PublicAddresses) == 0 && spec.Passive.Address != "" {
+		// The caller resolves the addresses; falling back to the spec's own keeps an explicit address even when
+		// the caller passed none.
+		ftp.Passive.PublicAddresses = []string{spec.Passive.Address}
 	}
 	if _, ok := implicitPort(te); ok {
 		ftp.ImplicitTLSAddress = implicitListenAddress

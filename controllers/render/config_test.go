@@ -18,9 +18,11 @@ package render
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pier-dev/pier/api/v1alpha1"
@@ -32,9 +34,9 @@ import (
 func TestRestartHash(t *testing.T) {
 	base := func() (*v1alpha1.TransferEndpoint, ConfigInputs) {
 		return partners(), ConfigInputs{
-			Users:          []config.User{userAlice(), userBob()},
-			HostKeyNames:   generatedHostKeyNames,
-			PassiveAddress: "10.96.41.7",
+			Users:            []config.User{userAlice(), userBob()},
+			HostKeyNames:     generatedHostKeyNames,
+			PassiveAddresses: []string{"10.96.41.7"},
 		}
 	}
 	tests := []struct {
@@ -57,7 +59,7 @@ func TestRestartHash(t *testing.T) {
 			te.Spec.AllowedSourceRanges = []v1alpha1.CIDR{"10.0.0.0/8"}
 		}, false},
 		{"passive address", func(_ *v1alpha1.TransferEndpoint, in *ConfigInputs) {
-			in.PassiveAddress = "203.0.113.99"
+			in.PassiveAddresses = []string{"203.0.113.99", "2001:db8::99"}
 		}, false},
 		{"host key names", func(_ *v1alpha1.TransferEndpoint, in *ConfigInputs) {
 			in.HostKeyNames = []string{"ssh_host_ed25519_key"}
@@ -131,9 +133,9 @@ func TestServerConfigValidates(t *testing.T) {
 	for _, c := range goldenCases() {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := ServerConfig(c.endpoint, ConfigInputs{
-				Users:          c.users,
-				HostKeyNames:   c.hostKeyNames,
-				PassiveAddress: c.passiveAddress,
+				Users:            c.users,
+				HostKeyNames:     c.hostKeyNames,
+				PassiveAddresses: c.passiveAddresses,
 			})
 			if err := cfg.Validate(); err != nil {
 				t.Errorf("invalid configuration:\n%v", err)
@@ -178,11 +180,59 @@ func TestServerConfigTLSAndPassive(t *testing.T) {
 		t.Errorf("plain FTP: %v", err)
 	}
 	// The caller passed no passive address: the spec's own is still announced.
-	if got := cfg.FTP.Passive.PublicAddress; got != "ftp.example.com" {
-		t.Errorf("passive address %q, want the spec's ftp.example.com", got)
+	if got := cfg.FTP.Passive.PublicAddresses; !slices.Equal(got, []string{"ftp.example.com"}) {
+		t.Errorf("passive addresses %q, want the spec's ftp.example.com", got)
 	}
-	cfg = ServerConfig(te, ConfigInputs{PassiveAddress: "192.0.2.1"})
-	if got := cfg.FTP.Passive.PublicAddress; got != "192.0.2.1" {
-		t.Errorf("passive address %q, want the caller's 192.0.2.1", got)
+	cfg = ServerConfig(te, ConfigInputs{PassiveAddresses: []string{"192.0.2.1", "2001:db8::1"}})
+	if got := cfg.FTP.Passive.PublicAddresses; !slices.Equal(got, []string{"192.0.2.1", "2001:db8::1"}) {
+		t.Errorf("passive addresses %q, want the caller's", got)
+	}
+}
+
+// TestPassiveAddresses: one address per IP family, IPv4 first, from spec.ftp.passive.address and the load
+// balancer's ingress; a host name stands alone.
+func TestPassiveAddresses(t *testing.T) {
+	v4, v6 := corev1.LoadBalancerIngress{IP: "203.0.113.7"}, corev1.LoadBalancerIngress{IP: "2001:db8::7"}
+	elb := corev1.LoadBalancerIngress{Hostname: "abc.elb.example.com"}
+	for _, tc := range []struct {
+		name     string
+		explicit string
+		ingress  []corev1.LoadBalancerIngress
+		want     []string
+	}{
+		{"nothing yet", "", nil, nil},
+		{"IPv4 load balancer", "", []corev1.LoadBalancerIngress{v4}, []string{"203.0.113.7"}},
+		{"IPv6 load balancer", "", []corev1.LoadBalancerIngress{v6}, []string{"2001:db8::7"}},
+		{"dual-stack, IPv6 first", "", []corev1.LoadBalancerIngress{v6, v4}, []string{"203.0.113.7", "2001:db8::7"}},
+		{"two of a family: the first", "", []corev1.LoadBalancerIngress{{IP: "203.0.113.8"}, v4, v6},
+			[]string{"203.0.113.8", "2001:db8::7"}},
+		{"host name only", "", []corev1.LoadBalancerIngress{elb}, []string{"abc.elb.example.com"}},
+		{"IPs win over a host name", "", []corev1.LoadBalancerIngress{elb, v6}, []string{"2001:db8::7"}},
+		{"explicit IPv4 replaces the load balancer's", "198.51.100.4", []corev1.LoadBalancerIngress{v4, v6},
+			[]string{"198.51.100.4", "2001:db8::7"}},
+		{"explicit IPv6 replaces the load balancer's", "2001:db8::1", []corev1.LoadBalancerIngress{v4, v6},
+			[]string{"203.0.113.7", "2001:db8::1"}},
+		{"explicit IPv6 alone", "2001:DB8::1", nil, []string{"2001:db8::1"}},
+		{"explicit host name stands alone", "ftp.example.com", []corev1.LoadBalancerIngress{v4, v6},
+			[]string{"ftp.example.com"}},
+		{"IPv4-mapped ingress is IPv4", "", []corev1.LoadBalancerIngress{{IP: "::ffff:203.0.113.9"}},
+			[]string{"203.0.113.9"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := PassiveAddresses(tc.explicit, tc.ingress)
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("PassiveAddresses(%q, %v) = %q, want %q", tc.explicit, tc.ingress, got, tc.want)
+			}
+			if len(got) == 0 {
+				return
+			}
+			p := config.Passive{PortRange: config.PortRange{Start: 30000, End: 30000}, PublicAddresses: got}
+			c := &config.Config{APIVersion: config.APIVersion, Kind: config.Kind, FTP: &config.FTP{Passive: p,
+				TLS: config.TLS{Mode: config.TLSDisabled}}, Storage: config.Storage{Root: "/data"}}
+			c.ApplyDefaults()
+			if err := c.Validate(); err != nil {
+				t.Fatalf("pier-server would refuse %q: %v", got, err)
+			}
+		})
 	}
 }

@@ -59,9 +59,9 @@ func renderCase(t *testing.T, c goldenCase) rendered {
 	t.Helper()
 	te := c.endpoint
 	cfg := ServerConfig(te, ConfigInputs{
-		Users:          c.users,
-		HostKeyNames:   c.hostKeyNames,
-		PassiveAddress: c.passiveAddress,
+		Users:            c.users,
+		HostKeyNames:     c.hostKeyNames,
+		PassiveAddresses: c.passiveAddresses,
 	})
 	data, err := cfg.Marshal()
 	if err != nil {

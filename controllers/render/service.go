@@ -18,6 +18,7 @@ package render
 
 import (
 	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -43,7 +44,11 @@ func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 			Ports:                    servicePorts(te, svcType),
 			ExternalTrafficPolicy:    externalTrafficPolicy(te, svcType),
 			LoadBalancerSourceRanges: cidrStrings(spec.LoadBalancerSourceRanges),
+			IPFamilies:               slices.Clone(spec.IPFamilies),
 		},
+	}
+	if spec.IPFamilyPolicy != nil {
+		svc.Spec.IPFamilyPolicy = ptrTo(*spec.IPFamilyPolicy)
 	}
 	if spec.LoadBalancerClass != nil {
 		svc.Spec.LoadBalancerClass = ptrTo(*spec.LoadBalancerClass)

@@ -31,8 +31,8 @@ import (
 	"time"
 )
 
-// CA is a test certificate authority and the server certificate it issued for 127.0.0.1 and localhost, kept in
-// files as a kubernetes.io/tls Secret volume would hold them.
+// CA is a test certificate authority and the server certificate it issued for 127.0.0.1, ::1 and localhost,
+// kept in files as a kubernetes.io/tls Secret volume would hold them.
 type CA struct {
 	Cert     *x509.Certificate
 	Key      *ecdsa.PrivateKey
@@ -75,8 +75,8 @@ func NewCA(t testing.TB) *CA {
 	return ca
 }
 
-// Issue writes a new server certificate for 127.0.0.1 and localhost with the given common name, replacing the
-// files as a certificate renewal does.
+// Issue writes a new server certificate for 127.0.0.1, ::1 and localhost with the given common name, replacing
+// the files as a certificate renewal does.
 func (ca *CA) Issue(t testing.TB, commonName string) {
 	t.Helper()
 	certPEM, keyPEM := newCertificate(t, commonName, ca.Cert, ca.Key, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
@@ -84,7 +84,7 @@ func (ca *CA) Issue(t testing.TB, commonName string) {
 	WriteFileAtomic(t, ca.CertFile, certPEM)
 }
 
-// SelfSigned returns a self-signed server certificate for 127.0.0.1 and localhost and its key, as PEM.
+// SelfSigned returns a self-signed server certificate for 127.0.0.1, ::1 and localhost and its key, as PEM.
 func SelfSigned(t testing.TB, commonName string) (certPEM, keyPEM []byte) {
 	t.Helper()
 	return newCertificate(t, commonName, nil, nil, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
@@ -113,7 +113,7 @@ func newCertificate(t testing.TB, commonName string, parent *x509.Certificate, p
 		Subject:      pkix.Name{CommonName: commonName},
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		DNSNames:     []string{"localhost"},
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},

@@ -73,7 +73,15 @@ type Options struct {
 	// "garbage-collector-controller" for tests of what owner references delete. Its binary must be in
 	// KUBEBUILDER_ASSETS (hack/setup-envtest.sh --with-controller-manager).
 	KubeControllers []string
+	// DualStackServices gives the API server an IPv4 and an IPv6 Service range (DualStackServiceRanges), so that
+	// Services may be IPv6 or dual-stack. Services that ask for nothing stay single-stack IPv4.
+	DualStackServices bool
 }
+
+// DualStackServiceRanges are the Service ranges of a DualStackServices API server: IPv4 (the primary family, as
+// on most clusters) and a random unique-local IPv6 /112. Nothing routes to them; the API server only hands their
+// addresses out.
+const DualStackServiceRanges = "10.0.0.0/16,fd9e:7069:6572:5e41::/112"
 
 // Start runs kube-apiserver and etcd from KUBEBUILDER_ASSETS and installs the CRDs under config/crd/bases.
 func Start() (*Env, error) { return StartWith(Options{}) }
@@ -122,6 +130,9 @@ func StartWith(opts Options) (*Env, error) {
 		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
+	}
+	if opts.DualStackServices {
+		env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", DualStackServiceRanges)
 	}
 	cfg, err := env.Start()
 	if err != nil {

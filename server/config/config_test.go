@@ -80,6 +80,9 @@ func TestParseExample(t *testing.T) {
 	if c.FTP.Passive.PortRange != (PortRange{Start: 30000, End: 30019}) {
 		t.Errorf("ftp.passive.portRange = %+v", c.FTP.Passive.PortRange)
 	}
+	if got := c.FTP.Passive.Addresses(); !reflect.DeepEqual(got, []string{"203.0.113.7", "2001:db8::7"}) {
+		t.Errorf("ftp.passive addresses = %q", got)
+	}
 	if c.Limits.IdleTimeout.Duration != 5*time.Minute || c.Limits.LoginTimeout.Duration != 30*time.Second {
 		t.Errorf("limits = %+v", c.Limits)
 	}
@@ -92,6 +95,24 @@ func TestParseExample(t *testing.T) {
 	}
 	if err := bcrypt.CompareHashAndPassword([]byte(c.Users[0].PasswordHash), []byte(testPassword)); err != nil {
 		t.Errorf("the documented hash is not of %q: %v", testPassword, err)
+	}
+}
+
+// TestOlderPublicAddressStillParses: files written before publicAddresses existed, with the single
+// publicAddress, keep working, and are written back as they were.
+func TestOlderPublicAddressStillParses(t *testing.T) {
+	text := strings.Replace(string(readFile(t, "testdata/example.yaml")),
+		"    publicAddresses:\n      - 203.0.113.7\n      - \"2001:db8::7\"\n", "    publicAddress: ftp.example.com\n", 1)
+	if !strings.Contains(text, "publicAddress: ftp.example.com") {
+		t.Fatal("the example no longer has the publicAddresses this test replaces")
+	}
+	c := mustParse(t, []byte(text))
+	if got := c.FTP.Passive.Addresses(); !reflect.DeepEqual(got, []string{"ftp.example.com"}) {
+		t.Fatalf("addresses of the older form = %q", got)
+	}
+	out := marshal(t, c)
+	if !strings.Contains(string(out), `publicAddress: "ftp.example.com"`) || strings.Contains(string(out), "publicAddresses") {
+		t.Fatalf("the older form was not written back as it was:\n%s", out)
 	}
 }
 

@@ -134,9 +134,22 @@ const (
 type Passive struct {
 	// PortRange is where the server listens for data connections; every port is also a port of the Service.
 	PortRange PortRange `json:"portRange"`
-	// PublicAddress is the IP address or host name announced in PASV replies. Empty announces the local address
-	// of the client's control connection.
+	// PublicAddresses are the addresses clients reach the server at, at most one per IP family: an IPv4 address,
+	// an IPv6 address, both, or a single host name (resolved at each PASV). PASV announces the IPv4 one to clients
+	// that came over IPv4; it cannot carry IPv6, so clients that came over IPv6 use EPSV, which carries only a
+	// port. Empty announces the local address of the client's control connection.
+	PublicAddresses []string `json:"publicAddresses,omitempty"`
+	// PublicAddress is the older, single-address form of PublicAddresses, still read so that existing files
+	// keep working. Set at most one of the two.
 	PublicAddress string `json:"publicAddress,omitempty"`
+}
+
+// Addresses are the public addresses from whichever of PublicAddresses and PublicAddress is set.
+func (p *Passive) Addresses() []string {
+	if p.PublicAddress != "" {
+		return []string{p.PublicAddress}
+	}
+	return slices.Clone(p.PublicAddresses)
 }
 
 // PortRange is an inclusive range of TCP ports.

@@ -208,9 +208,56 @@ func (p *Passive) validate(errs *errorList) {
 	case r.End-r.Start+1 > maxPassivePorts:
 		errs.add(field, "%d ports; at most %d, because each one is a port of the Service", r.End-r.Start+1, maxPassivePorts)
 	}
-	if p.PublicAddress != "" && !isIPOrHostName(p.PublicAddress) {
-		errs.add("ftp.passive.publicAddress", "%q is neither an IP address nor a host name", p.PublicAddress)
+	if p.PublicAddress != "" {
+		checkPublicAddress(errs, "ftp.passive.publicAddress", p.PublicAddress)
+		if len(p.PublicAddresses) > 0 {
+			errs.add("ftp.passive.publicAddress", "set only publicAddresses: publicAddress is its older, single-address form")
+		}
 	}
+	p.validateAddresses(errs)
+}
+
+// validateAddresses checks publicAddresses: at most one address per IP family, because PASV announces one
+// address, or a single host name, which stands for every address it resolves to.
+func (p *Passive) validateAddresses(errs *errorList) {
+	const field = "ftp.passive.publicAddresses"
+	var v4, v6, host int
+	for i, a := range p.PublicAddresses {
+		if !checkPublicAddress(errs, index(field, i), a) {
+			continue
+		}
+		ip, err := netip.ParseAddr(a)
+		switch {
+		case err != nil:
+			host++
+		case ip.Unmap().Is4():
+			v4++
+		default:
+			v6++
+		}
+	}
+	switch {
+	case host > 0 && len(p.PublicAddresses) > 1:
+		errs.add(field, "a host name must be the only entry: it already stands for its IPv4 and IPv6 addresses")
+	case v4 > 1:
+		errs.add(field, "lists %d IPv4 addresses; list at most one per IP family, PASV announces one", v4)
+	case v6 > 1:
+		errs.add(field, "lists %d IPv6 addresses; list at most one per IP family", v6)
+	}
+}
+
+// checkPublicAddress checks one address clients reach the server at: an IP address without a zone (a zone names
+// an interface of this machine and means nothing to a client) or a host name.
+func checkPublicAddress(errs *errorList, field, address string) bool {
+	if ip, err := netip.ParseAddr(address); err == nil && ip.Zone() != "" {
+		errs.add(field, "%q has a zone; give an address clients can reach, without %%%s", address, ip.Zone())
+		return false
+	}
+	if !isIPOrHostName(address) {
+		errs.add(field, "%q is neither an IP address nor a host name", truncate(address))
+		return false
+	}
+	return true
 }
 
 // validateListeners checks every listen address, that no two listeners share a port (whatever their hosts: in a

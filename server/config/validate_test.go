@@ -105,8 +105,23 @@ func TestInvalidConfigs(t *testing.T) {
 			[]string{"ftp.passive.portRange.end: 30000 is less than start 30010"}},
 		{"passive range too large", func(c *Config) { c.FTP.Passive.PortRange = PortRange{Start: 30000, End: 31000} },
 			[]string{"ftp.passive.portRange: 1001 ports; at most 256"}},
-		{"bad public address", func(c *Config) { c.FTP.Passive.PublicAddress = "ftp example.com" },
-			[]string{`ftp.passive.publicAddress: "ftp example.com" is neither an IP address nor a host name`}},
+		{"bad public address", func(c *Config) {
+			c.FTP.Passive.PublicAddresses, c.FTP.Passive.PublicAddress = nil, "ftp example.com"
+		}, []string{`ftp.passive.publicAddress: "ftp example.com" is neither an IP address nor a host name`}},
+		{"both forms of the public address", func(c *Config) { c.FTP.Passive.PublicAddress = "203.0.113.9" },
+			[]string{"ftp.passive.publicAddress: set only publicAddresses: publicAddress is its older, single-address form"}},
+		{"bad entry in public addresses", func(c *Config) { c.FTP.Passive.PublicAddresses[1] = "2001:db8::7/64" },
+			[]string{`ftp.passive.publicAddresses[1]: "2001:db8::7/64" is neither an IP address nor a host name`}},
+		{"public address with a zone", func(c *Config) { c.FTP.Passive.PublicAddresses[1] = "fe80::1%eth0" },
+			[]string{`ftp.passive.publicAddresses[1]: "fe80::1%eth0" has a zone; give an address clients can reach, without %eth0`}},
+		{"two IPv4 public addresses", func(c *Config) { c.FTP.Passive.PublicAddresses[1] = "::ffff:203.0.113.8" },
+			[]string{"ftp.passive.publicAddresses: lists 2 IPv4 addresses; list at most one per IP family"}},
+		{"two IPv6 public addresses", func(c *Config) {
+			c.FTP.Passive.PublicAddresses = []string{"2001:db8::7", "2001:db8::8"}
+		}, []string{"ftp.passive.publicAddresses: lists 2 IPv6 addresses; list at most one per IP family"}},
+		{"host name beside an address", func(c *Config) {
+			c.FTP.Passive.PublicAddresses = []string{"ftp.example.com", "2001:db8::7"}
+		}, []string{"ftp.passive.publicAddresses: a host name must be the only entry"}},
 
 		// Storage.
 		{"no storage root", func(c *Config) { c.Storage.Root = "" },
@@ -281,7 +296,14 @@ func TestValidVariants(t *testing.T) {
 			c.SFTP.Address, c.FTP.Address, c.Health.Address = "[::]:22", "0.0.0.0:21", "localhost:8080"
 			c.FTP.ImplicitTLSAddress = "[2001:db8::1]:990"
 		}},
-		{"public address as IP", func(c *Config) { c.FTP.Passive.PublicAddress = "2001:db8::7" }},
+		{"one IPv6 public address", func(c *Config) { c.FTP.Passive.PublicAddresses = []string{"2001:db8::7"} }},
+		{"one IPv4 public address", func(c *Config) { c.FTP.Passive.PublicAddresses = []string{"203.0.113.7"} }},
+		{"IPv6 before IPv4", func(c *Config) { c.FTP.Passive.PublicAddresses = []string{"2001:db8::7", "203.0.113.7"} }},
+		{"public host name", func(c *Config) { c.FTP.Passive.PublicAddresses = []string{"ftp.example.com"} }},
+		{"older single public address", func(c *Config) {
+			c.FTP.Passive.PublicAddresses, c.FTP.Passive.PublicAddress = nil, "2001:db8::7"
+		}},
+		{"no public address", func(c *Config) { c.FTP.Passive.PublicAddresses = nil }},
 		{"largest passive range", func(c *Config) { c.FTP.Passive.PortRange = PortRange{Start: 1024, End: 1279} }},
 		{"one passive port at the top", func(c *Config) { c.FTP.Passive.PortRange = PortRange{Start: 65535, End: 65535} }},
 		{"no banning, no grace", func(c *Config) {

@@ -157,6 +157,9 @@ func (s *Server) handleConn(conn *connection, implicit bool) {
 		implicit:   implicit,
 		tlsConfig:  controlTLS,
 		activeMode: settings.ActiveMode,
+		passiveIPv4: func() (netip.Addr, error) {
+			return s.passiveIPv4(localAddr(conn.raw).Addr())
+		},
 	}, time.Now().Add(settings.LoginTimeout))
 	if implicit {
 		if err := ctrl.startTLS(); err != nil {

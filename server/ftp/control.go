@@ -22,8 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,6 +86,8 @@ type controlPolicy struct {
 	implicit   bool        // TLS from the first byte; ftpserverlib then protects every data connection itself
 	tlsConfig  *tls.Config // nil when AUTH TLS is refused
 	activeMode bool
+	// passiveIPv4 is the address PASV announces to this client, which came over IPv4.
+	passiveIPv4 func() (netip.Addr, error)
 }
 
 // controlConn sits between the client's control connection and ftpserverlib. It terminates TLS itself (AUTH TLS
@@ -95,7 +97,8 @@ type controlPolicy struct {
 //   - USER and PASS before AUTH TLS in Required mode (530), and a second login on a logged-in connection (503);
 //   - PROT C in Required mode and on implicit FTPS (534), and PROT and PBSZ without TLS (503);
 //   - commands that open or use a data connection in Required mode until PROT P (521);
-//   - AUTH TLS when TLS is disabled (534), and active-mode connections to privileged ports (504);
+//   - AUTH TLS when TLS is disabled (534);
+//   - data-connection commands that do not fit the control connection's address and IP family (datacmd.go);
 //   - command lines longer than 4096 bytes (500, then the connection is closed), and unknown commands (500).
 //
 // ftpserverlib alone accepts PROT C with "200 OK" even when TLS is required (and only refuses the transfer that
@@ -118,6 +121,11 @@ type controlConn struct {
 	out     []byte // the current allowed line, not yet read by ftpserverlib
 	protP   bool   // the client asked for protected data connections (PROT P)
 	readBuf []byte
+	// epsvAll is set by EPSV ALL: from then on only EPSV may set up data connections (RFC 2428 section 4).
+	epsvAll bool
+	// pasvAddr is the address the filter found for the PASV ftpserverlib answers next, through the driver's
+	// PublicIPResolver, which runs on this same goroutine.
+	pasvAddr netip.Addr
 }
 
 func newControlConn(conn *connection, policy controlPolicy, loginDeadline time.Time) *controlConn {
@@ -223,12 +231,7 @@ func (c *controlConn) filter(line []byte) ([]byte, error) {
 	if c.policy.requireTLS && !c.protP {
 		return nil, c.reply("521 Data connections must be protected on this server: send PROT P first.")
 	}
-	if (verb == verbPORT || verb == verbEPRT) && c.policy.activeMode {
-		if port := activePort(verb, param); port > 0 && port < 1024 {
-			return nil, c.reply("504 Refusing to connect to a privileged port.")
-		}
-	}
-	return line, nil
+	return c.dataCommand(line, verb, param)
 }
 
 // auth answers AUTH and, for TLS, performs the handshake.
@@ -288,31 +291,6 @@ func (c *controlConn) prot(line []byte, level string) ([]byte, error) {
 func (c *controlConn) reply(line string) error {
 	_, err := c.Write([]byte(line + "\r\n"))
 	return err
-}
-
-// activePort is the port of a PORT ("h1,h2,h3,h4,p1,p2") or EPRT ("|1|addr|port|") argument, or -1.
-func activePort(verb, param string) int {
-	if verb == verbPORT {
-		parts := strings.Split(param, ",")
-		if len(parts) != 6 {
-			return -1
-		}
-		hi, err1 := strconv.Atoi(parts[4])
-		lo, err2 := strconv.Atoi(parts[5])
-		if err1 != nil || err2 != nil || hi < 0 || hi > 255 || lo < 0 || lo > 255 {
-			return -1
-		}
-		return hi<<8 | lo
-	}
-	parts := strings.Split(param, "|")
-	if len(parts) != 5 {
-		return -1
-	}
-	port, err := strconv.Atoi(parts[3])
-	if err != nil {
-		return -1
-	}
-	return port
 }
 
 func (c *controlConn) Write(p []byte) (int, error) {

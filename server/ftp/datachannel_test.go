@@ -29,7 +29,7 @@ import (
 )
 
 // TestPassivePorts: passive ports come from the configured range, and a reload changes the range and the
-// announced address for the next PASV of a session already open.
+// announced address for the next PASV of a session already open; PASV announces the IPv4 public address.
 func TestPassivePorts(t *testing.T) {
 	ts := startServer(t)
 	c := rawDial(t, ts.addr, nil)
@@ -45,25 +45,36 @@ func TestPassivePorts(t *testing.T) {
 
 	next := ts.settings
 	next.PassivePorts = randomPortRange()
-	next.PublicAddress = "192.0.2.10"
+	next.PublicAddresses = []string{"192.0.2.10"}
 	ts.SetSettings(next)
 	host, port := c.pasv()
 	if host != "192.0.2.10" || !next.PassivePorts.Contains(port) {
 		t.Fatalf("after the reload PASV announced %s:%d, want 192.0.2.10 and a port in %v", host, port, next.PassivePorts)
 	}
-	next.PublicAddress = "localhost" // a host name is resolved at each PASV
+	next.PublicAddresses = []string{"localhost"} // a host name is resolved at each PASV
 	ts.SetSettings(next)
 	if host, _ := c.pasv(); host != "127.0.0.1" {
 		t.Fatalf("PASV with public address localhost announced %s", host)
 	}
-	next.PublicAddress = "2001:db8::1" // PASV cannot carry IPv6; EPSV still works
+	// One address per family: an IPv4 client's PASV gets the IPv4 one, in whichever order they are listed.
+	for _, public := range [][]string{{"192.0.2.10", "2001:db8::1"}, {"2001:db8::1", "192.0.2.10"}, {"::ffff:192.0.2.10"}} {
+		next.PublicAddresses = public
+		ts.SetSettings(next)
+		if host, _ := c.pasv(); host != "192.0.2.10" {
+			t.Fatalf("PASV with public addresses %v announced %s", public, host)
+		}
+	}
+	// Only an IPv6 address: PASV cannot carry it, and the local address is the pod's own, which a client outside
+	// would not reach; the client is told to use EPSV, which still works.
+	next.PublicAddresses = []string{"2001:db8::1"}
 	ts.SetSettings(next)
-	if code, msg := c.send("PASV"); code/100 == 2 {
-		t.Fatalf("PASV with an IPv6 public address: %d %s", code, msg)
+	if msg := c.expect(501, "PASV"); !strings.Contains(msg, "EPSV") {
+		t.Fatalf("PASV with only an IPv6 public address: %q does not name EPSV", msg)
 	}
 	if port := c.epsv(); !next.PassivePorts.Contains(port) {
 		t.Fatalf("EPSV port %d outside %v", port, next.PassivePorts)
 	}
+	c.expect(200, "NOOP")
 }
 
 // TestPassiveOnlyFromControlAddress: a connection to the passive port from another address is dropped, and

@@ -33,6 +33,7 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testnet"
 	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/certs"
 	"github.com/pier-dev/pier/server/config"
@@ -48,7 +49,7 @@ var passwords = map[string]string{
 // testCA is a certificate authority made for one test, and the files of a server certificate it signed for
 // 127.0.0.1.
 // testServer is a running FTP server on 127.0.0.1 with an explicit and an implicit listener, its own storage,
-// certificate authority and users.
+// certificate authority and users; listenIPv6 adds listeners on [::1].
 type testServer struct {
 	*Server
 	addr         string // explicit FTP/FTPS
@@ -131,6 +132,18 @@ func (ts *testServer) serve(t *testing.T, serve func(net.Listener) error) string
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ts.serveOn(t, ln, serve)
+}
+
+// listenIPv6 adds explicit and implicit listeners on [::1] for tests with IPv6 clients, and returns their
+// addresses; it skips the test (fails it under PIER_REQUIRE_CLIENTS=1) on a machine without IPv6 loopback.
+func (ts *testServer) listenIPv6(t *testing.T) (explicit, implicit string) {
+	t.Helper()
+	return ts.serveOn(t, testnet.RequireIPv6(t), ts.Serve), ts.serveOn(t, testnet.RequireIPv6(t), ts.ServeImplicitTLS)
+}
+
+func (ts *testServer) serveOn(t *testing.T, ln net.Listener, serve func(net.Listener) error) string {
+	t.Helper()
 	served := make(chan error, 1)
 	go func() { served <- serve(ln) }()
 	t.Cleanup(func() {

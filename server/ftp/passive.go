@@ -18,6 +18,7 @@ package ftp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -68,48 +69,60 @@ func (g *portGetter) FetchNext() (exposed, listened int, ok bool) {
 	return port, port, true
 }
 
-// publicIP is the address announced in PASV replies: the configured one (read at each PASV), resolved if it is
-// a host name, or else the local address of this control connection. PASV can only carry IPv4; EPSV carries no
-// address and works everywhere.
+// publicIP is the address announced in the PASV reply ftpserverlib is writing: the one the control filter found
+// for this PASV (see passiveIPv4). EPSV carries no address and works for both IP families.
 func (d *mainDriver) publicIP(ftpserver.ClientContext) (string, error) {
-	ip, err := d.announcedAddress()
-	if err != nil {
+	addr := d.ctrl.pasvAddr
+	d.ctrl.pasvAddr = netip.Addr{}
+	if !addr.IsValid() {
+		// The filter checks every PASV of a logged-in client first, so this is a bug; never announce a guess.
 		// ftpserverlib neither answers with the listener nor closes it when this fails; do it here, or each such
 		// PASV would hold a passive port until the session ends.
 		if d.lastPassive != nil {
 			_ = d.lastPassive.Close() // unused; its error is of no interest
 		}
-		d.conn.log.Warn("PASV refused", "error", err)
-		return "", err
+		d.conn.log.Error("PASV reached ftpserverlib without an address from the control filter")
+		return "", errors.New("no passive address for this PASV")
 	}
-	return ip, nil
+	return addr.String(), nil
 }
 
-func (d *mainDriver) announcedAddress() (string, error) {
-	configured := d.server.settings.Load().PublicAddress
-	if configured == "" {
-		local := localAddr(d.conn.raw).Addr()
+// passiveIPv4 is the address PASV announces to a client that came over IPv4 to the local address local: the
+// configured IPv4 address, else the IPv4 address of a configured host name (looked up at each PASV, read from
+// the current settings), else, with no public address configured at all, local itself. When public addresses
+// are configured but none of them is IPv4, there is nothing PASV can announce: local is the pod's own address,
+// which a client outside the cluster cannot reach, so the client is told to use EPSV instead.
+func (s *Server) passiveIPv4(local netip.Addr) (netip.Addr, error) {
+	configured := s.settings.Load().PublicAddresses
+	if len(configured) == 0 {
 		if !local.Is4() {
-			return "", fmt.Errorf("PASV needs an IPv4 address but this connection arrived on %s; use EPSV", local)
+			return netip.Addr{}, fmt.Errorf("PASV needs an IPv4 address but this connection arrived on %s", local)
 		}
-		return local.String(), nil
+		return local, nil
 	}
-	if ip, err := netip.ParseAddr(configured); err == nil {
-		if ip = ip.Unmap(); !ip.Is4() {
-			return "", fmt.Errorf("the passive public address %s is not IPv4, which PASV cannot announce; use EPSV", ip)
+	for _, a := range configured {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return resolveIPv4(a)
 		}
-		return ip.String(), nil
+		if ip = ip.Unmap(); ip.Is4() {
+			return ip, nil
+		}
 	}
+	return netip.Addr{}, fmt.Errorf("the passive public addresses %v hold no IPv4 address, the only kind PASV can announce", configured)
+}
+
+func resolveIPv4(host string) (netip.Addr, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
 	defer cancel()
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", configured)
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
 	if err != nil {
-		return "", fmt.Errorf("resolving the passive public address %s: %w", configured, err)
+		return netip.Addr{}, fmt.Errorf("resolving the passive public address %s: %w", host, err)
 	}
 	if len(ips) == 0 {
-		return "", fmt.Errorf("the passive public address %s has no IPv4 address", configured)
+		return netip.Addr{}, fmt.Errorf("the passive public address %s has no IPv4 address", host)
 	}
-	return ips[0].Unmap().String(), nil
+	return ips[0].Unmap(), nil
 }
 
 // passiveListener accepts data connections from the control connection's address only; see WrapPassiveListener.

@@ -18,7 +18,6 @@ package ftp
 
 import (
 	"crypto/tls"
-	"fmt"
 	"io"
 	"net"
 	"net/textproto"
@@ -140,10 +139,12 @@ func (c *rawClient) pasv() (string, int) {
 	return strings.Join(parts[:4], "."), hi<<8 | lo
 }
 
-// dialData opens a data connection to port on 127.0.0.1, with TLS if the control connection uses it.
+// dialData opens a data connection to port on the server's address of the control connection (EPSV's rule),
+// with TLS if the control connection uses it.
 func (c *rawClient) dialData(port int, tlsConfig *tls.Config) net.Conn {
 	c.t.Helper()
-	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
+	host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), 10*time.Second)
 	if err != nil {
 		c.t.Fatalf("dialing the data port: %v", err)
 	}

@@ -58,12 +58,13 @@ type Settings struct {
 	MinTLSVersion       config.TLSVersion
 	RequireSessionReuse bool
 	PassivePorts        config.PortRange
-	// PublicAddress is an IPv4 address or a host name announced in PASV replies; empty announces the local
-	// address of the client's control connection.
-	PublicAddress string
-	ActiveMode    bool
-	IdleTimeout   time.Duration
-	LoginTimeout  time.Duration
+	// PublicAddresses are where clients reach the server, at most one per IP family, or one host name (see
+	// config.Passive). PASV announces the IPv4 one; empty announces the local address of the client's control
+	// connection.
+	PublicAddresses []string
+	ActiveMode      bool
+	IdleTimeout     time.Duration
+	LoginTimeout    time.Duration
 }
 
 // NewSettings takes the FTP settings from a validated configuration with an ftp section.
@@ -75,7 +76,7 @@ func NewSettings(cfg *config.Config) Settings {
 		MinTLSVersion:       f.TLS.MinVersion,
 		RequireSessionReuse: f.TLS.RequireSessionReuse == nil || *f.TLS.RequireSessionReuse,
 		PassivePorts:        f.Passive.PortRange,
-		PublicAddress:       f.Passive.PublicAddress,
+		PublicAddresses:     f.Passive.Addresses(),
 		ActiveMode:          f.Active.Enabled,
 		IdleTimeout:         cfg.Limits.IdleTimeout.Duration,
 		LoginTimeout:        cfg.Limits.LoginTimeout.Duration,

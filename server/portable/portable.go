@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -110,7 +111,7 @@ func Prepare(opts Options) (*Prepared, error) {
 		user.AuthorizedKeys = keys
 	}
 
-	addr := func(port int) string { return opts.Host + ":" + strconv.Itoa(port) }
+	addr := func(port int) string { return net.JoinHostPort(opts.Host, strconv.Itoa(port)) }
 	cfg := &config.Config{
 		APIVersion: config.APIVersion,
 		Kind:       config.Kind,
@@ -119,8 +120,8 @@ func Prepare(opts Options) (*Prepared, error) {
 			Address: addr(opts.FTPPort),
 			TLS:     config.TLS{Mode: config.TLSRequired, CertFile: certs.certFile, KeyFile: certs.keyFile},
 			Passive: config.Passive{
-				PortRange:     config.PortRange{Start: opts.PassiveStart, End: opts.PassiveEnd},
-				PublicAddress: opts.Host,
+				PortRange:       config.PortRange{Start: opts.PassiveStart, End: opts.PassiveEnd},
+				PublicAddresses: []string{opts.Host},
 			},
 		},
 		Health:  config.Health{Address: addr(opts.HealthPort)},

@@ -45,7 +45,7 @@ func TestOpenSSHShellIsRefusedWithTheMessage(t *testing.T) {
 	users := append([]config.User{}, ts.users...)
 	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
 	ts.setUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, priv)
+	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
 	const host = "alice@127.0.0.1"
 
 	for _, tc := range []struct {

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testnet"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -100,7 +101,25 @@ func startServerIn(t *testing.T, dir, addr string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.addr = ln.Addr().String()
+	// Cleanups run last first: the listeners close before Shutdown, as in the server.
+	t.Cleanup(func() {
+		ctx, cancel := contextWithTimeout(5 * time.Second)
+		defer cancel()
+		ts.Shutdown(ctx)
+	})
+	ts.addr = ts.serveOn(t, ln)
+	return ts
+}
+
+// listenIPv6 adds a listener on [::1] and returns its address; it skips the test (fails it under
+// PIER_REQUIRE_CLIENTS=1) on a machine without IPv6 loopback.
+func (ts *testServer) listenIPv6(t *testing.T) string {
+	t.Helper()
+	return ts.serveOn(t, testnet.RequireIPv6(t))
+}
+
+func (ts *testServer) serveOn(t *testing.T, ln net.Listener) string {
+	t.Helper()
 	served := make(chan error, 1)
 	go func() { served <- ts.Serve(ln) }()
 	t.Cleanup(func() {
@@ -108,11 +127,8 @@ func startServerIn(t *testing.T, dir, addr string) *testServer {
 		if err := <-served; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
-		ctx, cancel := contextWithTimeout(5 * time.Second)
-		defer cancel()
-		ts.Shutdown(ctx)
 	})
-	return ts
+	return ln.Addr().String()
 }
 
 // setUsers swaps the user table as a config reload does, and ends revoked sessions.
@@ -127,7 +143,13 @@ func (ts *testServer) setUsers(t *testing.T, users []config.User) {
 // dial logs in with the given method and returns an SFTP client; the host key must be the one in the file.
 func (ts *testServer) dial(t *testing.T, user string, method ssh.AuthMethod) (*sftp.Client, error) {
 	t.Helper()
-	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
+	return ts.dialAt(t, ts.addr, user, method)
+}
+
+// dialAt is dial to one of the server's addresses.
+func (ts *testServer) dialAt(t *testing.T, addr, user string, method ssh.AuthMethod) (*sftp.Client, error) {
+	t.Helper()
+	conn, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
 		User:            user,
 		Auth:            []ssh.AuthMethod{method},
 		HostKeyCallback: ts.hostKeyCallback(t),

@@ -35,9 +35,9 @@ import (
 	"github.com/pier-dev/pier/server/config"
 )
 
-// opensshFiles writes what an OpenSSH client needs to talk to ts: alice's private key and a known_hosts file
-// pinning the server's host key, so host key checking stays strict.
-func opensshFiles(t *testing.T, ts *testServer, priv any) (keyFile, knownHosts string) {
+// opensshFiles writes what an OpenSSH client needs to talk to ts at addr: alice's private key and a known_hosts
+// file pinning the server's host key, so host key checking stays strict.
+func opensshFiles(t *testing.T, ts *testServer, addr string, priv any) (keyFile, knownHosts string) {
 	t.Helper()
 	dir := t.TempDir()
 	block, err := ssh.MarshalPrivateKey(priv, "")
@@ -48,7 +48,7 @@ func opensshFiles(t *testing.T, ts *testServer, priv any) (keyFile, knownHosts s
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return keyFile, knownHostsFile(t, ts.addr, ts.hostKeyFile)
+	return keyFile, knownHostsFile(t, addr, ts.hostKeyFile)
 }
 
 // knownHostsFile writes a known_hosts file pinning the host key in hostKeyFile for the server at addr.
@@ -85,7 +85,7 @@ func TestOpenSSHClients(t *testing.T) {
 	users := append([]config.User{}, ts.users...)
 	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
 	ts.setUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, priv)
+	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
 
 	work := t.TempDir()
 	data := randomBytes(t, 1<<20+7)

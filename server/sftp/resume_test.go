@@ -50,7 +50,7 @@ func newOpenSSHClient(t *testing.T, ts *testServer) *opensshClient {
 	users := append([]config.User{}, ts.users...)
 	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
 	ts.setUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, priv)
+	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
 	_, port, _ := net.SplitHostPort(ts.addr)
 	return &opensshClient{t: t, port: port, keyFile: keyFile, knownHosts: knownHosts}
 }
