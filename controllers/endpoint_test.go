@@ -369,7 +369,7 @@ func TestLoadBalancerAddressBecomesPassiveAddress(t *testing.T) {
 	condition(t, te, transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "LoadBalancer")
 	eventually(t, func() error {
 		cfg, _ := servedConfig(t, te)
-		if got := cfg.FTP.Passive.PublicAddresses; len(got) != 1 || got[0] != "203.0.113.7" {
+		if got := cfg.FTP.Passive.Addresses(); len(got) != 1 || got[0] != "203.0.113.7" {
 			return fmt.Errorf("passive publicAddresses = %q", got)
 		}
 		return nil

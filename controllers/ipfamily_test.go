@@ -77,7 +77,7 @@ func passiveAddresses(t *testing.T, te *transferv1alpha1.TransferEndpoint, want 
 	t.Helper()
 	eventually(t, func() error {
 		cfg, _ := servedConfig(t, te)
-		if got := cfg.FTP.Passive.PublicAddresses; !slices.Equal(got, want) {
+		if got := cfg.FTP.Passive.Addresses(); !slices.Equal(got, want) {
 			return fmt.Errorf("passive publicAddresses = %q, want %q", got, want)
 		}
 		return nil

@@ -121,14 +121,22 @@ func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddresses []string) *config
 				Start: int(passiveRange(te).Start),
 				End:   int(passiveRange(te).End),
 			},
-			PublicAddresses: slices.Clone(passiveAddresses),
 		},
 		Active: config.Active{Enabled: spec.Active.Enabled},
 	}
-	if len(ftp.Passive.PublicAddresses) == 0 && spec.Passive.Address != "" {
+	addresses := slices.Clone(passiveAddresses)
+	if len(addresses) == 0 && spec.Passive.Address != "" {
 		// The caller resolves the addresses; falling back to the spec's own keeps an explicit address even when
 		// the caller passed none.
-		ftp.Passive.PublicAddresses = []string{spec.Passive.Address}
+		addresses = []string{spec.Passive.Address}
+	}
+	// One address goes in the older single-address field, which pier-server versions from before
+	// publicAddresses also read: during an upgrade the old pods keep taking new configs (and revocations)
+	// until they are replaced, instead of refusing an unknown field and serving their last good config.
+	if len(addresses) == 1 {
+		ftp.Passive.PublicAddress = addresses[0]
+	} else {
+		ftp.Passive.PublicAddresses = addresses
 	}
 	if _, ok := implicitPort(te); ok {
 		ftp.ImplicitTLSAddress = implicitListenAddress

@@ -179,12 +179,14 @@ func TestServerConfigTLSAndPassive(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("plain FTP: %v", err)
 	}
-	// The caller passed no passive address: the spec's own is still announced.
-	if got := cfg.FTP.Passive.PublicAddresses; !slices.Equal(got, []string{"ftp.example.com"}) {
-		t.Errorf("passive addresses %q, want the spec's ftp.example.com", got)
+	// The caller passed no passive address: the spec's own is still announced, in the single-address field that
+	// pier-server versions from before publicAddresses read too.
+	if got := cfg.FTP.Passive.PublicAddress; got != "ftp.example.com" || cfg.FTP.Passive.PublicAddresses != nil {
+		t.Errorf("passive addresses %q %q, want the spec's ftp.example.com in publicAddress",
+			got, cfg.FTP.Passive.PublicAddresses)
 	}
 	cfg = ServerConfig(te, ConfigInputs{PassiveAddresses: []string{"192.0.2.1", "2001:db8::1"}})
-	if got := cfg.FTP.Passive.PublicAddresses; !slices.Equal(got, []string{"192.0.2.1", "2001:db8::1"}) {
+	if got := cfg.FTP.Passive.Addresses(); !slices.Equal(got, []string{"192.0.2.1", "2001:db8::1"}) {
 		t.Errorf("passive addresses %q, want the caller's", got)
 	}
 }
