@@ -107,6 +107,12 @@ func TestPortableServesARealClient(t *testing.T) {
 	}
 	_ = resp.Body.Close()
 
+	stopWithSIGTERM(t, cmd, exited, &stderr)
+}
+
+// stopWithSIGTERM stops pier-server as Kubernetes does and fails the test unless it exits cleanly.
+func stopWithSIGTERM(t *testing.T, cmd *exec.Cmd, exited <-chan error, stderr *strings.Builder) {
+	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

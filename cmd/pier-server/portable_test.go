@@ -22,9 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/pier-dev/pier/internal/realclient"
 	"github.com/pier-dev/pier/internal/testcreds"
@@ -137,17 +135,7 @@ func (p *portableRun) run(t *testing.T, env []string, password string, args ...s
 	}
 	sftpUpload(t, p.dir, p.root, info, &stderr)
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("pier-server exited with %v after SIGTERM\n%s", err, stderr.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("pier-server did not stop after SIGTERM")
-	}
+	stopWithSIGTERM(t, cmd, exited, &stderr)
 	out := stdout.String() + stderr.String()
 	if strings.Contains(out, password) {
 		t.Errorf("the password %q is in portable's output:\n%s", password, out)
