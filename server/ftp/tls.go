@@ -43,6 +43,12 @@ var tls12CipherSuites = []uint16{
 var errSessionNotReused = errors.New("the data connection must resume a TLS session of this login " +
 	"(enable TLS session reuse in the client)")
 
+// Log messages about resuming sessions on data connections.
+const (
+	logNotResumed   = "TLS session not resumed on a data connection"
+	logWaitForLogin = "data connection waits for the login of the connection its TLS session was issued to"
+)
+
 // connectionTLS returns the TLS configurations of one connection, for its control connection and for its data
 // connections, and a function to call once the connection closed; nil configurations when it offers no TLS.
 //
@@ -123,7 +129,7 @@ func (s *Server) unwrapDataSession(conn *connection, settings Settings, identity
 	}
 	issuer, ok := issuerOf(ss)
 	if !ok {
-		conn.log.Warn("TLS session not resumed on a data connection", "reason", "the ticket names no connection")
+		conn.log.Warn(logNotResumed, "reason", "the ticket names no connection")
 		return nil, nil
 	}
 	var wait time.Duration
@@ -131,14 +137,14 @@ func (s *Server) unwrapDataSession(conn *connection, settings Settings, identity
 		wait = settings.LoginTimeout // without the requirement a full handshake does as well
 	}
 	err = s.tickets.resumable(issuer, conn.tlsID, wait, func() {
-		conn.log.Debug("data connection waits for the login of the connection its TLS session was issued to")
+		conn.log.Debug(logWaitForLogin)
 	})
 	if err != nil {
 		level := slog.LevelDebug
 		if settings.RequireSessionReuse {
 			level = slog.LevelWarn
 		}
-		conn.log.Log(context.Background(), level, "TLS session not resumed on a data connection", "reason", err.Error())
+		conn.log.Log(context.Background(), level, logNotResumed, "reason", err.Error())
 		return nil, nil
 	}
 	return ss, nil
