@@ -213,10 +213,10 @@ func (r *ticketIssuers) resumable(issuerID, owner uint64, wait time.Duration, wa
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
-	case r.issuers[issuerID] != is: // forgotten while waiting
-		return errIssuerUnknown
 	case is.login == nil:
 		return errIssuerNoLogin
+	case r.issuers[issuerID] != is: // forgotten while waiting
+		return errIssuerUnknown
 	case is.login != own.login:
 		return fmt.Errorf("%w (%s from %s)", errIssuerOtherLogin, is.login.key.user, is.login.key.addr)
 	}
