@@ -35,16 +35,19 @@ import (
 // connections, so with --transfers 8 --checkers 8 a data connection often resumes the session a sibling
 // control connection stored last. The server requires session reuse; every one of the 1,000 files must
 // arrive (rclone is told not to retry, so no refusal can hide behind a retry), and `rclone check` must find
-// no difference. It runs over TLS 1.3 and TLS 1.2, whose session tickets travel differently.
+// no difference. It runs over TLS 1.3 and TLS 1.2, whose session tickets travel differently, and over implicit
+// FTPS.
 func TestRcloneConcurrentSync(t *testing.T) {
 	realclient.Require(t, "rclone")
 	for _, tc := range []struct {
 		name         string
 		disableTLS13 bool
+		implicit     bool
 		files        int
 	}{
-		{"TLS 1.3", false, 1000},
-		{"TLS 1.2", true, 300},
+		{"explicit TLS 1.3", false, false, 1000},
+		{"explicit TLS 1.2", true, false, 300},
+		{"implicit TLS 1.3", false, true, 300},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := startServer(t)
@@ -59,7 +62,7 @@ func TestRcloneConcurrentSync(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			rc := newRclone(t, ts, tc.disableTLS13)
+			rc := newRclone(t, ts, tc.disableTLS13, tc.implicit)
 			start := time.Now()
 			rc.run(t, "sync", src, "pier:sync", "--transfers", "8", "--checkers", "8")
 			rc.run(t, "check", src, "pier:sync", "--checkers", "8")
@@ -86,7 +89,7 @@ type rclone struct {
 	conf string
 }
 
-func newRclone(t *testing.T, ts *testServer, disableTLS13 bool) *rclone {
+func newRclone(t *testing.T, ts *testServer, disableTLS13, implicit bool) *rclone {
 	t.Helper()
 	dir := t.TempDir()
 	rc := &rclone{
@@ -96,14 +99,18 @@ func newRclone(t *testing.T, ts *testServer, disableTLS13 bool) *rclone {
 			"XDG_CACHE_HOME="+dir),
 	}
 	obscured := rc.output(t, "obscure", passwords["alice"])
+	addr, tlsMode := ts.addr, "explicit_tls = true"
+	if implicit {
+		addr, tlsMode = ts.implicitAddr, "tls = true"
+	}
 	conf := strings.Join([]string{
 		"[pier]",
 		"type = ftp",
 		"host = 127.0.0.1",
-		"port = " + portOf(t, ts.addr),
+		"port = " + portOf(t, addr),
 		"user = alice",
 		"pass = " + strings.TrimSpace(obscured),
-		"explicit_tls = true",
+		tlsMode,
 		fmt.Sprintf("disable_tls13 = %t", disableTLS13),
 		"",
 	}, "\n")
