@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Installs the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp) from Debian's packages
-# when they are missing. Needs root (as on CI and the project's machines) or passwordless sudo.
+# Installs the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp, rclone, Python's ftplib)
+# from Debian's packages when they are missing. Needs root (as on CI and the project's machines) or passwordless sudo.
 set -euo pipefail
 
 declare -A package_of=([sftp]=openssh-client [scp]=openssh-client [ssh-keygen]=openssh-client
-  [sshpass]=sshpass [curl]=curl [lftp]=lftp)
+  [sshpass]=sshpass [curl]=curl [lftp]=lftp [rclone]=rclone)
 missing=()
 for cmd in "${!package_of[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${package_of[$cmd]}")
 done
+# The tests run Debian's interpreter by its path: another python3 earlier on PATH (pyenv, a venv) does not count.
+[ -x /usr/bin/python3 ] || missing+=(python3)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
