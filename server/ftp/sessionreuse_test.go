@@ -83,12 +83,12 @@ func (v tlsVariant) loggedIn(t *testing.T, ts *testServer, user string) (*rawCli
 	return c, cfg
 }
 
-// retrWith downloads name on c's control connection over a data connection whose TLS client uses cfg.
-func retrWith(c *rawClient, cfg *tls.Config, name string) ([]byte, int) {
+// retrWith downloads f.txt on c's control connection over a data connection whose TLS client uses cfg.
+func retrWith(c *rawClient, cfg *tls.Config) ([]byte, int) {
 	saved := c.tls
 	defer func() { c.tls = saved }()
 	c.tls = cfg
-	return c.retr(name)
+	return c.retr("f.txt")
 }
 
 // TestSessionReuseWithinLogin: a data connection may resume a TLS session of another control connection of
@@ -103,13 +103,13 @@ func TestSessionReuseWithinLogin(t *testing.T) {
 
 			sibling, siblingTLS := v.loggedIn(t, ts, "alice")
 			siblingSession := sessionOf(t, siblingTLS)
-			if got, code := retrWith(owner, siblingSession, "f.txt"); code != 226 || string(got) != "alice's file" {
+			if got, code := retrWith(owner, siblingSession); code != 226 || string(got) != "alice's file" {
 				t.Fatalf("with a session of the same login: %d %q", code, got)
 			}
 
 			other, otherTLS := v.loggedIn(t, ts, "reader")
 			refusals := ts.log.count(logNotResumed)
-			if got, code := retrWith(owner, sessionOf(t, otherTLS), "f.txt"); code == 226 || len(got) > 0 {
+			if got, code := retrWith(owner, sessionOf(t, otherTLS)); code == 226 || len(got) > 0 {
 				t.Fatalf("with a session of another user from the same address: %d %q", code, got)
 			}
 			if ts.log.count(logNotResumed) != refusals+1 {
@@ -119,10 +119,10 @@ func TestSessionReuseWithinLogin(t *testing.T) {
 			// Closed connections keep their sessions for their login, and only for it.
 			sibling.expect(221, "QUIT")
 			other.expect(221, "QUIT")
-			if got, code := retrWith(owner, siblingSession, "f.txt"); code != 226 || string(got) != "alice's file" {
+			if got, code := retrWith(owner, siblingSession); code != 226 || string(got) != "alice's file" {
 				t.Fatalf("with a session of a closed connection of the same login: %d %q", code, got)
 			}
-			if got, code := retrWith(owner, sessionOf(t, otherTLS), "f.txt"); code == 226 || len(got) > 0 {
+			if got, code := retrWith(owner, sessionOf(t, otherTLS)); code == 226 || len(got) > 0 {
 				t.Fatalf("with a session of a closed connection of another user: %d %q", code, got)
 			}
 		})

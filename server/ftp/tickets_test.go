@@ -157,7 +157,7 @@ func TestResumableAfterClose(t *testing.T) {
 func TestClosedPerLoginBounded(t *testing.T) {
 	r, _ := newIssuers()
 	owner := loggedInAs(r, clientA, "alice")
-	var closed []uint64
+	closed := make([]uint64, 0, maxClosedPerLogin+1)
 	for range maxClosedPerLogin + 1 {
 		id := loggedInAs(r, clientA, "alice")
 		r.closed(id)

@@ -149,6 +149,7 @@ func (s *Server) unwrapDataSession(conn *connection, settings Settings, identity
 	}
 	return ss, nil
 }
+
 func minTLSVersion(v config.TLSVersion) uint16 {
 	if v == config.TLSVersion13 {
 		return tls.VersionTLS13
