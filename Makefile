@@ -109,7 +109,7 @@ test: $(KUSTOMIZE)
 export KUSTOMIZE
 
 .PHONY: test-clients
-test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp) if missing.
+test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp, rclone, python3) if missing.
 	@hack/install-test-clients.sh
 
 ##@ Build

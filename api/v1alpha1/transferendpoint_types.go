@@ -204,9 +204,15 @@ type FTPTLSSpec struct {
 	// +kubebuilder:validation:items:XValidation:rule="self.matches('^(\\\\*\\\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="each DNS name must be a lower-case host name such as ftp.example.com, or a wildcard such as *.example.com"
 	DNSNames []string `json:"dnsNames,omitempty"`
 
-	// requireSessionReuse makes the server accept a TLS data connection only when it resumes the control
-	// connection's TLS session, so nobody else can connect to a passive port first (as vsftpd's
-	// require_ssl_reuse). Every mainstream client supports it; turn it off only for a client that does not.
+	// requireSessionReuse makes the server accept a TLS data connection only when it resumes a TLS session of
+	// the same login: one the server issued to a control connection logged in as the same user from the same
+	// client address (like vsftpd's require_ssl_reuse, widened from one connection to the login because clients
+	// such as rclone share one session cache between concurrent connections). Resuming proves the client holds
+	// the session's secret, so a client with no session, a session of another user (even from the same
+	// address) or of a connection that never logged in is refused, and one from another address never gets
+	// that far; only a client that can log in as this very user from this very address gets through.
+	// curl, lftp, rclone and Go clients reuse sessions; turn this off only for a client that does not (such as
+	// Python's ftplib.FTP_TLS or curl --no-sessionid).
 	// +optional
 	// +kubebuilder:default=true
 	RequireSessionReuse *bool `json:"requireSessionReuse,omitempty"`

@@ -14,7 +14,8 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package realclient lets tests drive real client programs (OpenSSH sftp and scp, sshpass, curl, lftp).
+// Package realclient lets tests drive real client programs (OpenSSH sftp and scp, sshpass, curl, lftp, rclone,
+// Python's ftplib).
 package realclient
 
 import (

@@ -103,8 +103,9 @@ type TLS struct {
 	KeyFile  string `json:"keyFile,omitempty"`
 	// MinVersion is the lowest TLS version accepted.
 	MinVersion TLSVersion `json:"minVersion"`
-	// RequireSessionReuse accepts a TLS data connection only when it resumes the control connection's TLS
-	// session, so nobody else can grab a passive port first. Nil means the default, true.
+	// RequireSessionReuse accepts a TLS data connection only when it resumes a TLS session the server issued to
+	// a control connection logged in as the same user from the same client address (see docs/server-config.md,
+	// "TLS session reuse"), so nobody else can grab a passive port first. Nil means the default, true.
 	RequireSessionReuse *bool `json:"requireSessionReuse,omitempty"`
 }
 

@@ -39,6 +39,7 @@ type connection struct {
 	raw    net.Conn
 	remote netip.AddrPort
 	log    *slog.Logger
+	tlsID  uint64 // the connection's id in Server.tickets; 0 without TLS
 
 	lastActive atomic.Int64 // unix nanoseconds of the last byte on the control or a data connection
 	loggedIn   atomic.Bool
@@ -151,7 +152,8 @@ func (s *Server) handleConn(conn *connection, implicit bool) {
 	if err := conn.raw.SetDeadline(time.Now().Add(settings.LoginTimeout)); err != nil {
 		return // closed already
 	}
-	controlTLS, dataTLS := s.connectionTLS(settings, implicit)
+	controlTLS, dataTLS, closeTLS := s.connectionTLS(conn, settings, implicit)
+	defer closeTLS()
 	ctrl := newControlConn(conn, controlPolicy{
 		requireTLS: !implicit && settings.TLSMode == config.TLSRequired,
 		implicit:   implicit,

@@ -173,6 +173,9 @@ func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 		d.conn.closeAll()
 		return nil, auth.ErrDisabled
 	}
+	if d.conn.tlsID != 0 {
+		d.server.tickets.loggedIn(d.conn.tlsID, account.Username)
+	}
 	d.conn.loggedIn.Store(true)
 	d.stopIdle = d.conn.watchIdle(d.settings.IdleTimeout)
 	d.server.Metrics.Login(protocol, "password", "success")

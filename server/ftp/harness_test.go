@@ -210,11 +210,12 @@ func (ts *testServer) home(user string) string {
 	return filepath.Join(ts.storage, user)
 }
 
-// recorder is the servers' log: it keeps transfer lines for the tests, and prints everything when
-// PIER_TEST_LOG=1.
+// recorder is the servers' log: it keeps transfer lines and counts messages for the tests, and prints
+// everything when PIER_TEST_LOG=1.
 type recorder struct {
 	mu        sync.Mutex
 	transfers []transferLine
+	messages  map[string]int
 	attrs     []slog.Attr
 	shared    *recorder // the recorder WithAttrs derived from; lines are kept there
 }
@@ -236,6 +237,13 @@ func (r *recorder) Handle(ctx context.Context, rec slog.Record) error {
 	if os.Getenv("PIER_TEST_LOG") == "1" {
 		_ = debugLog.WithAttrs(r.attrs).Handle(ctx, rec) // debugging output only
 	}
+	root := r.root()
+	root.mu.Lock()
+	defer root.mu.Unlock()
+	if root.messages == nil {
+		root.messages = map[string]int{}
+	}
+	root.messages[rec.Message]++
 	if rec.Message != "transfer" {
 		return nil
 	}
@@ -253,9 +261,6 @@ func (r *recorder) Handle(ctx context.Context, rec slog.Record) error {
 		}
 		return true
 	})
-	root := r.root()
-	root.mu.Lock()
-	defer root.mu.Unlock()
 	root.transfers = append(root.transfers, line)
 	return nil
 }
@@ -272,6 +277,24 @@ func (r *recorder) lines() []transferLine {
 	root.mu.Lock()
 	defer root.mu.Unlock()
 	return append([]transferLine{}, root.transfers...)
+}
+
+// count returns how many times msg was logged so far.
+func (r *recorder) count(msg string) int {
+	root := r.root()
+	root.mu.Lock()
+	defer root.mu.Unlock()
+	return root.messages[msg]
+}
+
+// waitFor waits until msg has been logged n times, or fails the test after 20 s (a hung server, not a slow one).
+func (r *recorder) waitFor(t *testing.T, msg string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); r.count(msg) < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server logged %q %d times, want %d", msg, r.count(msg), n)
+		}
+	}
 }
 
 func randomBytes(t *testing.T, n int) []byte {

@@ -20,7 +20,7 @@ limitations under the License.
 // ftpserverlib is built around one server with one driver for every client. This package instead runs one
 // ftpserverlib server per accepted connection, on a listener that yields just that connection, so that every
 // driver callback (TLS configuration, passive listeners, login) knows which client it serves. That is what
-// makes the per-connection rules possible: TLS session reuse bound to the control connection, passive data
+// makes the per-connection rules possible: TLS session reuse bound to the connection's login, passive data
 // connections only from the control connection's address, login deadlines, and closing a revoked user's
 // session with its data connections.
 //
@@ -95,6 +95,7 @@ type Server struct {
 	Log     *slog.Logger
 
 	settings atomic.Pointer[Settings]
+	tickets  ticketIssuers // who each TLS session was issued to; see connectionTLS
 
 	conns conns.Tracker
 }

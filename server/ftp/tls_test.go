@@ -225,8 +225,9 @@ func (ts *testServer) loginWith(t *testing.T, cfg *tls.Config) *ftp.ServerConn {
 	return c
 }
 
-// TestSessionBoundToControlConnection: a TLS session from another control connection (here another client's,
-// from the same address) cannot open a data connection on this one's passive port.
+// TestSessionBoundToControlConnection: a TLS session from another user's control connection, from the same
+// address, cannot open a data connection on this one's passive port. (Sessions of the same login may:
+// TestSessionReuseWithinLogin.)
 func TestSessionBoundToControlConnection(t *testing.T) {
 	ts := startServer(t)
 	writeHomeFile(t, ts, "alice", "secret.txt", []byte("secret"))
