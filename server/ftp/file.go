@@ -42,11 +42,25 @@ type transfer struct {
 	conn     *connection
 	failed   error // set by TransferError: the client aborted or the data connection broke
 	once     sync.Once
+	// cutAt, when not -1, is where STOR (0) or REST+STOR (the offset) cuts the old file. The first Write does
+	// it (ftpserverlib writes an empty slice when an upload succeeded with no data), so an upload whose data
+	// never comes leaves the old file whole; Close never cuts.
+	cutAt int64
 }
 
 func (c *clientDriver) newTransfer(f *vfs.File, op, name string, started time.Time) *transfer {
 	c.conn.transfers.Add(1)
-	return &transfer{File: f, op: op, path: name, started: started, sess: c.sess, conn: c.conn}
+	return &transfer{File: f, op: op, path: name, started: started, sess: c.sess, conn: c.conn, cutAt: -1}
+}
+
+// cut truncates the old file at cutAt, once.
+func (t *transfer) cut() error {
+	if t.cutAt < 0 {
+		return nil
+	}
+	err := t.Truncate(t.cutAt)
+	t.cutAt = -1
+	return err
 }
 
 func (t *transfer) Read(b []byte) (int, error) {
@@ -58,6 +72,9 @@ func (t *transfer) Read(b []byte) (int, error) {
 }
 
 func (t *transfer) Write(b []byte) (int, error) {
+	if err := t.cut(); err != nil {
+		return 0, err
+	}
 	n, err := t.File.Write(b)
 	if n > 0 {
 		t.conn.touch()

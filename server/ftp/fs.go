@@ -66,6 +66,10 @@ var (
 // (ftpserverlib then seeks to offset); it needs the file to exist (nothing is created for a refused resume), and
 // an offset beyond the end of the file is refused rather than leaving a hole of zeros. vfs asks for the overwrite
 // permission whenever the file exists.
+//
+// ftpserverlib opens the file before the data connection exists, so STOR and REST+STOR do not cut the file here:
+// the transfer does, when the first data arrives or when an empty upload succeeds. A data connection that fails
+// (refused, never opened, aborted before any data) leaves the old file as it was.
 func (c *clientDriver) GetHandle(name string, flags int, offset int64) (_ ftpserver.FileTransfer, err error) {
 	defer c.recover("GetHandle", &err)
 	started := time.Now()
@@ -79,9 +83,9 @@ func (c *clientDriver) GetHandle(name string, flags int, offset int64) (_ ftpser
 	}
 	appending := flags&os.O_APPEND != 0
 	resuming := !appending && offset > 0
-	f, err := c.fs.OpenWrite(name, vfs.WriteFlags{Create: !resuming, Truncate: !appending && !resuming, Append: appending})
+	f, err := c.fs.OpenWrite(name, vfs.WriteFlags{Create: !resuming, Append: appending})
 	if err == nil && resuming {
-		err = truncateForResume(f, offset)
+		err = checkResumeOffset(f, offset)
 		if err != nil {
 			_ = f.Close() // nothing was written; the resume error is the one to report
 		}
@@ -90,10 +94,14 @@ func (c *clientDriver) GetHandle(name string, flags int, offset int64) (_ ftpser
 		c.sess.Record("upload", name, started, 0, 0, err)
 		return nil, ftpError(err)
 	}
-	return c.newTransfer(f, "upload", name, started), nil
+	t := c.newTransfer(f, "upload", name, started)
+	if !appending {
+		t.cutAt = offset
+	}
+	return t, nil
 }
 
-func truncateForResume(f *vfs.File, offset int64) error {
+func checkResumeOffset(f *vfs.File, offset int64) error {
 	info, err := f.Stat()
 	if err != nil {
 		return err
@@ -101,7 +109,7 @@ func truncateForResume(f *vfs.File, offset int64) error {
 	if offset > info.Size() {
 		return fmt.Errorf("%w (%d > %d bytes)", errRestartBeyondEnd, offset, info.Size())
 	}
-	return f.Truncate(offset)
+	return nil
 }
 
 // Open opens a directory for listing (LIST, NLST, MLSD, STAT), or a file for reading.

@@ -136,3 +136,39 @@ func TestCurlCannotEmptyAFileWithoutOverwrite(t *testing.T) {
 		t.Fatalf("the file was changed to %q", got)
 	}
 }
+
+// TestFailedUploadLeavesTheFileAsItWas: STOR and REST+STOR whose data connection never carries data (here it is
+// refused because the client does not resume its TLS session) must not have emptied or cut the existing file:
+// the server replaces the old content only once the new content arrives.
+func TestFailedUploadLeavesTheFileAsItWas(t *testing.T) {
+	ts := startServer(t)
+	precious := []byte("precious data that must survive a failed upload\n")
+	writeHomeFile(t, ts, "alice", "existing.txt", precious)
+	noReuse := ts.clientTLS()
+	noReuse.ClientSessionCache = nil // the data connection's handshake is refused
+	c, err := ts.dial(t, noReuse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login("alice", passwords["alice"]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stor("existing.txt", strings.NewReader("new")); err == nil {
+		t.Fatal("STOR without TLS session reuse succeeded")
+	}
+	if err := c.StorFrom("existing.txt", strings.NewReader("new"), 8); err == nil {
+		t.Fatal("REST+STOR without TLS session reuse succeeded")
+	}
+	if got, _ := os.ReadFile(filepath.Join(ts.home("alice"), "existing.txt")); !bytes.Equal(got, precious) {
+		t.Fatalf("a failed upload changed the file to %q", got)
+	}
+
+	// An upload that succeeds with no data at all does empty the file, as the client asked.
+	ok := ts.login(t, "alice")
+	if err := ok.Stor("existing.txt", bytes.NewReader(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(ts.home("alice"), "existing.txt")); len(got) != 0 {
+		t.Fatalf("an empty upload left %q", got)
+	}
+}
