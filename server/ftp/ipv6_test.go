@@ -51,27 +51,13 @@ func TestCurlIPv6(t *testing.T) {
 	// -g: the brackets of [::1] are the URL's, not a glob.
 	common := []string{"-g", "--silent", "--show-error", "--fail", "--max-time", "20"}
 	tlsArgs := append(append([]string{}, common...), "--cacert", ts.ca.CAFile)
-	cases := []struct {
-		name string
-		url  string
-		args []string
-	}{
+	curlRoundTrips(t, ts, local, "curl6-", []curlCase{
 		{"plain", "ftp://" + userinfo + "@" + explicit + "/", common},
 		{"explicit-epsv", "ftp://" + userinfo + "@" + explicit + "/", append([]string{"--ssl-reqd", "--epsv"}, tlsArgs...)},
 		{"explicit-disable-epsv", "ftp://" + userinfo + "@" + explicit + "/",
 			append([]string{"--ssl-reqd", "--disable-epsv"}, tlsArgs...)},
 		{"implicit", "ftps://" + userinfo + "@" + implicit + "/", tlsArgs},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			remote := "curl6-" + tc.name + ".bin"
-			run(t, "curl", append(tc.args, "-T", local, tc.url+remote)...)
-			sameFile(t, local, filepath.Join(ts.home("alice"), remote))
-			back := filepath.Join(work, remote)
-			run(t, "curl", append(tc.args, "-o", back, tc.url+remote)...)
-			sameFile(t, local, back)
-		})
-	}
+	})
 }
 
 // TestLftpIPv6 uploads, lists and downloads with lftp over [::1], explicit FTPS with protected data connections,

@@ -67,20 +67,30 @@ func TestCurl(t *testing.T) {
 	userinfo := "alice:" + passwords["alice"]
 	common := []string{"--silent", "--show-error", "--fail", "--max-time", "20"}
 	tlsArgs := append(append([]string{}, common...), "--cacert", ts.ca.CAFile)
-	cases := []struct {
-		name string
-		url  string
-		args []string
-	}{
+	curlRoundTrips(t, ts, local, "curl-", []curlCase{
 		{"plain", fmt.Sprintf("ftp://%s@127.0.0.1:%s/", userinfo, port), common},
 		{"explicit", fmt.Sprintf("ftp://%s@127.0.0.1:%s/", userinfo, port), append([]string{"--ssl-reqd"}, tlsArgs...)},
 		{"explicit-pasv", fmt.Sprintf("ftp://%s@127.0.0.1:%s/", userinfo, port),
 			append([]string{"--ssl-reqd", "--disable-epsv"}, tlsArgs...)},
 		{"implicit", fmt.Sprintf("ftps://%s@127.0.0.1:%s/", userinfo, implicitPort), tlsArgs},
-	}
+	})
+}
+
+// curlCase is one way of calling curl: the URL of alice's home and the options.
+type curlCase struct {
+	name string
+	url  string
+	args []string
+}
+
+// curlRoundTrips uploads local to alice's home with each case, as prefix+name+".bin", and downloads it back,
+// byte-comparing both copies.
+func curlRoundTrips(t *testing.T, ts *testServer, local, prefix string, cases []curlCase) {
+	t.Helper()
+	work := t.TempDir()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			remote := "curl-" + tc.name + ".bin"
+			remote := prefix + tc.name + ".bin"
 			run(t, "curl", append(tc.args, "-T", local, tc.url+remote)...)
 			sameFile(t, local, filepath.Join(ts.home("alice"), remote))
 			back := filepath.Join(work, remote)
