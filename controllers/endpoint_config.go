@@ -18,20 +18,19 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/controllers/render"
-	"github.com/pier-dev/pier/controllers/users"
 	"github.com/pier-dev/pier/server/config"
 )
 
@@ -41,16 +40,22 @@ const (
 	reasonNoHostKeys     = "NoHostKeys"
 )
 
-// reconcileConfig renders the server config, with every user bound to the endpoint, into the config Secret the
-// pods mount and watch.
+// reconcileConfig renders the server config, with every user bound to the endpoint that it can serve, into the
+// config Secret the pods mount and watch. Whatever else fails, a change that takes access away (a user deleted,
+// disabled, restricted, or whose Secret is gone) reaches the Secret: users that cannot be served are left out one
+// by one rather than failing the whole, and when the whole still cannot be written the served config is written
+// again with only what shrinks it (shrinkOnly).
 func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointState) error {
 	served, err := r.servedConfig(ctx, s)
 	if err != nil {
 		return err
 	}
-	entries, err := r.userEntries(ctx, s.te, served)
+	plan, err := r.planUsers(ctx, s.te, served)
 	if err != nil {
 		return err
+	}
+	if plan.unreadable {
+		s.requeueAt(unreadableRecheck)
 	}
 
 	hostKeyNames, ok := s.hostKeyNames(served)
@@ -58,32 +63,64 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		s.configProblem(reasonNoHostKeys, "no usable SSH host keys yet (see the HostKeysReady condition); the server cannot start without them")
 		return nil
 	}
-	cfg := render.ServerConfig(s.te, render.ConfigInputs{
-		Users:            entries,
-		HostKeyNames:     hostKeyNames,
-		PassiveAddresses: s.passiveAddresses(),
+	inputs := render.ConfigInputs{HostKeyNames: hostKeyNames, PassiveAddresses: s.passiveAddresses(served)}
+	var cfg *config.Config
+	data, gzipped, err := fitConfig(&plan, s.te.Name, MaxConfigBytes, func(entries []config.User) ([]byte, error) {
+		inputs.Users = entries
+		cfg = render.ServerConfig(s.te, inputs)
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return cfg.Marshal()
 	})
-	if err := cfg.Validate(); err != nil {
+	s.usersCondition(plan)
+	if err != nil {
 		// The CRD's validation should make this impossible; if it happens, keep serving the last config.
 		msg := fmt.Sprintf("the rendered server config is invalid, keeping the last one: %v", err)
 		s.configProblem(reasonInvalidConfig, msg)
 		r.warn(s.te, reasonInvalidConfig, msg)
 		return nil
 	}
-	data, err := cfg.Marshal()
-	if err != nil {
-		return fmt.Errorf("writing the server config: %w", err)
-	}
-	if _, err := ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data), &corev1.Secret{}, secretKind); err != nil {
-		return err
+	if _, err := ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), &corev1.Secret{}, secretKind); err != nil {
+		return r.writeShrinkOnly(ctx, s, served, plan, err)
 	}
 	s.config = cfg
-	s.users = int32(len(entries))
+	s.users = int32(len(plan.served))
+	return nil
+}
+
+// unreadableRecheck is how soon an endpoint is reconciled again after a user's Secret could not be read.
+const unreadableRecheck = 10 * time.Second
+
+// writeShrinkOnly writes the served config with only the changes that shrink it, after writing the full one failed
+// with failure: revocations reach the pods even while the endpoint cannot be brought up to date.
+func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointState, served *config.Config, plan userPlan, failure error) error {
+	msg := fmt.Sprintf("writing the config Secret %s failed: %v", s.names.ConfigSecret, failure)
+	if served == nil {
+		return errors.New(msg)
+	}
+	shrunk := shrinkOnly(served, plan)
+	data, err := shrunk.Marshal()
+	if err == nil {
+		gzipped := len(data) > MaxConfigBytes
+		if gzipped {
+			data = config.Gzip(data)
+		}
+		_, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), &corev1.Secret{}, secretKind)
+	}
+	if err != nil {
+		return fmt.Errorf("%s, and so did writing the served config with only removals and restrictions applied: %w", msg, err)
+	}
+	msg += "; the served config was written again with only removals, disables and restrictions applied"
+	s.set(transferv1alpha1.ConditionUsersServed, metav1.ConditionFalse, reasonConfigWriteFail, msg)
+	r.warn(s.te, reasonConfigWriteFail, msg)
+	s.config = shrunk
+	s.users = int32(len(shrunk.Users))
 	return nil
 }
 
 // servedConfig is the config in the endpoint's config Secret now, nil when there is none yet. Its password hashes
-// are reused for unchanged passwords, and its entries stand in for users whose Secrets are broken.
+// are reused for unchanged passwords, and its entries stand in for credentials whose Secrets cannot be used.
 func (r *EndpointReconciler) servedConfig(ctx context.Context, s *endpointState) (*config.Config, error) {
 	secret := &corev1.Secret{}
 	err := r.Get(ctx, types.NamespacedName{Namespace: s.te.Namespace, Name: s.names.ConfigSecret}, secret)
@@ -93,58 +130,12 @@ func (r *EndpointReconciler) servedConfig(ctx context.Context, s *endpointState)
 	if err != nil {
 		return nil, fmt.Errorf("reading config Secret %s: %w", s.names.ConfigSecret, err)
 	}
-	cfg, err := config.Parse(secret.Data[render.ConfigKey])
+	cfg, err := config.Parse(render.ConfigData(secret))
 	if err != nil {
 		// Someone edited it by hand; it is about to be overwritten, and nothing in it can be trusted.
 		return nil, nil //nolint:nilerr // an unreadable config is the same as none
 	}
 	return cfg, nil
-}
-
-// userEntries resolves every TransferUser bound to the endpoint into its config entry, sorted by username.
-//
-// A user whose Secret is missing or malformed keeps the entry the endpoint serves now (its last good
-// credentials), so a typo in a Secret never locks out a working login; the user's own status reports the problem.
-// A user that should lose access is disabled or deleted, which always takes effect.
-func (r *EndpointReconciler) userEntries(ctx context.Context, te *transferv1alpha1.TransferEndpoint, served *config.Config) ([]config.User, error) {
-	var list transferv1alpha1.TransferUserList
-	if err := r.List(ctx, &list, client.InNamespace(te.Namespace), client.MatchingFields{indexUserEndpoint: te.Name}); err != nil {
-		return nil, fmt.Errorf("listing the TransferUsers of endpoint %s: %w", te.Name, err)
-	}
-	previous := map[string]config.User{}
-	if served != nil {
-		for _, u := range served.Users {
-			previous[u.Username] = u
-		}
-	}
-
-	owners := users.Owners(list.Items)
-	var entries []config.User
-	for i := range list.Items {
-		tu := &list.Items[i]
-		if owners[tu.Spec.Username] != tu.Name || !tu.DeletionTimestamp.IsZero() {
-			continue
-		}
-		last, hadEntry := previous[tu.Spec.Username]
-		creds, problem := users.Read(ctx, r.Client, tu)
-		var entry config.User
-		if problem == nil {
-			entry, problem = users.Render(tu, creds, last.PasswordHash)
-		}
-		switch {
-		case problem == nil:
-			entries = append(entries, entry)
-		case problem.Reason == users.ReasonSecretUnreadable:
-			return nil, problem
-		case tu.Spec.Disabled:
-			// A disabled user needs no credentials, and must be refused even if its Secret is gone.
-			entries = append(entries, users.Entry(tu, users.Credentials{}))
-		case hadEntry:
-			entries = append(entries, last)
-		}
-	}
-	slices.SortFunc(entries, func(a, b config.User) int { return strings.Compare(a.Username, b.Username) })
-	return entries, nil
 }
 
 // hostKeyNames are the host-key Secret entries the config points at: the ones found this time, else the ones the
@@ -168,10 +159,15 @@ func (s *endpointState) hostKeyNames(served *config.Config) ([]string, bool) {
 
 // passiveAddresses are what FTP's passive mode announces, one per IP family (render.PassiveAddresses):
 // spec.ftp.passive.address and the Service's load-balancer addresses. It also sets AddressReady.
-func (s *endpointState) passiveAddresses() []string {
+//
+// When the Service could not be read this time (its step failed), the served config's addresses are kept.
+func (s *endpointState) passiveAddresses(served *config.Config) []string {
 	ftp := s.te.Spec.FTP
 	if ftp == nil {
 		return nil
+	}
+	if s.service == nil && s.serviceType() == corev1.ServiceTypeLoadBalancer && served != nil && served.FTP != nil {
+		return served.FTP.Passive.Addresses()
 	}
 	var ingress []corev1.LoadBalancerIngress
 	if s.serviceType() == corev1.ServiceTypeLoadBalancer && s.service != nil {

@@ -108,10 +108,18 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		r.reconcileDeployment,
 		r.reconcileDisruptionBudget,
 	}
+	// Every step runs even when one before it failed: a Service or a Certificate that cannot be applied must not
+	// keep a revoked user's removal from reaching the config Secret. Each step copes with what an earlier one
+	// could not provide (the config keeps the served host keys and passive addresses; the Deployment waits for a
+	// config).
+	var errs []error
 	for _, step := range steps {
 		if err := step(ctx, s); err != nil {
-			return ctrl.Result{}, err
+			errs = append(errs, err)
 		}
+	}
+	if len(errs) > 0 {
+		return ctrl.Result{}, errors.Join(errs...)
 	}
 	s.complete = true
 	return ctrl.Result{RequeueAfter: s.requeueAfter}, nil

@@ -467,6 +467,7 @@ func TestDeletingTheEndpointDeletesItsChildren(t *testing.T) {
 	for i, obj := range children {
 		get(t, ns, childNames[i], obj)
 	}
+	podsAvailable(t, te)
 
 	create(t, passwordSecret(ns, "judy-pw", "judy's password"))
 	judy := withPassword(newUser(ns, "judy", "judy"), "judy-pw")

@@ -54,7 +54,7 @@ func TestServerCanWatchOnlyItsConfig(t *testing.T) {
 	var seen []byte
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w := &secretwatch.Watcher{Client: client, Namespace: ns, Name: names.ConfigSecret, Key: render.ConfigKey,
+	w := &secretwatch.Watcher{Client: client, Namespace: ns, Name: names.ConfigSecret, Keys: []string{render.ConfigKey},
 		OnChange: func(data []byte) { mu.Lock(); seen = data; mu.Unlock() }}
 	go w.Run(ctx)
 	eventually(t, func() error {

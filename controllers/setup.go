@@ -25,6 +25,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -36,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -49,6 +51,7 @@ import (
 const (
 	indexUserEndpoint     = "spec.endpointRef.name"
 	indexUserSecrets      = "transfer.pier.dev/user-secrets"
+	indexUserClaims       = "transfer.pier.dev/user-claims"
 	indexEndpointSecrets  = "transfer.pier.dev/endpoint-secrets"
 	eventRecorderName     = "pier-operator"
 	defaultMaxConcurrency = 4
@@ -173,6 +176,11 @@ func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return fmt.Errorf("indexing TransferUsers by Secret: %w", err)
 	}
+	if err := indexer.IndexField(ctx, &transferv1alpha1.TransferUser{}, indexUserClaims, func(o client.Object) []string {
+		return users.Claims(o.(*transferv1alpha1.TransferUser))
+	}); err != nil {
+		return fmt.Errorf("indexing TransferUsers by username and home: %w", err)
+	}
 	if err := indexer.IndexField(ctx, &transferv1alpha1.TransferEndpoint{}, indexEndpointSecrets, func(o client.Object) []string {
 		return endpointSecrets(o.(*transferv1alpha1.TransferEndpoint))
 	}); err != nil {
@@ -231,9 +239,28 @@ func (r *UserReconciler) setupWithManager(mgr ctrl.Manager, opts Options) error 
 		// A user waits for its endpoint to exist and then for the endpoint to serve it; the config Secret's
 		// changes (seen through the Secret watch) cover the second part.
 		Watches(&transferv1alpha1.TransferEndpoint{}, handler.EnqueueRequestsFromMapFunc(r.usersOfEndpoint),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, usersSignalChanged))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Complete(r)
+}
+
+// usersSignalChanged passes endpoint updates that change what its users' Ready depends on: whether the endpoint is
+// Available, and which users it leaves out (UsersServed).
+var usersSignalChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*transferv1alpha1.TransferEndpoint)
+		cur, okNew := e.ObjectNew.(*transferv1alpha1.TransferEndpoint)
+		if !okOld || !okNew {
+			return false
+		}
+		for _, t := range []string{transferv1alpha1.ConditionAvailable, transferv1alpha1.ConditionUsersServed} {
+			a, b := meta.FindStatusCondition(old.Status.Conditions, t), meta.FindStatusCondition(cur.Status.Conditions, t)
+			if (a == nil) != (b == nil) || (a != nil && (a.Status != b.Status || a.Reason != b.Reason || a.Message != b.Message)) {
+				return true
+			}
+		}
+		return false
+	},
 }
 
 // endpointOfUser maps a TransferUser to the endpoint it binds to.
@@ -289,7 +316,8 @@ func (r *UserReconciler) usersOfEndpoint(ctx context.Context, o client.Object) [
 
 func (r *UserReconciler) usersOf(ctx context.Context, namespace, endpoint string) []reconcile.Request {
 	var list transferv1alpha1.TransferUserList
-	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexUserEndpoint: endpoint}); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexUserEndpoint: endpoint},
+		client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))

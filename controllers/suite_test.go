@@ -266,7 +266,7 @@ func servedConfig(t *testing.T, te *transferv1alpha1.TransferEndpoint) (*config.
 	t.Helper()
 	secret := &corev1.Secret{}
 	get(t, te.Namespace, render.NamesFor(te).ConfigSecret, secret)
-	cfg, err := config.Parse(secret.Data[render.ConfigKey])
+	cfg, err := config.Parse(render.ConfigData(secret))
 	if err != nil {
 		t.Fatalf("the config Secret does not parse: %v", err)
 	}

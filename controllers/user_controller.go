@@ -20,6 +20,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,13 +42,13 @@ import (
 	"github.com/pier-dev/pier/server/config"
 )
 
-// Reasons of a TransferUser's Ready condition, besides the credential problems of package users.
+// Reasons of a TransferUser's Ready condition, besides the problems of package users.
 const (
-	reasonServing           = "Serving"
-	reasonDisabled          = "Disabled"
-	reasonEndpointNotFound  = "EndpointNotFound"
-	reasonDuplicateUsername = "DuplicateUsername"
-	reasonPending           = "Pending"
+	reasonServing             = "Serving"
+	reasonDisabled            = "Disabled"
+	reasonEndpointNotFound    = "EndpointNotFound"
+	reasonEndpointUnavailable = "EndpointUnavailable"
+	reasonPending             = "Pending"
 )
 
 // pendingRecheck is how soon a Pending user is checked again.
@@ -58,6 +60,10 @@ type UserReconciler struct {
 	// Client reads through the manager's cache, except Secrets, which it always reads from the API server.
 	client.Client
 	Recorder events.EventRecorder
+
+	// served remembers the parsed config of each endpoint by its Secret's resourceVersion, so that thousands of
+	// users checking one endpoint read and parse its config once per change, not once each.
+	served servedConfigs
 }
 
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferusers,verbs=get;list;watch
@@ -101,8 +107,9 @@ func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resul
 	return ctrl.Result{}, nil
 }
 
-// readiness decides the Ready condition: is the endpoint there, are the credentials usable, does the user own its
-// username, and does the endpoint's config serve exactly this user's current settings.
+// readiness decides the Ready condition: is the endpoint there, may this user have its username and home, are its
+// credentials usable, does the endpoint's config serve exactly this user's current settings, and can clients
+// reach the endpoint. It applies the same rules (package users) as the endpoint reconciler that renders the config.
 func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.TransferUser) (metav1.Condition, error) {
 	endpoint := &transferv1alpha1.TransferEndpoint{}
 	err := r.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: tu.Spec.EndpointRef.Name}, endpoint)
@@ -114,65 +121,107 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		return metav1.Condition{}, fmt.Errorf("reading TransferEndpoint %s: %w", tu.Spec.EndpointRef.Name, err)
 	}
 
-	creds, problem := users.Read(ctx, r.Client, tu)
-	if problem != nil && problem.Reason == users.ReasonSecretUnreadable {
-		return metav1.Condition{}, problem
-	}
-	if problem != nil {
-		tu.Status.KeyFingerprints = nil
-		return r.notReady(tu, problem.Reason, problem.Message, problem.Reason != users.ReasonPasswordPending), nil
-	}
-	tu.Status.KeyFingerprints = fingerprints(creds.Keys)
-
-	var list transferv1alpha1.TransferUserList
-	if err := r.List(ctx, &list, client.InNamespace(tu.Namespace), client.MatchingFields{indexUserEndpoint: endpoint.Name}); err != nil {
-		return metav1.Condition{}, fmt.Errorf("listing the users of endpoint %s: %w", endpoint.Name, err)
-	}
-	if owner := users.Owners(list.Items)[tu.Spec.Username]; owner != tu.Name {
-		return r.notReady(tu, reasonDuplicateUsername, fmt.Sprintf(
-			"username %q is already used on endpoint %s by TransferUser %s, which is older; choose another username",
-			tu.Spec.Username, endpoint.Name, owner), true), nil
-	}
-
-	served, err := r.servedEntry(ctx, endpoint, tu.Spec.Username)
+	creds := users.Read(ctx, r.Client, tu)
+	tu.Status.KeyFingerprints = fingerprints(append(slices.Clone(creds.SecretKeys), creds.InlineKeys...))
+	others, err := r.mayConflict(ctx, tu)
 	if err != nil {
 		return metav1.Condition{}, err
 	}
-	want, problem := users.Render(tu, creds, served.PasswordHash)
-	if problem != nil {
-		return r.notReady(tu, problem.Reason, problem.Message, true), nil
+	if p := users.Conflict(tu, others); p != nil {
+		return r.notReady(tu, p.Reason, p.Message, true), nil
 	}
-	if served.Username == "" || !users.Equal(want, served) {
+
+	servedEntry, err := r.served.entry(ctx, r.Client, endpoint, tu.Spec.Username)
+	if err != nil {
+		return metav1.Condition{}, err
+	}
+	want, problems := users.Render(tu, creds, servedEntry)
+	if err := users.ErrUnreadable(problems); err != nil {
+		return metav1.Condition{}, err
+	}
+	if want == nil {
+		p := problems[0]
+		return r.notReady(tu, p.Reason, p.Message, p.Reason != users.ReasonPasswordPending), nil
+	}
+	if servedEntry == nil || !users.Equal(*want, *servedEntry) {
+		if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionUsersServed); servedEntry == nil &&
+			c != nil && c.Reason == reasonEndpointFull {
+			return r.notReady(tu, reasonEndpointFull, fmt.Sprintf("endpoint %s does not serve this user: %s",
+				endpoint.Name, c.Message), true), nil
+		}
 		logf.FromContext(ctx).Info("the endpoint does not serve this user's current settings yet",
-			"served", served.Username != "", "differs", users.Diff(want, served))
+			"served", servedEntry != nil, "differs", diffOrNew(*want, servedEntry))
 		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonPending,
 			Message: fmt.Sprintf("waiting for endpoint %s to serve this user's current settings", endpoint.Name)}, nil
+	}
+	if len(problems) > 0 {
+		// Served, but not as asked: a credential revoked, or kept from before while its Secret is broken.
+		reason, message := summarize(problems)
+		return r.notReady(tu, reason, message, true), nil
 	}
 	if tu.Spec.Disabled {
 		return metav1.Condition{Status: metav1.ConditionTrue, Reason: reasonDisabled,
 			Message: fmt.Sprintf("endpoint %s refuses this login and has closed its sessions", endpoint.Name)}, nil
 	}
-	return metav1.Condition{Status: metav1.ConditionTrue, Reason: reasonServing,
-		Message: fmt.Sprintf("endpoint %s serves this login", endpoint.Name)}, nil
+	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionAvailable); c == nil || c.Status != metav1.ConditionTrue {
+		msg := fmt.Sprintf("endpoint %s serves this login, but has no pod available to accept it", endpoint.Name)
+		if c != nil {
+			msg += ": " + c.Message
+		}
+		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonEndpointUnavailable, Message: msg}, nil
+	}
+	msg := fmt.Sprintf("endpoint %s serves this login", endpoint.Name)
+	if users.IsAdministrator(tu) {
+		msg += fmt.Sprintf(", as an Administrator whose home %s may hold other users' homes", users.Home(tu))
+	}
+	return metav1.Condition{Status: metav1.ConditionTrue, Reason: reasonServing, Message: msg}, nil
 }
 
-// servedEntry is the user's entry in the endpoint's config Secret; a zero User when there is none.
-func (r *UserReconciler) servedEntry(ctx context.Context, te *transferv1alpha1.TransferEndpoint, username string) (config.User, error) {
-	secret := &corev1.Secret{}
-	name := render.NamesFor(te).ConfigSecret
-	if err := r.Get(ctx, types.NamespacedName{Namespace: te.Namespace, Name: name}, secret); err != nil {
-		return config.User{}, client.IgnoreNotFound(err)
-	}
-	cfg, err := config.Parse(secret.Data[render.ConfigKey])
-	if err != nil {
-		return config.User{}, nil //nolint:nilerr // the endpoint reconciler replaces an unreadable config
-	}
-	for _, u := range cfg.Users {
-		if u.Username == username {
-			return u, nil
+// mayConflict are the other users of tu's endpoint that could keep it from being served (users.Candidates), read
+// through the cache's index rather than a list of the whole endpoint.
+func (r *UserReconciler) mayConflict(ctx context.Context, tu *transferv1alpha1.TransferUser) ([]transferv1alpha1.TransferUser, error) {
+	var out []transferv1alpha1.TransferUser
+	seen := map[string]bool{}
+	for _, claim := range users.Candidates(tu) {
+		var list transferv1alpha1.TransferUserList
+		if err := r.List(ctx, &list, client.InNamespace(tu.Namespace), client.MatchingFields{indexUserClaims: claim}); err != nil {
+			return nil, fmt.Errorf("listing the users of endpoint %s: %w", tu.Spec.EndpointRef.Name, err)
+		}
+		for _, other := range list.Items {
+			if !seen[other.Name] && other.DeletionTimestamp.IsZero() {
+				seen[other.Name] = true
+				out = append(out, other)
+			}
 		}
 	}
-	return config.User{}, nil
+	return out, nil
+}
+
+// summarize gives the reason of the weightiest problem (one that refuses the login, then one that revokes a
+// credential, then one that keeps an old one) and every problem's message.
+func summarize(problems []*users.Problem) (reason, message string) {
+	main := problems[0]
+	for _, p := range problems[1:] {
+		if weight(p) > weight(main) {
+			main = p
+		}
+	}
+	messages := make([]string, 0, len(problems))
+	for _, p := range problems {
+		messages = append(messages, p.Message)
+	}
+	return main.Reason, strings.Join(messages, "; also: ")
+}
+
+func weight(p *users.Problem) int {
+	return map[users.Effect]int{users.KeptLastGood: 0, users.Revoked: 1, users.Refused: 2}[p.Effect]
+}
+
+func diffOrNew(want config.User, served *config.User) []string {
+	if served == nil {
+		return []string{"not served"}
+	}
+	return users.Diff(want, *served)
 }
 
 // notReady is a Ready=False condition; warn also records a Warning event, for problems the user must fix.

@@ -31,6 +31,9 @@ const (
 	ConditionTLSReady = "TLSReady"
 	// ConditionAddressReady is True when the address announced for FTP passive mode is known.
 	ConditionAddressReady = "AddressReady"
+	// ConditionUsersServed is True when the endpoint serves every TransferUser bound to it; False names the ones
+	// it does not serve and why (reason EndpointFull when the endpoint's limits left some out).
+	ConditionUsersServed = "UsersServed"
 )
 
 // Default Secret keys used when a SecretKeyReference leaves key empty.

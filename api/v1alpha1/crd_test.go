@@ -37,7 +37,7 @@ func TestCRDsInstalled(t *testing.T) {
 		columns   []string
 	}{
 		"transferendpoints.transfer.pier.dev": {"te", []string{"Protocols", "Address", "Users", "Ready", "Age"}},
-		"transferusers.transfer.pier.dev":     {"tu", []string{"Endpoint", "Username", "Ready", "Age"}},
+		"transferusers.transfer.pier.dev":     {"tu", []string{"Endpoint", "Username", "Access", "Ready", "Age"}},
 	}
 	for name, w := range want {
 		crd := &apiextensionsv1.CustomResourceDefinition{}

@@ -123,6 +123,7 @@ func TestUserDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, "permissions", strings.Join(toStrings(got.Spec.Permissions), ","), "ReadWrite")
+	check(t, "access", string(got.Spec.Access), "Standard")
 	check(t, "homeDirectory", got.Spec.HomeDirectory, "")
 	check(t, "protocols", len(got.Spec.Protocols), 0)
 	check(t, "disabled", got.Spec.Disabled, false)
@@ -162,7 +163,7 @@ func TestPresetsAndListsAccepted(t *testing.T) {
 	valid := []string{
 		user("endpointRef: {name: ep}\nusername: a_b\ngeneratePassword: true\npermissions: [list, upload, mkdir]"),
 		user("endpointRef: {name: ep}\nusername: all7\ngeneratePassword: true\npermissions: [list, download, upload, overwrite, delete, rename, mkdir]"),
-		user("endpointRef: {name: ep}\nusername: 9lives@example.com\nhomeDirectory: /\nauthorizedKeys: {secretRef: {name: keys}}"),
+		user("endpointRef: {name: ep}\nusername: 9lives@example.com\naccess: Administrator\nhomeDirectory: /\nauthorizedKeys: {secretRef: {name: keys}}"),
 		user("endpointRef: {name: ep}\nusername: " + strings.Repeat("x", 100) + "\nhomeDirectory: /a/b.c/d..e\ngeneratePassword: true\nallowedSourceRanges: [2001:db8::/32, 10.0.0.0/8]"),
 		endpoint("ftp: {tls: {mode: Disabled}, passive: {portRange: {start: 31000, end: 31255}}}\nservice: {type: NodePort}"),
 		endpoint("ftp: {tls: {issuerRef: {name: ca, kind: ClusterIssuer}, dnsNames: ['*.example.com', ftp.example.com], implicitPort: 990}, passive: {address: 203.0.113.7}}\nsftp: {port: 2222}\nservice: {type: LoadBalancer, externalTrafficPolicy: Cluster, loadBalancerSourceRanges: [0.0.0.0/0]}"),

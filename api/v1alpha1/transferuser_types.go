@@ -25,6 +25,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="has(self.password) || (has(self.generatePassword) && self.generatePassword) || has(self.authorizedKeys)",message="a user needs a way to log in: set spec.password, spec.generatePassword: true or spec.authorizedKeys"
 // +kubebuilder:validation:XValidation:rule="!has(self.protocols) || !('ftp' in self.protocols) || has(self.password) || (has(self.generatePassword) && self.generatePassword)",message="FTP logs in with a password only: a user with 'ftp' in spec.protocols needs spec.password or spec.generatePassword: true"
 // +kubebuilder:validation:XValidation:rule="!has(self.requireAllAuthMethods) || !self.requireAllAuthMethods || ((has(self.password) || (has(self.generatePassword) && self.generatePassword)) && has(self.authorizedKeys))",message="spec.requireAllAuthMethods needs both a password (spec.password or spec.generatePassword) and spec.authorizedKeys"
+// +kubebuilder:validation:XValidation:rule="!has(self.homeDirectory) || !self.homeDirectory.matches('^/+$') || (has(self.access) && self.access == 'Administrator')",message="homeDirectory / holds every other user's home directory: only a user with spec.access: Administrator may have it"
 // +kubebuilder:validation:XValidation:rule="!has(self.requireAllAuthMethods) || !self.requireAllAuthMethods || !has(self.protocols) || !('ftp' in self.protocols)",message="a user with spec.requireAllAuthMethods cannot log in over FTP, which has no keys: remove 'ftp' from spec.protocols"
 type TransferUserSpec struct {
 	// endpointRef names the TransferEndpoint, in the same namespace, this user logs in to. It cannot be changed;
@@ -49,6 +50,14 @@ type TransferUserSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="homeDirectory must be an absolute path such as /alice"
 	// +kubebuilder:validation:XValidation:rule="!self.split('/').exists(s, s == '..' || s == '.')",message="homeDirectory must not contain '.' or '..' segments"
 	HomeDirectory string `json:"homeDirectory,omitempty"`
+
+	// access is Standard (the default) or Administrator. A Standard user's home directory may not be / and may not
+	// be, hold, or lie inside another user's home on the same endpoint, so it never sees another user's files; when
+	// two homes overlap, the newer user is not served and its status names the other. An Administrator's home may
+	// hold other users' homes (/ holds them all), so it sees and, with its permissions, changes their files.
+	// +optional
+	// +kubebuilder:default=Standard
+	Access Access `json:"access,omitempty"`
 
 	// permissions of the user inside the home directory: any of list, download, upload, overwrite, delete,
 	// rename, mkdir; or one preset alone: ReadWrite (all of them), ReadOnly (list, download) or UploadOnly (list,
@@ -100,6 +109,17 @@ type TransferUserSpec struct {
 	// +optional
 	Disabled bool `json:"disabled,omitempty"`
 }
+
+// Access says whether a user may see other users' files.
+// +kubebuilder:validation:Enum=Standard;Administrator
+type Access string
+
+const (
+	// AccessStandard confines the user to a home directory no other user's home overlaps.
+	AccessStandard Access = "Standard"
+	// AccessAdministrator lets the user's home directory hold other users' homes.
+	AccessAdministrator Access = "Administrator"
+)
 
 // Permission is one thing a user may do, or a preset of several.
 // +kubebuilder:validation:Enum=list;download;upload;overwrite;delete;rename;mkdir;ReadWrite;ReadOnly;UploadOnly
@@ -171,6 +191,7 @@ type TransferUserStatus struct {
 // +kubebuilder:resource:shortName=tu,categories=pier
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpointRef.name`
 // +kubebuilder:printcolumn:name="Username",type=string,JSONPath=`.spec.username`
+// +kubebuilder:printcolumn:name="Access",type=string,JSONPath=`.spec.access`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -77,7 +76,7 @@ func runServe(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	log := o.log.logger(stdout)
 	b := currentBuild()
 	log.Info("pier-server starting", "version", b.Version, "commit", b.Commit)
-	data, err := os.ReadFile(o.configFile)
+	data, err := config.ReadFile(o.configFile)
 	if err != nil {
 		return err
 	}

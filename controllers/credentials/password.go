@@ -96,8 +96,7 @@ func HashPassword(secret []byte, previous string) (string, error) {
 		return "", fmt.Errorf("password is %d bytes long; bcrypt uses only the first %d bytes, so longer passwords "+
 			"are refused: use at most %d bytes", len(secret), maxPasswordBytes, maxPasswordBytes)
 	}
-	if previous != "" && checkBcryptHash([]byte(previous)) == nil &&
-		bcrypt.CompareHashAndPassword([]byte(previous), secret) == nil {
+	if previous != "" && checkBcryptHash([]byte(previous)) == nil && matches(previous, secret) {
 		return previous, nil
 	}
 	hash, err := bcrypt.GenerateFromPassword(secret, bcrypt.DefaultCost)

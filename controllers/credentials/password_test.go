@@ -247,3 +247,21 @@ func checkServerAcceptsHash(t *testing.T, hash string) {
 		t.Errorf("server refuses the hash %q: %v", hash, err)
 	}
 }
+
+// TestMatchesRemembersOnlyMatches: a pair that matched is answered from memory the next time, a pair that did not
+// is compared again, and a changed password misses.
+func TestMatchesRemembersOnlyMatches(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("right"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if matches(string(hash), []byte("wrong")) {
+		t.Fatal("a wrong password matched")
+	}
+	if !matches(string(hash), []byte("right")) {
+		t.Fatal("the right password did not match")
+	}
+	if !matches(string(hash), []byte("right")) || matches(string(hash), []byte("wrong")) || matches(string(hash), []byte("righ")) {
+		t.Fatal("the memo answered wrongly")
+	}
+}

@@ -218,15 +218,27 @@ func RestartHash(cfg *config.Config) string {
 	return hex.EncodeToString(sum[:])[:16]
 }
 
-// ConfigSecret holds the rendered configuration file (data is the output of config.Config.Marshal). The server pod
-// mounts it at ConfigMountPath.
-func ConfigSecret(te *v1alpha1.TransferEndpoint, data []byte) *corev1.Secret {
+// ConfigSecret holds the rendered configuration file (data is the output of config.Config.Marshal), under ConfigKey,
+// or, gzipped (config.Gzip), under ConfigKey.gz. The server pod mounts it at ConfigMountPath.
+func ConfigSecret(te *v1alpha1.TransferEndpoint, data []byte, gzipped bool) *corev1.Secret {
+	key := ConfigKey
+	if gzipped {
+		key += config.GzipSuffix
+	}
 	return &corev1.Secret{
 		TypeMeta:   typeMeta("v1", "Secret"),
 		ObjectMeta: objectMeta(te, NamesFor(te).ConfigSecret),
 		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{ConfigKey: slices.Clone(data)},
+		Data:       map[string][]byte{key: slices.Clone(data)},
 	}
+}
+
+// ConfigData is the configuration file in a config Secret, gzipped or not (config.Parse reads both).
+func ConfigData(secret *corev1.Secret) []byte {
+	if data, ok := secret.Data[ConfigKey]; ok {
+		return data
+	}
+	return secret.Data[ConfigKey+config.GzipSuffix]
 }
 
 // HostKeysSecret is the host-key Secret the operator generates when the endpoint names none of its own. keys maps

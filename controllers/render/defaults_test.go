@@ -126,7 +126,7 @@ func TestEmptySpecDoesNotPanic(t *testing.T) {
 	te := &v1alpha1.TransferEndpoint{}
 	cfg := ServerConfig(te, ConfigInputs{})
 	RestartHash(cfg)
-	ConfigSecret(te, nil)
+	ConfigSecret(te, nil, false)
 	HostKeysSecret(te, nil)
 	d := Deployment(te, DeploymentInputs{})
 	if *d.Spec.Replicas != 1 {

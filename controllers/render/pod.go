@@ -174,9 +174,10 @@ func volumes(te *v1alpha1.TransferEndpoint) []corev1.Volume {
 	vols := []corev1.Volume{
 		{
 			Name: volumeConfig,
+			// Every key: the Secret holds ConfigKey, or ConfigKey.gz for a config too large for it plain, and
+			// pier-server reads whichever file is there.
 			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 				SecretName:  names.ConfigSecret,
-				Items:       []corev1.KeyToPath{{Key: ConfigKey, Path: ConfigKey}},
 				DefaultMode: ptrTo(secretDefaultMode),
 			}},
 		},

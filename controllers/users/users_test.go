@@ -34,27 +34,6 @@ func user(name, username string, created time.Time) transferv1alpha1.TransferUse
 	}
 }
 
-func TestOwners(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	list := []transferv1alpha1.TransferUser{
-		user("newer", "alice", t0.Add(time.Minute)),
-		user("older", "alice", t0),
-		user("b-same-time", "bob", t0),
-		user("a-same-time", "bob", t0),
-		user("carol", "carol", t0.Add(time.Hour)),
-	}
-	got := Owners(list)
-	want := map[string]string{"alice": "older", "bob": "a-same-time", "carol": "carol"}
-	for username, owner := range want {
-		if got[username] != owner {
-			t.Errorf("owner of %s = %q, want %q", username, got[username], owner)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("owners = %v", got)
-	}
-}
-
 func TestReferencedSecrets(t *testing.T) {
 	tu := &transferv1alpha1.TransferUser{ObjectMeta: metav1.ObjectMeta{Name: "alice"}}
 	if got := ReferencedSecrets(tu); got != nil {
@@ -81,7 +60,7 @@ func TestEntryMatchesTheServersDefaults(t *testing.T) {
 	tu := &transferv1alpha1.TransferUser{Spec: transferv1alpha1.TransferUserSpec{
 		Username: "alice", Protocols: []transferv1alpha1.Protocol{"sftp"},
 	}}
-	entry := Entry(tu, Credentials{})
+	entry := Entry(tu, nil)
 	entry.PasswordHash = "$2a$04$abcdefghijklmnopqrstuuZ7/8mUj0vx0lHWEq6AYcBoQdb9bN6S2"
 	cfg := config.Config{APIVersion: config.APIVersion, Kind: config.Kind, Users: []config.User{entry},
 		SFTP: &config.SFTP{HostKeyFiles: []string{"/keys/ed25519"}}, Storage: config.Storage{Root: "/srv"}}

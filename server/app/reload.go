@@ -19,7 +19,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"os"
 	"time"
 
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -40,8 +39,8 @@ const (
 	sourceAPI  = "api"
 )
 
-// WatchConfig re-reads the configuration file every interval until ctx is done, and applies it when its content
-// changed. Reading the file by name follows Kubernetes' ..data symlink swap of a mounted Secret, which a watch
+// WatchConfig re-reads the configuration file (path, or path.gz when there is no path: see config.ReadFile)
+// every interval until ctx is done, and applies it when its content changed. Reading the file by name follows Kubernetes' ..data symlink swap of a mounted Secret, which a watch
 // on the old file would miss; comparing content skips reloads of an unchanged file. An invalid file is refused
 // with its errors logged once, and the last good configuration keeps serving. initial is the content the server
 // was built from.
@@ -63,7 +62,7 @@ func (s *Server) WatchConfig(ctx context.Context, path string, initial []byte, i
 			return
 		case <-ticker.C:
 		}
-		data, err := os.ReadFile(path)
+		data, err := config.ReadFile(path)
 		if err != nil {
 			if !bytes.Equal(last, nil) {
 				s.log.Error("cannot read the configuration file; keeping the last good configuration", "path", path, "error", err)
@@ -81,7 +80,8 @@ func (s *Server) WatchConfig(ctx context.Context, path string, initial []byte, i
 	}
 }
 
-// WatchConfigSecret follows the configuration through the Kubernetes API too: the key config.yaml of the Secret
+// WatchConfigSecret follows the configuration through the Kubernetes API too: the key config.yaml (or, for a large
+// configuration, config.yaml.gz) of the Secret
 // namespace/name, which the operator renders and the kubelet mounts as the file that WatchConfig reads. The API
 // delivers a change at once, where the kubelet refreshes the file only every 60-90 seconds.
 //
@@ -93,7 +93,7 @@ func (s *Server) WatchConfig(ctx context.Context, path string, initial []byte, i
 func (s *Server) WatchConfigSecret(ctx context.Context, client corev1client.SecretsGetter, namespace, name string) {
 	secret := namespace + "/" + name
 	w := &secretwatch.Watcher{
-		Client: client, Namespace: namespace, Name: name, Key: ConfigSecretKey, Log: s.log,
+		Client: client, Namespace: namespace, Name: name, Keys: []string{ConfigSecretKey, ConfigSecretKey + config.GzipSuffix}, Log: s.log,
 		OnChange: func(data []byte) {
 			s.reloadMu.Lock()
 			defer s.reloadMu.Unlock()

@@ -19,7 +19,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,9 +27,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Load reads and parses the configuration file at path; see Parse.
+// Load reads and parses the configuration file at path (or path.gz, see ReadFile); see Parse.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +46,13 @@ func Load(path string) (*Config, error) {
 //
 // Decoding is strict: field names are case-sensitive and an unknown or duplicate field is an error, because a
 // misspelt field would otherwise be silently ignored, and a misspelt security setting silently not applied.
+//
+// data may be gzipped (see Gzip).
 func Parse(data []byte) (*Config, error) {
+	data, err := inflate(data)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkAPIVersion(data); err != nil {
 		return nil, err
 	}

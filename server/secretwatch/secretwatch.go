@@ -55,7 +55,8 @@ const (
 	listTimeout = 30 * time.Second
 )
 
-// Watcher follows the key Key of the Secret Namespace/Name. Set the fields, then call Run.
+// Watcher follows one key of the Secret Namespace/Name: the first of Keys that the Secret holds. Set the fields,
+// then call Run.
 //
 // It lists and watches with the field selector metadata.name=Name, so it needs no more than get, list and watch
 // on that one Secret: the API server authorizes such a request against a Role's resourceNames.
@@ -65,7 +66,9 @@ type Watcher struct {
 	Client    corev1client.SecretsGetter
 	Namespace string
 	Name      string
-	Key       string
+	// Keys are the keys to follow, in order of preference: the operator writes the config as config.yaml, or
+	// gzipped as config.yaml.gz when it is large.
+	Keys []string
 	// OnChange receives the key's content after every successful list (the first one and the one after each
 	// reconnection, because the caller may have used another source meanwhile) and whenever a watch event
 	// changes it. It runs on Run's goroutine, and Synced already reports true when it is called.
@@ -88,7 +91,7 @@ func (w *Watcher) Run(ctx context.Context) {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &run{Watcher: w, log: log.With("secret", w.Namespace+"/"+w.Name, "key", w.Key), delay: minRetryDelay}
+	r := &run{Watcher: w, log: log.With("secret", w.Namespace+"/"+w.Name, "keys", w.Keys), delay: minRetryDelay}
 	for {
 		err := r.listAndWatch(ctx)
 		if ctx.Err() != nil {
@@ -188,7 +191,11 @@ func (r *run) observe(secret *corev1.Secret, last []byte) []byte {
 	var data []byte
 	var found bool
 	if secret != nil {
-		data, found = secret.Data[r.Key]
+		for _, key := range r.Keys {
+			if data, found = secret.Data[key]; found {
+				break
+			}
+		}
 	}
 	if !found {
 		r.synced.Store(false)

@@ -84,7 +84,7 @@ func start(t *testing.T, cfg *rest.Config, namespace, name string) (*Watcher, *r
 	}
 	rec := &recorder{}
 	w := &Watcher{
-		Client: client.CoreV1(), Namespace: namespace, Name: name, Key: "config.yaml",
+		Client: client.CoreV1(), Namespace: namespace, Name: name, Keys: []string{"config.yaml"},
 		OnChange: rec.onChange, Log: slog.New(slog.NewTextHandler(rec, nil)),
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,0 +1,221 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers/users"
+	"github.com/pier-dev/pier/server/config"
+)
+
+// Limits of one endpoint, documented in docs/operator.md with the limits of one user (package users).
+const (
+	// MaxUsersPerEndpoint bounds the work of one reconcile and the size of the config.
+	MaxUsersPerEndpoint = 10000
+	// MaxConfigBytes is what the config may take in its Secret: Kubernetes refuses a Secret over 1 MiB. The
+	// config goes in plain when it fits, gzipped when only that fits (about 10,000 users with a key each); past
+	// that, the newest users are left out.
+	MaxConfigBytes = 1000 * 1000
+)
+
+// Reasons of the UsersServed condition and of users left out by the endpoint.
+const (
+	reasonAllUsersServed  = "AllUsersServed"
+	reasonUsersNotServed  = "UsersNotServed"
+	reasonEndpointFull    = "EndpointFull"
+	reasonConfigWriteFail = "ConfigWriteFailed"
+)
+
+// plannedUser is one TransferUser the endpoint serves.
+type plannedUser struct {
+	name  string // of the TransferUser
+	entry config.User
+}
+
+// leftOut is one TransferUser the endpoint does not serve, and why.
+type leftOut struct {
+	name, reason, message string
+}
+
+// userPlan is what the endpoint serves of its TransferUsers, oldest first.
+type userPlan struct {
+	served  []plannedUser
+	leftOut []leftOut
+	// unreadable is set when a Secret could not be read: its user keeps its last good credential, and the
+	// reconcile looks again soon.
+	unreadable bool
+}
+
+// planUsers resolves every TransferUser bound to the endpoint (package users has the rules), oldest first. served
+// is the config the endpoint serves now: it supplies unchanged password hashes and last good credentials.
+func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1.TransferEndpoint, served *config.Config) (userPlan, error) {
+	var list transferv1alpha1.TransferUserList
+	// Read only: no deep copy of what may be thousands of users.
+	if err := r.List(ctx, &list, client.InNamespace(te.Namespace), client.MatchingFields{indexUserEndpoint: te.Name},
+		client.UnsafeDisableDeepCopy); err != nil {
+		return userPlan{}, fmt.Errorf("listing the TransferUsers of endpoint %s: %w", te.Name, err)
+	}
+	bound := slices.DeleteFunc(list.Items, func(tu transferv1alpha1.TransferUser) bool { return !tu.DeletionTimestamp.IsZero() })
+	slices.SortFunc(bound, func(a, b transferv1alpha1.TransferUser) int {
+		if users.Older(&a, &b) {
+			return -1
+		}
+		return 1
+	})
+	previous := map[string]*config.User{}
+	if served != nil {
+		for i := range served.Users {
+			previous[served.Users[i].Username] = &served.Users[i]
+		}
+	}
+
+	var plan userPlan
+	refused := users.Admit(bound)
+	for i := range bound {
+		tu := &bound[i]
+		if p := refused[tu.Name]; p != nil {
+			plan.leftOut = append(plan.leftOut, leftOut{tu.Name, p.Reason, p.Message})
+			continue
+		}
+		if len(plan.served) >= MaxUsersPerEndpoint {
+			plan.leftOut = append(plan.leftOut, leftOut{tu.Name, reasonEndpointFull, fmt.Sprintf(
+				"endpoint %s serves at most %d users; this user is among the newest beyond that", te.Name, MaxUsersPerEndpoint)})
+			continue
+		}
+		entry, problems := users.Render(tu, users.Read(ctx, r.Client, tu), previous[tu.Spec.Username])
+		if users.ErrUnreadable(problems) != nil {
+			plan.unreadable = true
+		}
+		if entry == nil {
+			plan.leftOut = append(plan.leftOut, leftOut{tu.Name, problems[0].Reason, problems[0].Message})
+			continue
+		}
+		plan.served = append(plan.served, plannedUser{tu.Name, *entry})
+	}
+	return plan, nil
+}
+
+// entries are the served users' config entries, sorted by username as the config lists them.
+func (p userPlan) entries() []config.User {
+	out := make([]config.User, 0, len(p.served))
+	for _, u := range p.served {
+		out = append(out, u.entry)
+	}
+	slices.SortFunc(out, func(a, b config.User) int { return strings.Compare(a.Username, b.Username) })
+	return out
+}
+
+// fitConfig renders the config (render renders it with the given users) as it goes into the config Secret:
+// plain when it fits in MaxConfigBytes, else gzipped, else gzipped with only as many of the plan's users, oldest
+// first, as fit; the others are moved to leftOut with reason EndpointFull. It returns the Secret's data, whether
+// it is gzipped, and the users served.
+func fitConfig(plan *userPlan, endpoint string, limit int, render func([]config.User) ([]byte, error)) ([]byte, bool, error) {
+	data, err := render(plan.entries())
+	if err != nil || len(data) <= limit {
+		return data, false, err
+	}
+	if gz := config.Gzip(data); len(gz) <= limit {
+		return gz, true, nil
+	}
+	// The largest number of users, oldest first, whose gzipped config fits. Sizes grow with the number of users,
+	// so a binary search finds it; each step renders and compresses once.
+	var fitErr error
+	fits := func(n int) bool {
+		data, err := render((&userPlan{served: plan.served[:n]}).entries())
+		if err != nil {
+			fitErr = err
+			return false
+		}
+		return len(config.Gzip(data)) <= limit
+	}
+	n := sort.Search(len(plan.served), func(n int) bool { return !fits(n + 1) })
+	if fitErr != nil {
+		return nil, false, fitErr
+	}
+	for _, u := range plan.served[n:] {
+		plan.leftOut = append(plan.leftOut, leftOut{u.name, reasonEndpointFull, fmt.Sprintf(
+			"endpoint %s's config would take more than the %d bytes its Secret may hold (gzipped) with this user; "+
+				"the oldest users that fit are served, this one is among the newest beyond that", endpoint, limit)})
+	}
+	plan.served = plan.served[:n]
+	data, err = render(plan.entries())
+	return config.Gzip(data), true, err
+}
+
+// usersCondition sets UsersServed: which TransferUsers the endpoint does not serve, and why.
+func (s *endpointState) usersCondition(plan userPlan) {
+	if len(plan.leftOut) == 0 {
+		s.set(transferv1alpha1.ConditionUsersServed, "True", reasonAllUsersServed,
+			fmt.Sprintf("every bound TransferUser is served (%d)", len(plan.served)))
+		return
+	}
+	reason := reasonUsersNotServed
+	var named []string
+	for i, u := range plan.leftOut {
+		if u.reason == reasonEndpointFull {
+			reason = reasonEndpointFull
+		}
+		if i < maxNamedUsers {
+			named = append(named, fmt.Sprintf("%s (%s)", u.name, u.reason))
+		}
+	}
+	more := ""
+	if n := len(plan.leftOut) - maxNamedUsers; n > 0 {
+		more = fmt.Sprintf(" and %d more", n)
+	}
+	s.set(transferv1alpha1.ConditionUsersServed, "False", reason, fmt.Sprintf(
+		"%d of %d bound TransferUsers are not served: %s%s; each one's Ready condition says why",
+		len(plan.leftOut), len(plan.leftOut)+len(plan.served), strings.Join(named, ", "), more))
+}
+
+// maxNamedUsers bounds how many users the UsersServed message names.
+const maxNamedUsers = 20
+
+// shrinkOnly is the last config the endpoint served, with only the changes that cannot make it larger applied:
+// users no longer served removed, entries that did not grow replaced (so restricted permissions, ranges,
+// protocols and homes apply), users now disabled disabled. It is what the operator writes when the full config
+// cannot be written, so that a revocation never waits for an unrelated problem to be fixed; it is never larger
+// than what is served now.
+func shrinkOnly(served *config.Config, plan userPlan) *config.Config {
+	now := map[string]config.User{}
+	for _, u := range plan.served {
+		now[u.entry.Username] = u.entry
+	}
+	out := *served
+	out.Users = nil
+	for _, u := range served.Users {
+		want, ok := now[u.Username]
+		switch {
+		case !ok:
+			continue // removed, refused or left out: gone
+		case users.EntrySize(want) <= users.EntrySize(u):
+			u = want // every change that does not make the entry larger, restrictions included
+		case want.Disabled:
+			u.Disabled = true
+		}
+		out.Users = append(out.Users, u)
+	}
+	return &out
+}

@@ -1,0 +1,276 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/server/config"
+)
+
+// TestDeletedPasswordSecretRevokesThePassword: a password Secret (or its key) that disappears takes the password
+// away at once; the user, left without a way to log in, is served disabled (refused, sessions closed) and says
+// why. A new Secret brings the login back.
+func TestDeletedPasswordSecretRevokesThePassword(t *testing.T) {
+	ns := env.Namespace(t)
+	te := sftpEndpoint(t, ns)
+	create(t, passwordSecret(ns, "heidi-pw", "heidi's password"))
+	heidi := withPassword(newUser(ns, "heidi", "heidi"), "heidi-pw")
+	create(t, heidi)
+	condition(t, heidi, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+
+	if err := k8s.Delete(context.Background(), passwordSecret(ns, "heidi-pw", "")); err != nil {
+		t.Fatal(err)
+	}
+	c := condition(t, heidi, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "NoCredentials")
+	if !strings.Contains(c.Message, "heidi-pw") || !strings.Contains(c.Message, "revoked") {
+		t.Errorf("the message should name the Secret and say the password is revoked: %s", c.Message)
+	}
+	warning(t, ns, "heidi", "NoCredentials")
+	eventually(t, func() error {
+		if u := userEntry(t, te, "heidi", true); !u.Disabled || u.PasswordHash != "" {
+			return fmt.Errorf("heidi is served with disabled=%v and a password hash of %d bytes", u.Disabled, len(u.PasswordHash))
+		}
+		return nil
+	})
+
+	// A Secret without the key is the same as none.
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "heidi-pw"}, Data: map[string][]byte{"other": []byte("x")}})
+	condition(t, heidi, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "NoCredentials")
+	update(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "heidi-pw"}}, func(s *corev1.Secret) {
+		s.Data["password"] = []byte("heidi's new password")
+	})
+	condition(t, heidi, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+	if u := userEntry(t, te, "heidi", true); u.Disabled || u.PasswordHash == "" {
+		t.Fatalf("heidi is not served again with her new password: %+v", u)
+	}
+}
+
+// TestBrokenSecretKeepsOnlyThatCredential: a Secret that exists but cannot be used keeps that credential's last
+// good value (with a Warning), and changes of the spec that restrict access apply at once all the same; a missing
+// key Secret revokes the keys while the password stays.
+func TestBrokenSecretKeepsOnlyThatCredential(t *testing.T) {
+	ns := env.Namespace(t)
+	te := sftpEndpoint(t, ns)
+	create(t, passwordSecret(ns, "ivan-pw", "ivan's password"))
+	key := authorizedKey(t)
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ivan-keys"},
+		Data: map[string][]byte{"authorized_keys": []byte(key + "\n")}})
+	ivan := withPassword(newUser(ns, "ivan", "ivan"), "ivan-pw")
+	ivan.Spec.AuthorizedKeys = &transferv1alpha1.AuthorizedKeysSource{SecretRef: &transferv1alpha1.SecretKeyReference{Name: "ivan-keys"}}
+	create(t, ivan)
+	condition(t, ivan, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+	good := userEntry(t, te, "ivan", true)
+
+	// A malformed hash: the last good hash stays, and the spec's restrictions still reach the config.
+	update(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ivan-pw"}}, func(s *corev1.Secret) {
+		s.Data["password"] = []byte("$2a$31$thisisnotarealbcrypthashbutitlookslikeoneabcdefghijklm")
+	})
+	condition(t, ivan, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "InvalidPassword")
+	warning(t, ns, "ivan", "InvalidPassword")
+	update(t, ivan, func(tu *transferv1alpha1.TransferUser) {
+		tu.Spec.Permissions = []transferv1alpha1.Permission{transferv1alpha1.PermissionReadOnly}
+		tu.Spec.AllowedSourceRanges = []transferv1alpha1.CIDR{"192.0.2.0/24"}
+		tu.Spec.Protocols = []transferv1alpha1.Protocol{"sftp"}
+		tu.Spec.HomeDirectory = "/ivan/inbox"
+	})
+	eventually(t, func() error {
+		u := userEntry(t, te, "ivan", true)
+		if u.PasswordHash != good.PasswordHash {
+			return fmt.Errorf("the last good hash was not kept")
+		}
+		if !slices.Equal(u.Permissions, []config.Permission{config.PresetReadOnly}) || u.HomeDirectory != "/ivan/inbox" ||
+			!slices.Equal(u.AllowedSourceRanges, []string{"192.0.2.0/24"}) || !slices.Equal(u.Protocols, []config.Protocol{"sftp"}) {
+			return fmt.Errorf("the restrictions did not reach the config while the Secret is broken: %+v", u)
+		}
+		return nil
+	})
+
+	// The key Secret goes: the keys are revoked, the (last good) password stays.
+	if err := k8s.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ivan-keys"}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if u := userEntry(t, te, "ivan", true); len(u.AuthorizedKeys) != 0 || u.PasswordHash != good.PasswordHash || u.Disabled {
+			return fmt.Errorf("ivan is served with %d keys, disabled=%v", len(u.AuthorizedKeys), u.Disabled)
+		}
+		return nil
+	})
+	c := condition(t, ivan, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "SecretNotFound")
+	if !strings.Contains(c.Message, "ivan-keys") || !strings.Contains(c.Message, "revoked") {
+		t.Errorf("the message should say the keys of ivan-keys are revoked: %s", c.Message)
+	}
+}
+
+// TestTooManyKeysLeavesOnlyThatUserBehind is the report's reproduction: one user's authorized_keys Secret grows
+// to 12,000 keys. That user keeps its last good keys and says why; every other change still reaches the config: a
+// deleted user is removed, a disabled one disabled, a new one added.
+func TestTooManyKeysLeavesOnlyThatUserBehind(t *testing.T) {
+	ns := env.Namespace(t)
+	te := sftpEndpoint(t, ns)
+	first := authorizedKey(t)
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mallory-keys"},
+		Data: map[string][]byte{"authorized_keys": []byte(first + "\n")}})
+	mallory := newUser(ns, "mallory", "mallory")
+	mallory.Spec.AuthorizedKeys = &transferv1alpha1.AuthorizedKeysSource{SecretRef: &transferv1alpha1.SecretKeyReference{Name: "mallory-keys"}}
+	create(t, mallory)
+	var others []*transferv1alpha1.TransferUser
+	for _, name := range []string{"walt", "xena"} {
+		create(t, passwordSecret(ns, name+"-pw", name+"'s password"))
+		tu := withPassword(newUser(ns, name, name), name+"-pw")
+		create(t, tu)
+		others = append(others, tu)
+	}
+	for _, tu := range append(others, mallory) {
+		condition(t, tu, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+	}
+
+	var many strings.Builder
+	for range 12000 {
+		many.WriteString(randomEd25519Line() + "\n")
+	}
+	if many.Len() < 1<<20-100_000 {
+		t.Fatalf("the keys take only %d bytes; the reproduction needs about a megabyte", many.Len())
+	}
+	update(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mallory-keys"}}, func(s *corev1.Secret) {
+		s.Data["authorized_keys"] = []byte(many.String())
+	})
+	c := condition(t, mallory, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "TooManyKeys")
+	if !strings.Contains(c.Message, "12000 keys") || !strings.Contains(c.Message, "last good keys") {
+		t.Errorf("message %q", c.Message)
+	}
+	warning(t, ns, "mallory", "TooManyKeys")
+
+	// Everything else still gets through.
+	if err := k8s.Delete(context.Background(), others[0]); err != nil {
+		t.Fatal(err)
+	}
+	update(t, others[1], func(tu *transferv1alpha1.TransferUser) { tu.Spec.Disabled = true })
+	create(t, passwordSecret(ns, "yuri-pw", "yuri's password"))
+	yuri := withPassword(newUser(ns, "yuri", "yuri"), "yuri-pw")
+	create(t, yuri)
+	userEntry(t, te, "walt", false)
+	condition(t, others[1], transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Disabled")
+	condition(t, yuri, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+	if u := userEntry(t, te, "mallory", true); !slices.Equal(u.AuthorizedKeys, []string{first}) {
+		t.Fatalf("mallory is served with %d keys, want her last good one", len(u.AuthorizedKeys))
+	}
+	served := &transferv1alpha1.TransferEndpoint{}
+	get(t, ns, te.Name, served)
+	if c := condition(t, served, transferv1alpha1.ConditionReady, metav1.ConditionTrue, ""); c.Reason == "ReconcileFailed" {
+		t.Fatalf("the endpoint failed: %s", c.Message)
+	}
+}
+
+// TestOverlappingHomesAreRefused: a user whose home directory is, holds or lies inside an older user's home is not
+// served, and says which user is in the way; an Administrator's home may hold the others.
+func TestOverlappingHomesAreRefused(t *testing.T) {
+	ns := env.Namespace(t)
+	te := sftpEndpoint(t, ns)
+	user := func(name, home string, access transferv1alpha1.Access) *transferv1alpha1.TransferUser {
+		create(t, passwordSecret(ns, name+"-pw", name+"'s password"))
+		tu := withPassword(newUser(ns, name, name), name+"-pw")
+		tu.Spec.HomeDirectory, tu.Spec.Access = home, access
+		create(t, tu)
+		return tu
+	}
+	alice := user("alice", "/teams/a", "")
+	condition(t, alice, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+	inside := user("bob", "/teams/a/b", "")
+	holding := user("carol", "/teams", "")
+	same := user("dave", "/teams/a/", "")
+	for _, tu := range []*transferv1alpha1.TransferUser{inside, holding, same} {
+		c := condition(t, tu, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "HomeOverlap")
+		if !strings.Contains(c.Message, "alice") {
+			t.Errorf("%s: the message should name alice: %s", tu.Name, c.Message)
+		}
+		userEntry(t, te, tu.Spec.Username, false)
+	}
+	admin := user("root", "/", transferv1alpha1.AccessAdministrator)
+	c := condition(t, admin, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+	if !strings.Contains(c.Message, "Administrator") {
+		t.Errorf("the message should say the user is an Administrator: %s", c.Message)
+	}
+	endpoint := &transferv1alpha1.TransferEndpoint{}
+	get(t, ns, te.Name, endpoint)
+	eventually(t, func() error {
+		get(t, ns, te.Name, endpoint)
+		c := findCondition(endpoint, transferv1alpha1.ConditionUsersServed)
+		if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "bob (HomeOverlap)") {
+			return fmt.Errorf("UsersServed is %+v", c)
+		}
+		return nil
+	})
+
+	// When the older user goes, the newer ones are judged again.
+	if err := k8s.Delete(context.Background(), alice); err != nil {
+		t.Fatal(err)
+	}
+	condition(t, inside, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+}
+
+// TestEndpointUnavailable: a user is Ready only while its endpoint has a pod to accept it.
+func TestEndpointUnavailable(t *testing.T) {
+	ns := env.Namespace(t)
+	te := &transferv1alpha1.TransferEndpoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "files"},
+		Spec:       transferv1alpha1.TransferEndpointSpec{SFTP: &transferv1alpha1.SFTPSpec{}},
+	}
+	create(t, te)
+	create(t, passwordSecret(ns, "olga-pw", "olga's password"))
+	olga := withPassword(newUser(ns, "olga", "olga"), "olga-pw")
+	create(t, olga)
+	c := condition(t, olga, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointUnavailable")
+	if !strings.Contains(c.Message, "0 of 1 pods available") {
+		t.Errorf("message %q should say what the endpoint says", c.Message)
+	}
+	userEntry(t, te, "olga", true)
+	podsAvailable(t, te)
+	condition(t, olga, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+}
+
+// randomEd25519Line is a valid ed25519 authorized_keys line without a comment (80 bytes), made without key
+// generation: any 32 bytes are an ed25519 public key as far as parsing goes.
+func randomEd25519Line() string {
+	pub := make([]byte, 32)
+	_, _ = rand.Read(pub)
+	wire := ssh.Marshal(struct {
+		Type string
+		Key  []byte
+	}{ssh.KeyAlgoED25519, pub})
+	return ssh.KeyAlgoED25519 + " " + base64.StdEncoding.EncodeToString(wire)
+}
+
+func findCondition(obj transferv1alpha1.Conditioned, condType string) *metav1.Condition {
+	for _, c := range obj.GetConditions() {
+		if c.Type == condType {
+			return &c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/server/config"
+)
+
+// servedConfigs remembers the users of each endpoint's config Secret, parsed, by the Secret's resourceVersion.
+// Every user of an endpoint checks that config after each change of it; with thousands of users, reading and
+// parsing a config of up to a megabyte for each would dominate the operator's work. The config holds bcrypt
+// hashes and public keys, never a plaintext password.
+type servedConfigs struct {
+	mu         sync.Mutex
+	byEndpoint map[types.NamespacedName]servedUsers
+}
+
+type servedUsers struct {
+	resourceVersion string
+	users           map[string]config.User
+}
+
+// entry is the config entry the endpoint serves for username now, nil when it serves none (or has no readable
+// config yet).
+func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transferv1alpha1.TransferEndpoint, username string) (*config.User, error) {
+	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
+	current := &metav1.PartialObjectMetadata{}
+	current.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := cl.Get(ctx, key, current); err != nil {
+		if apierrors.IsNotFound(err) {
+			c.forget(key)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading config Secret %s: %w", key, err)
+	}
+	c.mu.Lock()
+	cached, ok := c.byEndpoint[key]
+	c.mu.Unlock()
+	if !ok || cached.resourceVersion != current.ResourceVersion {
+		secret := &corev1.Secret{}
+		if err := cl.Get(ctx, key, secret); err != nil {
+			return nil, client.IgnoreNotFound(err)
+		}
+		cached = servedUsers{resourceVersion: secret.ResourceVersion, users: map[string]config.User{}}
+		// An unreadable config serves nobody as far as users are concerned; the endpoint reconciler replaces it.
+		if cfg, err := config.Parse(render.ConfigData(secret)); err == nil {
+			for _, u := range cfg.Users {
+				cached.users[u.Username] = u
+			}
+		}
+		c.mu.Lock()
+		if c.byEndpoint == nil {
+			c.byEndpoint = map[types.NamespacedName]servedUsers{}
+		}
+		c.byEndpoint[key] = cached
+		c.mu.Unlock()
+	}
+	u, ok := cached.users[username]
+	if !ok {
+		return nil, nil
+	}
+	return &u, nil
+}
+
+func (c *servedConfigs) forget(key types.NamespacedName) {
+	c.mu.Lock()
+	delete(c.byEndpoint, key)
+	c.mu.Unlock()
+}
