@@ -92,6 +92,10 @@ test: verify-generated vet lint test-clients ## Run every test: envtest for the 
 test-e2e: test-clients ## Only the end-to-end suite (test/e2e): local control plane, operator, pod, real clients.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_REQUIRE_CLIENTS=1 go test ./test/e2e -count=1 -v
 
+.PHONY: test-scale
+test-scale: ## Only the scale tests (PIER_SCALE_TESTS=1): 10,000 users on one endpoint, against envtest (about 4 minutes).
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_SCALE_TESTS=1 go test ./controllers -run 'TestTenThousandUsers' -count=1 -v -timeout 30m
+
 .PHONY: test-chart
 test-chart: $(HELM) ## Only the Helm chart's tests (test/chart): lint, template, schema, dry-run against envtest.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" go test ./test/chart -count=1 -v

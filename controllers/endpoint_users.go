@@ -185,9 +185,14 @@ func (s *endpointState) usersCondition(plan userPlan) {
 	if n := len(plan.leftOut) - maxNamedUsers; n > 0 {
 		more = fmt.Sprintf(" and %d more", n)
 	}
+	full := ""
+	if reason == reasonEndpointFull {
+		full = fmt.Sprintf(" (an endpoint serves at most %d users and %d bytes of config, gzipped; the oldest users that fit are served)",
+			MaxUsersPerEndpoint, MaxConfigBytes)
+	}
 	s.set(transferv1alpha1.ConditionUsersServed, "False", reason, fmt.Sprintf(
-		"%d of %d bound TransferUsers are not served: %s%s; each one's Ready condition says why",
-		len(plan.leftOut), len(plan.leftOut)+len(plan.served), strings.Join(named, ", "), more))
+		"%d of %d bound TransferUsers are not served: %s%s%s; each one's Ready condition says why",
+		len(plan.leftOut), len(plan.leftOut)+len(plan.served), strings.Join(named, ", "), more, full))
 }
 
 // maxNamedUsers bounds how many users the UsersServed message names.

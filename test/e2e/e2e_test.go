@@ -84,6 +84,9 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("users added, rotated, disabled and deleted while a session stays open", func(t *testing.T) {
 		testUserChanges(t, ep, key)
 	})
+	t.Run("revocations reach the server: deleted Secrets, restrictions, a user over every limit", func(t *testing.T) {
+		testRevocation(t, ep, knownHosts)
+	})
 	t.Run("certificate rotation without restart", func(t *testing.T) {
 		testCertificateRotation(t, te, ep)
 	})
