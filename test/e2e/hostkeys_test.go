@@ -20,8 +20,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -29,6 +30,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
@@ -55,7 +57,7 @@ func hostKeysCondition(t *testing.T, te *transferv1alpha1.TransferEndpoint) *met
 
 // testHostKeysNeverChangeSilently deletes the generated host-key Secret of the serving endpoint: OpenSSH sftp
 // with the old host keys pinned must keep connecting, and the operator must report the incident instead of
-// generating keys nobody asked for.
+// generating keys nobody asked for. Then it asks for new keys, which the running pod serves.
 func testHostKeysNeverChangeSilently(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *localcluster.Endpoint, key userKey) {
 	ctx := context.Background()
 	c := target.Client()
@@ -78,7 +80,7 @@ func testHostKeysNeverChangeSilently(t *testing.T, te *transferv1alpha1.Transfer
 			t.Fatalf("sftp with the old host keys pinned, after the Secret was deleted: %v\n%s", err, out)
 		}
 		cond := hostKeysCondition(t, te)
-		if cond == nil || cond.Status != "False" || cond.Reason != "HostKeysMissing" {
+		if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != "HostKeysMissing" {
 			return fmt.Errorf("HostKeysReady is %+v", cond)
 		}
 		return nil
@@ -101,6 +103,54 @@ func testHostKeysNeverChangeSilently(t *testing.T, te *transferv1alpha1.Transfer
 	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
 		t.Errorf("while the Secret is missing: %v", err)
 	}
-	_ = errors.New
-	_ = filepath.Join
+
+	// Asked for: new keys, served once the kubelet (here the pod runner) refreshed the volume, without a restart.
+	// OpenSSH with the old keys pinned now refuses the endpoint, as it must; with the new ones it connects.
+	pod := serverPod(t)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"e2e"}}}`, transferv1alpha1.AnnotationRegenerateHostKeys)
+	if err := c.Patch(ctx, te, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+	old := te.Status.HostKeys
+	eventually(t, "the new host keys are in the status", func() error {
+		cond := hostKeysCondition(t, te)
+		if cond == nil || cond.Status != metav1.ConditionTrue || te.Status.LastHandledHostKeyRegeneration != "e2e" {
+			return fmt.Errorf("HostKeysReady is %+v, lastHandledHostKeyRegeneration %q", cond, te.Status.LastHandledHostKeyRegeneration)
+		}
+		for _, k := range old {
+			if !slices.ContainsFunc(te.Status.PreviousHostKeys, func(r transferv1alpha1.RetiredHostKey) bool { return r.Fingerprint == k.Fingerprint }) {
+				return fmt.Errorf("status.previousHostKeys = %v, want the old key %s", te.Status.PreviousHostKeys, k.Fingerprint)
+			}
+		}
+		return nil
+	})
+	eventually(t, "OpenSSH sees the changed host key", func() error {
+		out, err := pinnedSFTP(t, ep, oldKnownHosts, key)
+		if err == nil {
+			return errors.New("the old host keys are still served")
+		}
+		if !strings.Contains(out, "REMOTE HOST IDENTIFICATION HAS CHANGED") {
+			t.Fatalf("sftp with the old keys pinned failed otherwise: %v\n%s", err, out)
+		}
+		return nil
+	})
+	fresh, err := target.Endpoint(ctx, namespace, endpointName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKnownHosts := writeFile(t, t.TempDir(), "known_hosts", fresh.KnownHosts)
+	if out, err := pinnedSFTP(t, fresh, newKnownHosts, key); err != nil {
+		t.Fatalf("sftp with the new host keys pinned: %v\n%s", err, out)
+	}
+	s, err = sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
+		t.Errorf("after the regeneration: %v", err)
+	}
+	if after := serverPod(t); after.UID != pod.UID || restarts(after) != restarts(pod) {
+		t.Error("the regeneration restarted the pod")
+	}
 }
