@@ -143,10 +143,10 @@ func regenerate(t *testing.T, te *transferv1alpha1.TransferEndpoint, value strin
 	})
 }
 
-// retired are the fingerprints of status.previousHostKeys with the reason, sorted: "SHA256:...=Regenerated".
-func retired(te *transferv1alpha1.TransferEndpoint) []string {
-	out := make([]string, 0, len(te.Status.PreviousHostKeys))
-	for _, k := range te.Status.PreviousHostKeys {
+// retired are the fingerprints of retired keys with the reason, sorted: "SHA256:...=Regenerated".
+func retired(list []transferv1alpha1.RetiredHostKey) []string {
+	out := make([]string, 0, len(list))
+	for _, k := range list {
 		if k.RetiredAt.IsZero() || k.Type == "" {
 			out = append(out, "incomplete entry "+k.Fingerprint)
 		}
@@ -185,51 +185,23 @@ func TestDeletedHostKeySecretIsAnIncident(t *testing.T) {
 	if err := k8s.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: names.HostKeysSecret}}); err != nil {
 		t.Fatal(err)
 	}
-	c := condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, "HostKeysMissing")
-	if err := mentionsAll(c.Message, append([]string{names.HostKeysSecret, "Running pods keep serving",
-		"cannot mount", transferv1alpha1.AnnotationRegenerateHostKeys}, served...)); err != nil {
-		t.Errorf("HostKeysReady: %v", err)
-	}
-	condition(t, te, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "HostKeysMissing")
-	if got := fingerprints(te.Status.HostKeys); !slices.Equal(got, served) {
-		t.Errorf("status.hostKeys = %v, want the served %v", got, served)
-	}
-	warn := event(t, te, corev1.EventTypeWarning, "HostKeysMissing")
-	if err := mentionsAll(warn.Note, append([]string{names.HostKeysSecret}, served...)); err != nil {
-		t.Errorf("the Warning event: %v", err)
-	}
+	checkHostKeysMissing(t, te, served)
 	noSecret(t, ns, names.HostKeysSecret)
 	if cfg, _ := servedConfig(t, te); !slices.Equal(cfg.SFTP.HostKeyFiles, cfgBefore.SFTP.HostKeyFiles) {
 		t.Errorf("the config's host key files changed: %v -> %v", cfgBefore.SFTP.HostKeyFiles, cfg.SFTP.HostKeyFiles)
 	}
 
 	// A pod-template change would replace the pods that serve the trusted keys with pods that cannot start.
-	update(t, te, func(te *transferv1alpha1.TransferEndpoint) { te.Spec.PodTemplate.NodeSelector = map[string]string{"disk": "ssd"} })
+	update(t, te, func(te *transferv1alpha1.TransferEndpoint) {
+		te.Spec.PodTemplate.NodeSelector = map[string]string{"disk": "ssd"}
+	})
 	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, "HostKeysMissing")
 	waitForReconciles(t)
 	if got := liveNodeSelector(t, te); got["disk"] != "" {
 		t.Errorf("the Deployment rolled while its pods could not start: nodeSelector %v", got)
 	}
 
-	// Asked for: new keys, the old ones in previousHostKeys, and an event that names both.
-	regenerate(t, te, "2026-12-03")
-	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded")
-	now := fingerprints(te.Status.HostKeys)
-	if len(now) != 3 || slices.ContainsFunc(now, func(fp string) bool { return slices.Contains(served, fp) }) {
-		t.Fatalf("status.hostKeys after regeneration = %v, want three new keys (old: %v)", now, served)
-	}
-	if got, want := retired(te), withReason(served, "Regenerated"); !slices.Equal(got, want) {
-		t.Errorf("status.previousHostKeys = %v, want %v", got, want)
-	}
-	secret := &corev1.Secret{}
-	get(t, ns, names.HostKeysSecret, secret)
-	if !metav1.IsControlledBy(secret, te) || len(secret.Data) != 3 {
-		t.Errorf("the new Secret: %d keys, owners %v", len(secret.Data), secret.OwnerReferences)
-	}
-	note := event(t, te, corev1.EventTypeNormal, "HostKeysRegenerated")
-	if err := mentionsAll(note.Note, append(append([]string{names.HostKeysSecret, "2026-12-03"}, served...), now...)); err != nil {
-		t.Errorf("the HostKeysRegenerated event: %v", err)
-	}
+	now := checkRegenerated(t, te, served, "2026-12-03")
 	eventually(t, func() error {
 		if got := liveNodeSelector(t, te); got["disk"] != "ssd" {
 			return fmt.Errorf("the held pod-template change was not applied once the keys were back: %v", got)
@@ -238,6 +210,7 @@ func TestDeletedHostKeySecretIsAnIncident(t *testing.T) {
 	})
 
 	// Idempotent: the same request, or any other reconcile, does not make keys again.
+	secret := &corev1.Secret{}
 	waitForReconciles(t)
 	get(t, ns, names.HostKeysSecret, secret)
 	version := secret.ResourceVersion
@@ -257,16 +230,66 @@ func TestDeletedHostKeySecretIsAnIncident(t *testing.T) {
 
 	// A new value is a new request, also while the Secret exists: the same Secret gets new keys.
 	uid := secret.UID
-	regenerate(t, te, "2026-12-04")
-	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded")
+	checkRegenerated(t, te, now, "2026-12-04")
 	get(t, ns, names.HostKeysSecret, secret)
-	third := fingerprints(te.Status.HostKeys)
-	if secret.UID != uid || slices.Equal(third, now) {
-		t.Fatalf("second regeneration: Secret UID %s (was %s), keys %v (were %v)", secret.UID, uid, third, now)
+	if secret.UID != uid {
+		t.Errorf("the second regeneration replaced the Secret (UID %s, was %s) instead of its keys", secret.UID, uid)
 	}
 	if got := te.Status.PreviousHostKeys; len(got) != 6 || !slices.Contains(now, got[0].Fingerprint) {
-		t.Errorf("status.previousHostKeys = %v, want the second set first, then the first", retired(te))
+		t.Errorf("status.previousHostKeys = %v, want the second set first, then the first", retired(te.Status.PreviousHostKeys))
 	}
+}
+
+// checkHostKeysMissing waits for the incident: HostKeysReady and Ready False with HostKeysMissing, a Warning
+// event, both naming the Secret and the fingerprints served, which status.hostKeys keeps.
+func checkHostKeysMissing(t *testing.T, te *transferv1alpha1.TransferEndpoint, served []string) {
+	t.Helper()
+	name := render.NamesFor(te).HostKeysSecret
+	c := condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, "HostKeysMissing")
+	if err := mentionsAll(c.Message, append([]string{name, "Running pods keep serving", "cannot mount",
+		transferv1alpha1.AnnotationRegenerateHostKeys}, served...)); err != nil {
+		t.Errorf("HostKeysReady: %v", err)
+	}
+	condition(t, te, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "HostKeysMissing")
+	if got := fingerprints(te.Status.HostKeys); !slices.Equal(got, served) {
+		t.Errorf("status.hostKeys = %v, want the served %v", got, served)
+	}
+	warn := event(t, te, corev1.EventTypeWarning, "HostKeysMissing")
+	if err := mentionsAll(warn.Note, append([]string{name}, served...)); err != nil {
+		t.Errorf("the Warning event: %v", err)
+	}
+}
+
+// checkRegenerated asks for new keys with value and checks the answer: three new keys in the generated Secret
+// and in status, the old ones first in previousHostKeys, and an event naming both. It returns the new keys.
+func checkRegenerated(t *testing.T, te *transferv1alpha1.TransferEndpoint, old []string, value string) []string {
+	t.Helper()
+	regenerate(t, te, value)
+	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded")
+	now := fingerprints(te.Status.HostKeys)
+	if len(now) != 3 || slices.ContainsFunc(now, func(fp string) bool { return slices.Contains(old, fp) }) {
+		t.Fatalf("status.hostKeys after regeneration = %v, want three new keys (old: %v)", now, old)
+	}
+	first := te.Status.PreviousHostKeys[:min(len(old), len(te.Status.PreviousHostKeys))]
+	if got, want := retired(first),
+		withReason(old, "Regenerated"); !slices.Equal(got, want) {
+		t.Errorf("status.previousHostKeys starts with %v, want %v", got, want)
+	}
+	secret := &corev1.Secret{}
+	get(t, te.Namespace, render.NamesFor(te).HostKeysSecret, secret)
+	if !metav1.IsControlledBy(secret, te) || len(secret.Data) != 3 {
+		t.Errorf("the Secret: %d keys, owners %v", len(secret.Data), secret.OwnerReferences)
+	}
+	eventually(t, func() error {
+		for _, e := range endpointEvents(t, te) {
+			if e.Type == corev1.EventTypeNormal && e.Reason == "HostKeysRegenerated" &&
+				mentionsAll(e.Note, append(append([]string{secret.Name, value}, old...), now...)) == nil {
+				return nil
+			}
+		}
+		return fmt.Errorf("no HostKeysRegenerated event naming %s, %q, the old keys %v and the new %v", secret.Name, value, old, now)
+	})
+	return now
 }
 
 // The first keys of an endpoint are no incident: generated with a Normal event, also when the endpoint comes
@@ -291,7 +314,7 @@ func TestFirstHostKeysAreGeneratedQuietly(t *testing.T) {
 		t.Fatal(err)
 	}
 	if te.Status.LastHandledHostKeyRegeneration != "committed-long-ago" || len(te.Status.PreviousHostKeys) != 0 {
-		t.Errorf("status: lastHandledHostKeyRegeneration %q, previousHostKeys %v", te.Status.LastHandledHostKeyRegeneration, retired(te))
+		t.Errorf("status: lastHandledHostKeyRegeneration %q, previousHostKeys %v", te.Status.LastHandledHostKeyRegeneration, retired(te.Status.PreviousHostKeys))
 	}
 	version := secret.ResourceVersion
 	poke(t, te)
@@ -351,7 +374,7 @@ func TestBrokenHostKeySecret(t *testing.T) {
 	if secret.UID != uid || len(secret.Data) != 3 {
 		t.Errorf("regeneration: Secret UID %s (was %s) with %d keys", secret.UID, uid, len(secret.Data))
 	}
-	if got, want := retired(te), withReason(served, "Regenerated"); !slices.Equal(got, want) {
+	if got, want := retired(te.Status.PreviousHostKeys), withReason(served, "Regenerated"); !slices.Equal(got, want) {
 		t.Errorf("status.previousHostKeys = %v, want %v", got, want)
 	}
 }
@@ -375,7 +398,7 @@ func TestTamperedHostKeySecret(t *testing.T) {
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(te), te); err != nil {
 			return err
 		}
-		if got, want := retired(te), []string{before[i].Fingerprint + "=SecretChanged"}; !slices.Equal(got, want) {
+		if got, want := retired(te.Status.PreviousHostKeys), []string{before[i].Fingerprint + "=SecretChanged"}; !slices.Equal(got, want) {
 			return fmt.Errorf("status.previousHostKeys = %v, want %v", got, want)
 		}
 		return nil
@@ -422,7 +445,7 @@ func TestUserHostKeySecretThatVanishes(t *testing.T) {
 	create(t, own.DeepCopy())
 	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded")
 	if len(te.Status.PreviousHostKeys) != 0 || !slices.Equal(fingerprints(te.Status.HostKeys), served) {
-		t.Errorf("after the restore: hostKeys %v, previousHostKeys %v", te.Status.HostKeys, retired(te))
+		t.Errorf("after the restore: hostKeys %v, previousHostKeys %v", te.Status.HostKeys, retired(te.Status.PreviousHostKeys))
 	}
 
 	// The user rotates their own key: recorded, with a Normal event.
@@ -432,7 +455,7 @@ func TestUserHostKeySecretThatVanishes(t *testing.T) {
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(te), te); err != nil {
 			return err
 		}
-		if got, want := retired(te), withReason(served, "SecretChanged"); !slices.Equal(got, want) {
+		if got, want := retired(te.Status.PreviousHostKeys), withReason(served, "SecretChanged"); !slices.Equal(got, want) {
 			return fmt.Errorf("status.previousHostKeys = %v, want %v", got, want)
 		}
 		return nil

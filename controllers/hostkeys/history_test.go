@@ -120,7 +120,7 @@ func TestRetire(t *testing.T) {
 		}
 	})
 	t.Run("at most MaxRetired, the most recent", func(t *testing.T) {
-		var previous []v1alpha1.RetiredHostKey
+		previous := make([]v1alpha1.RetiredHostKey, 0, MaxRetired)
 		for i := range MaxRetired {
 			previous = append(previous, old(fmt.Sprintf("p%d", i), "Regenerated"))
 		}

@@ -103,9 +103,15 @@ func testHostKeysNeverChangeSilently(t *testing.T, te *transferv1alpha1.Transfer
 	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
 		t.Errorf("while the Secret is missing: %v", err)
 	}
+	testRegeneratedHostKeys(t, te, ep, oldKnownHosts, key)
+}
 
-	// Asked for: new keys, served once the kubelet (here the pod runner) refreshed the volume, without a restart.
-	// OpenSSH with the old keys pinned now refuses the endpoint, as it must; with the new ones it connects.
+// testRegeneratedHostKeys asks for new keys: they are served once the kubelet (here the pod runner) refreshed the
+// volume, without a restart. OpenSSH with the old keys pinned now refuses the endpoint, as it must; with the new
+// ones it connects.
+func testRegeneratedHostKeys(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *localcluster.Endpoint, oldKnownHosts string, key userKey) {
+	ctx := context.Background()
+	c := target.Client()
 	pod := serverPod(t)
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"e2e"}}}`, transferv1alpha1.AnnotationRegenerateHostKeys)
 	if err := c.Patch(ctx, te, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
@@ -142,7 +148,8 @@ func testHostKeysNeverChangeSilently(t *testing.T, te *transferv1alpha1.Transfer
 	if out, err := pinnedSFTP(t, fresh, newKnownHosts, key); err != nil {
 		t.Fatalf("sftp with the new host keys pinned: %v\n%s", err, out)
 	}
-	s, err = sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
+	var presented ssh.PublicKey
+	s, err := sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
 	if err != nil {
 		t.Fatal(err)
 	}
