@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -204,6 +205,19 @@ func (r *EndpointReconciler) reconcileDeployment(ctx context.Context, s *endpoin
 	if s.config == nil {
 		// Without a valid config the pods could not start; keep whatever runs now.
 		return nil
+	}
+	if s.hostKeyOutcome.unavailable {
+		// Nor could they without their host keys (HostKeysReady says why): keep the pods that run, which
+		// still serve the keys clients trust.
+		live := &appsv1.Deployment{}
+		err := r.Get(ctx, types.NamespacedName{Namespace: s.te.Namespace, Name: s.names.Deployment}, live)
+		if err == nil {
+			s.deployment = live
+			return nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading Deployment %s: %w", s.names.Deployment, err)
+		}
 	}
 	desired := render.Deployment(s.te, render.DeploymentInputs{
 		Image:           r.ServerImage,

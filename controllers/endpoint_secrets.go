@@ -26,78 +26,20 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/controllers/certinfo"
-	"github.com/pier-dev/pier/controllers/hostkeys"
 	"github.com/pier-dev/pier/controllers/render"
 )
 
 // Reasons of the HostKeysReady and TLSReady conditions.
 const (
 	reasonSecretNotFound          = "SecretNotFound"
-	reasonInvalidHostKeys         = "InvalidHostKeys"
 	reasonCertManagerNotInstalled = "CertManagerNotInstalled"
 	reasonCertificatePending      = "CertificatePending"
 	reasonInvalidCertificate      = "InvalidCertificate"
 	reasonCertificateExpired      = "CertificateExpired"
 )
-
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
-
-// reconcileHostKeys finds the SFTP host keys: the user's Secret, or the operator's own, generated the first time
-// and never replaced while it exists, so clients that pinned the keys keep trusting the endpoint.
-func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointState) error {
-	if s.te.Spec.SFTP == nil {
-		return nil
-	}
-	name := s.names.HostKeysSecret
-	secret := &corev1.Secret{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: s.te.Namespace, Name: name}, secret)
-	switch {
-	case apierrors.IsNotFound(err) && s.names.GeneratedHostKeys:
-		if secret, err = r.generateHostKeys(ctx, s.te); err != nil {
-			return err
-		}
-	case apierrors.IsNotFound(err):
-		msg := fmt.Sprintf("Secret %s named in spec.sftp.hostKeys.secretRef does not exist in namespace %s", name, s.te.Namespace)
-		s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, reasonSecretNotFound, msg)
-		r.warn(s.te, reasonSecretNotFound, msg)
-		return nil
-	case err != nil:
-		return fmt.Errorf("reading host-key Secret %s: %w", name, err)
-	}
-
-	keys, err := hostkeys.Inspect(secret.Data)
-	if err != nil {
-		msg := fmt.Sprintf("host-key Secret %s: %v", name, err)
-		s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, reasonInvalidHostKeys, msg)
-		r.warn(s.te, reasonInvalidHostKeys, msg)
-		return nil
-	}
-	s.hostKeys = keys
-	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded",
-		fmt.Sprintf("%d host keys from Secret %s", len(keys), name))
-	return nil
-}
-
-func (r *EndpointReconciler) generateHostKeys(ctx context.Context, te *transferv1alpha1.TransferEndpoint) (*corev1.Secret, error) {
-	keys, err := hostkeys.Generate()
-	if err != nil {
-		return nil, fmt.Errorf("generating SSH host keys: %w", err)
-	}
-	secret := render.HostKeysSecret(te, keys)
-	if err := r.Create(ctx, secret, client.FieldOwner(render.FieldOwner)); err != nil {
-		// AlreadyExists means another reconcile won the race: use its keys on the next pass.
-		return nil, fmt.Errorf("creating host-key Secret %s: %w", secret.Name, err)
-	}
-	if r.Recorder != nil {
-		r.Recorder.Eventf(te, nil, corev1.EventTypeNormal, "HostKeysGenerated", "Reconcile",
-			"generated SSH host keys into Secret %s", secret.Name)
-	}
-	return secret, nil
-}
 
 // needsTLS reports whether the endpoint serves FTPS and so needs a certificate.
 func needsTLS(te *transferv1alpha1.TransferEndpoint) bool {

@@ -53,6 +53,9 @@ type endpointState struct {
 	// complete is set when every step ran; only then is Ready decided.
 	complete     bool
 	requeueAfter time.Duration
+
+	// hostKeyOutcome is the rest of what the host-key step found (endpoint_hostkeys.go).
+	hostKeyOutcome hostKeyOutcome
 }
 
 func (s *endpointState) set(condType string, status metav1.ConditionStatus, reason, message string) {
@@ -102,6 +105,7 @@ func (s *endpointState) writeStatus(failure error) {
 			st.HostKeys = append(st.HostKeys, transferv1alpha1.HostKeyStatus{Type: k.Type, Fingerprint: k.Fingerprint})
 		}
 	}
+	s.writeHostKeyOutcome(st)
 	if s.tls != nil {
 		st.TLS = s.tls
 	}

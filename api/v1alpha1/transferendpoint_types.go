@@ -85,8 +85,10 @@ type SFTPSpec struct {
 
 	// hostKeys names a Secret holding the server's SSH host keys as OpenSSH private keys, one per data key (for
 	// example ssh_host_ed25519_key, ssh_host_ecdsa_key, ssh_host_rsa_key; RSA keys must be at least 3072 bits).
-	// When omitted, the operator generates ed25519, ECDSA P-256 and RSA 3072 keys once into a Secret it owns and
-	// never replaces them while that Secret exists, so clients' known_hosts entries stay valid.
+	// When omitted, the operator generates ed25519, ECDSA P-256 and RSA 3072 keys once into a Secret it owns
+	// (NAME-host-keys) and never replaces them unless asked to, so clients' known_hosts entries stay valid: if
+	// that Secret goes missing after its keys were served, HostKeysReady turns False (HostKeysMissing) and new
+	// keys are made only when the annotation transfer.pier.dev/regenerate-host-keys is set to a new value.
 	// +optional
 	HostKeys *HostKeysSpec `json:"hostKeys,omitempty"`
 
@@ -502,10 +504,23 @@ type TransferEndpointStatus struct {
 	// +listType=atomic
 	Addresses []EndpointAddress `json:"addresses,omitempty"`
 
-	// hostKeys are the SSH host keys' SHA256 fingerprints, to compare with what an SFTP client shows.
+	// hostKeys are the SSH host keys' SHA256 fingerprints, to compare with what an SFTP client shows. While the
+	// host-key Secret is missing or unusable they stay the ones last served, which running pods keep offering.
 	// +optional
 	// +listType=atomic
 	HostKeys []HostKeyStatus `json:"hostKeys,omitempty"`
+
+	// previousHostKeys are host keys the endpoint served before and serves no more, most recently retired
+	// first: a client that pinned one of them now sees a changed host key, and this says when and why.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=12
+	PreviousHostKeys []RetiredHostKey `json:"previousHostKeys,omitempty"`
+
+	// lastHandledHostKeyRegeneration is the value of the annotation transfer.pier.dev/regenerate-host-keys that
+	// the operator acted on last. Setting the annotation to any other value asks once for new host keys.
+	// +optional
+	LastHandledHostKeyRegeneration string `json:"lastHandledHostKeyRegeneration,omitempty"`
 
 	// tls describes the certificate FTPS serves.
 	// +optional
@@ -543,6 +558,19 @@ type HostKeyStatus struct {
 	Type string `json:"type"`
 	// fingerprint in OpenSSH's SHA256:... form.
 	Fingerprint string `json:"fingerprint"`
+}
+
+// RetiredHostKey is an SSH host key the endpoint served and serves no more.
+type RetiredHostKey struct {
+	// type of the key, such as ssh-ed25519.
+	Type string `json:"type"`
+	// fingerprint in OpenSSH's SHA256:... form.
+	Fingerprint string `json:"fingerprint"`
+	// retiredAt is when the operator saw the key replaced.
+	RetiredAt metav1.Time `json:"retiredAt"`
+	// reason the key was replaced: Regenerated (new keys were asked for with the annotation
+	// transfer.pier.dev/regenerate-host-keys) or SecretChanged (the keys in the host-key Secret changed).
+	Reason string `json:"reason"`
 }
 
 // TLSStatus describes the served certificate.

@@ -15,7 +15,9 @@ limitations under the License.
 */
 
 // Package hostkeys generates the SSH host keys of an endpoint and checks a host-key Secret before pier-server is
-// given it, so that a bad Secret shows in the endpoint's status instead of as a server that does not start.
+// given it, so that a bad Secret shows in the endpoint's status instead of as a server that does not start. It
+// also keeps the record of the keys an endpoint served and replaced (Compare, Retire), so that a host key never
+// changes without the status saying so.
 package hostkeys
 
 import (

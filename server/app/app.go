@@ -124,10 +124,12 @@ func (s *Server) Apply(cfg *config.Config) error {
 	s.limiter.SetLimits(l.MaxConnections, l.MaxConnectionsPerIP)
 	if s.sftp != nil && cfg.SFTP != nil {
 		// New loaded the first files; a reload reads them again only when the list changed (HostKeys itself
-		// notices changed contents).
+		// notices changed contents). Files that do not load yet do not refuse the config: the keys in use stay
+		// in use until they do (see HostKeys.SetFiles), so users' changes in the same config still apply.
 		if prev := s.current.Load(); prev != nil && (prev.SFTP == nil || !slices.Equal(prev.SFTP.HostKeyFiles, cfg.SFTP.HostKeyFiles)) {
 			if err := s.hostKeys.SetFiles(cfg.SFTP.HostKeyFiles); err != nil {
-				return fmt.Errorf("sftp host keys: %w", err)
+				s.log.Warn("the new host key files do not load yet; the current host keys stay in use until they do",
+					"error", err)
 			}
 		}
 		s.sftp.SetSettings(sftp.Settings{

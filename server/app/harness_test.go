@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -73,7 +74,8 @@ func (v *secretVolume) write(t *testing.T, files map[string]string) {
 }
 
 type harness struct {
-	cfg      string // the config template with %USERS% to fill
+	cfg      string // the config template with %USERS% and %HOSTKEYS% to fill
+	hostKeys []string
 	logs     *lockedBuffer
 	volume   *secretVolume
 	sftpAddr string
@@ -96,14 +98,21 @@ func start(t *testing.T, users string) *harness {
 // alongside WatchConfig and before Run, as pier-server serve does.
 func startWith(t *testing.T, users string, watch func(context.Context, *Server)) *harness {
 	t.Helper()
+	hostKey := filepath.Join(t.TempDir(), "host_key")
+	testcreds.WriteHostKey(t, hostKey)
+	return startWithHostKeys(t, users, []string{hostKey}, watch)
+}
+
+// startWithHostKeys is startWith with the host key files given, which must exist.
+func startWithHostKeys(t *testing.T, users string, hostKeys []string, watch func(context.Context, *Server)) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	storage := filepath.Join(dir, "storage")
 	if err := os.Mkdir(storage, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	hostKey := filepath.Join(dir, "host_key")
-	testcreds.WriteHostKey(t, hostKey)
 	h := &harness{
+		hostKeys: hostKeys,
 		volume:   &secretVolume{dir: filepath.Join(dir, "config")},
 		sftpAddr: fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t)),
 		health:   fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t)),
@@ -116,7 +125,7 @@ func startWith(t *testing.T, users string, watch func(context.Context, *Server))
 kind: ServerConfig
 sftp:
   address: %q
-  hostKeyFiles: [%q]
+  hostKeyFiles: [%%HOSTKEYS%%]
 health:
   address: %q
 storage:
@@ -124,7 +133,7 @@ storage:
 limits:
   shutdownGracePeriod: 2s
 users:
-%%USERS%%`, h.sftpAddr, hostKey, h.health, storage)
+%%USERS%%`, h.sftpAddr, h.health, storage)
 	h.volume.write(t, map[string]string{"config.yaml": h.config(users)})
 
 	file := filepath.Join(h.volume.dir, "config.yaml")
@@ -164,7 +173,11 @@ users:
 
 // config is the whole configuration file with users.
 func (h *harness) config(users string) string {
-	return strings.Replace(h.cfg, "%USERS%", users, 1)
+	quoted := make([]string, len(h.hostKeys))
+	for i, file := range h.hostKeys {
+		quoted[i] = strconv.Quote(file)
+	}
+	return strings.NewReplacer("%USERS%", users, "%HOSTKEYS%", strings.Join(quoted, ", ")).Replace(h.cfg)
 }
 
 func (h *harness) setUsers(t *testing.T, users string) {

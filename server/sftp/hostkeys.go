@@ -32,8 +32,10 @@ import (
 const minRSABits = 3072
 
 // HostKeys loads the server's SSH host keys from files and reloads them when a file changes, so a rotated key is
-// offered to the next connection without a restart. If a changed file does not parse, the last good keys stay
-// in use and the error is reported.
+// offered to the next connection without a restart. Once loaded, keys are only ever replaced by other keys that
+// load: if a file changes into something that does not parse, or disappears (a host-key Secret that was emptied
+// or deleted), the last good keys stay in use and the error is reported. Clients that pinned the keys must never
+// see them change because a file went missing.
 type HostKeys struct {
 	files []string
 
@@ -57,14 +59,21 @@ func NewHostKeys(files []string) (*HostKeys, error) {
 	return h, nil
 }
 
-// SetFiles switches to another list of key files (after a config reload) and loads them.
+// SetFiles switches to another list of key files (after a config reload) and loads them. When they do not load
+// and keys are already in use, those stay in use and the new files are tried again at each connection (Signers)
+// until they load: in Kubernetes the config naming new files arrives through the API a minute or so before the
+// kubelet writes the files. The error says why the new files did not load.
 func (h *HostKeys) SetFiles(files []string) error {
 	signers, stamps, err := loadHostKeys(files)
-	if err != nil {
-		return err
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err != nil {
+		if h.signers != nil {
+			h.files = slices.Clone(files)
+			h.stamps = make([]fileStamp, len(files)) // a zero stamp matches no file, so Signers tries again
+		}
+		return err
+	}
 	h.files, h.signers, h.stamps = slices.Clone(files), signers, stamps
 	return nil
 }

@@ -90,6 +90,9 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("certificate rotation without restart", func(t *testing.T) {
 		testCertificateRotation(t, te, ep)
 	})
+	t.Run("host keys never change silently: a deleted Secret is an incident, new keys only on request", func(t *testing.T) {
+		testHostKeysNeverChangeSilently(t, te, ep, key)
+	})
 	t.Run("host key survives a pod restart", func(t *testing.T) {
 		testPodRestart(t, te, ep, key)
 	})

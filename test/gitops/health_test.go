@@ -169,6 +169,7 @@ var readyReasons = map[string]string{
 	"SecretNotFound":          "Degraded",
 	"SecretKeyNotFound":       "Degraded",
 	"InvalidHostKeys":         "Degraded",
+	"HostKeysMissing":         "Degraded",
 	"NoHostKeys":              "Degraded",
 	"InvalidCertificate":      "Degraded",
 	"CertificateExpired":      "Degraded",
@@ -184,6 +185,8 @@ var readyReasons = map[string]string{
 	// Reasons of other conditions (never of Ready); listed so the drift check below knows them.
 	"MinimumReplicasAvailable": "", "ConfigRendered": "", "Valid": "", "Loaded": "", "Configured": "",
 	"ClusterInternal": "", "LoadBalancer": "",
+	// Reasons of events only.
+	"HostKeysGenerated": "", "HostKeysRegenerated": "", "HostKeysChanged": "", "HostKeyRegenerationRefused": "",
 }
 
 func TestHealthByReason(t *testing.T) {

@@ -1,0 +1,374 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers/hostkeys"
+	"github.com/pier-dev/pier/controllers/render"
+)
+
+// Reasons of the HostKeysReady condition and of the host-key events.
+const (
+	reasonInvalidHostKeys            = "InvalidHostKeys"
+	reasonHostKeysMissing            = "HostKeysMissing"
+	reasonHostKeysGenerated          = "HostKeysGenerated"
+	reasonHostKeysRegenerated        = "HostKeysRegenerated"
+	reasonHostKeysChanged            = "HostKeysChanged"
+	reasonHostKeyRegenerationRefused = "HostKeyRegenerationRefused"
+)
+
+// annotationRegeneratedFor, on the generated host-key Secret, is the regeneration request its keys were made for.
+// status.lastHandledHostKeyRegeneration records the request too, but the reconciler may read a status older than
+// its own last write (the cache lags behind), or the write may fail; the Secret is always read from the API
+// server, so a request is never answered with new keys twice.
+const annotationRegeneratedFor = "transfer.pier.dev/regenerated-for"
+
+// hostKeyOutcome is what the host-key step adds to the status besides the keys, and tells the Deployment step.
+type hostKeyOutcome struct {
+	// handledRequest is the regeneration request this reconcile answered or refused, for
+	// status.lastHandledHostKeyRegeneration; nil when there was none.
+	handledRequest *string
+	// previous is status.previousHostKeys after this reconcile; nil leaves it as it is.
+	previous []transferv1alpha1.RetiredHostKey
+	// unavailable is set when the keys the pods serve are no longer in a usable Secret: running pods keep them
+	// in memory, but a new pod could not start, so the Deployment must not roll.
+	unavailable bool
+}
+
+// writeHostKeyOutcome adds the outcome to the status; writeStatus calls it.
+func (s *endpointState) writeHostKeyOutcome(st *transferv1alpha1.TransferEndpointStatus) {
+	if o := s.hostKeyOutcome; o.handledRequest != nil {
+		st.LastHandledHostKeyRegeneration = *o.handledRequest
+	}
+	if o := s.hostKeyOutcome; o.previous != nil {
+		st.PreviousHostKeys = o.previous
+	}
+}
+
+// keysWritten is what the host-key step did to the generated Secret.
+type keysWritten int
+
+const (
+	keysUnchanged keysWritten = iota
+	// keysGenerated: the endpoint's first keys.
+	keysGenerated
+	// keysRegenerated: new keys, for the pending regeneration request.
+	keysRegenerated
+	// keysRegeneratedEarlier: the Secret already holds new keys for the pending request, written by a reconcile
+	// whose status did not stick.
+	keysRegeneratedEarlier
+)
+
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
+
+// reconcileHostKeys finds the SFTP host keys: the user's Secret, or the operator's own. The operator generates
+// keys the first time, and after that only when asked to with the annotation AnnotationRegenerateHostKeys: once
+// an endpoint has served keys clients have pinned them, and to a client, keys that change unasked look exactly
+// like a man in the middle. A missing or unusable Secret is reported with the fingerprints clients trust, while
+// the config keeps naming the key files the pods have loaded (endpointState.hostKeyNames).
+func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointState) error {
+	if s.te.Spec.SFTP == nil {
+		return nil
+	}
+	name := s.names.HostKeysSecret
+	secret := &corev1.Secret{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: s.te.Namespace, Name: name}, secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		secret = nil
+	case err != nil:
+		return fmt.Errorf("reading host-key Secret %s: %w", name, err)
+	}
+
+	written := keysUnchanged
+	if s.names.GeneratedHostKeys {
+		if secret, written, err = r.ensureGeneratedHostKeys(ctx, s, secret); err != nil {
+			return err
+		}
+	} else if request, pending := regenerationRequest(s.te); pending {
+		r.warn(s.te, reasonHostKeyRegenerationRefused, fmt.Sprintf("%s=%q has no effect: the host keys come from "+
+			"Secret %s named in spec.sftp.hostKeys.secretRef, which the operator never writes; put new keys into "+
+			"that Secret instead", transferv1alpha1.AnnotationRegenerateHostKeys, request, name))
+		s.hostKeyOutcome.handledRequest = &request
+	}
+	if secret == nil {
+		return r.hostKeysMissing(ctx, s)
+	}
+
+	keys, err := hostkeys.Inspect(secret.Data)
+	if err != nil {
+		return r.hostKeysInvalid(ctx, s, secret, err)
+	}
+	r.recordKeyChange(s, keys, written)
+	s.hostKeys = keys
+	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded",
+		fmt.Sprintf("%d host keys from Secret %s", len(keys), name))
+	return nil
+}
+
+// regenerationRequest is the value of AnnotationRegenerateHostKeys, and whether it asks for new keys: any value
+// but the one last handled does.
+func regenerationRequest(te *transferv1alpha1.TransferEndpoint) (string, bool) {
+	v := te.Annotations[transferv1alpha1.AnnotationRegenerateHostKeys]
+	return v, v != "" && v != te.Status.LastHandledHostKeyRegeneration
+}
+
+// ensureGeneratedHostKeys generates the endpoint's first keys, and new keys when a regeneration request is
+// pending. secret is the generated Secret, nil when it does not exist; the Secret now is returned, nil when it
+// still does not exist because the endpoint served keys before and nobody asked for new ones.
+func (r *EndpointReconciler) ensureGeneratedHostKeys(ctx context.Context, s *endpointState, secret *corev1.Secret) (*corev1.Secret, keysWritten, error) {
+	request, pending := regenerationRequest(s.te)
+	served := true
+	if secret == nil {
+		names, err := r.servedKeyNames(ctx, s)
+		if err != nil {
+			return nil, keysUnchanged, err
+		}
+		served = len(s.te.Status.HostKeys) > 0 || len(names) > 0
+	}
+
+	written := keysRegenerated
+	switch {
+	case !served:
+		written = keysGenerated
+	case !pending:
+		return secret, keysUnchanged, nil
+	case secret != nil && secret.Annotations[annotationRegeneratedFor] == request:
+		s.hostKeyOutcome.handledRequest = &request
+		return secret, keysRegeneratedEarlier, nil
+	case secret != nil && !metav1.IsControlledBy(secret, s.te):
+		r.warn(s.te, reasonHostKeyRegenerationRefused, fmt.Sprintf("%s=%q has no effect: Secret %s was not "+
+			"generated by this endpoint (it has another controller), and the operator does not overwrite it; "+
+			"delete it and set the annotation to a new value, or name your own Secret in spec.sftp.hostKeys.secretRef",
+			transferv1alpha1.AnnotationRegenerateHostKeys, request, secret.Name))
+		s.hostKeyOutcome.handledRequest = &request
+		return secret, keysUnchanged, nil
+	}
+
+	secret, err := r.writeHostKeys(ctx, s.te, secret, request)
+	if err != nil {
+		return nil, keysUnchanged, err
+	}
+	if pending {
+		s.hostKeyOutcome.handledRequest = &request
+	}
+	return secret, written, nil
+}
+
+// writeHostKeys generates keys into the generated Secret: a new one when existing is nil, else existing with its
+// keys replaced. The optimistic lock of the update keeps it from overwriting a change it has not seen.
+func (r *EndpointReconciler) writeHostKeys(ctx context.Context, te *transferv1alpha1.TransferEndpoint, existing *corev1.Secret, request string) (*corev1.Secret, error) {
+	keys, err := hostkeys.Generate()
+	if err != nil {
+		return nil, fmt.Errorf("generating SSH host keys: %w", err)
+	}
+	if existing == nil {
+		secret := render.HostKeysSecret(te, keys)
+		if request != "" {
+			setAnnotation(secret, annotationRegeneratedFor, request)
+		}
+		if err := r.Create(ctx, secret, client.FieldOwner(render.FieldOwner)); err != nil {
+			// AlreadyExists means someone else created it meanwhile: the next reconcile looks at it.
+			return nil, fmt.Errorf("creating host-key Secret %s: %w", secret.Name, err)
+		}
+		return secret, nil
+	}
+	existing.Data = keys
+	if request != "" {
+		setAnnotation(existing, annotationRegeneratedFor, request)
+	}
+	if err := r.Update(ctx, existing, client.FieldOwner(render.FieldOwner)); err != nil {
+		return nil, fmt.Errorf("writing new keys into host-key Secret %s: %w", existing.Name, err)
+	}
+	return existing, nil
+}
+
+// servedKeyNames are the host-key Secret entries the endpoint's config names, which its pods load; nil when
+// there is no config yet. With status.hostKeys they tell whether the endpoint has served keys: the status
+// alone could have been lost (restored from a backup without it).
+func (r *EndpointReconciler) servedKeyNames(ctx context.Context, s *endpointState) ([]string, error) {
+	served, err := r.servedConfig(ctx, s)
+	if err != nil || served == nil || served.SFTP == nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(served.SFTP.HostKeyFiles))
+	for _, file := range served.SFTP.HostKeyFiles {
+		names = append(names, path.Base(file))
+	}
+	return names, nil
+}
+
+// hostKeysMissing reports a host-key Secret that does not exist. Before any key was served that is a set-up
+// step still to do; after, it is an incident: clients trust the keys the pods still serve, and no pod can start.
+func (r *EndpointReconciler) hostKeysMissing(ctx context.Context, s *endpointState) error {
+	name := s.names.HostKeysSecret
+	names, err := r.servedKeyNames(ctx, s)
+	if err != nil {
+		return err
+	}
+	if len(s.te.Status.HostKeys) == 0 && len(names) == 0 {
+		msg := fmt.Sprintf("Secret %s named in spec.sftp.hostKeys.secretRef does not exist in namespace %s", name, s.te.Namespace)
+		s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, reasonSecretNotFound, msg)
+		r.warn(s.te, reasonSecretNotFound, msg)
+		return nil
+	}
+	s.hostKeyOutcome.unavailable = len(names) > 0
+	msg := fmt.Sprintf("host-key Secret %s is missing, but this endpoint has served SSH host keys: %s. Running pods "+
+		"keep serving them; a pod that starts now cannot mount them, so the Deployment is left as it is. %s",
+		name, trustedKeys(s.te), r.remedy(s))
+	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, reasonHostKeysMissing, msg)
+	r.warn(s.te, reasonHostKeysMissing, msg)
+	return nil
+}
+
+// hostKeysInvalid reports a host-key Secret whose keys pier-server cannot use. Once keys were served, the pods
+// keep them; a new pod can start only if the entries the config names are still usable.
+func (r *EndpointReconciler) hostKeysInvalid(ctx context.Context, s *endpointState, secret *corev1.Secret, problem error) error {
+	msg := fmt.Sprintf("host-key Secret %s: %v", secret.Name, problem)
+	names, err := r.servedKeyNames(ctx, s)
+	if err != nil {
+		return err
+	}
+	if len(s.te.Status.HostKeys) > 0 || len(names) > 0 {
+		s.hostKeyOutcome.unavailable = !loadable(secret.Data, names)
+		msg += fmt.Sprintf(". Running pods keep serving the keys they loaded: %s", trustedKeys(s.te))
+		if s.hostKeyOutcome.unavailable {
+			msg += "; a pod that starts now could not load them, so the Deployment is left as it is"
+		}
+		msg += ". " + r.remedy(s)
+	}
+	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, reasonInvalidHostKeys, msg)
+	r.warn(s.te, reasonInvalidHostKeys, msg)
+	return nil
+}
+
+// loadable reports whether the Secret's entries named would still let a new pod start.
+func loadable(data map[string][]byte, names []string) bool {
+	if len(names) == 0 {
+		return true // no config yet, so no pod either
+	}
+	subset := map[string][]byte{}
+	for _, n := range names {
+		v, ok := data[n]
+		if !ok {
+			return false
+		}
+		subset[n] = v
+	}
+	_, err := hostkeys.Inspect(subset)
+	return err == nil
+}
+
+// trustedKeys names the keys clients trust: the fingerprints last served.
+func trustedKeys(te *transferv1alpha1.TransferEndpoint) string {
+	if len(te.Status.HostKeys) == 0 {
+		return "their fingerprints are no longer in the status"
+	}
+	return "clients trust " + describeKeys(te.Status.HostKeys)
+}
+
+// remedy says how to get out of a missing or unusable host-key Secret.
+func (r *EndpointReconciler) remedy(s *endpointState) string {
+	if !s.names.GeneratedHostKeys {
+		return "Restore the Secret named in spec.sftp.hostKeys.secretRef with the same keys; other keys will look " +
+			"to every client like a changed host key."
+	}
+	return fmt.Sprintf("Restore the Secret from a backup to keep these keys, or ask for new ones, which every client "+
+		"will see as a changed host key: kubectl annotate --overwrite -n %s transferendpoint %s %s=\"$(date +%%s)\"",
+		s.te.Namespace, s.te.Name, transferv1alpha1.AnnotationRegenerateHostKeys)
+}
+
+// recordKeyChange compares the keys now in the Secret with those the endpoint served: replaced keys move to
+// status.previousHostKeys, and an event says what changed. Unasked changes of the operator's own Secret are a
+// Warning: nobody but the operator should write it.
+func (r *EndpointReconciler) recordKeyChange(s *endpointState, keys []hostkeys.Key, written keysWritten) {
+	name := s.names.HostKeysSecret
+	now := keyStatuses(keys)
+	change := hostkeys.Compare(s.te.Status.HostKeys, keys)
+	if len(s.te.Status.HostKeys) > 0 && !change.Empty() {
+		reason := transferv1alpha1.HostKeyRetiredSecretChanged
+		if written == keysRegenerated || written == keysRegeneratedEarlier {
+			reason = transferv1alpha1.HostKeyRetiredRegenerated
+		}
+		s.hostKeyOutcome.previous = hostkeys.Retire(s.te.Status.PreviousHostKeys, change, keys, metav1.NewTime(r.now()), reason)
+	}
+	retired := "none known"
+	if len(change.Retired) > 0 && len(s.te.Status.HostKeys) > 0 {
+		retired = describeKeys(change.Retired)
+	}
+
+	switch {
+	case written == keysGenerated:
+		r.note(s.te, reasonHostKeysGenerated,
+			fmt.Sprintf("generated SSH host keys into Secret %s: %s", name, describeKeys(now)))
+	case written == keysRegenerated:
+		r.note(s.te, reasonHostKeysRegenerated, fmt.Sprintf("generated new SSH host keys "+
+			"into Secret %s, as %s=%q asked: now serving %s; retired %s. Clients that pinned the retired keys will "+
+			"see a changed host key until they trust the new ones", name, transferv1alpha1.AnnotationRegenerateHostKeys,
+			*s.hostKeyOutcome.handledRequest, describeKeys(now), retired))
+	case written == keysRegeneratedEarlier, len(s.te.Status.HostKeys) == 0, change.Empty():
+	case s.names.GeneratedHostKeys:
+		r.warn(s.te, reasonHostKeysChanged, fmt.Sprintf("the SSH host keys in Secret %s changed, but not by the "+
+			"operator, which owns that Secret: now serving %s; retired %s. Clients that pinned the retired keys "+
+			"will refuse the endpoint; if this was not intended, restore the Secret from a backup", name,
+			describeKeys(now), retired))
+	default:
+		r.note(s.te, reasonHostKeysChanged, fmt.Sprintf("the SSH host keys in Secret %s "+
+			"changed: now serving %s; retired %s. Clients that pinned the retired keys will see a changed host key",
+			name, describeKeys(now), retired))
+	}
+}
+
+// note records a Normal event on the endpoint: something its owner should know, with nothing to fix.
+func (r *EndpointReconciler) note(te *transferv1alpha1.TransferEndpoint, reason, message string) {
+	logf.Log.WithName("endpoint").Info(message, "endpoint", client.ObjectKeyFromObject(te), "reason", reason)
+	if r.Recorder != nil {
+		r.Recorder.Eventf(te, nil, corev1.EventTypeNormal, reason, "Reconcile", "%s", message)
+	}
+}
+
+func keyStatuses(keys []hostkeys.Key) []transferv1alpha1.HostKeyStatus {
+	out := make([]transferv1alpha1.HostKeyStatus, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, transferv1alpha1.HostKeyStatus{Type: k.Type, Fingerprint: k.Fingerprint})
+	}
+	return out
+}
+
+// describeKeys lists keys as "ssh-ed25519 SHA256:..., ssh-rsa SHA256:...", sorted by type.
+func describeKeys(keys []transferv1alpha1.HostKeyStatus) string {
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k.Type+" "+k.Fingerprint)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
+}

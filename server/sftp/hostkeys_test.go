@@ -1,0 +1,108 @@
+/*
+Copyright 2026 The pier authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package sftp
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/internal/testcreds"
+)
+
+// offers reports whether the signers are exactly the one key want.
+func offers(t *testing.T, signers []ssh.Signer, want ssh.PublicKey) {
+	t.Helper()
+	if len(signers) != 1 || !bytes.Equal(signers[0].PublicKey().Marshal(), want.Marshal()) {
+		got := make([]string, 0, len(signers))
+		for _, s := range signers {
+			got = append(got, ssh.FingerprintSHA256(s.PublicKey()))
+		}
+		t.Fatalf("host keys %v, want only %s", got, ssh.FingerprintSHA256(want))
+	}
+}
+
+func TestHostKeysAreKeptWhenTheirFileGoes(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ssh_host_ed25519_key")
+	first := testcreds.WriteHostKey(t, file)
+	h, err := NewHostKeys([]string{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	signers, err := h.Signers()
+	if err == nil {
+		t.Error("Signers did not report the missing file")
+	}
+	offers(t, signers, first)
+
+	if err := os.WriteFile(file, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signers, err = h.Signers()
+	if err == nil {
+		t.Error("Signers did not report the unparsable file")
+	}
+	offers(t, signers, first)
+
+	second := testcreds.WriteHostKey(t, file)
+	signers, err = h.Signers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	offers(t, signers, second)
+}
+
+func TestSetFilesKeepsTheKeysUntilTheNewFilesLoad(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old")
+	first := testcreds.WriteHostKey(t, old)
+	h, err := NewHostKeys([]string{old})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	next := filepath.Join(dir, "next")
+	if err := h.SetFiles([]string{next}); err == nil {
+		t.Fatal("SetFiles did not report that the new file is missing")
+	}
+	signers, err := h.Signers()
+	if err == nil {
+		t.Error("Signers did not report that the new file is still missing")
+	}
+	offers(t, signers, first)
+
+	second := testcreds.WriteHostKey(t, next)
+	signers, err = h.Signers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	offers(t, signers, second)
+}
+
+func TestNewHostKeysNeedsUsableFiles(t *testing.T) {
+	if _, err := NewHostKeys([]string{filepath.Join(t.TempDir(), "missing")}); err == nil {
+		t.Fatal("NewHostKeys started without a host key")
+	}
+}
