@@ -245,10 +245,13 @@ func TestEndpointUnavailable(t *testing.T) {
 	create(t, passwordSecret(ns, "olga-pw", "olga's password"))
 	olga := withPassword(newUser(ns, "olga", "olga"), "olga-pw")
 	create(t, olga)
-	c := condition(t, olga, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointUnavailable")
-	if !strings.Contains(c.Message, "0 of 1 pods available") {
-		t.Errorf("message %q should say what the endpoint says", c.Message)
-	}
+	eventually(t, func() error {
+		c := condition(t, olga, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointUnavailable")
+		if !strings.Contains(c.Message, "0 of 1 pods available") {
+			return fmt.Errorf("message %q should say what the endpoint says", c.Message)
+		}
+		return nil
+	})
 	userEntry(t, te, "olga", true)
 	podsAvailable(t, te)
 	condition(t, olga, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")

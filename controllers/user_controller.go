@@ -167,6 +167,8 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		msg := fmt.Sprintf("endpoint %s serves this login, but has no pod available to accept it", endpoint.Name)
 		if c != nil {
 			msg += ": " + c.Message
+		} else {
+			msg += " (the endpoint has not reported its pods yet)"
 		}
 		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonEndpointUnavailable, Message: msg}, nil
 	}
