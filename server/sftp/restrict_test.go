@@ -168,15 +168,14 @@ type restrictCase struct {
 	before func(alice *config.User) // alice's settings at login, if not the default
 	change func(cfg *config.Config) // the new configuration; alice is Users[0]
 	ends   auth.Reason              // why the open session ends; empty when it stays
-	// then checks what a new login may do under the new configuration; the open session, if it stayed, is
-	// passed too.
+	// then checks what a new login may do under the new configuration; r.held is the open session, if it
+	// stayed.
 	then func(t *testing.T, r *restrictRun)
 }
 
 // restrictRun is the state of one case: the server, alice's credentials and her open session.
 type restrictRun struct {
 	ts       *testServer
-	cfg      *config.Config
 	held     *heldSFTP
 	keySig   ssh.Signer
 	newKey   ssh.Signer // a second key of alice's, authorized by the "key added" cases
@@ -331,7 +330,6 @@ func runRestrictCase(t *testing.T, tc restrictCase) {
 			next.Users[0].AuthorizedKeys[i] = string(ssh.MarshalAuthorizedKey(newKey.PublicKey()))
 		}
 	}
-	r.cfg = &next
 	ts.reload(t, &next)
 
 	if tc.ends != "" {
