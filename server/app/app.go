@@ -73,10 +73,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		users:     auth.NewUsers(),
 		defender:  auth.NewDefender(0, time.Minute),
 		limiter:   auth.NewLimiter(0, 0),
-		sessions:  auth.NewSessions(),
 		listeners: map[string]net.Listener{},
 	}
 	s.metrics = metrics.New(s.defender.Banned)
+	s.sessions = auth.NewSessions(s.users, log, s.metrics)
 	authenticator := &auth.Authenticator{Users: s.users, Defender: s.defender}
 	if cfg.SFTP != nil {
 		hostKeys, err := sftp.NewHostKeys(cfg.SFTP.HostKeyFiles)
@@ -110,12 +110,14 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 }
 
 // Apply switches a running server to cfg: users, limits, bans, timeouts and host keys. Listen addresses and
-// enabling or disabling a protocol need a restart; such changes are logged and otherwise ignored. Sessions of
-// users that cfg removes or disables are closed.
+// enabling or disabling a protocol need a restart; such changes are logged and otherwise ignored. Open sessions
+// that cfg restricts are closed (auth.Users.Check says which).
 func (s *Server) Apply(cfg *config.Config) error {
 	if err := s.users.Update(cfg); err != nil {
 		return err
 	}
+	// New logins follow the new table from here on, whatever happens below; so do open sessions, at once.
+	s.sessions.CloseRevoked()
 	if prev := s.current.Load(); prev != nil {
 		warnRestartNeeded(s.log, prev, cfg)
 	}
@@ -150,9 +152,6 @@ func (s *Server) Apply(cfg *config.Config) error {
 		s.ftp.SetSettings(ftp.NewSettings(cfg))
 	}
 	s.current.Store(cfg)
-	if closed := s.sessions.CloseRevoked(s.users); closed > 0 {
-		s.log.Info("closed sessions of removed or disabled users", "sessions", closed)
-	}
 	return nil
 }
 

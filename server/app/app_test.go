@@ -74,6 +74,51 @@ func TestReloadThroughSecretVolumeSwap(t *testing.T) {
 	}
 }
 
+// TestReloadEndsRestrictedSessions: a reload that restricts a user ends that user's open session at once, with a
+// log line and a metric saying why; other users' sessions stay.
+func TestReloadEndsRestrictedSessions(t *testing.T) {
+	h := start(t, userYAML(t, "alice", "alice-pw", "")+userYAML(t, "bob", "bob-pw", ""))
+	alice, err := h.login("alice", "alice-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = alice.Close() }()
+	bob, err := h.login("bob", "bob-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = bob.Close() }()
+
+	h.setUsers(t, userYAML(t, "alice", "alice-pw", "  permissions: [ReadOnly]\n")+userYAML(t, "bob", "bob-pw", ""))
+	eventually(t, "alice's open connection is closed", func() error {
+		if _, _, err := alice.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+			return errors.New("still open")
+		}
+		return nil
+	})
+	if _, _, err := bob.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+		t.Fatalf("an unchanged user's session was closed: %v", err)
+	}
+	_, body, err := h.get("/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `pier_sessions_revoked_total{protocol="sftp",reason="permissions_reduced"} 1`; !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
+	if want := `user=alice protocol=sftp remote=127.0.0.1:`; !strings.Contains(h.logs.String(), want) {
+		t.Errorf("no log line for the ended session:\n%s", h.logs.String())
+	}
+	if !strings.Contains(h.logs.String(), `reason=permissions_reduced detail="lost upload, overwrite, delete, rename, mkdir"`) {
+		t.Errorf("the log does not say why the session ended:\n%s", h.logs.String())
+	}
+	c, err := h.login("alice", "alice-pw")
+	if err != nil {
+		t.Fatalf("alice cannot log in again: %v", err)
+	}
+	_ = c.Close()
+}
+
 func TestHealthReadinessAndMetrics(t *testing.T) {
 	h := start(t, userYAML(t, "alice", "alice-pw", ""))
 	for _, path := range []string{"/healthz", "/readyz"} {

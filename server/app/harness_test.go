@@ -85,9 +85,16 @@ type harness struct {
 	done     chan error
 }
 
+// userYAML is one user's entry in the config file. The same password always gets the same hash, as the operator
+// keeps the hash of an unchanged password: a new hash may mean a new password, and ends the sessions that
+// logged in with the old one.
 func userYAML(t *testing.T, name, pw string, extra string) string {
-	return fmt.Sprintf("- username: %s\n  passwordHash: %q\n%s", name, testcreds.Hash(t, pw), extra)
+	t.Helper()
+	h, _ := hashes.LoadOrStore(pw, testcreds.Hash(t, pw))
+	return fmt.Sprintf("- username: %s\n  passwordHash: %q\n%s", name, h, extra)
 }
+
+var hashes sync.Map
 
 func start(t *testing.T, users string) *harness {
 	t.Helper()

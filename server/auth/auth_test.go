@@ -17,8 +17,11 @@ limitations under the License.
 package auth
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +30,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/server/metrics"
 )
 
 // fixture builds an authenticator over a small user table:
@@ -189,36 +193,105 @@ func TestLimiter(t *testing.T) {
 }
 
 func TestSessionsClosedWhenRevoked(t *testing.T) {
-	a, _, _ := fixture(t)
-	s := NewSessions()
+	a, aliceKey, _ := fixture(t)
+	var logs bytes.Buffer
+	m := metrics.New(func() int { return 0 })
+	s := NewSessions(a.Users, slog.New(slog.NewTextHandler(&logs, nil)), m)
+	alice, _ := a.Users.Lookup("alice")
+	dave, _ := a.Users.Lookup("dave")
+	remote := netip.MustParseAddrPort("192.0.2.200:40000")
 	closed := map[string]int{}
-	removes := make([]func(), 0, 3)
-	for _, name := range []string{"alice", "alice", "dave"} {
+	logins := []struct {
+		name  string
+		login *Login
+	}{
+		{"alice-password", PasswordLogin(alice, config.ProtocolSFTP, remote)},
+		{"alice-key", KeyLogin(alice, aliceKey, remote)},
+		{"dave", PasswordLogin(dave, config.ProtocolFTP, remote)},
+	}
+	removes := make([]func(), 0, len(logins))
+	for _, l := range logins {
 		var remove func()
-		remove = s.Add(name, func() { closed[name]++; remove() })
+		remove, err := s.Add(l.login, func() { closed[l.name]++; remove() })
+		if err != nil {
+			t.Fatalf("Add(%s): %v", l.name, err)
+		}
 		removes = append(removes, remove)
 	}
-	if n := s.CloseRevoked(a.Users); n != 0 {
-		t.Fatalf("closed %d sessions of valid users", n)
+	if n := s.CloseRevoked(); n != 0 {
+		t.Fatalf("closed %d sessions of unchanged users", n)
 	}
 
-	// alice is disabled and dave removed; a changed password alone would not close anything.
-	cfg := &config.Config{Users: []config.User{{Username: "alice", PasswordHash: testcreds.Hash(t, "x"), Disabled: true}}}
+	// alice's password changes: her password session ends, her key session does not. dave is removed.
+	cfg := &config.Config{
+		AllowedSourceRanges: []string{"192.0.2.0/24", "2001:db8::/32"},
+		Users: []config.User{{Username: "alice", PasswordHash: testcreds.Hash(t, "rotated"),
+			AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(aliceKey))}}},
+	}
 	if err := a.Users.Update(cfg); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.CloseRevoked(a.Users); n != 3 {
-		t.Fatalf("CloseRevoked closed %d sessions, want 3", n)
+	if n := s.CloseRevoked(); n != 2 {
+		t.Fatalf("CloseRevoked closed %d sessions, want 2", n)
 	}
-	if closed["alice"] != 2 || closed["dave"] != 1 {
-		t.Fatalf("closed %v, want alice twice and dave once", closed)
+	if closed["alice-password"] != 1 || closed["dave"] != 1 || closed["alice-key"] != 0 {
+		t.Fatalf("closed %v, want alice's password session and dave's", closed)
 	}
-	if s.Count() != 0 {
-		t.Fatalf("%d sessions still registered", s.Count())
+	if n := s.CloseRevoked(); n != 0 || s.Count() != 1 {
+		t.Fatalf("a second CloseRevoked closed %d sessions and left %d; want 0 and 1", n, s.Count())
+	}
+	for _, want := range []string{
+		`msg="session ended: the new configuration revokes its access" user=alice protocol=sftp remote=192.0.2.200:40000 method=password reason=password_changed detail="the password was replaced"`,
+		`user=dave protocol=ftp remote=192.0.2.200:40000 method=password reason=user_removed`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	if got := counter(t, m, "pier_sessions_revoked_total", "sftp", "password_changed"); got != 1 {
+		t.Errorf("pier_sessions_revoked_total{sftp,password_changed} = %v, want 1", got)
+	}
+
+	// A login checked against the old table and registered after the reload is refused at once.
+	if _, err := s.Add(PasswordLogin(dave, config.ProtocolFTP, remote), func() { t.Error("closeFn of a refused session called") }); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("Add of a removed user's login: %v, want ErrRevoked", err)
+	}
+	if s.Count() != 1 {
+		t.Fatalf("%d sessions registered, want 1", s.Count())
+	}
+	if got := counter(t, m, "pier_sessions_revoked_total", "ftp", "user_removed"); got != 2 {
+		t.Errorf("pier_sessions_revoked_total{ftp,user_removed} = %v, want 2", got)
 	}
 	for _, remove := range removes {
 		remove() // removing an already removed session is harmless
 	}
+	if s.Count() != 0 {
+		t.Fatalf("%d sessions still registered", s.Count())
+	}
+}
+
+// counter reads one sample of a counter with labels protocol and reason from m's registry.
+func counter(t *testing.T, m *metrics.Metrics, name, protocol, reason string) float64 {
+	t.Helper()
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, metric := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range metric.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["protocol"] == protocol && labels["reason"] == reason {
+				return metric.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 func TestTwoFactorUsersCannotUseFTP(t *testing.T) {

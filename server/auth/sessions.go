@@ -16,70 +16,115 @@ limitations under the License.
 
 package auth
 
-import "sync"
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
 
-// Sessions tracks logged-in sessions by username, so that a config reload can end the sessions of users who were
-// removed or disabled: they must not keep working on a connection they opened before.
+	"github.com/pier-dev/pier/server/metrics"
+)
+
+// ErrRevoked refuses to register a session whose login the configuration revoked between the login check and
+// the registration (a reload in between). The session must end.
+var ErrRevoked = errors.New("access revoked by a configuration change")
+
+// Sessions tracks logged-in sessions, so that a configuration change that restricts a user reaches the sessions
+// that user already has open: each applied configuration ends every session it would not let in again with the
+// same rights (see Users.Check). Connections opened before the change must not keep working with what was taken
+// away.
 type Sessions struct {
-	mu     sync.Mutex
-	byUser map[string]map[*session]struct{}
+	users   *Users
+	log     *slog.Logger
+	metrics *metrics.Metrics
+
+	mu   sync.Mutex
+	open map[*session]struct{}
 }
 
-type session struct{ close func() }
-
-// NewSessions returns an empty registry.
-func NewSessions() *Sessions {
-	return &Sessions{byUser: map[string]map[*session]struct{}{}}
+type session struct {
+	login *Login
+	close func()
 }
 
-// Add registers a session of username; closeFn must end it (close its connection). The returned remove must be
-// called when the session ends by itself.
-func (s *Sessions) Add(username string, closeFn func()) (remove func()) {
-	sess := &session{close: closeFn}
-	s.mu.Lock()
-	if s.byUser[username] == nil {
-		s.byUser[username] = map[*session]struct{}{}
+// NewSessions returns an empty registry that checks sessions against users. log gets one line per session a
+// configuration change ends; m (which may be nil) counts them.
+func NewSessions(users *Users, log *slog.Logger, m *metrics.Metrics) *Sessions {
+	if log == nil {
+		log = slog.Default()
 	}
-	s.byUser[username][sess] = struct{}{}
+	return &Sessions{users: users, log: log, metrics: m, open: map[*session]struct{}{}}
+}
+
+// Add registers the session that logged in as login; closeFn must end it (close its connection). The returned
+// remove must be called when the session ends by itself.
+//
+// Add checks login against the current configuration first and returns ErrRevoked, registering nothing, if a
+// reload since the login check restricted it: CloseRevoked ran before the session was registered and could not
+// end it. The check and the registration happen under the lock CloseRevoked takes after the new user table is
+// in place, so every session is checked against every configuration applied after its login.
+func (s *Sessions) Add(login *Login, closeFn func()) (remove func(), err error) {
+	sess := &session{login: login, close: closeFn}
+	s.mu.Lock()
+	revocation := s.users.Check(login)
+	if revocation == nil {
+		s.open[sess] = struct{}{}
+	}
 	s.mu.Unlock()
+	if revocation != nil {
+		s.ended(login, revocation)
+		return nil, ErrRevoked
+	}
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		delete(s.byUser[username], sess)
-		if len(s.byUser[username]) == 0 {
-			delete(s.byUser, username)
-		}
-	}
+		delete(s.open, sess)
+	}, nil
 }
 
-// CloseRevoked ends every session whose user no longer exists in users or is disabled, and returns how many it
-// ended. Changed passwords or keys do not end sessions: the session was opened with valid credentials.
-func (s *Sessions) CloseRevoked(users *Users) int {
-	var revoked []*session
+// CloseRevoked ends every session the current configuration revokes (see Users.Check), logging each one with
+// its reason, and returns how many it ended. Call it after every change of the user table.
+func (s *Sessions) CloseRevoked() int {
+	type revoked struct {
+		sess *session
+		why  *Revocation
+	}
+	var ended []revoked
 	s.mu.Lock()
-	for username, set := range s.byUser {
-		if acct, ok := users.Lookup(username); ok && !acct.Disabled {
-			continue
-		}
-		for sess := range set {
-			revoked = append(revoked, sess)
+	for sess := range s.open {
+		if why := s.users.Check(sess.login); why != nil {
+			ended = append(ended, revoked{sess, why})
+			delete(s.open, sess) // so a concurrent reload does not end it twice
 		}
 	}
 	s.mu.Unlock()
 	// Close outside the lock: closing a connection makes its session call remove, which takes the lock.
-	for _, sess := range revoked {
-		sess.close()
+	for _, r := range ended {
+		s.ended(r.sess.login, r.why)
+		r.sess.close()
 	}
-	return len(revoked)
+	return len(ended)
+}
+
+// ended logs and counts one session ended by a configuration change.
+func (s *Sessions) ended(login *Login, why *Revocation) {
+	s.metrics.SessionRevoked(string(login.Protocol), string(why.Reason))
+	attrs := []slog.Attr{
+		slog.String("user", login.Account.Username),
+		slog.String("protocol", string(login.Protocol)),
+		slog.String("remote", login.Remote.String()),
+		slog.String("method", login.Methods()),
+		slog.String("reason", string(why.Reason)),
+	}
+	if why.Detail != "" {
+		attrs = append(attrs, slog.String("detail", why.Detail))
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "session ended: the new configuration revokes its access", attrs...)
 }
 
 // Count is the number of open sessions.
 func (s *Sessions) Count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, set := range s.byUser {
-		n += len(set)
-	}
-	return n
+	return len(s.open)
 }

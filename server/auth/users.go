@@ -52,10 +52,20 @@ func (a *Account) hasKey(key ssh.PublicKey) bool {
 	return slices.ContainsFunc(a.keys, func(k ssh.PublicKey) bool { return string(k.Marshal()) == string(want) })
 }
 
+// hasFingerprint reports whether the key with this SHA256 fingerprint is one of the account's authorized keys.
+func (a *Account) hasFingerprint(fingerprint string) bool {
+	return slices.ContainsFunc(a.keys, func(k ssh.PublicKey) bool { return ssh.FingerprintSHA256(k) == fingerprint })
+}
+
 // table is one generation of the user table and the server-wide rules that came with it.
 type table struct {
 	accounts     map[string]*Account
 	sourceRanges []netip.Prefix
+	// sftpAuthMethods are the SSH login methods the server offers; nil when the configuration has no SFTP
+	// section, which does not stop a running SFTP listener (that needs a restart) and so restricts nothing.
+	sftpAuthMethods []config.AuthMethod
+	// ftpRequiresTLS: the explicit FTP listener is in Required mode.
+	ftpRequiresTLS bool
 }
 
 // Users holds the current user table. Readers never block: a reload swaps the whole table at once, so a login
@@ -79,6 +89,11 @@ func (u *Users) Update(cfg *config.Config) error {
 	if next.sourceRanges, err = parsePrefixes(cfg.AllowedSourceRanges); err != nil {
 		return fmt.Errorf("allowedSourceRanges: %w", err)
 	}
+	if cfg.SFTP != nil {
+		// Not nil even when empty: the SFTP front end then offers no method either.
+		next.sftpAuthMethods = append([]config.AuthMethod{}, cfg.SFTP.AuthMethods...)
+	}
+	next.ftpRequiresTLS = cfg.FTP != nil && cfg.FTP.TLS.Mode == config.TLSRequired
 	for i := range cfg.Users {
 		acct, err := newAccount(cfg.Users[i])
 		if err != nil {

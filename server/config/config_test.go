@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -442,6 +443,16 @@ func TestUserHelpers(t *testing.T) {
 			if got := u.HasPermission(p); got != want {
 				t.Errorf("permissions %v: HasPermission(%s) = %v, want %v", tc.have, p, got, want)
 			}
+		}
+		// GrantedPermissions lists the same, in the order of singlePermissions.
+		var want []Permission
+		for _, p := range singlePermissions {
+			if slices.Contains(tc.allowed, p) {
+				want = append(want, p)
+			}
+		}
+		if got := u.GrantedPermissions(); !slices.Equal(got, want) {
+			t.Errorf("permissions %v: GrantedPermissions() = %v, want %v", tc.have, got, want)
 		}
 	}
 }

@@ -295,6 +295,17 @@ func (u *User) HasPermission(p Permission) bool {
 	return false
 }
 
+// GrantedPermissions lists the single permissions the user has, presets expanded, in a fixed order.
+func (u *User) GrantedPermissions() []Permission {
+	var granted []Permission
+	for _, p := range singlePermissions {
+		if u.HasPermission(p) {
+			granted = append(granted, p)
+		}
+	}
+	return granted
+}
+
 // Duration is a time.Duration written as a Go duration string such as "90s", "5m" or "1h30m".
 //
 // A value that is not such a string does not fail decoding: it is kept and reported by Validate with its field

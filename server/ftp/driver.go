@@ -166,13 +166,14 @@ func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 		Log: d.server.Log, Metrics: d.server.Metrics,
 	}
 	d.client = &clientDriver{fs: jail, sess: sess, conn: d.conn, cwd: cc.Path, log: log.With("user", account.Username)}
-	d.removeSession = d.server.Sessions.Add(account.Username, d.conn.closeAll)
-	// A config reload may have removed the user between the password check and Add; its CloseRevoked ran
-	// before this session was registered and could not close it.
-	if current, ok := d.server.Auth.Users.Lookup(account.Username); !ok || current.Disabled {
+	login := auth.PasswordLogin(account, config.ProtocolFTP, d.conn.remote)
+	login.TLSEnforced = d.implicit || d.ctrl.policy.requireTLS
+	remove, err := d.server.Sessions.Add(login, d.conn.closeAll)
+	if err != nil { // a reload restricted the user since the password check; Add logged why
 		d.conn.closeAll()
-		return nil, auth.ErrDisabled
+		return nil, err
 	}
+	d.removeSession = remove
 	if d.conn.tlsID != 0 {
 		d.server.tickets.loggedIn(d.conn.tlsID, account.Username)
 	}

@@ -64,10 +64,20 @@ type testServer struct {
 func testUsers(t *testing.T) []config.User {
 	t.Helper()
 	return []config.User{
-		{Username: "alice", PasswordHash: testcreds.Hash(t, passwords["alice"])},
-		{Username: "reader", PasswordHash: testcreds.Hash(t, passwords["reader"]), HomeDirectory: "/shared",
+		{Username: "alice", PasswordHash: hashOf(t, passwords["alice"])},
+		{Username: "reader", PasswordHash: hashOf(t, passwords["reader"]), HomeDirectory: "/shared",
 			Permissions: []config.Permission{config.PresetReadOnly}},
 	}
+}
+
+// hashes holds one bcrypt hash per test password. The operator, too, keeps the hash of an unchanged password:
+// a new hash may mean a new password, and ends the open sessions that logged in with the old one.
+var hashes sync.Map
+
+func hashOf(t *testing.T, password string) string {
+	t.Helper()
+	h, _ := hashes.LoadOrStore(password, testcreds.Hash(t, password))
+	return h.(string)
 }
 
 // randomPortRange picks 20 passive ports at random, so that test servers (and other packages' tests) rarely
@@ -94,13 +104,14 @@ func startServer(t *testing.T, change ...func(*Settings)) *testServer {
 		t.Fatal(err)
 	}
 	defender := auth.NewDefender(3, time.Hour)
+	log, m := slog.New(ts.log), metrics.New(defender.Banned)
 	ts.Server = &Server{
 		Auth:     &auth.Authenticator{Users: users, Defender: defender},
 		Limiter:  auth.NewLimiter(0, 0),
-		Sessions: auth.NewSessions(),
+		Sessions: auth.NewSessions(users, log, m),
 		Certs:    reloader,
-		Metrics:  metrics.New(defender.Banned),
-		Log:      slog.New(ts.log),
+		Metrics:  m,
+		Log:      log,
 	}
 	reloader.Log = ts.Log
 	ts.settings = Settings{
@@ -158,10 +169,17 @@ func (ts *testServer) serveOn(t *testing.T, ln net.Listener, serve func(net.List
 // setUsers swaps the user table as a config reload does, and ends revoked sessions.
 func (ts *testServer) setUsers(t *testing.T, users []config.User) {
 	t.Helper()
-	if err := ts.Auth.Users.Update(&config.Config{Users: users}); err != nil {
+	ts.reload(t, &config.Config{Users: users})
+}
+
+// reload applies the users and server-wide rules of cfg as a config reload does, and ends the sessions they
+// revoke.
+func (ts *testServer) reload(t *testing.T, cfg *config.Config) {
+	t.Helper()
+	if err := ts.Auth.Users.Update(cfg); err != nil {
 		t.Fatal(err)
 	}
-	ts.Sessions.CloseRevoked(ts.Auth.Users)
+	ts.Sessions.CloseRevoked()
 }
 
 // clientTLS trusts the test CA and caches TLS sessions, so data connections resume the control connection's.

@@ -41,6 +41,7 @@ type Metrics struct {
 	transfers       *prometheus.CounterVec
 	bans            prometheus.GaugeFunc
 	reloads         *prometheus.CounterVec
+	revoked         *prometheus.CounterVec
 }
 
 // New registers every metric, plus the Go runtime and process collectors, in a new registry. banned reports
@@ -71,12 +72,16 @@ func New(banned func() int) *Metrics {
 			Name: "pier_config_reloads_total",
 			Help: "Configuration reloads, by source (file, api) and result (success, error).",
 		}, []string{"source", labelResult}),
+		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pier_sessions_revoked_total",
+			Help: "Open sessions ended because a configuration change restricted their user, by protocol and reason.",
+		}, []string{labelProtocol, "reason"}),
 	}
 	m.bans = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "pier_banned_addresses", Help: "Client addresses banned now after too many failed logins.",
 	}, func() float64 { return float64(banned()) })
 	m.Registry.MustRegister(m.connections, m.openConnections, m.rejected, m.logins, m.bytes, m.transfers,
-		m.bans, m.reloads, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.bans, m.reloads, m.revoked, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -130,4 +135,12 @@ func (m *Metrics) ConfigReload(source string, ok bool) {
 		result = "error"
 	}
 	m.reloads.WithLabelValues(source, result).Inc()
+}
+
+// SessionRevoked counts an open session ended because a configuration change restricted its user; reason is
+// one of auth.Reason's values.
+func (m *Metrics) SessionRevoked(protocol, reason string) {
+	if m != nil {
+		m.revoked.WithLabelValues(protocol, reason).Inc()
+	}
 }

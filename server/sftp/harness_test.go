@@ -35,6 +35,7 @@ import (
 
 	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/server/metrics"
 )
 
 // testServer is a running SFTP server on 127.0.0.1 with its own storage, host key and users.
@@ -84,12 +85,16 @@ func startServerIn(t *testing.T, dir, addr string) *testServer {
 	if err := users.Update(&config.Config{Users: ts.users}); err != nil {
 		t.Fatal(err)
 	}
+	log := testLogger()
+	defender := auth.NewDefender(5, time.Hour)
+	m := metrics.New(defender.Banned)
 	ts.Server = &Server{
-		Auth:     &auth.Authenticator{Users: users, Defender: auth.NewDefender(5, time.Hour)},
+		Auth:     &auth.Authenticator{Users: users, Defender: defender},
 		Limiter:  auth.NewLimiter(0, 0),
-		Sessions: auth.NewSessions(),
+		Sessions: auth.NewSessions(users, log, m),
 		HostKeys: hostKeys,
-		Log:      testLogger(),
+		Metrics:  m,
+		Log:      log,
 	}
 	ts.SetSettings(Settings{
 		StorageRoot:  ts.storage,
@@ -134,10 +139,17 @@ func (ts *testServer) serveOn(t *testing.T, ln net.Listener) string {
 // setUsers swaps the user table as a config reload does, and ends revoked sessions.
 func (ts *testServer) setUsers(t *testing.T, users []config.User) {
 	t.Helper()
-	if err := ts.Auth.Users.Update(&config.Config{Users: users}); err != nil {
+	ts.reload(t, &config.Config{Users: users})
+}
+
+// reload applies the users and server-wide rules of cfg as a config reload does, and ends the sessions they
+// revoke.
+func (ts *testServer) reload(t *testing.T, cfg *config.Config) {
+	t.Helper()
+	if err := ts.Auth.Users.Update(cfg); err != nil {
 		t.Fatal(err)
 	}
-	ts.Sessions.CloseRevoked(ts.Auth.Users)
+	ts.Sessions.CloseRevoked()
 }
 
 // dial logs in with the given method and returns an SFTP client; the host key must be the one in the file.

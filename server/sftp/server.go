@@ -23,7 +23,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/netip"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -151,13 +150,13 @@ func (s *Server) handleConn(netConn net.Conn) {
 			}
 		},
 	}
-	check := &loginCheck{server: s, remote: remote.Addr()}
+	check := &loginCheck{server: s, remote: remote}
 	for _, am := range settings.AuthMethods {
 		switch am {
 		case config.AuthMethodPassword:
-			sshConfig.PasswordCallback = check.password("")
+			sshConfig.PasswordCallback = check.password(nil)
 		case config.AuthMethodPublicKey:
-			sshConfig.PublicKeyCallback = check.publicKey("")
+			sshConfig.PublicKeyCallback = check.publicKey(nil)
 		}
 	}
 	for _, signer := range signers {
@@ -175,28 +174,37 @@ func (s *Server) handleConn(netConn net.Conn) {
 	}
 	defer func() { _ = sshConn.Close() }() // also closes netConn; the deferred close above is then a no-op
 	conn.loggedIn(settings.IdleTimeout)
-	account, method := check.account, check.method
+	login, method, ok := acceptedLogin(sshConn)
+	if !ok { // every callback that accepts a login returns it; this would be a bug, so fail closed
+		log.Error("authentication succeeded without a login record; connection closed", "user", sshConn.User())
+		return
+	}
 	s.Metrics.Login(protocol, method, "success")
-	log = log.With("user", account.Username)
+	log = log.With("user", login.Account.Username)
 	log.Info("logged in", "method", method, "client", string(sshConn.ClientVersion()))
 
-	s.serveLoggedIn(log, sshConn, channels, requests, account, remote, settings)
+	s.serveLoggedIn(log, sshConn, channels, requests, login, settings)
 }
 
-// serveLoggedIn serves the channels of an authenticated connection until it closes or the user is revoked.
+// serveLoggedIn serves the channels of an authenticated connection until it closes or a configuration change
+// revokes the login.
 func (s *Server) serveLoggedIn(log *slog.Logger, sshConn *ssh.ServerConn, channels <-chan ssh.NewChannel,
-	requests <-chan *ssh.Request, account *auth.Account, remote netip.AddrPort, settings Settings) {
+	requests <-chan *ssh.Request, login *auth.Login, settings Settings) {
+	account := login.Account
 	jail, err := session.OpenJail(settings.StorageRoot, account)
 	if err != nil {
 		log.Error("opening the user's jail", "error", err)
 		return
 	}
 	defer func() { _ = jail.Close() }() // releases the directory handle; nothing was written through it
-	remove := s.Sessions.Add(account.Username, func() { _ = sshConn.Close() })
+	remove, err := s.Sessions.Add(login, func() { _ = sshConn.Close() })
+	if err != nil {
+		return // a reload restricted the user during the login; Add logged why
+	}
 	defer remove()
 
 	// The session adds user, protocol and remote to each transfer line itself.
-	sess := &session.Session{Protocol: protocol, Username: account.Username, Remote: remote, Log: s.Log, Metrics: s.Metrics}
+	sess := &session.Session{Protocol: protocol, Username: account.Username, Remote: login.Remote, Log: s.Log, Metrics: s.Metrics}
 	go ssh.DiscardRequests(requests)
 	// One budget for every channel of the connection: a client cannot multiply it by opening more channels.
 	var held atomic.Int64

@@ -341,7 +341,10 @@ func TestLargeDirectoryListing(t *testing.T) {
 
 func TestRevokedUsersAreDisconnectedAndLockedOut(t *testing.T) {
 	ts := startServer(t)
-	c := ts.mustDial(t, "alice")
+	c, err := ts.dial(t, "alice", ssh.PublicKeys(ts.clientKey))
+	if err != nil {
+		t.Fatal(err)
+	}
 	upload(t, c, "/keep.txt", []byte("kept"))
 
 	// A new user appears and can log in at once.
@@ -351,11 +354,12 @@ func TestRevokedUsersAreDisconnectedAndLockedOut(t *testing.T) {
 	if _, err := ts.dial(t, "bob", ssh.Password("bob-pw")); err != nil {
 		t.Fatalf("a user added at run time cannot log in: %v", err)
 	}
-	// alice's password changes: her open session keeps working.
+	// alice's password changes: her session, which logged in with a key, keeps working (restrict_test.go has
+	// the password sessions, which end).
 	users[0].PasswordHash = testcreds.Hash(t, "rotated")
 	ts.setUsers(t, users)
 	if _, err := c.Stat("/keep.txt"); err != nil {
-		t.Fatalf("a password change ended an open session: %v", err)
+		t.Fatalf("a password change ended an open key session: %v", err)
 	}
 	if _, err := ts.dial(t, "alice", ssh.Password(passwords["alice"])); err == nil {
 		t.Fatal("the old password still works")
