@@ -110,8 +110,13 @@ func (s *endpointState) writeStatus(failure error) {
 	if s.service != nil {
 		st.Addresses = addresses(s.service)
 	}
-	if s.config != nil {
-		st.Users = s.users
+	switch {
+	case s.config != nil:
+		st.Users = new(s.users)
+	case st.Users == nil:
+		// No config could be written yet, so the server accepts no login. A config that cannot be rendered
+		// now keeps the last one, and its count, in force.
+		st.Users = new(int32)
 	}
 	if s.deployment != nil {
 		st.Replicas = s.deployment.Status.Replicas
