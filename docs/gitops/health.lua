@@ -11,6 +11,7 @@ local waiting = {
   Pending = true,                  -- TransferUser: the endpoint does not serve the user's current settings yet
   GeneratedPasswordPending = true, -- TransferUser: the operator is generating the password
   PodsNotAvailable = true,         -- TransferEndpoint: pier-server pods are starting or rolling
+  PodsUnschedulable = true,        -- TransferEndpoint: no node fits a pod yet (a cluster autoscaler may add one)
   CertificatePending = true,       -- TransferEndpoint: cert-manager has not issued the certificate yet
   LoadBalancerPending = true,      -- TransferEndpoint: the load balancer has no address yet
   ReconcileFailed = true,          -- an API error; the operator retries with backoff

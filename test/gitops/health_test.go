@@ -160,6 +160,7 @@ var readyReasons = map[string]string{
 	"Pending":                  "Progressing",
 	"GeneratedPasswordPending": "Progressing",
 	"PodsNotAvailable":         "Progressing",
+	"PodsUnschedulable":        "Progressing",
 	"CertificatePending":       "Progressing",
 	"LoadBalancerPending":      "Progressing",
 	"ReconcileFailed":          "Progressing",
@@ -181,6 +182,8 @@ var readyReasons = map[string]string{
 	"InvalidAuthorizedKeys":   "Degraded",
 	"InvalidUser":             "Degraded",
 	"SecretUnreadable":        "Degraded", // never written today (it is retried as an error), but Degraded if it were
+	"ReplicaFailure":          "Degraded",
+	"PodsFailing":             "Degraded",
 	// Reasons of other conditions (never of Ready); listed so the drift check below knows them.
 	"MinimumReplicasAvailable": "", "ConfigRendered": "", "Valid": "", "Loaded": "", "Configured": "",
 	"ClusterInternal": "", "LoadBalancer": "",
