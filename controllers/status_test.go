@@ -137,34 +137,34 @@ func TestPrinterColumns(t *testing.T) {
 	})
 }
 
-// wantCells compares the cells of the named row of `kubectl get RESOURCE` (the API server's Table) by column
+// wantCells compares the cells of the named row of `kubectl get PLURAL` (the API server's Table) by column
 // name. Integers arrive as JSON numbers, so as float64.
-func wantCells(t *testing.T, namespace, resource, name string, want map[string]any) error {
+func wantCells(t *testing.T, namespace, plural, name string, want map[string]any) error {
 	t.Helper()
-	table := getTable(t, namespace, resource)
+	table := getTable(t, namespace, plural)
 	for _, row := range table.Rows {
 		if len(row.Cells) == 0 || row.Cells[0] != name {
 			continue
 		}
 		for i, col := range table.ColumnDefinitions {
 			if w, ok := want[col.Name]; ok && row.Cells[i] != w {
-				return fmt.Errorf("%s %s: column %s is %#v, want %#v", resource, name, col.Name, row.Cells[i], w)
+				return fmt.Errorf("%s %s: column %s is %#v, want %#v", plural, name, col.Name, row.Cells[i], w)
 			}
 		}
 		return nil
 	}
-	return fmt.Errorf("%s %s is not in the table", resource, name)
+	return fmt.Errorf("%s %s is not in the table", plural, name)
 }
 
 // getTable asks the API server for the Table kubectl prints.
-func getTable(t *testing.T, namespace, resource string) *metav1.Table {
+func getTable(t *testing.T, namespace, plural string) *metav1.Table {
 	t.Helper()
 	httpClient, err := rest.HTTPClientFor(env.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := strings.TrimSuffix(env.Config.Host, "/") + "/apis/" + transferv1alpha1.GroupVersion.String() +
-		"/namespaces/" + namespace + "/" + resource
+		"/namespaces/" + namespace + "/" + plural
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -172,12 +172,12 @@ func getTable(t *testing.T, namespace, resource string) *metav1.Table {
 	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		t.Fatalf("listing %s as a table: %v", resource, err)
+		t.Fatalf("listing %s as a table: %v", plural, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	table := &metav1.Table{}
 	if err := json.NewDecoder(resp.Body).Decode(table); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("reading the %s table: HTTP %d, %v", resource, resp.StatusCode, err)
+		t.Fatalf("reading the %s table: HTTP %d, %v", plural, resp.StatusCode, err)
 	}
 	return table
 }
