@@ -113,6 +113,7 @@ func (s *endpointState) writeStatus(failure error) {
 	if s.service != nil {
 		st.Addresses = addresses(s.service)
 	}
+	// status.users is a pointer so that 0 is written and kubectl shows it: an omitted int would read <none>.
 	switch {
 	case s.config != nil:
 		st.Users = new(s.users)

@@ -516,8 +516,7 @@ type TransferEndpointStatus struct {
 	Storage *StorageStatus `json:"storage,omitempty"`
 
 	// users is the number of TransferUsers the endpoint's server config holds: the logins it serves, disabled ones
-	// included (they are refused). 0 until a config has been written. It is a pointer so that 0 is written and
-	// shown, rather than left out.
+	// included (they are refused). It is set from the first reconcile on, 0 included.
 	// +optional
 	Users *int32 `json:"users,omitempty"`
 
