@@ -114,7 +114,7 @@ func PodProblem(p *corev1.Pod) (reason, why string) {
 	if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 		return "", ""
 	}
-	statuses := append(slices.Clone(p.Status.InitContainerStatuses), p.Status.ContainerStatuses...)
+	statuses := slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses)
 	for _, cs := range statuses {
 		if problem := containerProblem(cs); problem != "" {
 			return ReasonPodsFailing, bounded(fmt.Sprintf("pod %s: container %s: %s", p.Name, cs.Name, problem))
