@@ -24,6 +24,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,7 +39,8 @@ import (
 // value (63), which once made every reconcile fail before it wrote any status.
 func TestLongUserNameGetsItsPassword(t *testing.T) {
 	ns := env.Namespace(t)
-	sftpEndpoint(t, ns)
+	te := sftpEndpoint(t, ns)
+	servingPods(t, te)
 	name := strings.Repeat("a", 120) + "." + strings.Repeat("b", 123)
 	tu := newUser(ns, name, "longname")
 	tu.Spec.GeneratePassword = true
@@ -114,12 +116,13 @@ func TestPrinterColumns(t *testing.T) {
 		})
 	})
 
+	servingPods(t, te)
 	create(t, passwordSecret(ns, "alice-pw", "a password"))
 	alice := withPassword(newUser(ns, "alice", "alice"), "alice-pw")
 	create(t, alice)
 	condition(t, alice, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
 	eventually(t, func() error {
-		return wantCells(t, ns, "transferendpoints", te.Name, map[string]any{"Users": float64(1)})
+		return wantCells(t, ns, "transferendpoints", te.Name, map[string]any{"Users": float64(1), "Ready": "True", "Reason": "Serving"})
 	})
 	eventually(t, func() error {
 		return wantCells(t, ns, "transferusers", alice.Name, map[string]any{
@@ -135,6 +138,15 @@ func TestPrinterColumns(t *testing.T) {
 	eventually(t, func() error {
 		return wantCells(t, ns, "transferusers", orphan.Name, map[string]any{"Ready": "False", "Reason": "EndpointNotFound"})
 	})
+}
+
+// servingPods gives the endpoint's Deployment the status of running pods, so the endpoint and its users can be
+// Serving in this suite, which runs no deployment controller.
+func servingPods(t *testing.T, te *transferv1alpha1.TransferEndpoint) {
+	t.Helper()
+	dep := &appsv1.Deployment{}
+	get(t, te.Namespace, te.Name, dep)
+	markAvailable(t, dep)
 }
 
 // wantCells compares the cells of the named row of `kubectl get PLURAL` (the API server's Table) by column
