@@ -62,6 +62,7 @@ type EndpointReconciler struct {
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferendpoints,verbs=get;list;watch
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferendpoints/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;update
@@ -229,6 +230,12 @@ func (r *EndpointReconciler) reconcileDeployment(ctx context.Context, s *endpoin
 		return err
 	}
 	s.deployment = dep
+	// From the cache, which holds only the operator's pods (CacheOptions): they say why replicas are missing.
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(s.te.Namespace), client.MatchingLabels(render.SelectorLabels(s.te))); err != nil {
+		return fmt.Errorf("listing the pods of Deployment %s: %w", dep.Name, err)
+	}
+	s.pods = pods.Items
 	return nil
 }
 

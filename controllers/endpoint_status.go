@@ -29,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers/availability"
 	"github.com/pier-dev/pier/controllers/hostkeys"
 	"github.com/pier-dev/pier/controllers/render"
 	"github.com/pier-dev/pier/server/config"
@@ -45,6 +46,8 @@ type endpointState struct {
 	tls        *transferv1alpha1.TLSStatus
 	service    *corev1.Service
 	deployment *appsv1.Deployment
+	// pods are the Deployment's pods, which explain missing replicas.
+	pods []corev1.Pod
 	// config is the config now in the config Secret; nil when it could not be rendered.
 	config *config.Config
 	// configFailure explains a nil config.
@@ -114,13 +117,19 @@ func (s *endpointState) writeStatus(failure error) {
 	if s.service != nil {
 		st.Addresses = addresses(s.service)
 	}
-	if s.config != nil {
-		st.Users = s.users
+	// status.users is a pointer so that 0 is written and kubectl shows it: an omitted int would read <none>.
+	switch {
+	case s.config != nil:
+		st.Users = new(s.users)
+	case st.Users == nil:
+		// No config could be written yet, so the server accepts no login. A config that cannot be rendered
+		// now keeps the last one, and its count, in force.
+		st.Users = new(int32)
 	}
 	if s.deployment != nil {
 		st.Replicas = s.deployment.Status.Replicas
 		st.AvailableReplicas = s.deployment.Status.AvailableReplicas
-		s.setCondition(available(s.deployment))
+		s.setCondition(availability.Condition(s.deployment, s.pods))
 	}
 
 	switch {
@@ -153,28 +162,6 @@ func (s *endpointState) ready() metav1.Condition {
 func (s *endpointState) setCondition(c metav1.Condition) {
 	c.ObservedGeneration = s.te.Generation
 	meta.SetStatusCondition(&s.te.Status.Conditions, c)
-}
-
-// available mirrors the Deployment's own Available condition.
-func available(d *appsv1.Deployment) metav1.Condition {
-	c := metav1.Condition{Type: transferv1alpha1.ConditionAvailable, Status: metav1.ConditionFalse,
-		Reason: "PodsNotAvailable", Message: fmt.Sprintf("%d of %d pods available", d.Status.AvailableReplicas, replicasOf(d))}
-	for _, dc := range d.Status.Conditions {
-		if dc.Type == appsv1.DeploymentAvailable && dc.Status == corev1.ConditionTrue && d.Status.AvailableReplicas > 0 {
-			c.Status, c.Reason = metav1.ConditionTrue, "MinimumReplicasAvailable"
-		}
-	}
-	if replicasOf(d) == 0 {
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, "ScaledToZero", "spec.replicas is 0"
-	}
-	return c
-}
-
-func replicasOf(d *appsv1.Deployment) int32 {
-	if d.Spec.Replicas == nil {
-		return 1
-	}
-	return *d.Spec.Replicas
 }
 
 // protocols is the printer column's list: sftp, ftp (plain or explicit FTPS) and ftps (implicit).

@@ -43,6 +43,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers/availability"
 	"github.com/pier-dev/pier/controllers/render"
 	"github.com/pier-dev/pier/controllers/users"
 )
@@ -108,6 +109,8 @@ func CacheOptions(namespaces []string, certManager bool) cache.Options {
 		&rbacv1.Role{}:                  {Label: managed},
 		&rbacv1.RoleBinding{}:           {Label: managed},
 		&policyv1.PodDisruptionBudget{}: {Label: managed},
+		// The endpoints' server pods carry the label too (render.Labels); no other pod is cached.
+		&corev1.Pod{}: {Label: managed},
 	}}
 	if certManager {
 		certificate := &unstructured.Unstructured{}
@@ -222,6 +225,7 @@ func (r *EndpointReconciler) setupWithManager(mgr ctrl.Manager, opts Options, ce
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.endpointsForSecret)).
 		Watches(&transferv1alpha1.TransferUser{}, handler.EnqueueRequestsFromMapFunc(endpointOfUser),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(endpointOfPod), builder.WithPredicates(podProblemChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles})
 	if certManager {
 		certificate := &unstructured.Unstructured{}
@@ -268,6 +272,36 @@ func endpointOfUser(_ context.Context, o client.Object) []reconcile.Request {
 	tu := o.(*transferv1alpha1.TransferUser)
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: tu.Namespace, Name: tu.Spec.EndpointRef.Name}}}
 }
+
+// endpointOfPod maps a server pod to its endpoint, by the label every server pod carries.
+func endpointOfPod(_ context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[render.LabelEndpoint]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{request(o.GetNamespace(), name)}
+}
+
+// podProblemChanged passes pod events that change what the endpoint's Available condition says about the pod.
+// Pods becoming ready or going away change the Deployment's status too, which the endpoint watches; the rest of
+// a pod's updates (probes, restarts of a healthy container) would only cost reconciles.
+var podProblemChanged = predicate.Funcs{
+	CreateFunc:  func(e event.CreateEvent) bool { return hasProblem(e.Object) },
+	DeleteFunc:  func(e event.DeleteEvent) bool { return hasProblem(e.Object) },
+	UpdateFunc:  func(e event.UpdateEvent) bool { return problemOf(e.ObjectOld) != problemOf(e.ObjectNew) },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+func problemOf(o client.Object) string {
+	pod, ok := o.(*corev1.Pod)
+	if !ok {
+		return ""
+	}
+	reason, why := availability.PodProblem(pod)
+	return reason + why
+}
+
+func hasProblem(o client.Object) bool { return problemOf(o) != "" }
 
 // endpointsForSecret maps a Secret to the endpoints that read it: the one that owns it, those that name it, and
 // the endpoints of users that name it.

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -49,6 +50,7 @@ const (
 	reasonEndpointNotFound    = "EndpointNotFound"
 	reasonEndpointUnavailable = "EndpointUnavailable"
 	reasonPending             = "Pending"
+	reasonReconcileFailed     = "ReconcileFailed"
 )
 
 // pendingRecheck is how soon a Pending user is checked again.
@@ -80,6 +82,12 @@ func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resul
 	}
 	original := tu.DeepCopy()
 	defer func() {
+		// Whatever stopped this reconcile is the user's Ready condition until a retry gets further, so no user is
+		// ever left without a status. A conflict only means the cache was behind; the retry decides Ready.
+		if err != nil && !apierrors.IsConflict(err) {
+			meta.SetStatusCondition(&tu.Status.Conditions, metav1.Condition{Type: transferv1alpha1.ConditionReady,
+				Status: metav1.ConditionFalse, Reason: reasonReconcileFailed, Message: err.Error(), ObservedGeneration: tu.Generation})
+		}
 		tu.Status.ObservedGeneration = tu.Generation
 		if equality.Semantic.DeepEqual(original.Status, tu.Status) {
 			return
@@ -259,13 +267,15 @@ func (r *UserReconciler) reconcileGeneratedPassword(ctx context.Context, tu *tra
 	if err != nil {
 		return fmt.Errorf("generating a password: %w", err)
 	}
+	labels := map[string]string{"app.kubernetes.io/managed-by": render.ManagedByValue}
+	// A label value holds at most 63 characters, a user's name up to 244 here. The owner reference, not this
+	// label, ties the Secret to its user, so a longer name goes without it rather than failing the Secret.
+	if len(validation.IsValidLabelValue(tu.Name)) == 0 {
+		labels["transfer.pier.dev/user"] = tu.Name
+	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: tu.Namespace,
-			Labels: map[string]string{
-				"app.kubernetes.io/managed-by": render.ManagedByValue,
-				"transfer.pier.dev/user":       tu.Name,
-			},
+			Name: name, Namespace: tu.Namespace, Labels: labels,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(tu, transferv1alpha1.GroupVersion.WithKind("TransferUser"))},
 		},
 		Type: corev1.SecretTypeOpaque,

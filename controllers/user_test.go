@@ -107,8 +107,8 @@ func TestUserAddChangeRemove(t *testing.T) {
 	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "")
 	eventually(t, func() error {
 		_ = k8s.Get(context.Background(), client.ObjectKeyFromObject(te), te)
-		if te.Status.Users != 1 {
-			return fmt.Errorf("status.users = %d", te.Status.Users)
+		if te.Status.Users == nil || *te.Status.Users != 1 {
+			return fmt.Errorf("status.users = %v", te.Status.Users)
 		}
 		return nil
 	})

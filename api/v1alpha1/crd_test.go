@@ -36,8 +36,8 @@ func TestCRDsInstalled(t *testing.T) {
 		shortName string
 		columns   []string
 	}{
-		"transferendpoints.transfer.pier.dev": {"te", []string{"Protocols", "Address", "Users", "Ready", "Age"}},
-		"transferusers.transfer.pier.dev":     {"tu", []string{"Endpoint", "Username", "Access", "Ready", "Age"}},
+		"transferendpoints.transfer.pier.dev": {"te", []string{"Protocols", "Address", "Users", "Ready", "Reason", "Age"}},
+		"transferusers.transfer.pier.dev":     {"tu", []string{"Endpoint", "Username", "Access", "Ready", "Reason", "Age"}},
 	}
 	for name, w := range want {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
@@ -67,6 +67,11 @@ func TestCRDsInstalled(t *testing.T) {
 		if !slices.Equal(columns, w.columns) {
 			t.Errorf("%s: printer columns %v, want %v", name, columns, w.columns)
 		}
+		for _, c := range v.AdditionalPrinterColumns {
+			if want, ok := statusColumns[c.Name]; ok && (c.JSONPath != want.path || c.Type != want.typ) {
+				t.Errorf("%s: column %s is %s %s, want %s %s", name, c.Name, c.Type, c.JSONPath, want.typ, want.path)
+			}
+		}
 		established := false
 		for _, c := range crd.Status.Conditions {
 			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
@@ -77,6 +82,13 @@ func TestCRDsInstalled(t *testing.T) {
 			t.Errorf("%s: not Established", name)
 		}
 	}
+}
+
+// statusColumns are the printer columns read from the status, with the JSONPath and type each must have.
+var statusColumns = map[string]struct{ path, typ string }{
+	"Users":  {".status.users", "integer"},
+	"Ready":  {`.status.conditions[?(@.type=="Ready")].status`, "string"},
+	"Reason": {`.status.conditions[?(@.type=="Ready")].reason`, "string"},
 }
 
 // TestSamplesAccepted creates every object under config/samples/ in a fresh namespace.

@@ -183,6 +183,23 @@ func TestPresetsAndListsAccepted(t *testing.T) {
 	}
 }
 
+// TestUserNameLengths: a TransferUser's name may be as long as Kubernetes allows (253), except with
+// generatePassword, whose Secret NAME-password must fit 253 characters too.
+func TestUserNameLengths(t *testing.T) {
+	ns := env.Namespace(t)
+	valid := map[int]string{
+		253: "endpointRef: {name: ep}\nusername: alice\npassword: {secretRef: {name: pw}}",
+		244: "endpointRef: {name: ep}\nusername: alice\ngeneratePassword: true",
+	}
+	for length, spec := range valid {
+		obj := fromYAML(t, user(spec), ns)
+		obj.SetName(strings.Repeat("u", length))
+		if err := env.Client.Create(context.Background(), obj); err != nil {
+			t.Errorf("a user named with %d characters was rejected: %v\n%s", length, err, spec)
+		}
+	}
+}
+
 func check[T comparable](t *testing.T, field string, got, want T) {
 	t.Helper()
 	if got != want {

@@ -530,9 +530,10 @@ type TransferEndpointStatus struct {
 	// +optional
 	Storage *StorageStatus `json:"storage,omitempty"`
 
-	// users is the number of TransferUsers bound to this endpoint and ready.
+	// users is the number of TransferUsers the endpoint's server config holds: the logins it serves, disabled ones
+	// included (they are refused). It is set from the first reconcile on, 0 included.
 	// +optional
-	Users int32 `json:"users,omitempty"`
+	Users *int32 `json:"users,omitempty"`
 
 	// replicas is the number of server pods.
 	// +optional
@@ -599,6 +600,7 @@ type StorageStatus struct {
 // +kubebuilder:printcolumn:name="Address",type=string,JSONPath=`.status.addresses[0].url`
 // +kubebuilder:printcolumn:name="Users",type=integer,JSONPath=`.status.users`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // TransferEndpoint is one SFTP and/or FTP/FTPS service: the operator runs pier-server for it in a Deployment,

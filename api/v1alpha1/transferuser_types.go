@@ -189,10 +189,12 @@ type TransferUserStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=tu,categories=pier
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.generatePassword) || !self.spec.generatePassword || self.metadata.name.size() <= 244",message="with spec.generatePassword, a TransferUser's name must be at most 244 characters: the operator writes the password into a Secret named NAME-password, and a Secret's name holds at most 253; shorten the name or set spec.password instead"
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpointRef.name`
 // +kubebuilder:printcolumn:name="Username",type=string,JSONPath=`.spec.username`
 // +kubebuilder:printcolumn:name="Access",type=string,JSONPath=`.spec.access`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // TransferUser is one login on one TransferEndpoint: its credentials, home directory and permissions.

@@ -177,6 +177,8 @@ func TestInvalidObjectsRejected(t *testing.T) {
 			[]string{"cannot log in over FTP, which has no keys"}},
 		{"bad CIDR for a user", user("endpointRef: {name: ep}\nusername: alice\ngeneratePassword: true\nallowedSourceRanges: [not-a-network]"),
 			[]string{"must be a network in CIDR notation"}},
+		{"generated password for a name too long for its Secret", strings.Replace(user("endpointRef: {name: ep}\nusername: alice\ngeneratePassword: true"), "name: u}", "name: "+strings.Repeat("u", 245)+"}", 1),
+			[]string{"with spec.generatePassword, a TransferUser's name must be at most 244 characters"}},
 	}
 	ns := env.Namespace(t)
 	for _, tc := range cases {

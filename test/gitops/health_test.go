@@ -160,6 +160,8 @@ var readyReasons = map[string]string{
 	"Pending":                  "Progressing",
 	"GeneratedPasswordPending": "Progressing",
 	"PodsNotAvailable":         "Progressing",
+	"PodsUnschedulable":        "Progressing",
+	"EndpointUnavailable":      "Progressing",
 	"CertificatePending":       "Progressing",
 	"LoadBalancerPending":      "Progressing",
 	"ReconcileFailed":          "Progressing",
@@ -182,9 +184,16 @@ var readyReasons = map[string]string{
 	"InvalidAuthorizedKeys":   "Degraded",
 	"InvalidUser":             "Degraded",
 	"SecretUnreadable":        "Degraded", // never written today (it is retried as an error), but Degraded if it were
+	"ReplicaFailure":          "Degraded",
+	"PodsFailing":             "Degraded",
+	"HomeOverlap":             "Degraded",
+	"TooManyKeys":             "Degraded",
+	"EntryTooLarge":           "Degraded",
+	"NoCredentials":           "Degraded",
+	"EndpointFull":            "Degraded",
 	// Reasons of other conditions (never of Ready); listed so the drift check below knows them.
 	"MinimumReplicasAvailable": "", "ConfigRendered": "", "Valid": "", "Loaded": "", "Configured": "",
-	"ClusterInternal": "", "LoadBalancer": "",
+	"ClusterInternal": "", "LoadBalancer": "", "AllUsersServed": "", "UsersNotServed": "", "ConfigWriteFailed": "",
 	// Reasons of events only.
 	"HostKeysGenerated": "", "HostKeysRegenerated": "", "HostKeysChanged": "", "HostKeyRegenerationRefused": "",
 }

@@ -101,9 +101,9 @@ func TestOperatorWritesOnlyStatus(t *testing.T) {
 	endpointKey := client.ObjectKey{Namespace: namespace, Name: "files"}
 	userKey := client.ObjectKey{Namespace: namespace, Name: "bob"}
 	// No kube-controller-manager runs, so the Deployment never gets pods and the endpoint settles at
-	// PodsNotAvailable; the user is Serving once the endpoint's config holds it.
+	// PodsNotAvailable; the user is served once the endpoint's config holds it, and says the endpoint has no pod.
 	waitReady(t, k8s, endpointKey, te, metav1.ConditionFalse, "PodsNotAvailable")
-	waitReady(t, k8s, userKey, tu, metav1.ConditionTrue, "Serving")
+	waitReady(t, k8s, userKey, tu, metav1.ConditionFalse, "EndpointUnavailable")
 
 	// A change in Git: the operator reconciles generation 2.
 	if err := unstructured.SetNestedField(objs[0].Object, int64(60), "spec", "limits", "maxConnections"); err != nil {

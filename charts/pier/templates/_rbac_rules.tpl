@@ -19,6 +19,13 @@ regenerates it, so both install paths grant exactly the same permissions.
   - update
   - watch
 - apiGroups:
+  - ""
+  resources:
+  - pods
+  verbs:
+  - list
+  - watch
+- apiGroups:
   - apps
   resources:
   - deployments
