@@ -59,7 +59,7 @@ func TestFullEndpointLeavesOutTheNewestUsers(t *testing.T) {
 	ns := env.Namespace(t)
 	te := sftpEndpoint(t, ns)
 	const users, keysEach = 26, 20 // about 56 KiB a user, under the 64 KiB a user may take
-	var created []*transferv1alpha1.TransferUser
+	created := make([]*transferv1alpha1.TransferUser, 0, users)
 	for i := range users {
 		tu := newUser(ns, fmt.Sprintf("big%02d", i), fmt.Sprintf("big%02d", i))
 		tu.Spec.AuthorizedKeys = &transferv1alpha1.AuthorizedKeysSource{}
@@ -98,7 +98,7 @@ func TestFullEndpointLeavesOutTheNewestUsers(t *testing.T) {
 }
 
 func keysOf(s *corev1.Secret) []string {
-	var out []string
+	out := make([]string, 0, len(s.Data))
 	for k := range s.Data {
 		out = append(out, k)
 	}

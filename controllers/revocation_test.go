@@ -139,7 +139,7 @@ func TestTooManyKeysLeavesOnlyThatUserBehind(t *testing.T) {
 	mallory := newUser(ns, "mallory", "mallory")
 	mallory.Spec.AuthorizedKeys = &transferv1alpha1.AuthorizedKeysSource{SecretRef: &transferv1alpha1.SecretKeyReference{Name: "mallory-keys"}}
 	create(t, mallory)
-	var others []*transferv1alpha1.TransferUser
+	others := make([]*transferv1alpha1.TransferUser, 0, 2)
 	for _, name := range []string{"walt", "xena"} {
 		create(t, passwordSecret(ns, name+"-pw", name+"'s password"))
 		tu := withPassword(newUser(ns, name, name), name+"-pw")

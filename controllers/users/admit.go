@@ -86,7 +86,7 @@ func Conflict(tu *transferv1alpha1.TransferUser, others []transferv1alpha1.Trans
 func overlap(home string, admin bool, otherHome string, otherAdmin bool, other string) string {
 	const fix = "give each user a home of its own, or set spec.access: Administrator on the user meant to see the other's files"
 	switch {
-	case home == otherHome && !(admin && otherAdmin):
+	case home == otherHome && (!admin || !otherAdmin):
 		return fmt.Sprintf("home directory %s is also the home of TransferUser %s, which is older: each would see the other's files; %s",
 			home, other, fix)
 	case contains(otherHome, home) && !otherAdmin:
@@ -192,8 +192,10 @@ func ancestors(home string) []string {
 // indexes TransferUsers by them, so checking one user among thousands reads only the few that matter.
 func Claims(tu *transferv1alpha1.TransferUser) []string {
 	ep, home := tu.Spec.EndpointRef.Name, Home(tu)
-	out := []string{claimName(ep, tu.Spec.Username), claimHome(ep, home)}
-	for _, dir := range ancestors(home) {
+	dirs := ancestors(home)
+	out := make([]string, 0, 2+len(dirs))
+	out = append(out, claimName(ep, tu.Spec.Username), claimHome(ep, home))
+	for _, dir := range dirs {
 		out = append(out, claimUnder(ep, dir))
 	}
 	return out
@@ -204,8 +206,10 @@ func Claims(tu *transferv1alpha1.TransferUser) []string {
 // same answer as over all the endpoint's users.
 func Candidates(tu *transferv1alpha1.TransferUser) []string {
 	ep, home := tu.Spec.EndpointRef.Name, Home(tu)
-	out := []string{claimName(ep, tu.Spec.Username), claimHome(ep, home), claimUnder(ep, home)}
-	for _, dir := range ancestors(home) {
+	dirs := ancestors(home)
+	out := make([]string, 0, 3+len(dirs))
+	out = append(out, claimName(ep, tu.Spec.Username), claimHome(ep, home), claimUnder(ep, home))
+	for _, dir := range dirs {
 		out = append(out, claimHome(ep, dir))
 	}
 	return out

@@ -19,6 +19,7 @@ package users
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -72,112 +73,143 @@ var (
 	malformed = &Problem{Reason: ReasonInvalidAuthorizedKeys, Effect: KeptLastGood, Message: "Secret x key y: line 2: bad"}
 )
 
+// renderCase is one situation of a user's Secrets and spec, and what Render must make of it.
+type renderCase struct {
+	name   string
+	tu     func() *transferv1alpha1.TransferUser
+	creds  Credentials
+	served *config.User
+	check  func(u *config.User, problems []*Problem) error
+}
+
+// renderFixture is what the render cases share: the keys and hash the endpoint serves for heidi.
+type renderFixture struct {
+	oldKey, newKey, inline credentials.AuthorizedKey
+	oldHash                string
+	served                 *config.User
+}
+
+func newRenderFixture(t *testing.T) renderFixture {
+	f := renderFixture{oldKey: ed25519Key(t, "old"), newKey: ed25519Key(t, "new"), inline: ed25519Key(t, "inline"),
+		oldHash: hashOf(t, "old password")}
+	f.served = &config.User{Username: "heidi", PasswordHash: f.oldHash, HomeDirectory: "/heidi",
+		AuthorizedKeys: []string{f.oldKey.Line, f.inline.Line}, Permissions: []config.Permission{config.PresetReadWrite}}
+	return f
+}
+
+func (f renderFixture) withInline() *transferv1alpha1.TransferUser {
+	tu := passwordUser()
+	tu.Spec.AuthorizedKeys.Keys = []string{f.inline.Line}
+	return tu
+}
+
 // TestRenderRules checks the rules for credentials whose Secrets change: gone revokes, broken keeps the last good
 // value of that credential only, the spec always applies, and a user left unable to log in as asked is disabled.
 func TestRenderRules(t *testing.T) {
-	oldKey, newKey, inline := ed25519Key(t, "old"), ed25519Key(t, "new"), ed25519Key(t, "inline")
-	oldHash := hashOf(t, "old password")
-	served := &config.User{Username: "heidi", PasswordHash: oldHash, HomeDirectory: "/heidi",
-		AuthorizedKeys: []string{oldKey.Line, inline.Line}, Permissions: []config.Permission{config.PresetReadWrite}}
+	f := newRenderFixture(t)
+	for _, tc := range append(revocationCases(f), keptAndLimitCases(t, f)...) {
+		t.Run(tc.name, func(t *testing.T) {
+			u, problems := Render(tc.tu(), tc.creds, tc.served)
+			if err := tc.check(u, problems); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
 
-	t.Run("password Secret gone: the password is revoked, the keys stay", func(t *testing.T) {
-		u, problems := Render(passwordUser(), Credentials{PasswordProblem: cloneProblem(missing), SecretKeys: []credentials.AuthorizedKey{newKey}}, served)
-		if u == nil || u.PasswordHash != "" || u.Disabled || !slices.Equal(u.AuthorizedKeys, []string{newKey.Line}) {
-			t.Fatalf("entry %+v", u)
-		}
-		if len(problems) != 1 || !strings.Contains(problems[0].Message, "revoked") {
-			t.Fatalf("problems %v", problems)
-		}
-	})
-	t.Run("both gone: served disabled", func(t *testing.T) {
-		u, problems := Render(passwordUser(), Credentials{PasswordProblem: cloneProblem(missing), KeysProblem: cloneProblem(missing)}, served)
-		if u == nil || !u.Disabled || u.PasswordHash != "" || len(u.AuthorizedKeys) != 0 {
-			t.Fatalf("entry %+v, want disabled without credentials", u)
-		}
-		if problems[len(problems)-1].Reason != ReasonNoCredentials {
-			t.Fatalf("problems %v", problems)
-		}
-	})
-	t.Run("both gone, never served: not served", func(t *testing.T) {
-		u, problems := Render(passwordUser(), Credentials{PasswordProblem: cloneProblem(missing), KeysProblem: cloneProblem(missing)}, nil)
-		if u != nil || len(problems) == 0 {
-			t.Fatalf("entry %+v problems %v", u, problems)
-		}
-	})
-	t.Run("FTP user whose password is gone: disabled, not let in with keys", func(t *testing.T) {
-		u, _ := Render(passwordUser("ftp", "sftp"), Credentials{PasswordProblem: cloneProblem(missing), SecretKeys: []credentials.AuthorizedKey{newKey}}, served)
-		if u == nil || !u.Disabled {
-			t.Fatalf("entry %+v, want disabled", u)
-		}
-	})
-	t.Run("keys Secret broken: its last good keys stay, not the removed inline one", func(t *testing.T) {
-		tu := passwordUser()
-		tu.Spec.AuthorizedKeys.Keys = []string{inline.Line}
-		u, problems := Render(tu, Credentials{Password: []byte("old password"), KeysProblem: cloneProblem(malformed), InlineKeys: []credentials.AuthorizedKey{inline}}, served)
-		if u == nil || u.PasswordHash != oldHash || !slices.Equal(u.AuthorizedKeys, []string{oldKey.Line, inline.Line}) {
-			t.Fatalf("entry %+v", u)
-		}
-		if !strings.Contains(problems[0].Message, "last good keys") {
-			t.Fatalf("problems %v", problems)
-		}
-	})
-	t.Run("keys Secret gone: only inline keys", func(t *testing.T) {
-		tu := passwordUser()
-		tu.Spec.AuthorizedKeys.Keys = []string{inline.Line}
-		u, _ := Render(tu, Credentials{Password: []byte("old password"), KeysProblem: cloneProblem(missing), InlineKeys: []credentials.AuthorizedKey{inline}}, served)
-		if u == nil || !slices.Equal(u.AuthorizedKeys, []string{inline.Line}) {
-			t.Fatalf("entry %+v", u)
-		}
-	})
-	t.Run("password unusable: the last good hash stays, and restrictions of the spec apply", func(t *testing.T) {
+func plain() *transferv1alpha1.TransferUser { return passwordUser() }
+
+// revocationCases: Secrets that are gone.
+func revocationCases(f renderFixture) []renderCase {
+	return []renderCase{
+		{"password Secret gone: the password is revoked, the keys stay", plain,
+			Credentials{PasswordProblem: cloneProblem(missing), SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
+			func(u *config.User, p []*Problem) error {
+				return expect(u != nil && u.PasswordHash == "" && !u.Disabled && slices.Equal(u.AuthorizedKeys, []string{f.newKey.Line}) &&
+					len(p) == 1 && strings.Contains(p[0].Message, "revoked"), u, p)
+			}},
+		{"both gone: served disabled", plain,
+			Credentials{PasswordProblem: cloneProblem(missing), KeysProblem: cloneProblem(missing)}, f.served,
+			func(u *config.User, p []*Problem) error {
+				return expect(u != nil && u.Disabled && u.PasswordHash == "" && len(u.AuthorizedKeys) == 0 &&
+					p[len(p)-1].Reason == ReasonNoCredentials, u, p)
+			}},
+		{"both gone, never served: not served", plain,
+			Credentials{PasswordProblem: cloneProblem(missing), KeysProblem: cloneProblem(missing)}, nil,
+			func(u *config.User, p []*Problem) error { return expect(u == nil && len(p) > 0, u, p) }},
+		{"FTP user whose password is gone: disabled, not let in with keys", func() *transferv1alpha1.TransferUser { return passwordUser("ftp", "sftp") },
+			Credentials{PasswordProblem: cloneProblem(missing), SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
+			func(u *config.User, p []*Problem) error { return expect(u != nil && u.Disabled, u, p) }},
+		{"keys Secret gone: only inline keys", f.withInline,
+			Credentials{Password: []byte("old password"), KeysProblem: cloneProblem(missing), InlineKeys: []credentials.AuthorizedKey{f.inline}}, f.served,
+			func(u *config.User, p []*Problem) error {
+				return expect(u != nil && slices.Equal(u.AuthorizedKeys, []string{f.inline.Line}), u, p)
+			}},
+	}
+}
+
+// keptAndLimitCases: Secrets that exist but cannot be used, limits, and the spec applying regardless.
+func keptAndLimitCases(t *testing.T, f renderFixture) []renderCase {
+	restricted := func() *transferv1alpha1.TransferUser {
 		tu := passwordUser()
 		tu.Spec.Permissions = []transferv1alpha1.Permission{transferv1alpha1.PermissionReadOnly}
 		tu.Spec.AllowedSourceRanges = []transferv1alpha1.CIDR{"192.0.2.0/24"}
 		tu.Spec.Protocols = []transferv1alpha1.Protocol{"sftp"}
-		u, problems := Render(tu, Credentials{Password: []byte("two\nlines"), SecretKeys: []credentials.AuthorizedKey{newKey}}, served)
-		if u == nil || u.PasswordHash != oldHash {
-			t.Fatalf("entry %+v, want the last good hash", u)
-		}
-		if !slices.Equal(u.Permissions, []config.Permission{config.PresetReadOnly}) ||
-			!slices.Equal(u.AllowedSourceRanges, []string{"192.0.2.0/24"}) || !slices.Equal(u.Protocols, []config.Protocol{"sftp"}) {
-			t.Fatalf("the spec's restrictions were not applied: %+v", u)
-		}
-		if len(problems) != 1 || problems[0].Reason != ReasonInvalidPassword {
-			t.Fatalf("problems %v", problems)
-		}
-	})
-	t.Run("unchanged password keeps its hash", func(t *testing.T) {
-		u, problems := Render(passwordUser(), Credentials{Password: []byte("old password\n"), SecretKeys: []credentials.AuthorizedKey{oldKey}}, served)
-		if u == nil || u.PasswordHash != oldHash || len(problems) != 0 {
-			t.Fatalf("entry %+v problems %v", u, problems)
-		}
-	})
-	t.Run("keys Secret over the size limit: last good keys", func(t *testing.T) {
-		var many []credentials.AuthorizedKey
-		for range MaxKeysPerUser {
-			k := ed25519Key(t, strings.Repeat("c", 2000))
-			many = append(many, k)
-		}
-		u, problems := Render(passwordUser(), Credentials{Password: []byte("old password"), SecretKeys: many}, served)
-		if u == nil || !slices.Equal(u.AuthorizedKeys, []string{oldKey.Line, inline.Line}) {
-			t.Fatalf("entry %+v", u)
-		}
-		if problems[0].Reason != ReasonEntryTooLarge {
-			t.Fatalf("problems %v", problems)
-		}
-	})
-	t.Run("inline keys over the size limit: not served", func(t *testing.T) {
+		return tu
+	}
+	inlineOnly := func() *transferv1alpha1.TransferUser {
 		tu := passwordUser()
 		tu.Spec.AuthorizedKeys.SecretRef = nil
-		var many []credentials.AuthorizedKey
-		for range MaxKeysPerUser {
-			many = append(many, ed25519Key(t, strings.Repeat("c", 2000)))
-		}
-		u, problems := Render(tu, Credentials{Password: []byte("old password"), InlineKeys: many}, served)
-		if u != nil || problems[len(problems)-1].Reason != ReasonEntryTooLarge || problems[len(problems)-1].Effect != Refused {
-			t.Fatalf("entry %+v problems %v", u, problems)
-		}
-	})
+		return tu
+	}
+	bulky := make([]credentials.AuthorizedKey, 0, MaxKeysPerUser)
+	for range MaxKeysPerUser {
+		bulky = append(bulky, ed25519Key(t, strings.Repeat("c", 2000)))
+	}
+	return []renderCase{
+		{"keys Secret broken: its last good keys stay, not the removed inline one", f.withInline,
+			Credentials{Password: []byte("old password"), KeysProblem: cloneProblem(malformed), InlineKeys: []credentials.AuthorizedKey{f.inline}}, f.served,
+			func(u *config.User, p []*Problem) error {
+				return expect(u != nil && u.PasswordHash == f.oldHash && slices.Equal(u.AuthorizedKeys, []string{f.oldKey.Line, f.inline.Line}) &&
+					strings.Contains(p[0].Message, "last good keys"), u, p)
+			}},
+		{"password unusable: the last good hash stays, and restrictions of the spec apply", restricted,
+			Credentials{Password: []byte("two\nlines"), SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
+			func(u *config.User, p []*Problem) error {
+				return expect(u != nil && u.PasswordHash == f.oldHash &&
+					slices.Equal(u.Permissions, []config.Permission{config.PresetReadOnly}) &&
+					slices.Equal(u.AllowedSourceRanges, []string{"192.0.2.0/24"}) && slices.Equal(u.Protocols, []config.Protocol{"sftp"}) &&
+					len(p) == 1 && p[0].Reason == ReasonInvalidPassword, u, p)
+			}},
+		{"unchanged password keeps its hash", plain,
+			Credentials{Password: []byte("old password\n"), SecretKeys: []credentials.AuthorizedKey{f.oldKey}}, f.served,
+			func(u *config.User, p []*Problem) error {
+				return expect(u != nil && u.PasswordHash == f.oldHash && len(p) == 0, u, p)
+			}},
+		{"keys Secret over the size limit: last good keys", plain,
+			Credentials{Password: []byte("old password"), SecretKeys: bulky}, f.served,
+			func(u *config.User, p []*Problem) error {
+				return expect(u != nil && slices.Equal(u.AuthorizedKeys, []string{f.oldKey.Line, f.inline.Line}) &&
+					p[0].Reason == ReasonEntryTooLarge, u, p)
+			}},
+		{"inline keys over the size limit: not served", inlineOnly,
+			Credentials{Password: []byte("old password"), InlineKeys: bulky}, f.served,
+			func(u *config.User, p []*Problem) error {
+				return expect(u == nil && p[len(p)-1].Reason == ReasonEntryTooLarge && p[len(p)-1].Effect == Refused, u, p)
+			}},
+	}
+}
+
+// expect is nil when ok, else an error showing what Render returned.
+func expect(ok bool, u *config.User, problems []*Problem) error {
+	if ok {
+		return nil
+	}
+	msgs := make([]string, 0, len(problems))
+	for _, p := range problems {
+		msgs = append(msgs, p.Reason+": "+p.Message)
+	}
+	return fmt.Errorf("entry %+v\nproblems %q", u, msgs)
 }
 
 func cloneProblem(p *Problem) *Problem {

@@ -63,7 +63,7 @@ func inflate(data []byte) ([]byte, error) {
 func Gzip(data []byte) []byte {
 	var buf bytes.Buffer
 	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
-	_, _ = w.Write(data)                                     // writes to a bytes.Buffer cannot fail
+	_, _ = w.Write(data)                                    // writes to a bytes.Buffer cannot fail
 	_ = w.Close()
 	return buf.Bytes()
 }

@@ -87,7 +87,7 @@ func testRevocation(t *testing.T, ep *localcluster.Endpoint, knownHosts string) 
 			return errors.New("heidi can still upload")
 		}
 		if !strings.Contains(out, "ermission denied") {
-			return fmt.Errorf("the upload failed, but not for lack of permission: %v\n%s", err, out)
+			return fmt.Errorf("the upload failed, but not for lack of permission: %w\n%s", err, out)
 		}
 		return nil
 	})
@@ -142,7 +142,7 @@ func testRevocation(t *testing.T, ep *localcluster.Endpoint, knownHosts string) 
 	eventually(t, "yuri logs in", func() error {
 		out, err := opensshAs(ep, knownHosts, "yuri", "yuri's password", "ls\n", work)
 		if err != nil {
-			return fmt.Errorf("%v: %s", err, out)
+			return fmt.Errorf("%w: %s", err, out)
 		}
 		return nil
 	})
