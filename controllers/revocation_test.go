@@ -237,11 +237,7 @@ func TestOverlappingHomesAreRefused(t *testing.T) {
 // TestEndpointUnavailable: a user is Ready only while its endpoint has a pod to accept it.
 func TestEndpointUnavailable(t *testing.T) {
 	ns := env.Namespace(t)
-	te := &transferv1alpha1.TransferEndpoint{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "files"},
-		Spec:       transferv1alpha1.TransferEndpointSpec{SFTP: &transferv1alpha1.SFTPSpec{}},
-	}
-	create(t, te)
+	te := sftpEndpointWithoutPods(t, ns)
 	create(t, passwordSecret(ns, "olga-pw", "olga's password"))
 	olga := withPassword(newUser(ns, "olga", "olga"), "olga-pw")
 	create(t, olga)

@@ -24,7 +24,6 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,8 +38,7 @@ import (
 // value (63), which once made every reconcile fail before it wrote any status.
 func TestLongUserNameGetsItsPassword(t *testing.T) {
 	ns := env.Namespace(t)
-	te := sftpEndpoint(t, ns)
-	servingPods(t, te)
+	sftpEndpoint(t, ns)
 	name := strings.Repeat("a", 120) + "." + strings.Repeat("b", 123)
 	tu := newUser(ns, name, "longname")
 	tu.Spec.GeneratePassword = true
@@ -78,7 +76,7 @@ func TestFailedReconcileIsACondition(t *testing.T) {
 		t.Errorf("the user's Ready message does not say why: %q", c.Message)
 	}
 
-	te := sftpEndpoint(t, ns)
+	te := sftpEndpointWithoutPods(t, ns) // no Deployment comes: the config Secret cannot be created
 	c = condition(t, te, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "ReconcileFailed")
 	if !strings.Contains(c.Message, "exceeded quota") {
 		t.Errorf("the endpoint's Ready message does not say why: %q", c.Message)
@@ -108,7 +106,7 @@ func zeroQuota(t *testing.T, namespace string, names ...corev1.ResourceName) {
 // config holds, 0 included, and Reason repeats the Ready condition's reason.
 func TestPrinterColumns(t *testing.T) {
 	ns := env.Namespace(t)
-	te := sftpEndpoint(t, ns)
+	te := sftpEndpointWithoutPods(t, ns) // its pods are marked available below, after the columns of an endpoint without them
 	ready := condition(t, te, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "PodsNotAvailable")
 	eventually(t, func() error {
 		return wantCells(t, ns, "transferendpoints", te.Name, map[string]any{
@@ -116,7 +114,7 @@ func TestPrinterColumns(t *testing.T) {
 		})
 	})
 
-	servingPods(t, te)
+	podsAvailable(t, te)
 	create(t, passwordSecret(ns, "alice-pw", "a password"))
 	alice := withPassword(newUser(ns, "alice", "alice"), "alice-pw")
 	create(t, alice)
@@ -140,14 +138,6 @@ func TestPrinterColumns(t *testing.T) {
 	})
 }
 
-// servingPods gives the endpoint's Deployment the status of running pods, so the endpoint and its users can be
-// Serving in this suite, which runs no deployment controller.
-func servingPods(t *testing.T, te *transferv1alpha1.TransferEndpoint) {
-	t.Helper()
-	dep := &appsv1.Deployment{}
-	get(t, te.Namespace, te.Name, dep)
-	markAvailable(t, dep)
-}
 
 // wantCells compares the cells of the named row of `kubectl get PLURAL` (the API server's Table) by column
 // name. Integers arrive as JSON numbers, so as float64.

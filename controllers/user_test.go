@@ -40,12 +40,19 @@ import (
 // sftpEndpoint is the smallest endpoint: SFTP only, generated host keys, emptyDir, with its pod available.
 func sftpEndpoint(t *testing.T, namespace string) *transferv1alpha1.TransferEndpoint {
 	t.Helper()
+	te := sftpEndpointWithoutPods(t, namespace)
+	podsAvailable(t, te)
+	return te
+}
+
+// sftpEndpointWithoutPods is sftpEndpoint before any pod is available (or even the Deployment exists).
+func sftpEndpointWithoutPods(t *testing.T, namespace string) *transferv1alpha1.TransferEndpoint {
+	t.Helper()
 	te := &transferv1alpha1.TransferEndpoint{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "files"},
 		Spec:       transferv1alpha1.TransferEndpointSpec{SFTP: &transferv1alpha1.SFTPSpec{}},
 	}
 	create(t, te)
-	podsAvailable(t, te)
 	return te
 }
 

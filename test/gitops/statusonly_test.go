@@ -124,6 +124,11 @@ func TestOperatorWritesOnlyStatus(t *testing.T) {
 
 	// Applying Git again is a no-op: nothing differs between Git and the cluster.
 	for i, o := range []client.Object{te, tu} {
+		// Read afresh: the user's status may have settled (its message names the endpoint's pods) since it was
+		// read above; only a write caused by the apply itself counts.
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(o), o); err != nil {
+			t.Fatal(err)
+		}
 		before := o.GetResourceVersion()
 		applied := objs[i].DeepCopy()
 		if err := k8s.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(applied),
