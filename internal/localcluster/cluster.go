@@ -99,7 +99,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, err
 	}
-	lock, err := lockHost(ctx, opts.Log, opts.StateDir)
+	lock, err := lockHost(ctx, opts.Log, hostLockFile, opts.StateDir)
 	if err != nil {
 		return nil, err
 	}

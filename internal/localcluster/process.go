@@ -91,13 +91,13 @@ const hostLockFile = "/tmp/pier-localcluster.lock"
 
 var errLocked = errors.New("locked by another process")
 
-// lockHost takes the host lock, waiting (and saying for whom) while another local cluster holds it, until ctx
-// ends. The lock is released when the returned file is closed, or when this process dies.
-func lockHost(ctx context.Context, log *slog.Logger, stateDir string) (*os.File, error) {
-	f, err := os.OpenFile(hostLockFile, os.O_RDWR|os.O_CREATE, 0o644)
+// lockHost takes the lock in file (hostLockFile), waiting (and saying for whom) while another local cluster holds
+// it, until ctx ends. The lock is released when the returned file is closed, or when this process dies.
+func lockHost(ctx context.Context, log *slog.Logger, file, stateDir string) (*os.File, error) {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o644)
 	if errors.Is(err, os.ErrPermission) {
 		// Created by another user: a read-only descriptor can be locked all the same.
-		f, err = os.Open(hostLockFile)
+		f, err = os.Open(file)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the local cluster lock: %w", err)
@@ -109,13 +109,13 @@ func lockHost(ctx context.Context, log *slog.Logger, stateDir string) (*os.File,
 		}
 		if !errors.Is(err, errLocked) {
 			_ = f.Close()
-			return nil, fmt.Errorf("locking %s: %w", hostLockFile, err)
+			return nil, fmt.Errorf("locking %s: %w", file, err)
 		}
 		if !logged {
 			holder, _ := io.ReadAll(io.LimitReader(f, 1024))
 			_, _ = f.Seek(0, io.SeekStart)
 			log.Warn("another local cluster is running on this machine, and every pier pod needs the same ports: "+
-				"waiting for it to stop", "holder", strings.TrimSpace(string(holder)), "lock", hostLockFile)
+				"waiting for it to stop", "holder", strings.TrimSpace(string(holder)), "lock", file)
 			logged = true
 		}
 		select {
