@@ -92,6 +92,10 @@ test: verify-generated vet lint test-clients ## Run every test: envtest for the 
 test-e2e: test-clients ## Only the end-to-end suite (test/e2e): local control plane, operator, pod, real clients.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_REQUIRE_CLIENTS=1 go test ./test/e2e -count=1 -v
 
+.PHONY: test-demo
+test-demo: test-clients ## Only make demo's own test (test/demo): runs make demo four times, ends it each way (Ctrl-C, SIGTERM, SIGKILL), checks nothing is left.
+	PIER_TEST_DEMO=1 PIER_REQUIRE_CLIENTS=1 go test ./test/demo -count=1 -v -timeout 30m
+
 .PHONY: test-chart
 test-chart: $(HELM) ## Only the Helm chart's tests (test/chart): lint, template, schema, dry-run against envtest.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" go test ./test/chart -count=1 -v
