@@ -28,7 +28,7 @@ import (
 // process is one line of /proc/PID/stat, the fields these tests need.
 type process struct {
 	pid, ppid, session int
-	state, comm        string
+	comm               string
 }
 
 // processes lists every process of the machine.
@@ -56,7 +56,7 @@ func processes() ([]process, error) {
 		if len(fields) < 4 {
 			continue
 		}
-		p := process{pid: pid, comm: string(stat[open+1 : end]), state: fields[0]}
+		p := process{pid: pid, comm: string(stat[open+1 : end])}
 		p.ppid, _ = strconv.Atoi(fields[1])
 		p.session, _ = strconv.Atoi(fields[3])
 		list = append(list, p)
