@@ -52,7 +52,7 @@ func chooseKubectl(ctx context.Context, log *slog.Logger, given, setupEnvtest st
 	if assets == "" {
 		return kubectl{}, errors.New("KUBEBUILDER_ASSETS is not set: run `make demo`, which sets it")
 	}
-	server, err := apiServerVersion(ctx, filepath.Join(assets, "kube-apiserver"))
+	server, err := controlPlaneVersion(ctx, filepath.Join(assets, "kube-apiserver"))
 	if err != nil {
 		return kubectl{}, err
 	}
@@ -90,21 +90,28 @@ func supports(client, server *version.Version) bool {
 	return diff >= -1 && diff <= 1
 }
 
-// apiServerVersion asks kube-apiserver for its version ("Kubernetes v1.37.2").
-func apiServerVersion(ctx context.Context, binary string) (*version.Version, error) {
+// controlPlaneVersion is the Kubernetes version of the kube-apiserver binary: what it says (a downloaded
+// "Kubernetes v1.37.2"), or, for one built from the module source without version stamps, which says v0.0.0, the
+// version hack/setup-envtest.sh built it from, ENVTEST_K8S_VERSION (the Makefile sets it).
+func controlPlaneVersion(ctx context.Context, binary string) (*version.Version, error) {
 	out, err := output(ctx, binary, "--version")
 	if err != nil {
 		return nil, fmt.Errorf("the control plane's version: %w", err)
 	}
-	fields := strings.Fields(string(out))
-	if len(fields) == 0 {
-		return nil, fmt.Errorf("the control plane's version: %s --version printed nothing", binary)
+	if fields := strings.Fields(string(out)); len(fields) > 0 {
+		if v, err := version.ParseGeneric(fields[len(fields)-1]); err == nil && v.Major() > 0 {
+			return v, nil
+		}
 	}
-	v, err := version.ParseGeneric(fields[len(fields)-1])
-	if err != nil {
-		return nil, fmt.Errorf("the control plane's version: %w", err)
+	if env := os.Getenv("ENVTEST_K8S_VERSION"); env != "" {
+		v, err := version.ParseGeneric(env)
+		if err != nil {
+			return nil, fmt.Errorf("ENVTEST_K8S_VERSION=%q: %w", env, err)
+		}
+		return v, nil
 	}
-	return v, nil
+	return nil, fmt.Errorf("the control plane's version: %s --version says %q and ENVTEST_K8S_VERSION is not set "+
+		"(make demo sets it); give the demo a kubectl with -kubectl", binary, strings.TrimSpace(string(out)))
 }
 
 // kubectlVersion asks kubectl for its own version, without contacting any cluster.

@@ -139,6 +139,21 @@ func TestChooseKubectl(t *testing.T) {
 			t.Fatalf("chooseKubectl = %+v, %v; want the one setup-envtest built", got, err)
 		}
 	})
+	t.Run("control plane built from source, without version stamps", func(t *testing.T) {
+		f := newFakeTools(t)
+		writeScript(t, filepath.Join(f.assets, "kube-apiserver"), `echo 'Kubernetes v0.0.0-master+$Format:%H$'`)
+		t.Setenv("ENVTEST_K8S_VERSION", "1.37.2")
+		want := f.kubectlOnPath(t, "v1.38.0")
+		got, err := chooseKubectl(ctx, log, "", f.script)
+		if err != nil || got.path != want {
+			t.Fatalf("chooseKubectl = %+v, %v; want %s: v1.38 supports the v1.37.2 control plane", got, err, want)
+		}
+		t.Setenv("ENVTEST_K8S_VERSION", "")
+		if got, err := chooseKubectl(ctx, log, "", f.script); err == nil || !strings.Contains(err.Error(), "-kubectl") {
+			t.Fatalf("chooseKubectl with no way to tell the control plane's version = %+v, %v; want an error "+
+				"that says what to do", got, err)
+		}
+	})
 	t.Run("given", func(t *testing.T) {
 		f := newFakeTools(t)
 		f.kubectlOnPath(t, "v1.37.0")
