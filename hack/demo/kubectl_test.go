@@ -94,7 +94,7 @@ func (f fakeTools) ranSetupEnvtest(t *testing.T) bool {
 	return err == nil
 }
 
-func TestChooseKubectl(t *testing.T) {
+func TestChooseKubectlOnPath(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	ctx := context.Background()
 
@@ -109,6 +109,27 @@ func TestChooseKubectl(t *testing.T) {
 			t.Error("it built a kubectl although the one on PATH fits")
 		}
 	})
+	t.Run("control plane built from source, without version stamps", func(t *testing.T) {
+		f := newFakeTools(t)
+		writeScript(t, filepath.Join(f.assets, "kube-apiserver"), `echo 'Kubernetes v0.0.0-master+$Format:%H$'`)
+		t.Setenv("ENVTEST_K8S_VERSION", "1.37.2")
+		want := f.kubectlOnPath(t, "v1.38.0")
+		got, err := chooseKubectl(ctx, log, "", f.script)
+		if err != nil || got.path != want {
+			t.Fatalf("chooseKubectl = %+v, %v; want %s: v1.38 supports the v1.37.2 control plane", got, err, want)
+		}
+		t.Setenv("ENVTEST_K8S_VERSION", "")
+		if got, err := chooseKubectl(ctx, log, "", f.script); err == nil || !strings.Contains(err.Error(), "-kubectl") {
+			t.Fatalf("chooseKubectl with no way to tell the control plane's version = %+v, %v; want an error "+
+				"that says what to do", got, err)
+		}
+	})
+}
+
+func TestChooseKubectlBuilt(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+
 	t.Run("on PATH but too old: built", func(t *testing.T) {
 		f := newFakeTools(t)
 		f.kubectlOnPath(t, "v1.32.4-dispatcher")
@@ -139,21 +160,12 @@ func TestChooseKubectl(t *testing.T) {
 			t.Fatalf("chooseKubectl = %+v, %v; want the one setup-envtest built", got, err)
 		}
 	})
-	t.Run("control plane built from source, without version stamps", func(t *testing.T) {
-		f := newFakeTools(t)
-		writeScript(t, filepath.Join(f.assets, "kube-apiserver"), `echo 'Kubernetes v0.0.0-master+$Format:%H$'`)
-		t.Setenv("ENVTEST_K8S_VERSION", "1.37.2")
-		want := f.kubectlOnPath(t, "v1.38.0")
-		got, err := chooseKubectl(ctx, log, "", f.script)
-		if err != nil || got.path != want {
-			t.Fatalf("chooseKubectl = %+v, %v; want %s: v1.38 supports the v1.37.2 control plane", got, err, want)
-		}
-		t.Setenv("ENVTEST_K8S_VERSION", "")
-		if got, err := chooseKubectl(ctx, log, "", f.script); err == nil || !strings.Contains(err.Error(), "-kubectl") {
-			t.Fatalf("chooseKubectl with no way to tell the control plane's version = %+v, %v; want an error "+
-				"that says what to do", got, err)
-		}
-	})
+}
+
+func TestChooseKubectlGivenOrUnknown(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+
 	t.Run("given", func(t *testing.T) {
 		f := newFakeTools(t)
 		f.kubectlOnPath(t, "v1.37.0")

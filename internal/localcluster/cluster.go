@@ -260,11 +260,14 @@ func stopProcess(cmd *exec.Cmd, wait time.Duration) error {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%s stopped with %w", filepath.Base(cmd.Path), err)
+		}
 		return nil
 	case <-time.After(wait):
 		_ = cmd.Process.Kill()
-		<-done
-		return fmt.Errorf("%s did not stop within %s of SIGINT and was killed", filepath.Base(cmd.Path), wait)
+		err := <-done
+		return fmt.Errorf("%s did not stop within %s of SIGINT and was killed: %w", filepath.Base(cmd.Path), wait, err)
 	}
 }

@@ -108,7 +108,7 @@ func TestWrappedProcessDiesWithItsParent(t *testing.T) {
 	waitFor(t, "the wrapper to exec sleep", func() error {
 		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", child))
 		if err != nil || exe != sleep {
-			return fmt.Errorf("process %d runs %q (%v), not %s", child, exe, err, sleep)
+			return fmt.Errorf("process %d runs %q (%w), not %s", child, exe, err, sleep)
 		}
 		return nil
 	})
