@@ -93,7 +93,7 @@ test-e2e: test-clients ## Only the end-to-end suite (test/e2e): local control pl
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_REQUIRE_CLIENTS=1 go test ./test/e2e -count=1 -v
 
 .PHONY: test-demo
-test-demo: test-clients ## Only make demo's own test (test/demo): runs make demo four times, ends it each way (Ctrl-C, SIGTERM, SIGKILL), checks nothing is left.
+test-demo: test-clients ## Only make demo's own test (test/demo): runs make demo five times, ends it each way (Ctrl-C, SIGTERM, SIGHUP, SIGKILL), checks nothing is left.
 	PIER_TEST_DEMO=1 PIER_REQUIRE_CLIENTS=1 go test ./test/demo -count=1 -v -timeout 30m
 
 .PHONY: test-chart

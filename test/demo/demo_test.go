@@ -16,9 +16,9 @@ limitations under the License.
 
 // Package demo tests `make demo` the way a newcomer runs and ends it: it runs the real make target in a session of
 // its own, uses the env file and the printed commands with real clients, then ends it each way a person or a
-// machine does (Ctrl-C to the terminal's process group, SIGTERM to make only, SIGKILL of make, SIGKILL of the demo
-// itself) and checks that nothing is left: no process, no listening port, no env file. It starts the demo four
-// times, so it has a make target of its own: make test-demo.
+// machine does (Ctrl-C to the terminal's process group, SIGTERM to make only, the terminal closed, SIGKILL of make,
+// SIGKILL of the demo itself) and checks that nothing is left: no process, no listening port, no env file. It
+// starts the demo five times, so it has a make target of its own: make test-demo.
 package demo
 
 import (
@@ -59,7 +59,7 @@ type demoRun struct {
 
 func TestMakeDemoLeavesNothingBehind(t *testing.T) {
 	if os.Getenv(runEnv) != "1" {
-		t.Skipf("starts make demo four times (a minute or two): run it with make test-demo (%s=1)", runEnv)
+		t.Skipf("starts make demo five times (a minute or two): run it with make test-demo (%s=1)", runEnv)
 	}
 	realclient.Require(t, "make", "bash", "sftp")
 	state := t.TempDir()
@@ -86,6 +86,12 @@ func TestMakeDemoLeavesNothingBehind(t *testing.T) {
 		}
 		ports := checkRunning(t, run)
 		checkEnvFileAndCommands(t, run)
+		// Where it prints how to add a user, the ban a login loop runs into, with the sample endpoint's settings.
+		for _, want := range []string{`"$KUBECTL" wait --for=condition=Ready tu/`, "5 failed logins", "ban that address for 1m"} {
+			if !strings.Contains(run.out.String(), want) {
+				t.Errorf("the demo's instructions lack %q:\n%s", want, run.out)
+			}
+		}
 		// A terminal sends Ctrl-C's SIGINT to its foreground process group: make's, which make demo runs in.
 		if err := syscall.Kill(-run.make.Process.Pid, syscall.SIGINT); err != nil {
 			t.Fatal(err)
@@ -97,6 +103,16 @@ func TestMakeDemoLeavesNothingBehind(t *testing.T) {
 		run := startDemo(t, state)
 		ports := checkRunning(t, run)
 		if err := run.make.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		checkNothingLeft(t, run, ports)
+		checkStoppedCleanly(t, run)
+	})
+	t.Run("SIGHUP to the process group", func(t *testing.T) {
+		run := startDemo(t, state)
+		ports := checkRunning(t, run)
+		// What closing the terminal does.
+		if err := syscall.Kill(-run.make.Process.Pid, syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
 		checkNothingLeft(t, run, ports)
