@@ -31,6 +31,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
@@ -75,40 +76,67 @@ type Cluster struct {
 	manager *exec.Cmd
 	log     *slog.Logger
 	issuer  *issuer
+	lock    *os.File // the host lock (see lockHost)
+	runDirs []string // what only this run uses, removed by Stop
 }
 
-// Start brings the chain up and returns once every part runs; the endpoints become Ready later.
+// Start brings the chain up and returns once every part runs; the endpoints become Ready later. It first takes a
+// lock that only one local cluster on this machine holds at a time (every pier pod binds the same ports), waiting
+// until ctx ends while another holds it; then it removes what an earlier run in StateDir left, since a run that was
+// killed could not. Everything it starts dies with this process, even when it is killed; Stop ends it in order.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	if !initialized {
+		return nil, errors.New("localcluster: call localcluster.Init first thing in main (or TestMain)")
+	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
-	}
-	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
-		return nil, err
 	}
 	for _, bin := range []string{opts.ManagerBinary, opts.ServerBinary} {
 		if _, err := os.Stat(bin); err != nil {
 			return nil, fmt.Errorf("%w (run make build first)", err)
 		}
 	}
-	ca, err := localca.Open(filepath.Join(opts.StateDir, "ca"))
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return nil, err
+	}
+	lock, err := lockHost(ctx, opts.Log, hostLockFile, opts.StateDir)
 	if err != nil {
 		return nil, err
 	}
-
-	opts.Log.Info("starting the control plane (etcd, kube-apiserver, kube-controller-manager)")
-	env, err := testenv.StartWith(testenv.Options{
-		CertManagerCRDs: true,
-		KubeControllers: []string{"deployment-controller", "replicaset-controller", "garbage-collector-controller",
-			"persistentvolumeclaim-protection-controller"},
-	})
-	if err != nil {
-		return nil, err
-	}
-	c := &Cluster{Config: env.Config, Client: env.Client, CA: ca, env: env, log: opts.Log}
+	// bin holds the control plane's wrappers (see Init), control-plane its data; both are removed by Stop. The
+	// pods' folders (node) stay after Stop, so that their files can still be read, until the next run.
+	binDir, workDir, nodeDir := filepath.Join(opts.StateDir, "bin"), filepath.Join(opts.StateDir, "control-plane"),
+		filepath.Join(opts.StateDir, "node")
+	c := &Cluster{lock: lock, log: opts.Log, runDirs: []string{binDir, workDir}}
 	ctx, c.cancel = context.WithCancel(ctx)
 	fail := func(err error) (*Cluster, error) {
 		return nil, errors.Join(err, c.Stop())
 	}
+	for _, dir := range []string{binDir, workDir, nodeDir} {
+		if err := os.RemoveAll(dir); err != nil {
+			return fail(fmt.Errorf("removing what an earlier run left: %w", err))
+		}
+	}
+	if c.CA, err = localca.Open(filepath.Join(opts.StateDir, "ca")); err != nil {
+		return fail(err)
+	}
+	err = writeWrappers(binDir, os.Getenv("KUBEBUILDER_ASSETS"), "etcd", "kube-apiserver", "kube-controller-manager")
+	if err != nil {
+		return fail(err)
+	}
+
+	opts.Log.Info("starting the control plane (etcd, kube-apiserver, kube-controller-manager)")
+	c.env, err = testenv.StartWith(testenv.Options{
+		CertManagerCRDs: true,
+		KubeControllers: []string{"deployment-controller", "replicaset-controller", "garbage-collector-controller",
+			"persistentvolumeclaim-protection-controller"},
+		BinaryDir: binDir,
+		WorkDir:   workDir,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	c.Config, c.Client = c.env.Config, c.env.Client
 
 	if c.KubeconfigFile, err = c.writeKubeconfig(opts.StateDir); err != nil {
 		return fail(err)
@@ -117,15 +145,15 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return fail(err)
 	}
 
-	c.issuer = &issuer{client: env.Client, ca: ca, log: opts.Log}
+	c.issuer = &issuer{client: c.Client, ca: c.CA, log: opts.Log}
 	c.goRun(func() error { return c.issuer.run(ctx) })
 
 	runner, err := podrunner.New(podrunner.Options{
-		Config:   env.Config,
+		Config:   c.Config,
 		NodeName: "pier-local",
 		Selector: opts.RunPods,
 		Images:   map[string]podrunner.Image{ServerImage: {Binary: opts.ServerBinary, Entrypoint: "/pier-server"}},
-		StateDir: filepath.Join(opts.StateDir, "node"),
+		StateDir: nodeDir,
 		Logs:     opts.Logs,
 		Log:      opts.Log,
 	})
@@ -177,6 +205,7 @@ func (c *Cluster) startManager(opts Options) error {
 		"--leader-elect=false",
 	)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.KubeconfigFile)
+	cmd.SysProcAttr = childAttr()
 	var out io.Writer = logFile
 	if opts.Logs != nil {
 		out = io.MultiWriter(logFile, &prefixWriter{prefix: "[operator] ", w: opts.Logs})
@@ -195,15 +224,50 @@ func (c *Cluster) RotateCertificate(ctx context.Context, namespace, name string)
 	return c.issuer.rotate(ctx, namespace, name)
 }
 
-// Stop stops the pods, the operator and the control plane.
+// managerStopWait is how long the operator has to stop after SIGINT before it is killed.
+const managerStopWait = 15 * time.Second
+
+// Stop stops the pods, the operator and the control plane, removes the run's folders and releases the host lock.
 func (c *Cluster) Stop() error {
 	if c.cancel != nil {
 		c.cancel()
 	}
 	c.wg.Wait()
+	var errs []error
 	if c.manager != nil && c.manager.Process != nil {
-		_ = c.manager.Process.Signal(os.Interrupt)
-		_ = c.manager.Wait()
+		errs = append(errs, stopProcess(c.manager, managerStopWait))
 	}
-	return c.env.Stop()
+	if c.env != nil {
+		errs = append(errs, c.env.Stop())
+	}
+	for _, dir := range c.runDirs {
+		errs = append(errs, os.RemoveAll(dir))
+	}
+	if c.lock != nil {
+		errs = append(errs, c.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// stopProcess interrupts cmd and waits for it to exit, killing it after wait.
+func stopProcess(cmd *exec.Cmd, wait time.Duration) error {
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		if err := cmd.Wait(); err != nil { // it had exited already
+			return fmt.Errorf("%s had exited: %w", filepath.Base(cmd.Path), err)
+		}
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%s stopped with %w", filepath.Base(cmd.Path), err)
+		}
+		return nil
+	case <-time.After(wait):
+		_ = cmd.Process.Kill()
+		err := <-done
+		return fmt.Errorf("%s did not stop within %s of SIGINT and was killed: %w", filepath.Base(cmd.Path), wait, err)
+	}
 }

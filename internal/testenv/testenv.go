@@ -76,6 +76,13 @@ type Options struct {
 	// DualStackServices gives the API server an IPv4 and an IPv6 Service range (DualStackServiceRanges), so that
 	// Services may be IPv6 or dual-stack. Services that ask for nothing stay single-stack IPv4.
 	DualStackServices bool
+	// BinaryDir, when set, holds the etcd, kube-apiserver and kube-controller-manager to run instead of those in
+	// KUBEBUILDER_ASSETS (internal/localcluster puts wrappers there that make them die with their parent).
+	BinaryDir string
+	// WorkDir, when set, is where etcd's data, the API server's certificates and kube-controller-manager's
+	// kubeconfig go instead of fresh temporary folders; the caller creates and removes it. A caller that may be
+	// killed uses it so that what a killed run left is found and removed by the next one.
+	WorkDir string
 }
 
 // DualStackServiceRanges are the Service ranges of a DualStackServices API server: IPv4 (the primary family, as
@@ -131,6 +138,22 @@ func StartWith(opts Options) (*Env, error) {
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}
+	if opts.BinaryDir != "" {
+		env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(opts.BinaryDir, "etcd")}
+		env.ControlPlane.GetAPIServer().Path = filepath.Join(opts.BinaryDir, "kube-apiserver")
+	}
+	if opts.WorkDir != "" {
+		if env.ControlPlane.Etcd == nil {
+			env.ControlPlane.Etcd = &envtest.Etcd{}
+		}
+		env.ControlPlane.Etcd.DataDir = filepath.Join(opts.WorkDir, "etcd")
+		env.ControlPlane.GetAPIServer().CertDir = filepath.Join(opts.WorkDir, "kube-apiserver")
+		for _, dir := range []string{env.ControlPlane.Etcd.DataDir, env.ControlPlane.GetAPIServer().CertDir} {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("creating the control plane's folder: %w", err)
+			}
+		}
+	}
 	if opts.DualStackServices {
 		env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", DualStackServiceRanges)
 	}
@@ -145,7 +168,7 @@ func StartWith(opts Options) (*Env, error) {
 	}
 	e := &Env{env: env, Config: cfg, Scheme: scheme, Client: c, CRDs: env.CRDs}
 	if len(opts.KubeControllers) > 0 {
-		if err := e.startControllerManager(opts.KubeControllers); err != nil {
+		if err := e.startControllerManager(opts); err != nil {
 			_ = env.Stop()
 			return nil, err
 		}
@@ -187,8 +210,11 @@ func (e *Env) AddUser(user envtest.User) (*envtest.AuthenticatedUser, error) {
 
 // startControllerManager runs kube-controller-manager with the named controllers. Pods it creates stay Pending:
 // there is no scheduler or kubelet.
-func (e *Env) startControllerManager(controllers []string) error {
+func (e *Env) startControllerManager(opts Options) error {
 	binary := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kube-controller-manager")
+	if opts.BinaryDir != "" {
+		binary = filepath.Join(opts.BinaryDir, "kube-controller-manager")
+	}
 	if _, err := os.Stat(binary); err != nil {
 		return fmt.Errorf("kube-controller-manager is not in KUBEBUILDER_ASSETS (build it with "+
 			"hack/setup-envtest.sh --with-controller-manager): %w", err)
@@ -201,17 +227,24 @@ func (e *Env) startControllerManager(controllers []string) error {
 	if err != nil {
 		return fmt.Errorf("writing kube-controller-manager's kubeconfig: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "pier-kcm-")
+	var dir string
+	if opts.WorkDir != "" {
+		dir = filepath.Join(opts.WorkDir, "kube-controller-manager")
+		err = os.MkdirAll(dir, 0o700)
+	} else {
+		dir, err = os.MkdirTemp("", "pier-kcm-")
+	}
 	if err != nil {
 		return err
 	}
+	e.kcmDir = dir
 	file := filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(file, kubeconfig, 0o600); err != nil {
 		return err
 	}
 	cmd := exec.Command(binary,
 		"--kubeconfig="+file,
-		"--controllers="+strings.Join(controllers, ","),
+		"--controllers="+strings.Join(opts.KubeControllers, ","),
 		"--secure-port=0",
 		"--leader-elect=false",
 		"--use-service-account-credentials=false",
@@ -221,7 +254,7 @@ func (e *Env) startControllerManager(controllers []string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting kube-controller-manager: %w", err)
 	}
-	e.kcm, e.kcmDir = cmd, dir
+	e.kcm = cmd
 	return nil
 }
 

@@ -35,7 +35,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/pier-dev/pier/internal/localcluster"
-	"github.com/pier-dev/pier/internal/podrunner"
 	"github.com/pier-dev/pier/internal/testenv"
 )
 
@@ -43,7 +42,7 @@ import (
 var target Target
 
 func TestMain(m *testing.M) {
-	podrunner.Init()
+	localcluster.Init()
 	// controller-runtime's envtest logs through logr; without a logger it prints a warning with a stack trace.
 	logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	code, err := run(m)
