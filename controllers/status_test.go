@@ -138,7 +138,6 @@ func TestPrinterColumns(t *testing.T) {
 	})
 }
 
-
 // wantCells compares the cells of the named row of `kubectl get PLURAL` (the API server's Table) by column
 // name. Integers arrive as JSON numbers, so as float64.
 func wantCells(t *testing.T, namespace, plural, name string, want map[string]any) error {
