@@ -45,6 +45,8 @@ import (
 	"github.com/pier-dev/pier/internal/poll"
 	"github.com/pier-dev/pier/internal/testenv"
 	"github.com/pier-dev/pier/server/config"
+
+	"github.com/pier-dev/pier/internal/syncbuffer"
 )
 
 const testImage = "example.test/pier-server:test"
@@ -82,7 +84,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code != 0 {
-		managerLog.printErrors()
+		printErrors(managerLog)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -95,7 +97,7 @@ func TestMain(m *testing.M) {
 }
 
 // managerLog keeps the manager's log, printed when a test fails (or all along with PIER_TEST_VERBOSE).
-var managerLog = &syncBuffer{}
+var managerLog = &syncbuffer.Buffer{}
 
 // logOutput is where the manager logs.
 func logOutput() io.Writer {
@@ -105,24 +107,10 @@ func logOutput() io.Writer {
 	return managerLog
 }
 
-// syncBuffer is a bytes.Buffer safe for the manager's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
 // printErrors writes the manager's error lines, and why users were not served, to stderr, to explain a failed
 // test.
-func (b *syncBuffer) printErrors() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, line := range bytes.Split(b.buf.Bytes(), []byte("\n")) {
+func printErrors(log *syncbuffer.Buffer) {
+	for _, line := range bytes.Split([]byte(log.String()), []byte("\n")) {
 		if bytes.Contains(line, []byte(`"level":"error"`)) || bytes.Contains(line, []byte("does not serve")) {
 			fmt.Fprintf(os.Stderr, "manager: %s\n", line)
 		}

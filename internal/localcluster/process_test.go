@@ -28,10 +28,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pier-dev/pier/internal/syncbuffer"
 )
 
 // parentEnv makes the test binary act as a parent that starts a wrapped `sleep` and waits (see TestMain).
@@ -165,7 +166,7 @@ func TestWriteWrappersNamesAMissingBinary(t *testing.T) {
 // TestHostLockWaitsForTheHolder: a second local cluster waits, says for whom, and starts when the first stops.
 func TestHostLockWaitsForTheHolder(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "lock")
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	first, err := lockHost(context.Background(), log, file, "/first/state")
 	if err != nil {
@@ -203,24 +204,6 @@ func TestHostLockWaitsForTheHolder(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("lockHost still waits after the holder released the lock")
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a log written by another goroutine can go to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // waitFor retries check until it passes, for 30 s at most.

@@ -17,7 +17,6 @@ limitations under the License.
 package sftp
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +26,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,33 +37,17 @@ import (
 	"github.com/pier-dev/pier/internal/testcreds"
 	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/config"
+
+	"github.com/pier-dev/pier/internal/syncbuffer"
 )
 
 // heldSFTP is an OpenSSH sftp client that stays logged in: it reads its batch commands from a pipe, so the test
 // decides when it acts, and sees whether the server ended it in between.
 type heldSFTP struct {
 	stdin io.WriteCloser
-	out   *syncBuffer
+	out   *syncbuffer.Buffer
 	done  chan struct{} // closed when sftp has exited, with its error in err
 	err   error
-}
-
-// syncBuffer collects a client's output, written by exec's copying goroutine and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // opensshLogin says how OpenSSH logs in as alice: with her password (through sshpass) or her key.
@@ -93,7 +75,7 @@ func startHeldSFTP(t *testing.T, ts *testServer, knownHosts, user string, login 
 	}
 	cmd := exec.Command(name, append(args, user+"@127.0.0.1")...)
 	cmd.Env = append(os.Environ(), env...)
-	h := &heldSFTP{out: &syncBuffer{}, done: make(chan struct{})}
+	h := &heldSFTP{out: &syncbuffer.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = h.out, h.out
 	var err error
 	if h.stdin, err = cmd.StdinPipe(); err != nil {

@@ -22,7 +22,6 @@ limitations under the License.
 package demo
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -30,13 +29,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pier-dev/pier/internal/realclient"
 	"github.com/pier-dev/pier/internal/testenv"
+
+	"github.com/pier-dev/pier/internal/syncbuffer"
 )
 
 const (
@@ -52,7 +52,7 @@ const (
 // demoRun is one `make demo` in a session of its own.
 type demoRun struct {
 	make    *exec.Cmd
-	out     *syncBuffer
+	out     *syncbuffer.Buffer
 	exited  chan struct{} // closed when make has exited
 	envFile string
 }
@@ -133,7 +133,7 @@ func TestMakeDemoLeavesNothingBehind(t *testing.T) {
 // same for the commands it runs), and waits until the demo says it runs.
 func startDemo(t *testing.T, state string) *demoRun {
 	t.Helper()
-	run := &demoRun{out: &syncBuffer{}, exited: make(chan struct{}), envFile: filepath.Join(state, "endpoint.env")}
+	run := &demoRun{out: &syncbuffer.Buffer{}, exited: make(chan struct{}), envFile: filepath.Join(state, "endpoint.env")}
 	run.make = exec.Command("make", "--no-print-directory", "demo", "DEMO_FLAGS=-state-dir="+state)
 	run.make.Dir = testenv.RepoRoot()
 	run.make.Stdout, run.make.Stderr = run.out, run.out
@@ -306,22 +306,4 @@ func readEnvFile(t *testing.T, file string) map[string]string {
 func exists(file string) bool {
 	_, err := os.Stat(file)
 	return err == nil
-}
-
-// syncBuffer collects make's output, written by exec's copying goroutine while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
