@@ -90,20 +90,9 @@ func TestHomeRules(t *testing.T) {
 // TestAdmitAgreesWithConflict: the endpoint's one pass over all users (Admit) and the user reconciler's check of
 // one user (Conflict) give the same answer for every user, over random endpoints.
 func TestAdmitAgreesWithConflict(t *testing.T) {
-	homes := []string{"", "/", "/a", "/a/b", "/a/b/c", "/ab", "/b", "/b/a", "/u1", "/u2"}
 	for seed := range uint64(500) {
 		rng := mrand.New(mrand.NewPCG(seed, 7))
-		var list []transferv1alpha1.TransferUser
-		for i := range 2 + rng.IntN(12) {
-			access := transferv1alpha1.AccessStandard
-			if rng.IntN(4) == 0 {
-				access = transferv1alpha1.AccessAdministrator
-			}
-			tu := homeUser(fmt.Sprintf("tu%02d", i), rng.IntN(5), homes[rng.IntN(len(homes))], access)
-			tu.Spec.Username = fmt.Sprintf("u%d", 1+rng.IntN(6))
-			tu.Spec.EndpointRef.Name = "ep"
-			list = append(list, tu)
-		}
+		list := randomEndpoint(rng)
 		admitted := Admit(list)
 		for i := range list {
 			want := Conflict(&list[i], list)
@@ -114,6 +103,24 @@ func TestAdmitAgreesWithConflict(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomEndpoint is up to 13 users of one endpoint with homes, usernames, ages and access drawn from small sets,
+// so that duplicates and overlaps of every kind are common.
+func randomEndpoint(rng *mrand.Rand) []transferv1alpha1.TransferUser {
+	homes := []string{"", "/", "/a", "/a/b", "/a/b/c", "/ab", "/b", "/b/a", "/u1", "/u2"}
+	var list []transferv1alpha1.TransferUser
+	for i := range 2 + rng.IntN(12) {
+		access := transferv1alpha1.AccessStandard
+		if rng.IntN(4) == 0 {
+			access = transferv1alpha1.AccessAdministrator
+		}
+		tu := homeUser(fmt.Sprintf("tu%02d", i), rng.IntN(5), homes[rng.IntN(len(homes))], access)
+		tu.Spec.Username = fmt.Sprintf("u%d", 1+rng.IntN(6))
+		tu.Spec.EndpointRef.Name = "ep"
+		list = append(list, tu)
+	}
+	return list
 }
 
 func TestOlderBreaksTiesByName(t *testing.T) {
@@ -127,20 +134,9 @@ func TestOlderBreaksTiesByName(t *testing.T) {
 // TestCandidatesFindEveryConflict: Conflict over the users whose Claims match tu's Candidates gives the same answer
 // as over all the endpoint's users, over random endpoints.
 func TestCandidatesFindEveryConflict(t *testing.T) {
-	homes := []string{"", "/", "/a", "/a/b", "/a/b/c", "/ab", "/b", "/b/a", "/u1", "/u2"}
 	for seed := range uint64(300) {
 		rng := mrand.New(mrand.NewPCG(seed, 11))
-		var list []transferv1alpha1.TransferUser
-		for i := range 2 + rng.IntN(12) {
-			access := transferv1alpha1.AccessStandard
-			if rng.IntN(4) == 0 {
-				access = transferv1alpha1.AccessAdministrator
-			}
-			tu := homeUser(fmt.Sprintf("tu%02d", i), rng.IntN(5), homes[rng.IntN(len(homes))], access)
-			tu.Spec.Username = fmt.Sprintf("u%d", 1+rng.IntN(6))
-			tu.Spec.EndpointRef.Name = "ep"
-			list = append(list, tu)
-		}
+		list := randomEndpoint(rng)
 		for i := range list {
 			want := Conflict(&list[i], list)
 			var found []transferv1alpha1.TransferUser
