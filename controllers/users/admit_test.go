@@ -109,8 +109,9 @@ func TestAdmitAgreesWithConflict(t *testing.T) {
 // so that duplicates and overlaps of every kind are common.
 func randomEndpoint(rng *mrand.Rand) []transferv1alpha1.TransferUser {
 	homes := []string{"", "/", "/a", "/a/b", "/a/b/c", "/ab", "/b", "/b/a", "/u1", "/u2"}
-	var list []transferv1alpha1.TransferUser
-	for i := range 2 + rng.IntN(12) {
+	n := 2 + rng.IntN(12)
+	list := make([]transferv1alpha1.TransferUser, 0, n)
+	for i := range n {
 		access := transferv1alpha1.AccessStandard
 		if rng.IntN(4) == 0 {
 			access = transferv1alpha1.AccessAdministrator
