@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the folder that holds the envtest control-plane binaries (etcd, kube-apiserver, and with
-# --with-controller-manager kube-controller-manager, with --with-kubectl kubectl), getting them the first way that
-# works:
+# --with-controller-manager kube-controller-manager, with --with-kubectl kubectl, with --with-node the node's
+# components kube-scheduler, kubelet and kube-proxy for hack/local-cluster.sh), getting them the first way that works:
 #   1. KUBEBUILDER_ASSETS, when it is set and already holds them;
 #   2. the project cache bin/k8s/<version>-<os>-<arch>, then the per-machine cache under
 #      ${XDG_CACHE_HOME:-~/.cache}/pier/envtest (so a fresh clone on the same machine does not rebuild);
@@ -19,10 +19,12 @@ STAGING_VERSION="v0.${K8S_VERSION#*.}"
 
 WITH_KCM=false
 WITH_KUBECTL=false
+WITH_NODE=false
 for arg in "$@"; do
   case "$arg" in
     --with-controller-manager) WITH_KCM=true ;;
     --with-kubectl) WITH_KUBECTL=true ;;
+    --with-node) WITH_NODE=true ;;
     -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
     *) echo "setup-envtest: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
@@ -36,6 +38,7 @@ MACHINE_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/pier/envtest/$K8S_VERSION-etcd$ET
 NEEDED=(etcd kube-apiserver)
 $WITH_KCM && NEEDED+=(kube-controller-manager)
 $WITH_KUBECTL && NEEDED+=(kubectl)
+$WITH_NODE && NEEDED+=(kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 log() { printf 'setup-envtest: %s\n' "$*" >&2; }
 
@@ -50,7 +53,7 @@ has_all() {
 copy_into() {
   local src=$1 dst=$2 bin
   mkdir -p "$dst"
-  for bin in etcd kube-apiserver kube-controller-manager kubectl; do
+  for bin in etcd kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy; do
     if [ -x "$src/$bin" ] && [ ! -x "$dst/$bin" ]; then
       # A hard link costs no space when both caches share a file system.
       { ln -f "$src/$bin" "$dst/.$bin.tmp" 2>/dev/null || cp "$src/$bin" "$dst/.$bin.tmp"; } && mv "$dst/.$bin.tmp" "$dst/$bin"
@@ -86,8 +89,8 @@ fi
 # A partial machine cache (say, without kube-controller-manager) still saves building what it has.
 [ -d "$MACHINE_CACHE" ] && copy_into "$MACHINE_CACHE" "$PROJECT_CACHE"
 
-# 3. The usual way on a machine with internet access. setup-envtest has no kube-controller-manager.
-if ! $WITH_KCM && [ "${ENVTEST_SKIP_DOWNLOAD:-}" != "1" ]; then
+# 3. The usual way on a machine with internet access. setup-envtest has no kube-controller-manager and no node.
+if ! $WITH_KCM && ! $WITH_NODE && [ "${ENVTEST_SKIP_DOWNLOAD:-}" != "1" ]; then
   log "trying setup-envtest $SETUP_ENVTEST_VERSION download of Kubernetes $K8S_VERSION"
   if dir=$(timeout 300 go run "sigs.k8s.io/controller-runtime/tools/setup-envtest@$SETUP_ENVTEST_VERSION" \
       use "$K8S_VERSION" --bin-dir "$ROOT/bin/setup-envtest" -p path 2>/tmp/setup-envtest.$$.log) && has_all "$dir"; then
@@ -152,7 +155,8 @@ prepare_source() {
   rewrite_gomod "$SRC/go.mod"
 }
 
-for component in kube-apiserver kube-controller-manager kubectl; do
+# kube-apiserver first: the others then reuse most of its build cache (1-2 minutes each).
+for component in kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy; do
   [[ " ${NEEDED[*]} " == *" $component "* ]] || continue
   [ -x "$PROJECT_CACHE/$component" ] && continue
   prepare_source
