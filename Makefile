@@ -92,6 +92,22 @@ test: verify-generated vet lint test-clients ## Run every test: envtest for the 
 test-e2e: test-clients ## Only the end-to-end suite (test/e2e): local control plane, operator, pod, real clients.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_REQUIRE_CLIENTS=1 go test ./test/e2e -count=1 -v
 
+# The real node of hack/local-cluster.sh (docs/testing.md): its admin kubeconfig, and where its images are built.
+NODE_KUBECONFIG ?= /var/lib/pier-node/kubeconfig
+NODE_IMAGES_DIR ?= bin/node-images
+
+.PHONY: test-e2e-node
+test-e2e-node: test-clients $(HELM) ## The end-to-end suite on a real single-node Kubernetes on this machine (root; hack/local-cluster.sh), pier installed with dist/install.yaml, then with the chart.
+	hack/local-cluster.sh up
+	$(MAKE) --no-print-directory images IMAGE_PLATFORMS=linux/$$(go env GOARCH) IMAGES_DIR=$(NODE_IMAGES_DIR)
+	hack/local-cluster.sh load $(NODE_IMAGES_DIR)/pier-manager-$(VERSION).tar $(NODE_IMAGES_DIR)/pier-server-$(VERSION).tar
+	assets="$$(hack/setup-envtest.sh --with-node --with-kubectl)"; \
+	for install in manifest helm; do \
+	  echo "test-e2e-node: pier installed with $$install"; \
+	  KUBECONFIG=$(NODE_KUBECONFIG) PIER_KUBECTL="$$assets/kubectl" PIER_E2E_TARGET=node PIER_E2E_INSTALL=$$install \
+	    PIER_REQUIRE_CLIENTS=1 go test ./test/e2e -count=1 -v -timeout 30m || exit 1; \
+	done
+
 .PHONY: test-scale
 test-scale: ## Only the scale tests (PIER_SCALE_TESTS=1): 10,000 users on one endpoint, against envtest (about 4 minutes).
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_SCALE_TESTS=1 go test ./controllers -run 'TestTenThousandUsers' -count=1 -v -timeout 30m
@@ -146,10 +162,12 @@ IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
+IMAGES_DIR ?= dist/images
+
 .PHONY: images
 images: ## Build the pier-manager and pier-server images (amd64 and arm64) as OCI archives in dist/images; no Docker needed.
 	go run ./hack/images --registry $(REGISTRY) --version $(VERSION) --revision "$(REVISION)" \
-	  --platforms $(IMAGE_PLATFORMS) --source-date-epoch $(SOURCE_DATE_EPOCH) --out dist/images
+	  --platforms $(IMAGE_PLATFORMS) --source-date-epoch $(SOURCE_DATE_EPOCH) --out $(IMAGES_DIR)
 
 # The demo is built and exec'ed, not `go run`: go run does not pass SIGTERM on, and its exit status turned a
 # Ctrl-C into "Error 1". With exec, the demo is make's own child, so make's SIGTERM reaches it, and it stops with

@@ -264,10 +264,10 @@ func applyGuard(ctx context.Context) error {
 		return err
 	}
 	for _, j := range guardJumps() {
-		if _, err := run(ctx, "iptables", "-t", "filter", "-C", j[0], "-j", j[1]); err == nil {
+		if _, err := run(ctx, "iptables", "-t", j[0], "-C", j[1], "-j", j[2]); err == nil {
 			continue
 		}
-		if _, err := run(ctx, "iptables", "-t", "filter", "-I", j[0], "1", "-j", j[1]); err != nil {
+		if _, err := run(ctx, "iptables", "-t", j[0], "-I", j[1], "1", "-j", j[2]); err != nil {
 			return err
 		}
 	}

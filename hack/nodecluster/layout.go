@@ -36,6 +36,8 @@ const (
 	serviceCIDR = "10.96.0.0/16"
 	// kubernetesServiceIP is the first address of serviceCIDR.
 	kubernetesServiceIP = "10.96.0.1"
+	// nodePortRange leaves out 30000-30019, the FTP passive ports make demo's pods bind on this machine.
+	nodePortRange = "30100-32767"
 
 	etcdClientPort     = 12379
 	etcdPeerPort       = 12380
@@ -54,8 +56,12 @@ const (
 	criNamespace = "k8s.io"
 )
 
-// guardChains are the chains of the filter table that keep the cluster's traffic on this machine (see guardRules).
-var guardChains = []string{"PIER-NODE-OUTPUT", "PIER-NODE-FORWARD"}
+// The chains that keep the cluster's traffic on this machine (see guardRules).
+const (
+	guardOutput      = "PIER-NODE-OUTPUT"
+	guardForward     = "PIER-NODE-FORWARD"
+	guardPostrouting = "PIER-NODE-POSTROUTING"
+)
 
 // ownedChainPrefixes name every iptables chain the node creates: kube-proxy's and the kubelet's (KUBE-), the CNI
 // plugins' (CNI-) and the guard (PIER-NODE-). down removes them all.

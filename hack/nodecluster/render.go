@@ -91,7 +91,7 @@ func cniConfig(l layout) (string, error) {
 // kubeletConfig is the kubelet's configuration for this machine: cgroup v1 with the cgroupfs driver (failCgroupV1
 // false: kubelet 1.37 refuses cgroup v1 otherwise), no cluster DNS and an empty resolv.conf for pods (there is no
 // CoreDNS, and the pods must not send queries to the machine's resolvers), no eviction or image garbage collection
-// (the images were imported by hand and cannot be pulled again).
+// (the images were imported by hand and cannot be pulled again), Secret volumes refreshed every 20 s.
 func kubeletConfig(l layout, n network) string {
 	return fmt.Sprintf(`# Written by hack/local-cluster.sh (hack/nodecluster); do not edit.
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -121,6 +121,9 @@ staticPodPath: ""
 resolvConf: ""
 clusterDomain: cluster.local
 registerNode: true
+# Mounted Secrets are refreshed on the pod's sync, every syncFrequency (1m by default): 20s keeps the tests of host
+# keys and certificates served from volumes quick, and is still the kubelet's own mechanism.
+syncFrequency: 20s
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
@@ -165,30 +168,34 @@ conntrack:
 `, l.kubeconfigOf("kube-proxy"), nodeName, podCIDR, n.nodeIP, proxyHealthzPort, proxyMetricsPort)
 }
 
-// guardRules is an iptables-restore --noflush script for the filter table that keeps every packet of the cluster
-// on this machine, whatever kube-proxy has or has not programmed yet: a packet for a Service address that no rule
-// translated (a Service just deleted, a port it lacks) is rejected instead of following the default route, a
-// packet for the pod network leaves only through the bridge, and pods can reach nothing but this machine and each
-// other. Declaring the chains flushes them, so applying it twice gives the same rules.
+// guardRules is an iptables-restore --noflush script that keeps every packet of the cluster on this machine,
+// whatever kube-proxy has or has not programmed yet: a packet for a Service address that no rule translated (a
+// Service just deleted, a port it lacks) is rejected instead of following the default route; a packet for the pod
+// network leaves only through the bridge; and pods reach nothing but this machine and each other. Declaring the
+// chains flushes them, so applying it twice gives the same rules.
+//
+// The pod-network rule is in mangle's POSTROUTING, not filter's OUTPUT: OUTPUT sees the interface of the route
+// taken before kube-proxy's DNAT (a Service address routes to the default interface), POSTROUTING the final one.
 func guardRules() string {
 	var b strings.Builder
 	b.WriteString("*filter\n")
-	for _, c := range guardChains {
-		fmt.Fprintf(&b, ":%s - [0:0]\n", c)
-	}
-	out, fwd := guardChains[0], guardChains[1]
-	fmt.Fprintf(&b, "-A %s -d %s -p tcp -j REJECT --reject-with tcp-reset\n", out, serviceCIDR)
-	fmt.Fprintf(&b, "-A %s -d %s -j REJECT --reject-with icmp-port-unreachable\n", out, serviceCIDR)
-	fmt.Fprintf(&b, "-A %s -d %s ! -o %s -j REJECT --reject-with icmp-net-unreachable\n", out, podCIDR, bridgeName)
-	fmt.Fprintf(&b, "-A %s -i %s ! -o %s -j REJECT --reject-with icmp-net-unreachable\n", fwd, bridgeName, bridgeName)
-	fmt.Fprintf(&b, "-A %s -d %s -j REJECT --reject-with icmp-port-unreachable\n", fwd, serviceCIDR)
+	fmt.Fprintf(&b, ":%s - [0:0]\n:%s - [0:0]\n", guardOutput, guardForward)
+	fmt.Fprintf(&b, "-A %s -d %s -p tcp -j REJECT --reject-with tcp-reset\n", guardOutput, serviceCIDR)
+	fmt.Fprintf(&b, "-A %s -d %s -j REJECT --reject-with icmp-port-unreachable\n", guardOutput, serviceCIDR)
+	fmt.Fprintf(&b, "-A %s -d %s -j REJECT --reject-with icmp-port-unreachable\n", guardForward, serviceCIDR)
+	fmt.Fprintf(&b, "-A %s -i %s ! -o %s -j REJECT --reject-with icmp-net-unreachable\n", guardForward, bridgeName, bridgeName)
+	b.WriteString("COMMIT\n*mangle\n")
+	fmt.Fprintf(&b, ":%s - [0:0]\n", guardPostrouting)
+	fmt.Fprintf(&b, "-A %s -d %s ! -o %s -j DROP\n", guardPostrouting, podCIDR, bridgeName)
 	b.WriteString("COMMIT\n")
 	return b.String()
 }
 
-// guardJumps are the rules of the built-in chains that send packets through the guard chains, first.
-func guardJumps() [][2]string {
-	return [][2]string{{"OUTPUT", guardChains[0]}, {"FORWARD", guardChains[1]}}
+// guardJumps are the rules of the built-in chains that send packets through the guard chains, first:
+// table, chain, guard chain.
+func guardJumps() [][3]string {
+	return [][3]string{{"filter", "OUTPUT", guardOutput}, {"filter", "FORWARD", guardForward},
+		{"mangle", "POSTROUTING", guardPostrouting}}
 }
 
 // command is one process of the node.
@@ -228,6 +235,8 @@ func componentCommands(l layout, n network) []command {
 			"--service-account-signing-key-file=" + pki("sa.key"),
 			"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 			"--service-cluster-ip-range=" + serviceCIDR,
+			// Not 30000-30019, the passive ports of make demo's pods on this machine.
+			"--service-node-port-range=" + nodePortRange,
 			"--authorization-mode=Node,RBAC",
 			"--enable-admission-plugins=NodeRestriction",
 			"--profiling=false",

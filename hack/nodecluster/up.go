@@ -72,7 +72,8 @@ func up(ctx context.Context, l layout, o upOptions, log *slog.Logger) error {
 	if err := ensurePKI(l, n); err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
-	if err := writeConfigs(l, n, log); err != nil {
+	changed, err := writeConfigs(l, n, log)
+	if err != nil {
 		return err
 	}
 	for _, dir := range []string{l.etcdData(), l.kubeletRoot(), l.podLogs(), l.cniIPAM(), l.containerdRoot(), l.run} {
@@ -91,6 +92,14 @@ func up(ctx context.Context, l layout, o upOptions, log *slog.Logger) error {
 	}
 	for _, c := range componentCommands(l, n) {
 		pid := l.runningPID(c.name)
+		if pid != 0 && changed[c.name] {
+			// A component reads its configuration file once; kube-proxy exits by itself when it changes.
+			log.Info("restarting: its configuration changed", "component", c.name, "pid", pid)
+			if err := stopPID(pid, stopGrace); err != nil {
+				return err
+			}
+			pid = 0
+		}
 		if pid != 0 {
 			log.Info("already running", "component", c.name, "pid", pid)
 		} else {
@@ -145,28 +154,31 @@ func isExecutable(p string) bool {
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
-// writeConfigs writes the configuration files, each only when its content changed.
-func writeConfigs(l layout, n network, log *slog.Logger) error {
+// writeConfigs writes the configuration files, each only when its content changed, and says which components'
+// files changed.
+func writeConfigs(l layout, n network, log *slog.Logger) (map[string]bool, error) {
 	cni, err := cniConfig(l)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	files := map[string]string{
-		filepath.Join(l.config(), "containerd.toml"): containerdConfig(l),
-		filepath.Join(l.cniConfDir(), "10-pier-node.conflist"): cni,
-		filepath.Join(l.config(), "kubelet.yaml"):              kubeletConfig(l, n),
-		filepath.Join(l.config(), "kube-proxy.yaml"):           kubeProxyConfig(l, n),
+	files := []struct{ component, file, content string }{
+		{"containerd", filepath.Join(l.config(), "containerd.toml"), containerdConfig(l)},
+		{"containerd", filepath.Join(l.cniConfDir(), "10-pier-node.conflist"), cni},
+		{"kubelet", filepath.Join(l.config(), "kubelet.yaml"), kubeletConfig(l, n)},
+		{"kube-proxy", filepath.Join(l.config(), "kube-proxy.yaml"), kubeProxyConfig(l, n)},
 	}
-	for file, content := range files {
-		changed, err := writeIfChanged(file, []byte(content), 0o600)
+	changed := map[string]bool{}
+	for _, f := range files {
+		wrote, err := writeIfChanged(f.file, []byte(f.content), 0o600)
 		if err != nil {
-			return fmt.Errorf("writing %s: %w", file, err)
+			return nil, fmt.Errorf("writing %s: %w", f.file, err)
 		}
-		if changed {
-			log.Info("wrote", "file", file)
+		if wrote {
+			log.Info("wrote", "file", f.file)
+			changed[f.component] = true
 		}
 	}
-	return nil
+	return changed, nil
 }
 
 func kubeClient(kubeconfig string) (*kubernetes.Clientset, error) {

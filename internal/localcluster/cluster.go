@@ -75,7 +75,7 @@ type Cluster struct {
 	wg      sync.WaitGroup
 	manager *exec.Cmd
 	log     *slog.Logger
-	issuer  *issuer
+	issuer  *Issuer
 	lock    *os.File // the host lock (see lockHost)
 	runDirs []string // what only this run uses, removed by Stop
 }
@@ -145,8 +145,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return fail(err)
 	}
 
-	c.issuer = &issuer{client: c.Client, ca: c.CA, log: opts.Log}
-	c.goRun(func() error { return c.issuer.run(ctx) })
+	c.issuer = NewIssuer(c.Client, c.CA, opts.Log, nil)
+	c.goRun(func() error { return c.issuer.Run(ctx) })
 
 	runner, err := podrunner.New(podrunner.Options{
 		Config:   c.Config,
@@ -221,7 +221,7 @@ func (c *Cluster) startManager(opts Options) error {
 // RotateCertificate issues a new certificate into the Secret of the cert-manager Certificate namespace/name, as a
 // renewal would.
 func (c *Cluster) RotateCertificate(ctx context.Context, namespace, name string) error {
-	return c.issuer.rotate(ctx, namespace, name)
+	return c.issuer.Rotate(ctx, namespace, name)
 }
 
 // managerStopWait is how long the operator has to stop after SIGINT before it is killed.

@@ -42,8 +42,8 @@ import (
 	"github.com/pier-dev/pier/controllers/render"
 )
 
-// Endpoint is how a client on this machine reaches an endpoint whose pod the runner runs: its container ports,
-// bound on this machine, and its host keys.
+// Endpoint is how a client on this machine reaches an endpoint: for a pod the runner runs, its container ports
+// bound on this machine (EndpointInfo); on a real node, its Service (ServiceEndpoint). And its host keys.
 type Endpoint struct {
 	Namespace, Name string
 	// Host is where the ports are reachable: this machine.
@@ -53,7 +53,7 @@ type Endpoint struct {
 	FTPSPort     int // implicit FTPS, 0 when off
 	PassiveStart int
 	PassiveEnd   int
-	// KnownHosts holds one known_hosts line per host key, for 127.0.0.1 and localhost on SFTPPort.
+	// KnownHosts holds one known_hosts line per host key, for Host (and localhost, locally) on SFTPPort.
 	KnownHosts []byte
 }
 
@@ -86,20 +86,79 @@ func EndpointInfo(ctx context.Context, c client.Client, namespace, name string) 
 		}
 	}
 	if te.Spec.SFTP != nil {
-		secret := &corev1.Secret{}
-		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: names.HostKeysSecret}, secret); err != nil {
-			return nil, fmt.Errorf("reading host keys %s: %w", names.HostKeysSecret, err)
+		var err error
+		if e.KnownHosts, err = knownHosts(ctx, c, namespace, names.HostKeysSecret, e.SFTPPort, "127.0.0.1", "localhost"); err != nil {
+			return nil, err
 		}
-		keys := mapsKeys(secret.Data)
-		slices.Sort(keys)
-		for _, k := range keys {
-			signer, err := ssh.ParsePrivateKey(secret.Data[k])
-			if err != nil {
-				continue
+	}
+	return e, nil
+}
+
+// knownHosts is one known_hosts line per host key in the host-key Secret, for the hosts on port.
+func knownHosts(ctx context.Context, c client.Client, namespace, secretName string, port int, hosts ...string) ([]byte, error) {
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: secretName}, secret); err != nil {
+		return nil, fmt.Errorf("reading host keys %s: %w", secretName, err)
+	}
+	patterns := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		// OpenSSH looks a host up as [host]:port, except on its default port 22, where it is the bare host.
+		if port == 22 {
+			patterns = append(patterns, h)
+		} else {
+			patterns = append(patterns, fmt.Sprintf("[%s]:%d", h, port))
+		}
+	}
+	keys := mapsKeys(secret.Data)
+	slices.Sort(keys)
+	var out []byte
+	for _, k := range keys {
+		signer, err := ssh.ParsePrivateKey(secret.Data[k])
+		if err != nil {
+			continue
+		}
+		out = append(out, strings.Join(patterns, ",")+" "...)
+		out = append(out, ssh.MarshalAuthorizedKey(signer.PublicKey())...)
+	}
+	return out, nil
+}
+
+// ServiceEndpoint is how a client on a node of a real cluster reaches the endpoint through its Service: the
+// Service's cluster IP, which kube-proxy translates on the node, with the Service ports, and the host keys.
+func ServiceEndpoint(ctx context.Context, c client.Client, namespace, name string) (*Endpoint, error) {
+	te := &transferv1alpha1.TransferEndpoint{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, te); err != nil {
+		return nil, fmt.Errorf("reading TransferEndpoint %s/%s: %w", namespace, name, err)
+	}
+	names := render.NamesFor(te)
+	svc := &corev1.Service{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: names.Service}, svc); err != nil {
+		return nil, fmt.Errorf("reading Service %s: %w", names.Service, err)
+	}
+	if svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
+		return nil, fmt.Errorf("the Service %s has no cluster IP", names.Service)
+	}
+	e := &Endpoint{Namespace: namespace, Name: name, Host: svc.Spec.ClusterIP}
+	for _, p := range svc.Spec.Ports {
+		port := int(p.Port)
+		switch {
+		case p.Name == "sftp":
+			e.SFTPPort = port
+		case p.Name == "ftp":
+			e.FTPPort = port
+		case p.Name == "ftps":
+			e.FTPSPort = port
+		case strings.HasPrefix(p.Name, "pasv-"):
+			if e.PassiveStart == 0 || port < e.PassiveStart {
+				e.PassiveStart = port
 			}
-			line := fmt.Sprintf("[127.0.0.1]:%d,[localhost]:%d %s", e.SFTPPort, e.SFTPPort,
-				ssh.MarshalAuthorizedKey(signer.PublicKey()))
-			e.KnownHosts = append(e.KnownHosts, line...)
+			e.PassiveEnd = max(e.PassiveEnd, port)
+		}
+	}
+	if te.Spec.SFTP != nil {
+		var err error
+		if e.KnownHosts, err = knownHosts(ctx, c, namespace, names.HostKeysSecret, e.SFTPPort, e.Host); err != nil {
+			return nil, err
 		}
 	}
 	return e, nil

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,17 +40,26 @@ import (
 // certificateValidity is how long the stand-in's certificates last, like cert-manager's default.
 const certificateValidity = 90 * 24 * time.Hour
 
-// issuer stands in for cert-manager where it does not run: it issues every Certificate from the local CA into
+// Issuer stands in for cert-manager where it does not run: it issues every Certificate from the local CA into
 // the Certificate's Secret and marks it Ready. It says so in the Certificate's status; nothing else is faked.
-type issuer struct {
+type Issuer struct {
 	client client.Client
 	ca     *localca.CA
 	log    *slog.Logger
-	mu     sync.Mutex
+	// extraNames, when set, gives names the certificate also covers beyond spec.dnsNames and 127.0.0.1 (a real
+	// node's Service address, say); an error postpones the Certificate to the next round.
+	extraNames func(ctx context.Context, cert *unstructured.Unstructured) ([]string, error)
+	mu         sync.Mutex
 }
 
-// run issues pending Certificates every second until ctx is done.
-func (i *issuer) run(ctx context.Context) error {
+// NewIssuer is an Issuer of Certificates from ca. extraNames may be nil (see Issuer).
+func NewIssuer(c client.Client, ca *localca.CA, log *slog.Logger,
+	extraNames func(ctx context.Context, cert *unstructured.Unstructured) ([]string, error)) *Issuer {
+	return &Issuer{client: c, ca: ca, log: log, extraNames: extraNames}
+}
+
+// Run issues pending Certificates every second until ctx is done.
+func (i *Issuer) Run(ctx context.Context) error {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	for {
@@ -64,7 +74,7 @@ func (i *issuer) run(ctx context.Context) error {
 	}
 }
 
-func (i *issuer) issuePending(ctx context.Context) error {
+func (i *Issuer) issuePending(ctx context.Context) error {
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(render.CertificateGVK.GroupVersion().WithKind("CertificateList"))
 	if err := i.client.List(ctx, list); err != nil {
@@ -88,8 +98,8 @@ func (i *issuer) issuePending(ctx context.Context) error {
 	return nil
 }
 
-// rotate issues a fresh certificate for the Certificate namespace/name now.
-func (i *issuer) rotate(ctx context.Context, namespace, name string) error {
+// Rotate issues a fresh certificate for the Certificate namespace/name now.
+func (i *Issuer) Rotate(ctx context.Context, namespace, name string) error {
 	cert := &unstructured.Unstructured{}
 	cert.SetGroupVersionKind(render.CertificateGVK)
 	if err := i.client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, cert); err != nil {
@@ -99,12 +109,20 @@ func (i *issuer) rotate(ctx context.Context, namespace, name string) error {
 }
 
 // issue signs a certificate for the Certificate's DNS names and writes its Secret and status.
-func (i *issuer) issue(ctx context.Context, cert *unstructured.Unstructured) error {
+func (i *Issuer) issue(ctx context.Context, cert *unstructured.Unstructured) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	secretName, _, _ := unstructured.NestedString(cert.Object, "spec", "secretName")
 	dnsNames, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
-	certPEM, keyPEM, err := i.ca.Issue(append(dnsNames, "127.0.0.1"), certificateValidity)
+	names := append(slices.Clone(dnsNames), "127.0.0.1")
+	if i.extraNames != nil {
+		extra, err := i.extraNames(ctx, cert)
+		if err != nil {
+			return fmt.Errorf("the names of Certificate %s: %w", cert.GetName(), err)
+		}
+		names = append(names, extra...)
+	}
+	certPEM, keyPEM, err := i.ca.Issue(names, certificateValidity)
 	if err != nil {
 		return err
 	}

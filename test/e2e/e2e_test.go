@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -52,7 +53,8 @@ func TestEndToEnd(t *testing.T) {
 	realclient.Require(t, "sftp", "sshpass", "curl", "lftp")
 	ctx := context.Background()
 	c := target.Client()
-	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})
+	// Restricted Pod Security, as on a cluster that enforces it: on a real node, the endpoint's pods must be admitted.
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: restrictedLabels()}})
 	sample := filepath.Join(testenv.RepoRoot(), "config", "samples", "transfer_v1alpha1_transferendpoint.yaml")
 	if err := localcluster.ApplyFile(ctx, c, namespace, sample); err != nil {
 		t.Fatal(err)
@@ -144,7 +146,8 @@ func testFTPS(t *testing.T, ep *localcluster.Endpoint, user, password string) {
 	userinfo := user + ":" + password
 	common := make([]string, 0, 16)
 	common = append(common, "--silent", "--show-error", "--fail", "--max-time", "30", "--cacert", target.CAFile(), "--user", userinfo)
-	explicit := fmt.Sprintf("ftp://localhost:%d/", ep.FTPPort)
+	// The endpoint's address, which its certificate covers: 127.0.0.1 locally, the Service's cluster IP on a node.
+	explicit := fmt.Sprintf("ftp://%s/", net.JoinHostPort(ep.Host, strconv.Itoa(ep.FTPPort)))
 
 	out := command(t, "curl", append(append([]string{"--ssl-reqd", "--verbose", "--disable-epsv"}, common...), "-T", local, explicit+"ftps.bin")...)
 	m := passiveConnect.FindStringSubmatch(out)
@@ -161,7 +164,7 @@ func testFTPS(t *testing.T, ep *localcluster.Endpoint, user, password string) {
 	}
 
 	implicitBack := filepath.Join(work, "implicit.bin")
-	command(t, "curl", append(common, "-o", implicitBack, fmt.Sprintf("ftps://localhost:%d/ftps.bin", ep.FTPSPort))...)
+	command(t, "curl", append(common, "-o", implicitBack, fmt.Sprintf("ftps://%s/ftps.bin", net.JoinHostPort(ep.Host, strconv.Itoa(ep.FTPSPort))))...)
 	if !bytes.Equal(readFile(t, implicitBack), payload) {
 		t.Fatal("implicit FTPS download differs")
 	}
@@ -174,7 +177,7 @@ func testFTPS(t *testing.T, ep *localcluster.Endpoint, user, password string) {
 
 	script := fmt.Sprintf("set ssl:ca-file %s; set ftp:ssl-force true; set ftp:ssl-protect-data true; "+
 		"set net:max-retries 1; set net:timeout 20; ls; get ftps.bin -o %s; bye", target.CAFile(), filepath.Join(work, "lftp.bin"))
-	command(t, "lftp", "-u", user+","+password, "-e", script, fmt.Sprintf("localhost:%d", ep.FTPPort))
+	command(t, "lftp", "-u", user+","+password, "-e", script, net.JoinHostPort(ep.Host, strconv.Itoa(ep.FTPPort)))
 	if !bytes.Equal(readFile(t, filepath.Join(work, "lftp.bin")), payload) {
 		t.Fatal("lftp download differs")
 	}

@@ -16,7 +16,8 @@ limitations under the License.
 
 // Package e2e drives the whole chain with real clients: manifest -> operator -> rendered pod -> pier-server ->
 // OpenSSH sftp, curl, lftp and Go clients. The target is a Target: by default a local cluster started here
-// (internal/localcluster, the machinery of make demo); docs/testing.md says how to point it at a real cluster.
+// (internal/localcluster, the machinery of make demo); with PIER_E2E_TARGET=node, the real node of
+// hack/local-cluster.sh with pier installed as a user installs it (make test-e2e-node, docs/testing.md).
 package e2e
 
 import (
@@ -54,6 +55,22 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) (int, error) {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if os.Getenv("PIER_TEST_VERBOSE") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	switch t := os.Getenv("PIER_E2E_TARGET"); t {
+	case "", "local":
+	case "node":
+		dir, err := os.MkdirTemp("", "pier-e2e-node-")
+		if err != nil {
+			return 0, err
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		return runNode(m, dir, log)
+	default:
+		return 0, fmt.Errorf("PIER_E2E_TARGET=%q: want local (the default) or node (docs/testing.md)", t)
+	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return 0, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run `make test-e2e`, or " +
 			"`export KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh --with-controller-manager)` first")
@@ -74,10 +91,6 @@ func run(m *testing.M) (int, error) {
 		}
 	}
 
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if os.Getenv("PIER_TEST_VERBOSE") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
 	ctx := context.Background()
 	start := time.Now()
 	cluster, err := localcluster.Start(ctx, localcluster.Options{
