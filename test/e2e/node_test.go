@@ -327,7 +327,7 @@ func testSessionAffinity(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep
 		payload := randomBytes(t, 64<<10+i)
 		local := writeFile(t, work, fmt.Sprintf("f%d.bin", i), payload)
 		back := filepath.Join(work, fmt.Sprintf("back%d.bin", i))
-		common := []string{"--silent", "--show-error", "--fail", "--max-time", "30", "--user", "carol:carol's password"}
+		common := []string{"--verbose", "--show-error", "--fail", "--max-time", "30", "--user", "carol:carol's password"}
 		command(t, "curl", append(slices.Clone(common), "-T", local, base+filepath.Base(local))...)
 		command(t, "curl", append(slices.Clone(common), "-o", back, base+filepath.Base(local))...)
 		if !bytes.Equal(readFile(t, back), payload) {
