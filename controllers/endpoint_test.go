@@ -251,7 +251,8 @@ func TestSpecChangeRollsPodsOnlyWhenNeeded(t *testing.T) {
 		return nil
 	})
 
-	// Replicas > 1 (with shared storage) adds a PodDisruptionBudget; back to 1 removes it.
+	// Replicas > 1 (with shared storage, and SFTP only: see TestFTPOnSeveralReplicasIsRefused) adds a
+	// PodDisruptionBudget; back to 1 removes it.
 	claim := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shared"},
 		Spec: corev1.PersistentVolumeClaimSpec{
@@ -261,19 +262,12 @@ func TestSpecChangeRollsPodsOnlyWhenNeeded(t *testing.T) {
 	}
 	create(t, claim)
 	update(t, te, func(te *transferv1alpha1.TransferEndpoint) {
+		te.Spec.FTP = nil
 		te.Spec.Replicas = ptr(int32(3))
 		te.Spec.Storage = transferv1alpha1.StorageSpec{PersistentVolumeClaim: &transferv1alpha1.ExistingClaim{ClaimName: "shared"}}
 	})
 	pdb := &policyv1.PodDisruptionBudget{}
 	get(t, ns, names.PodDisruptionBudget, pdb)
-	eventually(t, func() error {
-		svc := &corev1.Service{}
-		get(t, ns, names.Service, svc)
-		if svc.Spec.SessionAffinity != corev1.ServiceAffinityClientIP {
-			return fmt.Errorf("sessionAffinity = %q with FTP and 3 replicas", svc.Spec.SessionAffinity)
-		}
-		return nil
-	})
 	update(t, te, func(te *transferv1alpha1.TransferEndpoint) { te.Spec.Replicas = ptr(int32(1)) })
 	gone(t, pdb)
 }
@@ -447,23 +441,30 @@ func ptr[T any](v T) *T { return &v }
 
 func TestDeletingTheEndpointDeletesItsChildren(t *testing.T) {
 	ns := env.Namespace(t)
-	te := newEndpoint(ns, "doomed")
-	te.Spec.Replicas = ptr(int32(2))
-	te.Spec.Storage = transferv1alpha1.StorageSpec{VolumeClaimTemplate: &transferv1alpha1.VolumeClaimTemplate{
+	sharedClaim := transferv1alpha1.StorageSpec{VolumeClaimTemplate: &transferv1alpha1.VolumeClaimTemplate{
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
 			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: mustQuantity("1Gi")}},
 		},
 	}}
+	te := newEndpoint(ns, "doomed")
+	te.Spec.Storage = sharedClaim
 	create(t, te)
+	// A PodDisruptionBudget comes with more than one replica, which is for SFTP only: a second endpoint has it.
+	scaled := newEndpoint(ns, "doomed-too")
+	scaled.Spec.FTP = nil
+	scaled.Spec.Replicas = ptr(int32(2))
+	scaled.Spec.Storage = sharedClaim
+	create(t, scaled)
 	names := render.NamesFor(te)
 	cert := &unstructured.Unstructured{}
 	cert.SetGroupVersionKind(render.CertificateGVK)
 	children := []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &corev1.Secret{}, &corev1.Secret{},
-		&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}, &policyv1.PodDisruptionBudget{},
-		&corev1.PersistentVolumeClaim{}, cert}
+		&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}, &corev1.PersistentVolumeClaim{}, cert,
+		&policyv1.PodDisruptionBudget{}}
 	childNames := []string{names.Deployment, names.Service, names.ConfigSecret, names.HostKeysSecret,
-		names.ServiceAccount, names.Role, names.RoleBinding, names.PodDisruptionBudget, names.ClaimName, names.Certificate}
+		names.ServiceAccount, names.Role, names.RoleBinding, names.ClaimName, names.Certificate,
+		render.NamesFor(scaled).PodDisruptionBudget}
 	for i, obj := range children {
 		get(t, ns, childNames[i], obj)
 	}
@@ -479,8 +480,10 @@ func TestDeletingTheEndpointDeletesItsChildren(t *testing.T) {
 	generated := &corev1.Secret{}
 	get(t, ns, judy.Status.PasswordSecretRef.Name, generated)
 
-	if err := k8s.Delete(context.Background(), te); err != nil {
-		t.Fatal(err)
+	for _, e := range []*transferv1alpha1.TransferEndpoint{te, scaled} {
+		if err := k8s.Delete(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, obj := range children {
 		gone(t, obj)

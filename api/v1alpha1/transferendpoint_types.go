@@ -28,6 +28,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.sftp) || !has(self.ftp) || !has(self.ftp.tls.implicitPort) || self.sftp.port != self.ftp.tls.implicitPort",message="spec.ftp.tls.implicitPort must differ from spec.sftp.port: both are ports of the same Service"
 // +kubebuilder:validation:XValidation:rule="!has(self.sftp) || !has(self.ftp) || self.sftp.port < self.ftp.passive.portRange.start || self.sftp.port > self.ftp.passive.portRange.end",message="spec.sftp.port must lie outside spec.ftp.passive.portRange: every passive port is also a port of the Service"
 // +kubebuilder:validation:XValidation:rule="!has(self.ftp) || self.service.type != 'NodePort' || (self.ftp.passive.portRange.start >= 30000 && self.ftp.passive.portRange.end <= 32767)",message="with spec.service.type NodePort, spec.ftp.passive.portRange must lie within 30000-32767 (the default NodePort range), because each passive port is published as the same node port"
+// +kubebuilder:validation:XValidation:rule="!has(self.ftp) || self.replicas <= 1",message="spec.replicas above 1 cannot serve FTP: a Service keeps a client on one pod per port, not across ports (kubernetes/kubernetes#103000), so a passive data connection would reach another pod than its control connection about half the time; run FTP with one replica, and SFTP alone on an endpoint with several"
 // +kubebuilder:validation:XValidation:rule="self.replicas <= 1 || has(self.storage.persistentVolumeClaim) || (has(self.storage.volumeClaimTemplate) && has(self.storage.volumeClaimTemplate.spec.accessModes) && 'ReadWriteMany' in self.storage.volumeClaimTemplate.spec.accessModes)",message="spec.replicas above 1 needs storage every pod shares: spec.storage.persistentVolumeClaim, or a spec.storage.volumeClaimTemplate with accessModes [ReadWriteMany]; with emptyDir each pod would see different files"
 type TransferEndpointSpec struct {
 	// sftp enables SFTP (file transfer over SSH). Omit it to serve no SFTP.
@@ -49,7 +50,9 @@ type TransferEndpointSpec struct {
 	// +kubebuilder:default={emptyDir: {}}
 	Storage StorageSpec `json:"storage,omitzero"`
 
-	// replicas is the number of server pods. More than one needs storage all pods share (see storage).
+	// replicas is the number of server pods. More than one needs storage all pods share (see storage), and is for
+	// SFTP only: an FTP passive data connection must reach the pod of its control connection, and a Service's
+	// ClientIP affinity holds per port, not across the control and passive ports.
 	// +optional
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0

@@ -109,6 +109,8 @@ func TestInvalidObjectsRejected(t *testing.T) {
 			[]string{"spec.storage needs exactly one source"}},
 		{"replicas over 1 with emptyDir", endpoint("sftp: {}\nreplicas: 2"),
 			[]string{"spec.replicas above 1 needs storage every pod shares"}},
+		{"FTP on more than one replica", endpoint("ftp: {tls: {mode: Disabled}}\nreplicas: 2\nstorage: {persistentVolumeClaim: {claimName: data}}"),
+			[]string{"spec.replicas above 1 cannot serve FTP: a Service keeps a client on one pod per port"}},
 		{"replicas over 1 with a ReadWriteOnce claim template", endpoint("sftp: {}\nreplicas: 3\nstorage: {volumeClaimTemplate: {spec: {accessModes: [ReadWriteOnce]}}}"),
 			[]string{"spec.replicas above 1 needs storage every pod shares"}},
 		{"load balancer source ranges on a ClusterIP Service", endpoint("sftp: {}\nservice: {loadBalancerSourceRanges: [198.51.100.0/24]}"),

@@ -54,7 +54,10 @@ func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 		svc.Spec.LoadBalancerClass = ptrTo(*spec.LoadBalancerClass)
 	}
 	// A passive data connection must reach the pod that holds the client's control connection: that pod alone
-	// listens for it. With several pods, keep each client address on one pod.
+	// listens for it. A Service cannot promise that with several pods: ClientIP affinity holds per port, not
+	// across ports (kubernetes/kubernetes#103000), as the real-node test showed (test/e2e, make test-e2e-node), so
+	// the API refuses FTP on more than one replica. The affinity stays for an endpoint stored before that rule:
+	// it keeps at least each of a client's ports on one pod.
 	if ftpEnabled(te) && replicas(te) > 1 {
 		svc.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
 		svc.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{

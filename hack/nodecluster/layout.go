@@ -88,8 +88,10 @@ func (l layout) pids() string           { return filepath.Join(l.run, "pids") }
 func (l layout) containerdState() string {
 	return filepath.Join(l.run, "containerd")
 }
-func (l layout) containerdSocket() string { return filepath.Join(l.run, "containerd", "containerd.sock") }
-func (l layout) runcRoot() string         { return filepath.Join(l.run, "runc") }
+func (l layout) containerdSocket() string {
+	return filepath.Join(l.run, "containerd", "containerd.sock")
+}
+func (l layout) runcRoot() string { return filepath.Join(l.run, "runc") }
 
 // Kubeconfig is the admin kubeconfig up writes.
 func (l layout) Kubeconfig() string { return filepath.Join(l.state, "kubeconfig") }

@@ -32,7 +32,7 @@ type facts struct {
 	// cgroupV1Memory / cgroupV2Controllers: the memory controller of a cgroup v1 hierarchy, or v2's controllers.
 	cgroupV1Memory      bool
 	cgroupV2Controllers string
-	overlay             bool   // the kernel has overlayfs, containerd's snapshotter
+	overlay             bool     // the kernel has overlayfs, containerd's snapshotter
 	missingPrograms     []string // of requiredPrograms
 	missingCNIPlugins   []string // of cniPlugins
 	missingComponents   []string // Kubernetes binaries missing from the bin folder

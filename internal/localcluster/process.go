@@ -91,7 +91,6 @@ const hostLockFile = "/tmp/pier-localcluster.lock"
 
 var errLocked = errors.New("locked by another process")
 
-
 // lockHost takes the lock in file (hostLockFile), waiting (and saying for whom) while another local cluster holds
 // it, until ctx ends. The lock is released when the returned file is closed, or when this process dies.
 func lockHost(ctx context.Context, log *slog.Logger, file, stateDir string) (*os.File, error) {

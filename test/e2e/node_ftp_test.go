@@ -334,4 +334,3 @@ func ftpRoundTrips(t *testing.T, host string, port int) {
 		}
 	}
 }
-
