@@ -107,6 +107,13 @@ test-e2e-node: test-clients $(HELM) ## The end-to-end suite on a real single-nod
 	  KUBECONFIG=$(NODE_KUBECONFIG) PIER_KUBECTL="$$assets/kubectl" PIER_E2E_TARGET=node PIER_E2E_INSTALL=$$install \
 	    PIER_REQUIRE_CLIENTS=1 go test ./test/e2e -count=1 -v -timeout 30m || exit 1; \
 	done
+	$(MAKE) --no-print-directory test-local-cluster
+
+.PHONY: test-local-cluster
+test-local-cluster: ## Only hack/local-cluster.sh's own test (root): a pod on the node, then down, which must leave no process, bridge, iptables chain, mount or cgroup.
+	hack/install-node-packages.sh
+	PIER_NODE_CYCLE=1 PIER_NODE_BIN="$$(hack/setup-envtest.sh --with-node --with-kubectl)" \
+	  go test ./hack/nodecluster -run TestUpDownLeavesNothing -count=1 -v -timeout 15m
 
 .PHONY: test-scale
 test-scale: ## Only the scale tests (PIER_SCALE_TESTS=1): 10,000 users on one endpoint, against envtest (about 4 minutes).

@@ -21,10 +21,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,8 +78,33 @@ type nodeTarget struct {
 func (n *nodeTarget) Client() client.Client { return n.client }
 func (n *nodeTarget) CAFile() string        { return n.ca.CertFile }
 
+// Endpoint is the endpoint's Service, once kube-proxy routes it: an endpoint is Ready when its pods are, which
+// can be a moment before kube-proxy has written the rules of a new Service.
 func (n *nodeTarget) Endpoint(ctx context.Context, namespace, name string) (*localcluster.Endpoint, error) {
-	return localcluster.ServiceEndpoint(ctx, n.client, namespace, name)
+	ep, err := localcluster.ServiceEndpoint(ctx, n.client, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, port := range []int{ep.SFTPPort, ep.FTPPort, ep.FTPSPort} {
+		if port == 0 {
+			continue
+		}
+		addr := net.JoinHostPort(ep.Host, strconv.Itoa(port))
+		for {
+			conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+			if err == nil {
+				_ = conn.Close()
+				break
+			}
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("the Service of %s/%s does not answer on %s: %w", namespace, name, addr, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return ep, nil
 }
 
 func (n *nodeTarget) RotateCertificate(ctx context.Context, namespace, certificate string) error {

@@ -294,34 +294,18 @@ func testTwoReplicas(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *lo
 	if err := c.Patch(ctx, te, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"ftp":null,"replicas":2}}`))); err != nil {
 		t.Fatal(err)
 	}
-	svcName := render.NamesFor(te).Service
-	eventually(t, "two ready pods behind the Service", func() error {
-		pods, err := endpointPods(ctx, nodeNamespace, nodeEndpoint)
-		if err != nil {
-			return err
-		}
-		if len(pods) != 2 {
-			return fmt.Errorf("%d ready pods", len(pods))
-		}
-		var list discoveryv1.EndpointSliceList
-		if err := c.List(ctx, &list, client.InNamespace(nodeNamespace),
-			client.MatchingLabels{discoveryv1.LabelServiceName: svcName}); err != nil {
-			return err
-		}
-		ready := 0
-		for _, s := range list.Items {
-			for _, e := range s.Endpoints {
-				if e.Conditions.Ready != nil && *e.Conditions.Ready {
-					ready++
-				}
+	waitRolledOut(t, te, 2)
+	login := sshConfig("carol", nil, ssh.Password("carol's password"))
+	// kube-proxy follows the Service's endpoints a moment later: until then a connection may still go to the
+	// pod that went away.
+	eventually(t, "four new sessions in a row", func() error {
+		for range 4 {
+			if err := canLogIn(ep, "carol", "carol's password"); err != nil {
+				return err
 			}
-		}
-		if ready != 2 {
-			return fmt.Errorf("the Service has %d ready endpoints", ready)
 		}
 		return nil
 	})
-	login := sshConfig("carol", nil, ssh.Password("carol's password"))
 	for i := range 12 {
 		payload := randomBytes(t, 32<<10+i)
 		name := fmt.Sprintf("shared-%d.bin", i)
@@ -336,6 +320,57 @@ func testTwoReplicas(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *lo
 			t.Fatalf("file %d read back in a new session differs", i)
 		}
 	}
+}
+
+// waitRolledOut waits until the endpoint's Deployment has rolled out completely to replicas pods (no pod of an
+// older template left, not even a terminating one) and the Service's endpoints are exactly those pods: a
+// connection sent to a pod that is going away fails, as it would for any client during a rollout.
+func waitRolledOut(t *testing.T, te *transferv1alpha1.TransferEndpoint, replicas int32) {
+	t.Helper()
+	ctx := context.Background()
+	c := target.Client()
+	names := render.NamesFor(te)
+	eventually(t, fmt.Sprintf("%d pods of the current template, and only they, behind the Service", replicas), func() error {
+		dep := &appsv1.Deployment{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: te.Namespace, Name: names.Deployment}, dep); err != nil {
+			return err
+		}
+		st := dep.Status
+		if st.ObservedGeneration != dep.Generation || st.Replicas != replicas || st.UpdatedReplicas != replicas ||
+			st.AvailableReplicas != replicas {
+			return fmt.Errorf("the Deployment is rolling out: %+v", st)
+		}
+		var pods corev1.PodList
+		if err := c.List(ctx, &pods, client.InNamespace(te.Namespace),
+			client.MatchingLabels{"transfer.pier.dev/endpoint": te.Name}); err != nil {
+			return err
+		}
+		ips := map[string]bool{}
+		for _, p := range pods.Items {
+			ips[p.Status.PodIP] = true
+		}
+		if len(pods.Items) != int(replicas) {
+			return fmt.Errorf("%d pods, some of them going away", len(pods.Items))
+		}
+		var list discoveryv1.EndpointSliceList
+		if err := c.List(ctx, &list, client.InNamespace(te.Namespace),
+			client.MatchingLabels{discoveryv1.LabelServiceName: names.Service}); err != nil {
+			return err
+		}
+		n := 0
+		for _, s := range list.Items {
+			for _, e := range s.Endpoints {
+				if e.Conditions.Ready == nil || !*e.Conditions.Ready || !ips[e.Addresses[0]] {
+					return fmt.Errorf("the Service still has endpoint %v (%+v)", e.Addresses, e.Conditions)
+				}
+				n++
+			}
+		}
+		if n != int(replicas) {
+			return fmt.Errorf("the Service has %d endpoints", n)
+		}
+		return nil
+	})
 }
 
 // sftpPut writes a file in a session of its own.
