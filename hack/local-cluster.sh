@@ -6,6 +6,7 @@
 #   hack/local-cluster.sh load FILE...  import image archives (make images) into the node's containerd
 #   hack/local-cluster.sh status        what runs, and what down would remove
 #   hack/local-cluster.sh down          stop everything up started, restore the machine, check nothing is left
+#                                       (--purge also removes /var/lib/pier-node: certificates, images, logs)
 # Needs root. The work is done by hack/nodecluster (go run ./hack/nodecluster -h).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ case "${1:-}" in
     exec bin/nodecluster "$@"
     ;;
   *)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -45,13 +45,13 @@ func down(ctx context.Context, l layout, log *slog.Logger) error {
 			_ = os.Remove(l.pidFile(name))
 		}
 	}
-	stop("kube-scheduler", "kube-controller-manager", "kubelet")
-	if l.runningPID("containerd") != 0 {
+	stop(compScheduler, compControllerManager, compKubelet)
+	if l.runningPID(compContainerd) != 0 {
 		if err := removeSandboxes(ctx, l.containerdSocket(), log); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	stop("containerd", "kube-proxy", "kube-apiserver", "etcd")
+	stop(compContainerd, compProxy, compAPIServer, compEtcd)
 	// containerd's shims outlive containerd by design, and a shim killed before them leaves its container.
 	for _, pid := range l.ownedProcesses() {
 		log.Info("killing a process the node left", "process", describeProcess(pid))

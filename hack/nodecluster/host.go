@@ -107,7 +107,7 @@ func (l layout) start(binary string, c command) (int, error) {
 		return 0, err
 	}
 	defer func() { _ = logFile.Close() }()
-	fmt.Fprintf(logFile, "\n=== %s started by hack/local-cluster.sh: %s %s\n", time.Now().Format(time.RFC3339), binary,
+	_, _ = fmt.Fprintf(logFile, "\n=== %s started by hack/local-cluster.sh: %s %s\n", time.Now().Format(time.RFC3339), binary,
 		strings.Join(c.args, " "))
 	cmd := exec.Command(binary, c.args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile

@@ -56,6 +56,20 @@ const (
 	criNamespace = "k8s.io"
 )
 
+// The node's processes, also their binaries' names.
+const (
+	compContainerd        = "containerd"
+	compEtcd              = "etcd"
+	compAPIServer         = "kube-apiserver"
+	compControllerManager = "kube-controller-manager"
+	compScheduler         = "kube-scheduler"
+	compKubelet           = "kubelet"
+	compProxy             = "kube-proxy"
+)
+
+// cniBridge is the CNI plugin of the pod network (and its binary's name).
+const cniBridge = "bridge"
+
 // The chains that keep the cluster's traffic on this machine (see guardRules).
 const (
 	guardOutput      = "PIER-NODE-OUTPUT"

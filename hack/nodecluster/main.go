@@ -21,7 +21,8 @@ limitations under the License.
 //
 //	nodecluster up --bin DIR      start what does not run yet, wait until the node is Ready, print the kubeconfig
 //	nodecluster load ARCHIVE...   import image archives into the node's containerd
-//	nodecluster down              stop everything up started and restore the machine; check that nothing is left
+//	nodecluster down [--purge]    stop everything up started and restore the machine; check that nothing is left
+//	                              (--purge: also the certificates, images and logs kept for the next up)
 //	nodecluster status            what runs, and what a down would still have to remove
 package main
 
@@ -52,8 +53,9 @@ func mainErr() error {
 	binDir := fs.String("bin", os.Getenv("PIER_NODE_BIN"), "folder of the Kubernetes binaries (up)")
 	nodeIP := fs.String("node-ip", "", "the node's address (up; default: the first IPv4 address of an interface that is up)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long up waits for the node to be Ready")
+	purge := fs.Bool("purge", false, "down: also remove the state folder (certificates, imported images, logs), for a cold start")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: nodecluster [flags] up|down|status|load ARCHIVE...|kubeconfig")
+		_, _ = fmt.Fprintln(fs.Output(), "usage: nodecluster [flags] up|down|status|load ARCHIVE...|kubeconfig")
 		fs.PrintDefaults()
 	}
 	if len(os.Args) < 2 {
@@ -89,6 +91,12 @@ func mainErr() error {
 		start := time.Now()
 		if err := down(ctx, l, log); err != nil {
 			return fmt.Errorf("down: %w", err)
+		}
+		if *purge {
+			log.Info("removing the state folder", "path", l.state)
+			if err := os.RemoveAll(l.state); err != nil {
+				return fmt.Errorf("down --purge: %w", err)
+			}
 		}
 		log.Info("the node is down; nothing is left", "after", time.Since(start).Round(time.Second))
 		return nil

@@ -45,10 +45,10 @@ var clientIdentities = []struct {
 	groups     []string
 }{
 	{"admin", "pier-node-admin", []string{"system:masters"}},
-	{"kube-controller-manager", "system:kube-controller-manager", nil},
-	{"kube-scheduler", "system:kube-scheduler", nil},
-	{"kubelet", "system:node:" + nodeName, []string{"system:nodes"}},
-	{"kube-proxy", "system:kube-proxy", nil},
+	{compControllerManager, "system:kube-controller-manager", nil},
+	{compScheduler, "system:kube-scheduler", nil},
+	{compKubelet, "system:node:" + nodeName, []string{"system:nodes"}},
+	{compProxy, "system:kube-proxy", nil},
 	{"apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}},
 }
 

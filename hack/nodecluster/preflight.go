@@ -40,10 +40,10 @@ type facts struct {
 }
 
 var (
-	requiredPrograms = []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "iptables", "iptables-save",
+	requiredPrograms = []string{compContainerd, "containerd-shim-runc-v2", "runc", "ctr", "iptables", "iptables-save",
 		"iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"}
-	cniPlugins = []string{"bridge", "host-local", "loopback"}
-	components = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"}
+	cniPlugins = []string{cniBridge, "host-local", "loopback"}
+	components = []string{compEtcd, compAPIServer, compControllerManager, compScheduler, compKubelet, compProxy}
 )
 
 func gatherFacts(binDir string) facts {

@@ -71,7 +71,7 @@ func cniConfig(l layout) (string, error) {
 		"cniVersion": "1.0.0",
 		"name":       networkName,
 		"plugins": []any{map[string]any{
-			"type":        "bridge",
+			"type":        cniBridge,
 			"bridge":      bridgeName,
 			"isGateway":   true,
 			"ipMasq":      false,
@@ -165,7 +165,7 @@ conntrack:
   min: 0
   tcpEstablishedTimeout: 0s
   tcpCloseWaitTimeout: 0s
-`, l.kubeconfigOf("kube-proxy"), nodeName, podCIDR, n.nodeIP, proxyHealthzPort, proxyMetricsPort)
+`, l.kubeconfigOf(compProxy), nodeName, podCIDR, n.nodeIP, proxyHealthzPort, proxyMetricsPort)
 }
 
 // guardRules is an iptables-restore --noflush script that keeps every packet of the cluster on this machine,
@@ -198,6 +198,9 @@ func guardJumps() [][3]string {
 		{"mangle", "POSTROUTING", guardPostrouting}}
 }
 
+// profilingOff turns off the components' /debug/pprof handlers, which nothing here needs.
+const profilingOff = "--profiling=false"
+
 // command is one process of the node.
 type command struct {
 	name string // also the binary's name
@@ -211,8 +214,8 @@ func componentCommands(l layout, n network) []command {
 	etcdClient := "http://127.0.0.1:" + strconv.Itoa(etcdClientPort)
 	etcdPeer := "http://127.0.0.1:" + strconv.Itoa(etcdPeerPort)
 	return []command{
-		{"containerd", []string{"--config", filepath.Join(l.config(), "containerd.toml")}},
-		{"etcd", []string{
+		{compContainerd, []string{"--config", filepath.Join(l.config(), "containerd.toml")}},
+		{compEtcd, []string{
 			"--name=" + nodeName, "--data-dir=" + l.etcdData(),
 			"--listen-client-urls=" + etcdClient, "--advertise-client-urls=" + etcdClient,
 			"--listen-peer-urls=" + etcdPeer, "--initial-advertise-peer-urls=" + etcdPeer,
@@ -220,7 +223,7 @@ func componentCommands(l layout, n network) []command {
 			// A test cluster: losing the last writes on a power cut does not matter, the disk load does.
 			"--unsafe-no-fsync",
 		}},
-		{"kube-apiserver", []string{
+		{compAPIServer, []string{
 			"--etcd-servers=" + etcdClient,
 			// The node's own address, not 127.0.0.1: pods reach the API server through the kubernetes Service,
 			// whose endpoint is this address.
@@ -239,39 +242,39 @@ func componentCommands(l layout, n network) []command {
 			"--service-node-port-range=" + nodePortRange,
 			"--authorization-mode=Node,RBAC",
 			"--enable-admission-plugins=NodeRestriction",
-			"--profiling=false",
+			profilingOff,
 			"--cert-dir=" + filepath.Join(l.run, "apiserver"),
 		}},
-		{"kube-controller-manager", []string{
-			"--kubeconfig=" + l.kubeconfigOf("kube-controller-manager"),
-			"--authentication-kubeconfig=" + l.kubeconfigOf("kube-controller-manager"),
-			"--authorization-kubeconfig=" + l.kubeconfigOf("kube-controller-manager"),
+		{compControllerManager, []string{
+			"--kubeconfig=" + l.kubeconfigOf(compControllerManager),
+			"--authentication-kubeconfig=" + l.kubeconfigOf(compControllerManager),
+			"--authorization-kubeconfig=" + l.kubeconfigOf(compControllerManager),
 			"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(controllerMgrPort),
 			"--service-account-private-key-file=" + pki("sa.key"),
 			"--root-ca-file=" + pki("ca.crt"),
 			"--use-service-account-credentials=true",
 			"--leader-elect=false",
 			"--service-cluster-ip-range=" + serviceCIDR,
-			"--profiling=false",
-			"--cert-dir=" + filepath.Join(l.run, "kube-controller-manager"),
+			profilingOff,
+			"--cert-dir=" + filepath.Join(l.run, compControllerManager),
 		}},
-		{"kube-scheduler", []string{
-			"--kubeconfig=" + l.kubeconfigOf("kube-scheduler"),
-			"--authentication-kubeconfig=" + l.kubeconfigOf("kube-scheduler"),
-			"--authorization-kubeconfig=" + l.kubeconfigOf("kube-scheduler"),
+		{compScheduler, []string{
+			"--kubeconfig=" + l.kubeconfigOf(compScheduler),
+			"--authentication-kubeconfig=" + l.kubeconfigOf(compScheduler),
+			"--authorization-kubeconfig=" + l.kubeconfigOf(compScheduler),
 			"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(schedulerPort),
 			"--leader-elect=false",
-			"--profiling=false",
-			"--cert-dir=" + filepath.Join(l.run, "kube-scheduler"),
+			profilingOff,
+			"--cert-dir=" + filepath.Join(l.run, compScheduler),
 		}},
-		{"kubelet", []string{
+		{compKubelet, []string{
 			"--config=" + filepath.Join(l.config(), "kubelet.yaml"),
-			"--kubeconfig=" + l.kubeconfigOf("kubelet"),
+			"--kubeconfig=" + l.kubeconfigOf(compKubelet),
 			"--hostname-override=" + nodeName, "--node-ip=" + ip,
 			"--root-dir=" + l.kubeletRoot(),
 			"--cert-dir=" + filepath.Join(l.run, "kubelet-pki"),
 		}},
-		{"kube-proxy", []string{"--config=" + filepath.Join(l.config(), "kube-proxy.yaml")}},
+		{compProxy, []string{"--config=" + filepath.Join(l.config(), "kube-proxy.yaml")}},
 	}
 }
 

@@ -169,7 +169,7 @@ func TestGuardRules(t *testing.T) {
 
 func TestComponentCommands(t *testing.T) {
 	cmds := componentCommands(testLayout, testNetwork)
-	var order []string
+	order := make([]string, 0, len(cmds))
 	for _, c := range cmds {
 		order = append(order, c.name)
 		joined := strings.Join(c.args, " ")

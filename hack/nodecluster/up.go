@@ -56,34 +56,9 @@ func up(ctx context.Context, l layout, o upOptions, log *slog.Logger) error {
 	defer cancel()
 	log.Info("node address", "ip", ip, "state", l.state)
 
-	if err := l.snapshotSysctls(); err != nil {
-		return fmt.Errorf("recording kernel settings: %w", err)
-	}
-	for key, v := range sysctlsNeeded {
-		if _, err := os.Stat(sysctlPath(key)); errors.Is(err, os.ErrNotExist) && strings.HasPrefix(key, "net/bridge/") {
-			if _, err := run(ctx, "modprobe", "br_netfilter"); err != nil {
-				return fmt.Errorf("%s is missing and br_netfilter cannot be loaded: %w", key, err)
-			}
-		}
-		if err := setSysctl(key, v); err != nil {
-			return err
-		}
-	}
-	if err := ensurePKI(l, n); err != nil {
-		return fmt.Errorf("certificates: %w", err)
-	}
-	changed, err := writeConfigs(l, n, log)
+	changed, err := prepareHost(ctx, l, n, log)
 	if err != nil {
 		return err
-	}
-	for _, dir := range []string{l.etcdData(), l.kubeletRoot(), l.podLogs(), l.cniIPAM(), l.containerdRoot(), l.run} {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-	}
-	log.Info("guard rules: the cluster's packets stay on this machine")
-	if err := applyGuard(ctx); err != nil {
-		return fmt.Errorf("installing the guard rules: %w", err)
 	}
 
 	client, err := kubeClient(l.Kubeconfig())
@@ -104,8 +79,8 @@ func up(ctx context.Context, l layout, o upOptions, log *slog.Logger) error {
 			log.Info("already running", "component", c.name, "pid", pid)
 		} else {
 			binary := filepath.Join(o.binDir, c.name)
-			if c.name == "containerd" {
-				binary = "containerd" // Debian's, from PATH
+			if c.name == compContainerd {
+				binary = compContainerd // Debian's, from PATH
 			}
 			if pid, err = l.start(lookPath(binary), c); err != nil {
 				return err
@@ -116,7 +91,7 @@ func up(ctx context.Context, l layout, o upOptions, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		if c.name == "containerd" {
+		if c.name == compContainerd {
 			if err := l.ensurePauseImage(ctx, o.repoRoot); err != nil {
 				return fmt.Errorf("the pause image: %w", err)
 			}
@@ -135,6 +110,42 @@ func up(ctx context.Context, l layout, o upOptions, log *slog.Logger) error {
 		_, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		return err
 	})
+}
+
+// prepareHost readies the machine before any process starts: kernel settings (recorded first), certificates,
+// configuration files (it says which components' changed), folders and the guard rules.
+func prepareHost(ctx context.Context, l layout, n network, log *slog.Logger) (map[string]bool, error) {
+	if err := l.snapshotSysctls(); err != nil {
+		return nil, fmt.Errorf("recording kernel settings: %w", err)
+	}
+	for key, v := range sysctlsNeeded {
+		if _, err := os.Stat(sysctlPath(key)); errors.Is(err, os.ErrNotExist) && strings.HasPrefix(key, "net/bridge/") {
+			if _, err := run(ctx, "modprobe", "br_netfilter"); err != nil {
+				return nil, fmt.Errorf("%s is missing and br_netfilter cannot be loaded: %w", key, err)
+			}
+		}
+		if err := setSysctl(key, v); err != nil {
+			return nil, err
+		}
+	}
+	if err := ensurePKI(l, n); err != nil {
+		return nil, fmt.Errorf("certificates: %w", err)
+	}
+	changed, err := writeConfigs(l, n, log)
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range []string{l.etcdData(), l.kubeletRoot(), l.podLogs(), l.cniIPAM(), l.containerdRoot(), l.run} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	log.Info("guard rules: the cluster's packets stay on this machine")
+	if err := applyGuard(ctx); err != nil {
+		return nil, fmt.Errorf("installing the guard rules: %w", err)
+	}
+
+	return changed, nil
 }
 
 func lookPath(binary string) string {
@@ -162,10 +173,10 @@ func writeConfigs(l layout, n network, log *slog.Logger) (map[string]bool, error
 		return nil, err
 	}
 	files := []struct{ component, file, content string }{
-		{"containerd", filepath.Join(l.config(), "containerd.toml"), containerdConfig(l)},
-		{"containerd", filepath.Join(l.cniConfDir(), "10-pier-node.conflist"), cni},
-		{"kubelet", filepath.Join(l.config(), "kubelet.yaml"), kubeletConfig(l, n)},
-		{"kube-proxy", filepath.Join(l.config(), "kube-proxy.yaml"), kubeProxyConfig(l, n)},
+		{compContainerd, filepath.Join(l.config(), "containerd.toml"), containerdConfig(l)},
+		{compContainerd, filepath.Join(l.cniConfDir(), "10-pier-node.conflist"), cni},
+		{compKubelet, filepath.Join(l.config(), "kubelet.yaml"), kubeletConfig(l, n)},
+		{compProxy, filepath.Join(l.config(), "kube-proxy.yaml"), kubeProxyConfig(l, n)},
 	}
 	changed := map[string]bool{}
 	for _, f := range files {
@@ -194,7 +205,7 @@ func kubeClient(kubeconfig string) (*kubernetes.Clientset, error) {
 // shown) or ctx ends.
 func waitFor(ctx context.Context, what string, l layout, pid int, ready func(context.Context) error) error {
 	start := time.Now()
-	last := errors.New("not checked yet")
+	var last error
 	for {
 		if last = ready(ctx); last == nil {
 			return nil
@@ -214,14 +225,14 @@ func waitFor(ctx context.Context, what string, l layout, pid int, ready func(con
 // componentReady checks one component the way its clients will use it.
 func componentReady(ctx context.Context, name string, l layout, client *kubernetes.Clientset) error {
 	switch name {
-	case "containerd":
+	case compContainerd:
 		return criReady(ctx, l.containerdSocket())
-	case "etcd":
+	case compEtcd:
 		return httpOK(ctx, "http://127.0.0.1:"+strconv.Itoa(etcdClientPort)+"/health")
-	case "kube-apiserver":
+	case compAPIServer:
 		_, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err
-	case "kubelet":
+	case compKubelet:
 		node, err := client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -235,7 +246,7 @@ func componentReady(ctx context.Context, name string, l layout, client *kubernet
 			}
 		}
 		return fmt.Errorf("node %s has no Ready condition yet", nodeName)
-	case "kube-proxy":
+	case compProxy:
 		return httpOK(ctx, "http://127.0.0.1:"+strconv.Itoa(proxyHealthzPort)+"/healthz")
 	}
 	return nil

@@ -103,9 +103,9 @@ func create(dir string) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: pemCertificate, Bytes: der})
 	certFile := filepath.Join(dir, "ca.crt")
-	if err := os.WriteFile(filepath.Join(dir, "ca.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "ca.key"), pem.EncodeToMemory(&pem.Block{Type: pemECKey, Bytes: keyDER}), 0o600); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil { //nolint:gosec // a CA certificate is public
@@ -147,8 +147,8 @@ func (ca *CA) Issue(names []string, validity time.Duration) (certPEM, keyPEM []b
 	if err != nil {
 		return nil, nil, err
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
+	return pem.EncodeToMemory(&pem.Block{Type: pemCertificate, Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: pemECKey, Bytes: keyDER}), nil
 }
 
 // IssueClient signs a client certificate for commonName in the groups (its organizations), as Kubernetes reads
@@ -174,9 +174,15 @@ func (ca *CA) IssueClient(commonName string, groups []string, validity time.Dura
 	if err != nil {
 		return nil, nil, err
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
+	return pem.EncodeToMemory(&pem.Block{Type: pemCertificate, Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: pemECKey, Bytes: keyDER}), nil
 }
+
+// PEM block types of what this package writes.
+const (
+	pemCertificate = "CERTIFICATE"
+	pemECKey       = "EC PRIVATE KEY"
+)
 
 func serial() *big.Int {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))

@@ -97,7 +97,7 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 			name: "ClusterIP: the pod's address, reached from this machine through the pod network",
 			spec: `{"spec":{"service":{"type":"ClusterIP","externalTrafficPolicy":null},"ftp":{"passive":{"address":null}}}}`,
 			control: func(svc *corev1.Service) (string, int) {
-				return svc.Spec.ClusterIP, int(servicePort(svc, "ftp").Port)
+				return svc.Spec.ClusterIP, int(ftpServicePort(svc).Port)
 			},
 			announced: func(*corev1.Service) string { return onePodIP(t) },
 		},
@@ -105,7 +105,7 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 			name: "NodePort, externalTrafficPolicy Local: the node's address and the passive node ports",
 			spec: fmt.Sprintf(`{"spec":{"service":{"type":"NodePort","externalTrafficPolicy":"Local"},"ftp":{"passive":{"address":%q}}}}`, node),
 			control: func(svc *corev1.Service) (string, int) {
-				return node, int(servicePort(svc, "ftp").NodePort)
+				return node, int(ftpServicePort(svc).NodePort)
 			},
 			announced: func(*corev1.Service) string { return node },
 		},
@@ -113,7 +113,7 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 			name: "NodePort, externalTrafficPolicy Cluster",
 			spec: fmt.Sprintf(`{"spec":{"service":{"type":"NodePort","externalTrafficPolicy":"Cluster"},"ftp":{"passive":{"address":%q}}}}`, node),
 			control: func(svc *corev1.Service) (string, int) {
-				return node, int(servicePort(svc, "ftp").NodePort)
+				return node, int(ftpServicePort(svc).NodePort)
 			},
 			announced: func(*corev1.Service) string { return node },
 		},
@@ -121,7 +121,7 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 			name: "LoadBalancer, externalTrafficPolicy Local: the address in the Service's status",
 			spec: `{"spec":{"service":{"type":"LoadBalancer","externalTrafficPolicy":"Local"},"ftp":{"passive":{"address":null}}}}`,
 			control: func(svc *corev1.Service) (string, int) {
-				return node, int(servicePort(svc, "ftp").Port)
+				return node, int(ftpServicePort(svc).Port)
 			},
 			announced: func(*corev1.Service) string { return node },
 			ingress:   true,
@@ -130,7 +130,7 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 			name: "LoadBalancer, externalTrafficPolicy Cluster",
 			spec: `{"spec":{"service":{"type":"LoadBalancer","externalTrafficPolicy":"Cluster"},"ftp":{"passive":{"address":null}}}}`,
 			control: func(svc *corev1.Service) (string, int) {
-				return node, int(servicePort(svc, "ftp").Port)
+				return node, int(ftpServicePort(svc).Port)
 			},
 			announced: func(*corev1.Service) string { return node },
 			ingress:   true,
@@ -188,9 +188,10 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 	}
 }
 
-func servicePort(svc *corev1.Service, name string) corev1.ServicePort {
+// ftpServicePort is the Service's FTP control port.
+func ftpServicePort(svc *corev1.Service) corev1.ServicePort {
 	for _, p := range svc.Spec.Ports {
-		if p.Name == name {
+		if p.Name == "ftp" {
 			return p
 		}
 	}

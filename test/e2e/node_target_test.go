@@ -321,7 +321,10 @@ func (n *nodeTarget) waitGone(ctx context.Context, namespaces ...string) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("namespace %s is still there after 3 minutes (err %v)", ns, err)
+				if err != nil {
+					return fmt.Errorf("namespace %s: %w", ns, err)
+				}
+				return fmt.Errorf("namespace %s is still there after 3 minutes", ns)
 			}
 			time.Sleep(500 * time.Millisecond)
 		}

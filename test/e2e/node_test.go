@@ -68,7 +68,7 @@ func requireNode(t *testing.T) *nodeTarget {
 }
 
 // kubectl runs the node's kubectl, failing the test on an error exit.
-func (n *nodeTarget) kubectlT(t *testing.T, input string, args ...string) string {
+func (n *nodeTarget) kubectlT(t *testing.T, input string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -79,7 +79,6 @@ func (n *nodeTarget) kubectlT(t *testing.T, input string, args ...string) string
 	if err != nil {
 		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return string(out)
 }
 
 // endpointPods are the endpoint's running, ready pods.
