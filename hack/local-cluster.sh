@@ -18,6 +18,10 @@ build() {
 
 case "${1:-}" in
   up)
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "local-cluster: a node cannot run here: not root: a node needs root for containerd, iptables, mounts and cgroups (run it with sudo)" >&2
+      exit 1
+    fi
     hack/install-node-packages.sh
     assets=$(hack/setup-envtest.sh --with-node --with-kubectl)
     build

@@ -82,12 +82,19 @@ func mainErr() error {
 		}
 		start := time.Now()
 		if err := up(ctx, l, upOptions{binDir: *binDir, repoRoot: root, nodeIP: *nodeIP, timeout: *timeout}, log); err != nil {
+			var refused *refusedError
+			if errors.As(err, &refused) {
+				return err // nothing was started
+			}
 			return fmt.Errorf("up: %w (hack/local-cluster.sh down removes what was started)", err)
 		}
 		log.Info("the node is Ready", "after", time.Since(start).Round(time.Second), "kubeconfig", l.Kubeconfig())
 		fmt.Println(l.Kubeconfig())
 		return nil
 	case "down":
+		if os.Geteuid() != 0 {
+			return errors.New("down: not root: the node's processes, mounts and iptables chains are root's (run it with sudo)")
+		}
 		start := time.Now()
 		if err := down(ctx, l, log); err != nil {
 			return fmt.Errorf("down: %w", err)

@@ -34,6 +34,13 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// refusedError says why a node cannot run on this machine, before anything was started.
+type refusedError struct{ reasons []string }
+
+func (e *refusedError) Error() string {
+	return "a node cannot run here:\n  - " + strings.Join(e.reasons, "\n  - ")
+}
+
 // upOptions are up's inputs.
 type upOptions struct {
 	binDir   string // the Kubernetes binaries (hack/setup-envtest.sh --with-node)
@@ -45,7 +52,7 @@ type upOptions struct {
 // up brings the node up, starting only what does not run yet, and returns once the node is Ready.
 func up(ctx context.Context, l layout, o upOptions, log *slog.Logger) error {
 	if r := gatherFacts(o.binDir).refusals(); len(r) > 0 {
-		return fmt.Errorf("a node cannot run here:\n  - %s", strings.Join(r, "\n  - "))
+		return &refusedError{reasons: r}
 	}
 	ip, err := nodeAddress(o.nodeIP)
 	if err != nil {
