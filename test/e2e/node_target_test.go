@@ -58,7 +58,7 @@ import (
 const managerNamespace = "pier-system"
 
 // suiteNamespaces are the namespaces the suite's tests create; removed before and after a run.
-var suiteNamespaces = []string{namespace, nodeNamespace, ftpNamespace}
+var suiteNamespaces = []string{namespace, nodeNamespace, ftpNamespace, samplesNamespace}
 
 // nodeTarget is a node of hack/local-cluster.sh with pier installed.
 type nodeTarget struct {
@@ -290,9 +290,11 @@ func (n *nodeTarget) uninstall(ctx context.Context) error {
 	if err := n.waitGone(ctx, suiteNamespaces...); err != nil {
 		return err
 	}
-	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: localPV}}
-	if err := n.client.Delete(ctx, pv); err != nil && !apierrors.IsNotFound(err) {
-		return err
+	for _, name := range append([]string{localPV}, samplesPVs...) {
+		pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if err := n.client.Delete(ctx, pv); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
 	}
 	if out, err := n.run(ctx, n.helm, "status", "pier", "--namespace", managerNamespace); err == nil {
 		if _, err := n.run(ctx, n.helm, "uninstall", "pier", "--namespace", managerNamespace, "--wait"); err != nil {
