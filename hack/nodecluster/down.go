@@ -23,8 +23,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
+
+// fixedFolders are made by containerd and the CNI library at fixed paths, deepest first.
+var fixedFolders = []string{"/var/lib/cni/results", "/var/lib/cni", "/run/containerd/s", "/run/containerd"}
 
 // stopGrace is how long a component has to exit after SIGTERM.
 const stopGrace = 15 * time.Second
@@ -70,6 +74,13 @@ func down(ctx context.Context, l layout, log *slog.Logger) error {
 	}
 	errs = append(errs, removeCgroups())
 	errs = append(errs, l.restoreSysctls(log))
+	// libcni's result cache and containerd's shim sockets have fixed folders, whatever the configuration says;
+	// removed once empty, so that another program's files there stay.
+	for _, dir := range fixedFolders {
+		if err := syscall.Rmdir(dir); err != nil && !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ENOTEMPTY) {
+			errs = append(errs, fmt.Errorf("removing %s: %w", dir, err))
+		}
+	}
 	for _, dir := range l.removedByDown() {
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, fmt.Errorf("removing %s: %w", dir, err))
