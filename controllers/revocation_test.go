@@ -273,3 +273,19 @@ func findCondition(obj transferv1alpha1.Conditioned, condType string) *metav1.Co
 	}
 	return nil
 }
+
+// TestGeneratedPasswordOnlyFromItsOwnSecret: a Secret named like a user's generated password but made by someone
+// else is never used for that user's password.
+func TestGeneratedPasswordOnlyFromItsOwnSecret(t *testing.T) {
+	ns := env.Namespace(t)
+	te := sftpEndpoint(t, ns)
+	create(t, passwordSecret(ns, "gina-password", "chosen by someone else"))
+	gina := newUser(ns, "gina", "gina")
+	gina.Spec.GeneratePassword = true
+	create(t, gina)
+	c := condition(t, gina, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "PasswordSecretConflict")
+	if !strings.Contains(c.Message, "gina-password") {
+		t.Errorf("the message should name the Secret: %s", c.Message)
+	}
+	userEntry(t, te, "gina", false)
+}

@@ -25,6 +25,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -52,8 +53,10 @@ const (
 	ReasonTooManyKeys           = "TooManyKeys"
 	ReasonEntryTooLarge         = "EntryTooLarge"
 	ReasonPasswordPending       = "GeneratedPasswordPending"
-	ReasonInvalidUser           = "InvalidUser"
-	ReasonNoCredentials         = "NoCredentials"
+	// ReasonPasswordSecretConflict: the generated password's Secret exists but the operator did not make it.
+	ReasonPasswordSecretConflict = "PasswordSecretConflict"
+	ReasonInvalidUser            = "InvalidUser"
+	ReasonNoCredentials          = "NoCredentials"
 	// ReasonSecretUnreadable is an API error other than not-found (RBAC, API server down): not the user's
 	// fault, and worth a retry.
 	ReasonSecretUnreadable = "SecretUnreadable"
@@ -117,7 +120,11 @@ func (c Credentials) Problems() []*Problem {
 func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUser) Credentials {
 	var creds Credentials
 	if ref := PasswordRef(tu); ref != nil {
-		value, problem := readKey(ctx, c, tu.Namespace, *ref)
+		var owner *transferv1alpha1.TransferUser
+		if tu.Spec.Password == nil {
+			owner = tu // generated: only from the Secret the operator made
+		}
+		value, problem := readOwnedKey(ctx, c, tu.Namespace, *ref, owner)
 		switch {
 		case problem != nil && tu.Spec.Password == nil && problem.Reason == ReasonSecretNotFound:
 			// The generated password's Secret is made by the user reconciler: a new one is coming. The old one is
@@ -170,6 +177,14 @@ func readKeySecret(ctx context.Context, c client.Reader, tu *transferv1alpha1.Tr
 }
 
 func readKey(ctx context.Context, c client.Reader, namespace string, ref transferv1alpha1.SecretKeyReference) ([]byte, *Problem) {
+	return readOwnedKey(ctx, c, namespace, ref, nil)
+}
+
+// readOwnedKey is readKey for a Secret that owner must control, or any Secret when owner is nil. A generated
+// password is only taken from the Secret the operator made for the user: a Secret of that name made by someone
+// else could hold a password of their choosing.
+func readOwnedKey(ctx context.Context, c client.Reader, namespace string, ref transferv1alpha1.SecretKeyReference,
+	owner *transferv1alpha1.TransferUser) ([]byte, *Problem) {
 	var secret corev1.Secret
 	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -179,6 +194,11 @@ func readKey(ctx context.Context, c client.Reader, namespace string, ref transfe
 		// Anything else (RBAC, API down) is not the user's fault, and does not say the credential is gone.
 		return nil, &Problem{Reason: ReasonSecretUnreadable, Secret: ref.Name, Effect: KeptLastGood,
 			Message: fmt.Sprintf("reading Secret %s: %v", ref.Name, err)}
+	}
+	if owner != nil && !metav1.IsControlledBy(&secret, owner) {
+		return nil, &Problem{Reason: ReasonPasswordSecretConflict, Secret: ref.Name, Effect: Revoked,
+			Message: fmt.Sprintf("Secret %s, where the generated password belongs, exists but was not made for this TransferUser, "+
+				"so its contents are not used: delete or rename it, or set spec.password instead of generatePassword", ref.Name)}
 	}
 	value, ok := secret.Data[ref.Key]
 	if !ok {

@@ -190,6 +190,7 @@ var readyReasons = map[string]string{
 	"TooManyKeys":             "Degraded",
 	"EntryTooLarge":           "Degraded",
 	"NoCredentials":           "Degraded",
+	"PasswordSecretConflict":  "Degraded",
 	"EndpointFull":            "Degraded",
 	// Reasons of other conditions (never of Ready); listed so the drift check below knows them.
 	"MinimumReplicasAvailable": "", "ConfigRendered": "", "Valid": "", "Loaded": "", "Configured": "",
