@@ -49,6 +49,7 @@ const (
 	ReasonSecretNotFound        = "SecretNotFound"
 	ReasonSecretKeyNotFound     = "SecretKeyNotFound"
 	ReasonInvalidPassword       = "InvalidPassword"
+	ReasonPasswordEmpty         = "PasswordEmpty"
 	ReasonInvalidAuthorizedKeys = "InvalidAuthorizedKeys"
 	ReasonTooManyKeys           = "TooManyKeys"
 	ReasonEntryTooLarge         = "EntryTooLarge"
@@ -100,6 +101,9 @@ type Credentials struct {
 	Password []byte
 	// SecretKeys are the keys of the authorized_keys Secret; InlineKeys those of spec.authorizedKeys.keys.
 	SecretKeys, InlineKeys []credentials.AuthorizedKey
+	// Listed are the fingerprints of the keys the authorized_keys Secret lists when it cannot be used (malformed,
+	// over a limit); nil when it could not be read at all. Only last good keys it still lists are kept.
+	Listed map[string]bool
 
 	PasswordProblem, KeysProblem *Problem
 }
@@ -133,6 +137,10 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 				Message: fmt.Sprintf("waiting for the generated password Secret %s", ref.Name)}
 		case problem != nil:
 			creds.PasswordProblem = problem
+		case isEmptyPassword(value):
+			// Emptying the Secret is a way to take the password away, not a typo to ride out.
+			creds.PasswordProblem = &Problem{Reason: ReasonPasswordEmpty, Secret: ref.Name, Effect: Revoked,
+				Message: fmt.Sprintf("Secret %s key %s is empty", ref.Name, ref.Key)}
 		default:
 			creds.Password = value
 		}
@@ -148,7 +156,7 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 			creds.InlineKeys = keys
 		}
 		if ak.SecretRef != nil && creds.KeysProblem == nil {
-			creds.SecretKeys, creds.KeysProblem = readKeySecret(ctx, c, tu, len(creds.InlineKeys))
+			creds.SecretKeys, creds.Listed, creds.KeysProblem = readKeySecret(ctx, c, tu, len(creds.InlineKeys))
 		}
 	}
 	return creds
@@ -156,24 +164,26 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 
 // readKeySecret reads and checks the keys of the authorized_keys Secret; inline is how many inline keys the user
 // has, which count towards MaxKeysPerUser.
-func readKeySecret(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUser, inline int) ([]credentials.AuthorizedKey, *Problem) {
+// inline is how many inline keys the user has, which count towards MaxKeysPerUser. For a Secret that exists but
+// cannot be used it also returns the fingerprints the Secret lists (see Credentials.Listed).
+func readKeySecret(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUser, inline int) ([]credentials.AuthorizedKey, map[string]bool, *Problem) {
 	ref := *tu.Spec.AuthorizedKeys.SecretRef
 	ref.Key = keyOrDefault(ref.Key, transferv1alpha1.DefaultAuthorizedKeysKey)
 	value, problem := readKey(ctx, c, tu.Namespace, ref)
 	if problem != nil {
-		return nil, problem
+		return nil, nil, problem
 	}
 	keys, err := credentials.ParseAuthorizedKeys(value)
 	if err != nil {
-		return nil, &Problem{Reason: ReasonInvalidAuthorizedKeys, Secret: ref.Name, Effect: KeptLastGood,
-			Message: fmt.Sprintf("Secret %s key %s: %v", ref.Name, ref.Key, err)}
+		return nil, credentials.Fingerprints(value), &Problem{Reason: ReasonInvalidAuthorizedKeys, Secret: ref.Name,
+			Effect: KeptLastGood, Message: fmt.Sprintf("Secret %s key %s: %v", ref.Name, ref.Key, err)}
 	}
 	if len(keys)+inline > MaxKeysPerUser {
-		return nil, &Problem{Reason: ReasonTooManyKeys, Secret: ref.Name, Effect: KeptLastGood,
+		return nil, credentials.Fingerprints(value), &Problem{Reason: ReasonTooManyKeys, Secret: ref.Name, Effect: KeptLastGood,
 			Message: fmt.Sprintf("Secret %s key %s holds %d keys and spec.authorizedKeys.keys %d: a user may have at most %d",
 				ref.Name, ref.Key, len(keys), inline, MaxKeysPerUser)}
 	}
-	return keys, nil
+	return keys, nil, nil
 }
 
 func readKey(ctx context.Context, c client.Reader, namespace string, ref transferv1alpha1.SecretKeyReference) ([]byte, *Problem) {
@@ -223,7 +233,7 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *config
 
 	secretKeys := lines(creds.SecretKeys)
 	if p := creds.KeysProblem; p != nil && p.Effect == KeptLastGood {
-		secretKeys = lastGoodSecretKeys(last.AuthorizedKeys, creds.InlineKeys)
+		secretKeys = lastGoodSecretKeys(last.AuthorizedKeys, creds.InlineKeys, creds.Listed)
 		p.Message += keptOrNone(len(secretKeys) > 0, "keys")
 	} else if p != nil && p.Effect == Revoked {
 		p.Message += "; the keys it held are revoked"
@@ -231,8 +241,9 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *config
 	u := Entry(tu, appendUnique(secretKeys, lines(creds.InlineKeys)))
 	if size := EntrySize(u); size > MaxEntryBytes {
 		if len(creds.SecretKeys) > 0 {
-			// The Secret's keys grew it past the limit: keep its last good keys, as for a malformed Secret.
-			secretKeys = lastGoodSecretKeys(last.AuthorizedKeys, creds.InlineKeys)
+			// The Secret's keys grew it past the limit: keep its last good keys it still lists, as for a
+			// malformed Secret.
+			secretKeys = lastGoodSecretKeys(last.AuthorizedKeys, creds.InlineKeys, fingerprintsOf(creds.SecretKeys))
 			u.AuthorizedKeys = appendUnique(secretKeys, lines(creds.InlineKeys))
 			problems = append(problems, &Problem{Reason: ReasonEntryTooLarge, Effect: KeptLastGood,
 				Secret: tu.Spec.AuthorizedKeys.SecretRef.Name,
@@ -290,9 +301,27 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *config
 // lastGoodSecretKeys are the served entry's keys that did not come from the spec's inline list: the last good
 // keys of the Secret. A key listed inline both before and now is counted as inline; one removed from the inline
 // list in the same change that broke the Secret would be counted as the Secret's until the Secret is fixed.
-func lastGoodSecretKeys(served []string, inline []credentials.AuthorizedKey) []string {
+//
+// listed, when not nil, are the fingerprints the Secret lists now: a last good key the Secret no longer lists is
+// not kept, so removing a key from the Secret always revokes it, even when the same edit broke another line.
+func lastGoodSecretKeys(served []string, inline []credentials.AuthorizedKey, listed map[string]bool) []string {
 	inlineLines := lines(inline)
-	return slices.DeleteFunc(slices.Clone(served), func(line string) bool { return slices.Contains(inlineLines, line) })
+	return slices.DeleteFunc(slices.Clone(served), func(line string) bool {
+		return slices.Contains(inlineLines, line) || (listed != nil && !listed[credentials.Fingerprint(line)])
+	})
+}
+
+// isEmptyPassword reports a password Secret value that holds nothing but an optional final line break.
+func isEmptyPassword(value []byte) bool {
+	return len(value) == 0 || string(value) == "\n" || string(value) == "\r\n"
+}
+
+func fingerprintsOf(keys []credentials.AuthorizedKey) map[string]bool {
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k.Fingerprint] = true
+	}
+	return out
 }
 
 func keptOrNone(kept bool, what string) string {
