@@ -343,3 +343,25 @@ func TestPlantedSecretsAreNotTrusted(t *testing.T) {
 		})
 	})
 }
+
+// TestUserOfAnEndpointThatCannotServe: a user of an endpoint that cannot write its config (here: its host-key
+// Secret, named in the spec, does not exist) says so, rather than waiting as Pending for ever.
+func TestUserOfAnEndpointThatCannotServe(t *testing.T) {
+	ns := env.Namespace(t)
+	te := &transferv1alpha1.TransferEndpoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "files"},
+		Spec: transferv1alpha1.TransferEndpointSpec{SFTP: &transferv1alpha1.SFTPSpec{
+			HostKeys: &transferv1alpha1.HostKeysSpec{SecretRef: transferv1alpha1.LocalObjectReference{Name: "missing-keys"}}}},
+	}
+	create(t, te)
+	create(t, passwordSecret(ns, "lea-pw", "lea's password"))
+	lea := withPassword(newUser(ns, "lea", "lea"), "lea-pw")
+	create(t, lea)
+	eventually(t, func() error {
+		c := condition(t, lea, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointUnavailable")
+		if !strings.Contains(c.Message, "NoHostKeys") {
+			return fmt.Errorf("the message should say why the endpoint cannot serve: %s", c.Message)
+		}
+		return nil
+	})
+}

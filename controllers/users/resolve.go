@@ -287,8 +287,8 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *config
 			// The credentials left cannot log in as the spec says. The user was served: refuse it and close its
 			// sessions, rather than let it log in some other way than asked.
 			return &disabled, append(problems, &Problem{Reason: ReasonNoCredentials, Effect: Refused,
-				Message: fmt.Sprintf("with the credentials left (%s) the user cannot log in as its spec says (%v), "+
-					"so the endpoint refuses it and has closed its sessions", credentialSummary(u), err)})
+				Message: fmt.Sprintf("with the credentials left (%s) the user cannot log in as its spec says (%s), "+
+					"so the endpoint refuses it and has closed its sessions", credentialSummary(u), whyCannotLogIn(u))})
 		case len(problems) > 0:
 			return nil, problems // a new user with nothing to log in with yet: the problems say why
 		default:
@@ -329,6 +329,19 @@ func keptOrNone(kept bool, what string) string {
 		return "; the endpoint keeps serving the last good " + what
 	}
 	return "; there is no earlier " + what + " to keep, so none is served"
+}
+
+// whyCannotLogIn says, in the TransferUser's terms, why an entry that failed validation cannot log in.
+func whyCannotLogIn(u config.User) string {
+	switch {
+	case u.PasswordHash == "" && len(u.AuthorizedKeys) == 0:
+		return "it needs a password (spec.password or spec.generatePassword) or spec.authorizedKeys"
+	case u.PasswordHash == "" && slices.Contains(u.Protocols, config.ProtocolFTP):
+		return "'ftp' in spec.protocols needs a password"
+	case u.RequireAllAuthMethods:
+		return "spec.requireAllAuthMethods needs both a password and a key"
+	}
+	return "its credentials do not satisfy its spec"
 }
 
 func credentialSummary(u config.User) string {
