@@ -111,3 +111,6 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 )
+
+// pkg/sftp with one change: the reads and writes of one handle are served in order (third_party/README.md).
+replace github.com/pkg/sftp => ./third_party/github.com/pkg/sftp

@@ -13,6 +13,8 @@ ARG REGISTRY=ghcr.io/pier-dev
 ARG VERSION=0.1.0
 WORKDIR /src
 COPY go.mod go.sum ./
+# go.mod replaces github.com/pkg/sftp with the copy in third_party/ (third_party/README.md).
+COPY third_party/ third_party/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY api/ api/
 COPY cmd/ cmd/

@@ -11,6 +11,8 @@ ARG TARGETOS
 ARG TARGETARCH
 WORKDIR /src
 COPY go.mod go.sum ./
+# go.mod replaces github.com/pkg/sftp with the copy in third_party/ (third_party/README.md).
+COPY third_party/ third_party/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY cmd/ cmd/
 COPY server/ server/

@@ -130,6 +130,11 @@ func (r *EndpointReconciler) servedConfig(ctx context.Context, s *endpointState)
 	if err != nil {
 		return nil, fmt.Errorf("reading config Secret %s: %w", s.names.ConfigSecret, err)
 	}
+	if !metav1.IsControlledBy(secret, s.te) {
+		// Not written by this endpoint (planted before it was created): its users and hashes are nobody's last
+		// good credentials, and its host-key names no proof that keys were served. It is overwritten.
+		return nil, nil
+	}
 	cfg, err := config.Parse(render.ConfigData(secret))
 	if err != nil {
 		// Someone edited it by hand; it is about to be overwritten, and nothing in it can be trusted.

@@ -39,6 +39,7 @@ import (
 const (
 	reasonInvalidHostKeys            = "InvalidHostKeys"
 	reasonHostKeysMissing            = "HostKeysMissing"
+	reasonHostKeySecretConflict      = "HostKeySecretConflict"
 	reasonHostKeysGenerated          = "HostKeysGenerated"
 	reasonHostKeysRegenerated        = "HostKeysRegenerated"
 	reasonHostKeysChanged            = "HostKeysChanged"
@@ -108,6 +109,9 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 		return fmt.Errorf("reading host-key Secret %s: %w", name, err)
 	}
 
+	if s.names.GeneratedHostKeys && secret != nil && !metav1.IsControlledBy(secret, s.te) {
+		return r.hostKeySecretConflict(ctx, s)
+	}
 	written := keysUnchanged
 	if s.names.GeneratedHostKeys {
 		if secret, written, err = r.ensureGeneratedHostKeys(ctx, s, secret); err != nil {
@@ -246,6 +250,23 @@ func (r *EndpointReconciler) hostKeysMissing(ctx context.Context, s *endpointSta
 		name, trustedKeys(s.te), r.remedy(s))
 	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, reasonHostKeysMissing, msg)
 	r.warn(s.te, reasonHostKeysMissing, msg)
+	return nil
+}
+
+// hostKeySecretConflict reports a Secret of the generated host keys' name that this endpoint did not make. Its keys
+// are not used: whoever made it may hold the private keys, and could then pose as the server. Nothing is generated
+// either (the name is taken); when keys were served before, the Deployment is held as for a missing Secret.
+func (r *EndpointReconciler) hostKeySecretConflict(ctx context.Context, s *endpointState) error {
+	names, err := r.servedKeyNames(ctx, s)
+	if err != nil {
+		return err
+	}
+	s.hostKeyOutcome.unavailable = len(names) > 0
+	msg := fmt.Sprintf("Secret %s, where this endpoint's generated host keys belong, exists but was not made by this "+
+		"endpoint, so its keys are not used (whoever made it could pose as the server): delete it and the operator "+
+		"generates keys, or name your own Secret in spec.sftp.hostKeys.secretRef", s.names.HostKeysSecret)
+	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, reasonHostKeySecretConflict, msg)
+	r.warn(s.te, reasonHostKeySecretConflict, msg)
 	return nil
 }
 

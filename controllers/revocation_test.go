@@ -25,11 +25,13 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/controllers/hostkeys"
 	"github.com/pier-dev/pier/server/config"
 )
 
@@ -150,8 +152,10 @@ func TestTooManyKeysLeavesOnlyThatUserBehind(t *testing.T) {
 		condition(t, tu, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
 	}
 
+	// The first key stays listed among the new ones: only last good keys the Secret still lists are kept.
 	var many strings.Builder
-	for range 12000 {
+	many.WriteString(first + "\n")
+	for range 11999 {
 		many.WriteString(randomEd25519Line() + "\n")
 	}
 	if many.Len() < 1<<20-100_000 {
@@ -272,4 +276,92 @@ func findCondition(obj transferv1alpha1.Conditioned, condType string) *metav1.Co
 		}
 	}
 	return nil
+}
+
+// TestGeneratedPasswordOnlyFromItsOwnSecret: a Secret named like a user's generated password but made by someone
+// else is never used for that user's password.
+func TestGeneratedPasswordOnlyFromItsOwnSecret(t *testing.T) {
+	ns := env.Namespace(t)
+	te := sftpEndpoint(t, ns)
+	create(t, passwordSecret(ns, "gina-password", "chosen by someone else"))
+	gina := newUser(ns, "gina", "gina")
+	gina.Spec.GeneratePassword = true
+	create(t, gina)
+	c := condition(t, gina, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "PasswordSecretConflict")
+	if !strings.Contains(c.Message, "gina-password") {
+		t.Errorf("the message should name the Secret: %s", c.Message)
+	}
+	userEntry(t, te, "gina", false)
+}
+
+// TestPlantedSecretsAreNotTrusted: Secrets made, before the endpoint, under the names of its generated host keys or
+// its config are never taken for the endpoint's own. Planted host keys would let whoever made them pose as the
+// server; a planted config would pass off its entries as last good credentials, and its host-key files as proof
+// that keys were served. (Found by the independent check of issue 11.)
+func TestPlantedSecretsAreNotTrusted(t *testing.T) {
+	t.Run("host keys", func(t *testing.T) {
+		ns := env.Namespace(t)
+		planted, err := hostkeys.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "files-host-keys"}, Data: planted})
+		te := sftpEndpointWithoutPods(t, ns)
+		c := condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, "HostKeySecretConflict")
+		if !strings.Contains(c.Message, "files-host-keys") {
+			t.Errorf("the message should name the Secret: %s", c.Message)
+		}
+		if len(te.Status.HostKeys) != 0 {
+			t.Fatalf("the endpoint reports host keys %v from a Secret it did not make", te.Status.HostKeys)
+		}
+	})
+	t.Run("config", func(t *testing.T) {
+		ns := env.Namespace(t)
+		plantedHash, err := bcrypt.GenerateFromPassword([]byte("planted"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		planted := fmt.Sprintf("apiVersion: server.pier.dev/v1alpha1\nkind: ServerConfig\nsftp:\n  hostKeyFiles: [/etc/pier/host-keys/ssh_host_ed25519_key]\n"+
+			"storage: {root: /srv/pier}\nusers:\n  - username: kim\n    passwordHash: %q\n", plantedHash)
+		create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "files-config"},
+			Data: map[string][]byte{"config.yaml": []byte(planted)}})
+		create(t, passwordSecret(ns, "kim-pw", "two\nlines")) // malformed: would keep a "last good" hash
+		create(t, withPassword(newUser(ns, "kim", "kim"), "kim-pw"))
+		te := sftpEndpointWithoutPods(t, ns)
+		condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded") // keys generated
+		eventually(t, func() error {
+			cfg, secret := servedConfig(t, te)
+			if !metav1.IsControlledBy(secret, te) {
+				return fmt.Errorf("the config Secret is not the endpoint's yet")
+			}
+			for _, u := range cfg.Users {
+				if u.Username == "kim" {
+					return fmt.Errorf("kim is served (hash from the planted config: %v)", u.PasswordHash == string(plantedHash))
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// TestUserOfAnEndpointThatCannotServe: a user of an endpoint that cannot write its config (here: its host-key
+// Secret, named in the spec, does not exist) says so, rather than waiting as Pending for ever.
+func TestUserOfAnEndpointThatCannotServe(t *testing.T) {
+	ns := env.Namespace(t)
+	te := &transferv1alpha1.TransferEndpoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "files"},
+		Spec: transferv1alpha1.TransferEndpointSpec{SFTP: &transferv1alpha1.SFTPSpec{
+			HostKeys: &transferv1alpha1.HostKeysSpec{SecretRef: transferv1alpha1.LocalObjectReference{Name: "missing-keys"}}}},
+	}
+	create(t, te)
+	create(t, passwordSecret(ns, "lea-pw", "lea's password"))
+	lea := withPassword(newUser(ns, "lea", "lea"), "lea-pw")
+	create(t, lea)
+	eventually(t, func() error {
+		c := condition(t, lea, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointUnavailable")
+		if !strings.Contains(c.Message, "NoHostKeys") {
+			return fmt.Errorf("the message should say why the endpoint cannot serve: %s", c.Message)
+		}
+		return nil
+	})
 }

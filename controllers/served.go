@@ -68,8 +68,11 @@ func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transfe
 			return nil, client.IgnoreNotFound(err)
 		}
 		cached = servedUsers{resourceVersion: secret.ResourceVersion, users: map[string]config.User{}}
-		// An unreadable config serves nobody as far as users are concerned; the endpoint reconciler replaces it.
-		if cfg, err := config.Parse(render.ConfigData(secret)); err == nil {
+		// An unreadable config, or one the endpoint did not write, serves nobody as far as users are concerned;
+		// the endpoint reconciler replaces it.
+		if !metav1.IsControlledBy(secret, te) {
+			cached.users = nil
+		} else if cfg, err := config.Parse(render.ConfigData(secret)); err == nil {
 			for _, u := range cfg.Users {
 				cached.users[u.Username] = u
 			}

@@ -249,7 +249,7 @@ func (r *UserReconciler) setupWithManager(mgr ctrl.Manager, opts Options) error 
 }
 
 // usersSignalChanged passes endpoint updates that change what its users' Ready depends on: whether the endpoint is
-// Available, and which users it leaves out (UsersServed).
+// Ready and Available, and which users it leaves out (UsersServed).
 var usersSignalChanged = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		old, okOld := e.ObjectOld.(*transferv1alpha1.TransferEndpoint)
@@ -257,7 +257,7 @@ var usersSignalChanged = predicate.Funcs{
 		if !okOld || !okNew {
 			return false
 		}
-		for _, t := range []string{transferv1alpha1.ConditionAvailable, transferv1alpha1.ConditionUsersServed} {
+		for _, t := range []string{transferv1alpha1.ConditionReady, transferv1alpha1.ConditionAvailable, transferv1alpha1.ConditionUsersServed} {
 			a, b := meta.FindStatusCondition(old.Status.Conditions, t), meta.FindStatusCondition(cur.Status.Conditions, t)
 			if (a == nil) != (b == nil) || (a != nil && (a.Status != b.Status || a.Reason != b.Reason || a.Message != b.Message)) {
 				return true

@@ -152,15 +152,7 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		return r.notReady(tu, p.Reason, p.Message, p.Reason != users.ReasonPasswordPending), nil
 	}
 	if servedEntry == nil || !users.Equal(*want, *servedEntry) {
-		if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionUsersServed); servedEntry == nil &&
-			c != nil && c.Reason == reasonEndpointFull {
-			return r.notReady(tu, reasonEndpointFull, fmt.Sprintf("endpoint %s does not serve this user: %s",
-				endpoint.Name, c.Message), true), nil
-		}
-		logf.FromContext(ctx).Info("the endpoint does not serve this user's current settings yet",
-			"served", servedEntry != nil, "differs", diffOrNew(*want, servedEntry))
-		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonPending,
-			Message: fmt.Sprintf("waiting for endpoint %s to serve this user's current settings", endpoint.Name)}, nil
+		return r.notServedYet(ctx, tu, endpoint, *want, servedEntry), nil
 	}
 	if len(problems) > 0 {
 		// Served, but not as asked: a credential revoked, or kept from before while its Secret is broken.
@@ -185,6 +177,28 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		msg += fmt.Sprintf(", as an Administrator whose home %s may hold other users' homes", users.Home(tu))
 	}
 	return metav1.Condition{Status: metav1.ConditionTrue, Reason: reasonServing, Message: msg}, nil
+}
+
+// notServedYet is the Ready condition of a user the endpoint's config does not serve as wanted (yet): left out
+// because the endpoint is full, an endpoint that cannot write its config, or simply not written yet (Pending).
+func (r *UserReconciler) notServedYet(ctx context.Context, tu *transferv1alpha1.TransferUser,
+	endpoint *transferv1alpha1.TransferEndpoint, want config.User, servedEntry *config.User) metav1.Condition {
+	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionUsersServed); servedEntry == nil &&
+		c != nil && c.Reason == reasonEndpointFull {
+		return r.notReady(tu, reasonEndpointFull, fmt.Sprintf("endpoint %s does not serve this user: %s",
+			endpoint.Name, c.Message), true)
+	}
+	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionReady); servedEntry == nil &&
+		c != nil && c.Status == metav1.ConditionFalse {
+		// An endpoint that cannot write its config (no host keys, an invalid spec, an API error) would leave
+		// the user Pending for ever: say why instead.
+		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonEndpointUnavailable, Message: fmt.Sprintf(
+			"endpoint %s does not serve this user yet; the endpoint is not ready: %s: %s", endpoint.Name, c.Reason, c.Message)}
+	}
+	logf.FromContext(ctx).Info("the endpoint does not serve this user's current settings yet",
+		"served", servedEntry != nil, "differs", diffOrNew(want, servedEntry))
+	return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonPending,
+		Message: fmt.Sprintf("waiting for endpoint %s to serve this user's current settings", endpoint.Name)}
 }
 
 // mayConflict are the other users of tu's endpoint that could keep it from being served (users.Candidates), read

@@ -49,6 +49,7 @@ type TransferUserSpec struct {
 	// +kubebuilder:validation:MaxLength=1024
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="homeDirectory must be an absolute path such as /alice"
 	// +kubebuilder:validation:XValidation:rule="!self.split('/').exists(s, s == '..' || s == '.')",message="homeDirectory must not contain '.' or '..' segments"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('[\\x00-\\x1f\\x7f]')",message="homeDirectory must not contain control characters such as NUL or a line break"
 	HomeDirectory string `json:"homeDirectory,omitempty"`
 
 	// access is Standard (the default) or Administrator. A Standard user's home directory may not be / and may not

@@ -198,3 +198,26 @@ func checkKeyAccepted(key ssh.PublicKey) error {
 	}
 	return nil
 }
+
+// Fingerprints returns the SHA256 fingerprint of every key that authorized_keys content lists on a line of its
+// own, leniently: lines that ParseAuthorizedKeys would refuse (options, a bad key beside good ones) are read as
+// well as they can be, and the others skipped. The operator uses it on a Secret it cannot use, to keep only last
+// good keys that the Secret still lists: a key removed from the Secret is gone even when another line is broken.
+func Fingerprints(data []byte) map[string]bool {
+	out := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line)); err == nil {
+			out[ssh.FingerprintSHA256(key)] = true
+		}
+	}
+	return out
+}
+
+// Fingerprint is the SHA256 fingerprint of one authorized_keys line, "" if it does not parse.
+func Fingerprint(line string) string {
+	key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+	if err != nil {
+		return ""
+	}
+	return ssh.FingerprintSHA256(key)
+}

@@ -49,6 +49,13 @@ func Home(tu *transferv1alpha1.TransferUser) string {
 	return path.Clean(tu.Spec.HomeDirectory)
 }
 
+// homeKey is the home directory as overlaps are judged: without case, because on the volumes that ignore case
+// (SMB, Azure Files, some FUSE file systems) /bob and /Bob are one directory. On the others this refuses a few
+// homes that would not overlap, which is the safe side.
+func homeKey(tu *transferv1alpha1.TransferUser) string {
+	return strings.ToLower(Home(tu))
+}
+
 // IsAdministrator reports whether the user may see other users' home directories (spec.access: Administrator).
 func IsAdministrator(tu *transferv1alpha1.TransferUser) bool {
 	return tu.Spec.Access == transferv1alpha1.AccessAdministrator
@@ -63,7 +70,7 @@ func IsAdministrator(tu *transferv1alpha1.TransferUser) bool {
 // the same directory) has access Administrator, and otherwise the newer of the two is refused. Every older user
 // counts, served or not, so both reconcilers reach the same answer from the same list.
 func Conflict(tu *transferv1alpha1.TransferUser, others []transferv1alpha1.TransferUser) *Problem {
-	home, admin := Home(tu), IsAdministrator(tu)
+	key, admin := homeKey(tu), IsAdministrator(tu)
 	var first *transferv1alpha1.TransferUser // the oldest conflicting user
 	var problem *Problem
 	for i := range others {
@@ -75,24 +82,25 @@ func Conflict(tu *transferv1alpha1.TransferUser, others []transferv1alpha1.Trans
 			first, problem = other, &Problem{Reason: ReasonDuplicateUsername, Effect: Refused, Message: fmt.Sprintf(
 				"username %q is already used on endpoint %s by TransferUser %s, which is older; choose another username",
 				tu.Spec.Username, tu.Spec.EndpointRef.Name, other.Name)}
-		} else if msg := overlap(home, admin, Home(other), IsAdministrator(other), other.Name); msg != "" {
+		} else if msg := overlap(key, admin, homeKey(other), IsAdministrator(other), Home(tu), Home(other), other.Name); msg != "" {
 			first, problem = other, &Problem{Reason: ReasonHomeOverlap, Effect: Refused, Message: msg}
 		}
 	}
 	return problem
 }
 
-// overlap explains why a user with home and admin may not sit beside the older user other, or returns "".
-func overlap(home string, admin bool, otherHome string, otherAdmin bool, other string) string {
+// overlap explains why a user with home key and admin may not sit beside the older user other, or returns "".
+// The keys are compared; the homes, as the users wrote them, go in the message.
+func overlap(key string, admin bool, otherKey string, otherAdmin bool, home, otherHome, other string) string {
 	const fix = "give each user a home of its own, or set spec.access: Administrator on the user meant to see the other's files"
 	switch {
-	case home == otherHome && (!admin || !otherAdmin):
-		return fmt.Sprintf("home directory %s is also the home of TransferUser %s, which is older: each would see the other's files; %s",
-			home, other, fix)
-	case contains(otherHome, home) && !otherAdmin:
+	case key == otherKey && (!admin || !otherAdmin):
+		return fmt.Sprintf("home directory %s is also the home of TransferUser %s (%s), which is older: each would see the other's files; %s",
+			home, other, otherHome, fix)
+	case contains(otherKey, key) && !otherAdmin:
 		return fmt.Sprintf("home directory %s is inside %s, the home of TransferUser %s, which is older and would see this user's files; %s",
 			home, otherHome, other, fix)
-	case contains(home, otherHome) && !admin:
+	case contains(key, otherKey) && !admin:
 		return fmt.Sprintf("home directory %s holds %s, the home of TransferUser %s, which is older: this user would see its files; %s",
 			home, otherHome, other, fix)
 	}
@@ -137,7 +145,7 @@ func Admit(list []transferv1alpha1.TransferUser) map[string]*Problem {
 
 	for rank, tu := range sorted {
 		me := &seen{tu: tu, rank: rank}
-		home, admin := Home(tu), IsAdministrator(tu)
+		home, admin := homeKey(tu), IsAdministrator(tu)
 		// The oldest older user that conflicts, of each kind; the oldest of them all is the answer.
 		var first *seen
 		first = older(first, owner[tu.Spec.Username])
@@ -191,7 +199,7 @@ func ancestors(home string) []string {
 // its username and its home directory on its endpoint, and every directory that holds its home. The operator
 // indexes TransferUsers by them, so checking one user among thousands reads only the few that matter.
 func Claims(tu *transferv1alpha1.TransferUser) []string {
-	ep, home := tu.Spec.EndpointRef.Name, Home(tu)
+	ep, home := tu.Spec.EndpointRef.Name, homeKey(tu)
 	dirs := ancestors(home)
 	out := make([]string, 0, 2+len(dirs))
 	out = append(out, claimName(ep, tu.Spec.Username), claimHome(ep, home))
@@ -205,7 +213,7 @@ func Claims(tu *transferv1alpha1.TransferUser) []string {
 // same home, a home inside tu's, or a home that holds tu's. Conflict over the users found under them gives the
 // same answer as over all the endpoint's users.
 func Candidates(tu *transferv1alpha1.TransferUser) []string {
-	ep, home := tu.Spec.EndpointRef.Name, Home(tu)
+	ep, home := tu.Spec.EndpointRef.Name, homeKey(tu)
 	dirs := ancestors(home)
 	out := make([]string, 0, 3+len(dirs))
 	out = append(out, claimName(ep, tu.Spec.Username), claimHome(ep, home), claimUnder(ep, home))

@@ -63,6 +63,8 @@ func TestHomeRules(t *testing.T) {
 		{"default homes", user("alice", "alice", t0), user("bob", "bob", t0.Add(time.Minute)), ""},
 		{"default home inside a home", homeUser("x", 0, "/alice", std), user("alice", "alice", t0.Add(time.Minute)), "also the home"},
 		{"trailing slash", homeUser("a", 0, "/a", std), homeUser("b", 1, "/a/", std), "also the home"},
+		{"case only", homeUser("a", 0, "/bob", std), homeUser("b", 1, "/Bob", std), "also the home"},
+		{"case only, inside", homeUser("a", 0, "/Team", std), homeUser("b", 1, "/team/x", std), "is inside"},
 		{"duplicate username", user("first", "alice", t0), user("second", "alice", t0.Add(time.Minute)), "already used"},
 	}
 	for _, tt := range tests {
@@ -108,7 +110,7 @@ func TestAdmitAgreesWithConflict(t *testing.T) {
 // randomEndpoint is up to 13 users of one endpoint with homes, usernames, ages and access drawn from small sets,
 // so that duplicates and overlaps of every kind are common.
 func randomEndpoint(rng *mrand.Rand) []transferv1alpha1.TransferUser {
-	homes := []string{"", "/", "/a", "/a/b", "/a/b/c", "/ab", "/b", "/b/a", "/u1", "/u2"}
+	homes := []string{"", "/", "/a", "/a/b", "/a/b/c", "/ab", "/b", "/b/a", "/u1", "/u2", "/A", "/A/b"}
 	n := 2 + rng.IntN(12)
 	list := make([]transferv1alpha1.TransferUser, 0, n)
 	for i := range n {

@@ -25,6 +25,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -48,12 +49,15 @@ const (
 	ReasonSecretNotFound        = "SecretNotFound"
 	ReasonSecretKeyNotFound     = "SecretKeyNotFound"
 	ReasonInvalidPassword       = "InvalidPassword"
+	ReasonPasswordEmpty         = "PasswordEmpty"
 	ReasonInvalidAuthorizedKeys = "InvalidAuthorizedKeys"
 	ReasonTooManyKeys           = "TooManyKeys"
 	ReasonEntryTooLarge         = "EntryTooLarge"
 	ReasonPasswordPending       = "GeneratedPasswordPending"
-	ReasonInvalidUser           = "InvalidUser"
-	ReasonNoCredentials         = "NoCredentials"
+	// ReasonPasswordSecretConflict: the generated password's Secret exists but the operator did not make it.
+	ReasonPasswordSecretConflict = "PasswordSecretConflict"
+	ReasonInvalidUser            = "InvalidUser"
+	ReasonNoCredentials          = "NoCredentials"
 	// ReasonSecretUnreadable is an API error other than not-found (RBAC, API server down): not the user's
 	// fault, and worth a retry.
 	ReasonSecretUnreadable = "SecretUnreadable"
@@ -97,6 +101,9 @@ type Credentials struct {
 	Password []byte
 	// SecretKeys are the keys of the authorized_keys Secret; InlineKeys those of spec.authorizedKeys.keys.
 	SecretKeys, InlineKeys []credentials.AuthorizedKey
+	// Listed are the fingerprints of the keys the authorized_keys Secret lists when it cannot be used (malformed,
+	// over a limit); nil when it could not be read at all. Only last good keys it still lists are kept.
+	Listed map[string]bool
 
 	PasswordProblem, KeysProblem *Problem
 }
@@ -117,7 +124,11 @@ func (c Credentials) Problems() []*Problem {
 func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUser) Credentials {
 	var creds Credentials
 	if ref := PasswordRef(tu); ref != nil {
-		value, problem := readKey(ctx, c, tu.Namespace, *ref)
+		var owner *transferv1alpha1.TransferUser
+		if tu.Spec.Password == nil {
+			owner = tu // generated: only from the Secret the operator made
+		}
+		value, problem := readOwnedKey(ctx, c, tu.Namespace, *ref, owner)
 		switch {
 		case problem != nil && tu.Spec.Password == nil && problem.Reason == ReasonSecretNotFound:
 			// The generated password's Secret is made by the user reconciler: a new one is coming. The old one is
@@ -126,6 +137,10 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 				Message: fmt.Sprintf("waiting for the generated password Secret %s", ref.Name)}
 		case problem != nil:
 			creds.PasswordProblem = problem
+		case isEmptyPassword(value):
+			// Emptying the Secret is a way to take the password away, not a typo to ride out.
+			creds.PasswordProblem = &Problem{Reason: ReasonPasswordEmpty, Secret: ref.Name, Effect: Revoked,
+				Message: fmt.Sprintf("Secret %s key %s is empty", ref.Name, ref.Key)}
 		default:
 			creds.Password = value
 		}
@@ -141,7 +156,7 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 			creds.InlineKeys = keys
 		}
 		if ak.SecretRef != nil && creds.KeysProblem == nil {
-			creds.SecretKeys, creds.KeysProblem = readKeySecret(ctx, c, tu, len(creds.InlineKeys))
+			creds.SecretKeys, creds.Listed, creds.KeysProblem = readKeySecret(ctx, c, tu, len(creds.InlineKeys))
 		}
 	}
 	return creds
@@ -149,27 +164,37 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 
 // readKeySecret reads and checks the keys of the authorized_keys Secret; inline is how many inline keys the user
 // has, which count towards MaxKeysPerUser.
-func readKeySecret(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUser, inline int) ([]credentials.AuthorizedKey, *Problem) {
+// inline is how many inline keys the user has, which count towards MaxKeysPerUser. For a Secret that exists but
+// cannot be used it also returns the fingerprints the Secret lists (see Credentials.Listed).
+func readKeySecret(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUser, inline int) ([]credentials.AuthorizedKey, map[string]bool, *Problem) {
 	ref := *tu.Spec.AuthorizedKeys.SecretRef
 	ref.Key = keyOrDefault(ref.Key, transferv1alpha1.DefaultAuthorizedKeysKey)
 	value, problem := readKey(ctx, c, tu.Namespace, ref)
 	if problem != nil {
-		return nil, problem
+		return nil, nil, problem
 	}
 	keys, err := credentials.ParseAuthorizedKeys(value)
 	if err != nil {
-		return nil, &Problem{Reason: ReasonInvalidAuthorizedKeys, Secret: ref.Name, Effect: KeptLastGood,
-			Message: fmt.Sprintf("Secret %s key %s: %v", ref.Name, ref.Key, err)}
+		return nil, credentials.Fingerprints(value), &Problem{Reason: ReasonInvalidAuthorizedKeys, Secret: ref.Name,
+			Effect: KeptLastGood, Message: fmt.Sprintf("Secret %s key %s: %v", ref.Name, ref.Key, err)}
 	}
 	if len(keys)+inline > MaxKeysPerUser {
-		return nil, &Problem{Reason: ReasonTooManyKeys, Secret: ref.Name, Effect: KeptLastGood,
+		return nil, credentials.Fingerprints(value), &Problem{Reason: ReasonTooManyKeys, Secret: ref.Name, Effect: KeptLastGood,
 			Message: fmt.Sprintf("Secret %s key %s holds %d keys and spec.authorizedKeys.keys %d: a user may have at most %d",
 				ref.Name, ref.Key, len(keys), inline, MaxKeysPerUser)}
 	}
-	return keys, nil
+	return keys, nil, nil
 }
 
 func readKey(ctx context.Context, c client.Reader, namespace string, ref transferv1alpha1.SecretKeyReference) ([]byte, *Problem) {
+	return readOwnedKey(ctx, c, namespace, ref, nil)
+}
+
+// readOwnedKey is readKey for a Secret that owner must control, or any Secret when owner is nil. A generated
+// password is only taken from the Secret the operator made for the user: a Secret of that name made by someone
+// else could hold a password of their choosing.
+func readOwnedKey(ctx context.Context, c client.Reader, namespace string, ref transferv1alpha1.SecretKeyReference,
+	owner *transferv1alpha1.TransferUser) ([]byte, *Problem) {
 	var secret corev1.Secret
 	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -179,6 +204,11 @@ func readKey(ctx context.Context, c client.Reader, namespace string, ref transfe
 		// Anything else (RBAC, API down) is not the user's fault, and does not say the credential is gone.
 		return nil, &Problem{Reason: ReasonSecretUnreadable, Secret: ref.Name, Effect: KeptLastGood,
 			Message: fmt.Sprintf("reading Secret %s: %v", ref.Name, err)}
+	}
+	if owner != nil && !metav1.IsControlledBy(&secret, owner) {
+		return nil, &Problem{Reason: ReasonPasswordSecretConflict, Secret: ref.Name, Effect: Revoked,
+			Message: fmt.Sprintf("Secret %s, where the generated password belongs, exists but was not made for this TransferUser, "+
+				"so its contents are not used: delete or rename it, or set spec.password instead of generatePassword", ref.Name)}
 	}
 	value, ok := secret.Data[ref.Key]
 	if !ok {
@@ -203,7 +233,7 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *config
 
 	secretKeys := lines(creds.SecretKeys)
 	if p := creds.KeysProblem; p != nil && p.Effect == KeptLastGood {
-		secretKeys = lastGoodSecretKeys(last.AuthorizedKeys, creds.InlineKeys)
+		secretKeys = lastGoodSecretKeys(last.AuthorizedKeys, creds.InlineKeys, creds.Listed)
 		p.Message += keptOrNone(len(secretKeys) > 0, "keys")
 	} else if p != nil && p.Effect == Revoked {
 		p.Message += "; the keys it held are revoked"
@@ -211,8 +241,9 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *config
 	u := Entry(tu, appendUnique(secretKeys, lines(creds.InlineKeys)))
 	if size := EntrySize(u); size > MaxEntryBytes {
 		if len(creds.SecretKeys) > 0 {
-			// The Secret's keys grew it past the limit: keep its last good keys, as for a malformed Secret.
-			secretKeys = lastGoodSecretKeys(last.AuthorizedKeys, creds.InlineKeys)
+			// The Secret's keys grew it past the limit: keep its last good keys it still lists, as for a
+			// malformed Secret.
+			secretKeys = lastGoodSecretKeys(last.AuthorizedKeys, creds.InlineKeys, fingerprintsOf(creds.SecretKeys))
 			u.AuthorizedKeys = appendUnique(secretKeys, lines(creds.InlineKeys))
 			problems = append(problems, &Problem{Reason: ReasonEntryTooLarge, Effect: KeptLastGood,
 				Secret: tu.Spec.AuthorizedKeys.SecretRef.Name,
@@ -256,8 +287,8 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *config
 			// The credentials left cannot log in as the spec says. The user was served: refuse it and close its
 			// sessions, rather than let it log in some other way than asked.
 			return &disabled, append(problems, &Problem{Reason: ReasonNoCredentials, Effect: Refused,
-				Message: fmt.Sprintf("with the credentials left (%s) the user cannot log in as its spec says (%v), "+
-					"so the endpoint refuses it and has closed its sessions", credentialSummary(u), err)})
+				Message: fmt.Sprintf("with the credentials left (%s) the user cannot log in as its spec says (%s), "+
+					"so the endpoint refuses it and has closed its sessions", credentialSummary(u), whyCannotLogIn(u))})
 		case len(problems) > 0:
 			return nil, problems // a new user with nothing to log in with yet: the problems say why
 		default:
@@ -270,9 +301,27 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *config
 // lastGoodSecretKeys are the served entry's keys that did not come from the spec's inline list: the last good
 // keys of the Secret. A key listed inline both before and now is counted as inline; one removed from the inline
 // list in the same change that broke the Secret would be counted as the Secret's until the Secret is fixed.
-func lastGoodSecretKeys(served []string, inline []credentials.AuthorizedKey) []string {
+//
+// listed, when not nil, are the fingerprints the Secret lists now: a last good key the Secret no longer lists is
+// not kept, so removing a key from the Secret always revokes it, even when the same edit broke another line.
+func lastGoodSecretKeys(served []string, inline []credentials.AuthorizedKey, listed map[string]bool) []string {
 	inlineLines := lines(inline)
-	return slices.DeleteFunc(slices.Clone(served), func(line string) bool { return slices.Contains(inlineLines, line) })
+	return slices.DeleteFunc(slices.Clone(served), func(line string) bool {
+		return slices.Contains(inlineLines, line) || (listed != nil && !listed[credentials.Fingerprint(line)])
+	})
+}
+
+// isEmptyPassword reports a password Secret value that holds nothing but an optional final line break.
+func isEmptyPassword(value []byte) bool {
+	return len(value) == 0 || string(value) == "\n" || string(value) == "\r\n"
+}
+
+func fingerprintsOf(keys []credentials.AuthorizedKey) map[string]bool {
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k.Fingerprint] = true
+	}
+	return out
 }
 
 func keptOrNone(kept bool, what string) string {
@@ -280,6 +329,19 @@ func keptOrNone(kept bool, what string) string {
 		return "; the endpoint keeps serving the last good " + what
 	}
 	return "; there is no earlier " + what + " to keep, so none is served"
+}
+
+// whyCannotLogIn says, in the TransferUser's terms, why an entry that failed validation cannot log in.
+func whyCannotLogIn(u config.User) string {
+	switch {
+	case u.PasswordHash == "" && len(u.AuthorizedKeys) == 0:
+		return "it needs a password (spec.password or spec.generatePassword) or spec.authorizedKeys"
+	case u.PasswordHash == "" && slices.Contains(u.Protocols, config.ProtocolFTP):
+		return "'ftp' in spec.protocols needs a password"
+	case u.RequireAllAuthMethods:
+		return "spec.requireAllAuthMethods needs both a password and a key"
+	}
+	return "its credentials do not satisfy its spec"
 }
 
 func credentialSummary(u config.User) string {

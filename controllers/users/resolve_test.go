@@ -140,6 +140,12 @@ func revocationCases(f renderFixture) []renderCase {
 		{"FTP user whose password is gone: disabled, not let in with keys", func() *transferv1alpha1.TransferUser { return passwordUser("ftp", "sftp") },
 			Credentials{PasswordProblem: cloneProblem(missing), SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
 			func(u *config.User, p []*Problem) error { return expect(u != nil && u.Disabled, u, p) }},
+		{"password Secret emptied: revoked", plain,
+			Credentials{PasswordProblem: &Problem{Reason: ReasonPasswordEmpty, Effect: Revoked, Message: "Secret x key y is empty"},
+				SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
+			func(u *config.User, p []*Problem) error {
+				return expect(u != nil && u.PasswordHash == "" && strings.Contains(p[0].Message, "revoked"), u, p)
+			}},
 		{"keys Secret gone: only inline keys", f.withInline,
 			Credentials{Password: []byte("old password"), KeysProblem: cloneProblem(missing), InlineKeys: []credentials.AuthorizedKey{f.inline}}, f.served,
 			func(u *config.User, p []*Problem) error {
@@ -173,6 +179,13 @@ func keptAndLimitCases(t *testing.T, f renderFixture) []renderCase {
 				return expect(u != nil && u.PasswordHash == f.oldHash && slices.Equal(u.AuthorizedKeys, []string{f.oldKey.Line, f.inline.Line}) &&
 					strings.Contains(p[0].Message, "last good keys"), u, p)
 			}},
+		{"keys Secret broken and the old key removed from it: not kept", f.withInline,
+			Credentials{Password: []byte("old password"), KeysProblem: cloneProblem(malformed), InlineKeys: []credentials.AuthorizedKey{f.inline},
+				Listed: map[string]bool{f.newKey.Fingerprint: true}}, f.served,
+			func(u *config.User, p []*Problem) error {
+				return expect(u != nil && slices.Equal(u.AuthorizedKeys, []string{f.inline.Line}) &&
+					strings.Contains(p[0].Message, "no earlier keys"), u, p)
+			}},
 		{"password unusable: the last good hash stays, and restrictions of the spec apply", restricted,
 			Credentials{Password: []byte("two\nlines"), SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
 			func(u *config.User, p []*Problem) error {
@@ -186,10 +199,10 @@ func keptAndLimitCases(t *testing.T, f renderFixture) []renderCase {
 			func(u *config.User, p []*Problem) error {
 				return expect(u != nil && u.PasswordHash == f.oldHash && len(p) == 0, u, p)
 			}},
-		{"keys Secret over the size limit: last good keys", plain,
-			Credentials{Password: []byte("old password"), SecretKeys: bulky}, f.served,
+		{"keys Secret over the size limit: the last good keys it still lists", plain,
+			Credentials{Password: []byte("old password"), SecretKeys: append([]credentials.AuthorizedKey{f.oldKey}, bulky...)}, f.served,
 			func(u *config.User, p []*Problem) error {
-				return expect(u != nil && slices.Equal(u.AuthorizedKeys, []string{f.oldKey.Line, f.inline.Line}) &&
+				return expect(u != nil && slices.Equal(u.AuthorizedKeys, []string{f.oldKey.Line}) &&
 					p[0].Reason == ReasonEntryTooLarge, u, p)
 			}},
 		{"inline keys over the size limit: not served", inlineOnly,

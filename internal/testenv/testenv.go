@@ -290,5 +290,15 @@ func (e *Env) Namespace(t testing.TB) string {
 	if err := e.Client.Create(context.Background(), ns); err != nil {
 		t.Fatalf("creating namespace %s: %v", name, err)
 	}
+	// envtest runs no namespace controller, so a namespace's objects would outlive the test. pier's own are
+	// deleted when it ends: an endpoint a test left failing would otherwise keep a suite's shared operator busy
+	// retrying it, and tests that wait for the operator to be idle would wait in vain. The garbage collector
+	// (when it runs) removes their children.
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for _, obj := range []client.Object{&transferv1alpha1.TransferUser{}, &transferv1alpha1.TransferEndpoint{}} {
+			_ = e.Client.DeleteAllOf(ctx, obj, client.InNamespace(name)) // CRDs not installed: nothing to delete
+		}
+	})
 	return name
 }

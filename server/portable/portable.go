@@ -23,12 +23,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -155,14 +157,48 @@ func choosePassword(opts Options) (password string, generated bool, err error) {
 	return password, true, err
 }
 
+// Limits of ReadPasswordFile.
+const (
+	maxPasswordFileBytes = 4096
+	passwordFileWait     = 10 * time.Second
+)
+
 // ReadPasswordFile reads a password kept in a file: its one line, without the line break that editors and
 // `echo pw > file` add (the rest is the password, spaces included). An empty file, or one of several lines, is
 // refused rather than guessed at: FTP cannot send a password with a line break, and a file of several lines is
 // more likely the wrong file (a key, say) than a password.
+//
+// At most maxPasswordFileBytes are read, so pointing it at /dev/zero or a large file is an error, not an exhausted
+// memory, and a pipe that gives nothing (a FIFO without a writer) is given up after passwordFileWait.
 func ReadPasswordFile(file string) (string, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("reading the password file: %w", err)
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		f, err := os.Open(file)
+		if err != nil {
+			done <- result{nil, err}
+			return
+		}
+		defer func() { _ = f.Close() }()
+		data, err := io.ReadAll(io.LimitReader(f, maxPasswordFileBytes+1))
+		done <- result{data, err}
+	}()
+	var data []byte
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return "", fmt.Errorf("reading the password file: %w", r.err)
+		}
+		data = r.data
+	case <-time.After(passwordFileWait):
+		// The goroutine stays blocked in open or read; the program is about to exit with this error.
+		return "", fmt.Errorf("reading the password file %s: nothing to read after %s (a pipe without a writer?)", file, passwordFileWait)
+	}
+	if len(data) > maxPasswordFileBytes {
+		return "", fmt.Errorf("the password file %s is longer than %d bytes; it must hold only the password", file, maxPasswordFileBytes)
 	}
 	password := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
 	switch {

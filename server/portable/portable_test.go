@@ -185,3 +185,18 @@ func TestPreparePasswordSources(t *testing.T) {
 		t.Fatalf("no password given: generated=%v, %v; want a generated one", p != nil && p.PasswordGenerated, err)
 	}
 }
+
+// TestReadPasswordFileBounds: a password file that never ends (/dev/zero) or is too long is refused with a clear
+// error instead of filling the memory. (Found by the independent check of issue 10.)
+func TestReadPasswordFileBounds(t *testing.T) {
+	if _, err := ReadPasswordFile("/dev/zero"); err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Fatalf("/dev/zero: %v, want refused as too long", err)
+	}
+	long := filepath.Join(t.TempDir(), "long")
+	if err := os.WriteFile(long, []byte(strings.Repeat("x", 5000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadPasswordFile(long); err == nil {
+		t.Fatal("a 5000-byte password file was accepted")
+	}
+}

@@ -21,7 +21,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -38,7 +37,6 @@ const listBatch = 256
 type handlers struct {
 	fs   *vfs.FS
 	sess *session.Session
-	held *atomic.Int64 // bytes the uploads of the SSH connection hold in memory (see orderedWriter)
 }
 
 // Fileread opens a file for download.
@@ -53,28 +51,28 @@ func (h *handlers) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 }
 
 // Filewrite opens a file for upload. Without the truncate flag an existing file is kept and written at the
-// client's offsets, which is how OpenSSH's `reput` and other clients resume an interrupted upload. The file is
-// never opened with O_APPEND, even for SSH_FXF_APPEND: Linux's pwrite ignores the offset of such a file, and the
-// offsets are what keeps the writes in order (see upload.go).
+// client's offsets, which is how OpenSSH's `reput` and other clients resume an interrupted upload.
+//
+// The writes of one handle reach WriteAt one at a time, in the order the client sent them: pier's copy of
+// pkg/sftp serves each handle's requests on one worker (third_party/README.md). Upstream serves them on several at
+// once, which is what corrupted appended and resumed uploads. So the file on disk grows as the client sends it, an
+// interrupted upload leaves exactly the blocks written before the interruption, and of two writes to the same
+// bytes the later one wins.
 func (h *handlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	started := time.Now()
 	pflags := r.Pflags()
-	f, err := h.fs.OpenWrite(r.Filepath, vfs.WriteFlags{Create: pflags.Creat, Exclusive: pflags.Excl, Truncate: pflags.Trunc})
-	var info fs.FileInfo
-	if err == nil {
-		if info, err = f.Stat(); err != nil {
-			_ = f.Close() // nothing was written; the Stat error is the one to report
-		}
-	}
+	f, err := h.fs.OpenWrite(r.Filepath, vfs.WriteFlags{
+		Create: pflags.Creat, Exclusive: pflags.Excl, Truncate: pflags.Trunc, Append: pflags.Append,
+	})
 	if err != nil {
 		h.sess.Record("upload", r.Filepath, started, 0, 0, err)
 		return nil, sftpError(err)
 	}
 	t := &transfer{File: f, op: "upload", path: r.Filepath, started: started, sess: h.sess}
-	return &uploadHandle{
-		transfer: t,
-		writer:   newOrderedWriter(f, f.Truncate, h.held, info.Size(), pflags.Append),
-	}, nil
+	if pflags.Append {
+		return appendWriter{t}, nil
+	}
+	return t, nil
 }
 
 // Filecmd runs the requests that change the tree.
@@ -230,24 +228,13 @@ func (t *transfer) Close() error {
 // TransferError is called by pkg/sftp when the session ends with the file still open (the client vanished).
 func (t *transfer) TransferError(err error) { t.failed = err }
 
-// uploadHandle is a transfer whose writes go through an orderedWriter.
-type uploadHandle struct {
-	*transfer
-	writer *orderedWriter
-}
+// appendWriter serves SSH_FXF_APPEND handles: every write goes to the end of the file, whatever its offset, as
+// the draft says and OpenSSH's sftp-server does. Clients number such writes from the file's size (OpenSSH `reput`
+// and `put -a`, paramiko) or from 0 (curl --append, pkg/sftp's client); in request order, both append the same
+// bytes. The file is opened with O_APPEND, so writes of several sessions appending at once all land at the end.
+type appendWriter struct{ *transfer }
 
-func (u *uploadHandle) WriteAt(b []byte, off int64) (int, error) {
-	n, err := u.writer.WriteAt(b, off)
-	return n, sftpError(err)
-}
-
-// Close writes what the orderedWriter still holds (unless the client vanished), then closes, syncs and logs.
-func (u *uploadHandle) Close() error {
-	if err := u.writer.finish(u.failed == nil); err != nil && u.failed == nil {
-		u.failed = err
-	}
-	return u.transfer.Close()
-}
+func (a appendWriter) WriteAt(b []byte, _ int64) (int, error) { return a.Write(b) }
 
 // dirLister streams a directory to pkg/sftp, which asks for consecutive windows of entries.
 type dirLister struct {

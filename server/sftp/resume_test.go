@@ -19,6 +19,7 @@ package sftp
 import (
 	"bytes"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"net"
 	"os"
@@ -28,6 +29,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/realclient"
@@ -207,23 +209,24 @@ func writeShuffled(t *testing.T, f interface {
 	}
 }
 
-// TestAppendHandleWritesAtTheClientsOffsets issues out-of-order WriteAts on SSH_FXF_APPEND handles, numbered from
-// the file's size (as OpenSSH numbers them) and from 0 (as curl and pkg/sftp do): the file must be the old content
-// followed by the new, whatever order the writes arrive in.
-func TestAppendHandleWritesAtTheClientsOffsets(t *testing.T) {
+// TestAppendHandleAppendsInRequestOrder: an SSH_FXF_APPEND handle writes at the end of the file, whatever the
+// offsets say, in the order the client sent the writes (the draft's rule, and OpenSSH's sftp-server's). Clients
+// number such writes from the file's size (OpenSSH, paramiko) or from 0 (curl, pkg/sftp); written in order, with
+// many requests in flight, both give the old content followed by the new. Writes sent one at a time with offsets
+// out of order land in the order they were sent.
+func TestAppendHandleAppendsInRequestOrder(t *testing.T) {
 	ts := startServer(t)
 	c := ts.mustDial(t, "alice")
 	for _, tc := range []struct {
 		name      string
 		fromZero  bool
-		block     int
 		existing  int
 		appending int
 	}{
-		{"numbered from the size", false, 32 << 10, 1_000_003, 4_000_037},
-		{"numbered from zero", true, 32 << 10, 1_000_003, 4_000_037},
-		{"numbered from zero, small blocks", true, 1000, 12_345, 500_001},
-		{"empty file", false, 32 << 10, 0, 2_000_000},
+		{"numbered from the size", false, 1_000_003, 4_000_037},
+		{"numbered from zero", true, 1_000_003, 4_000_037},
+		{"numbered from zero, the size a block boundary", true, 32 << 10, 1_000_000},
+		{"empty file", false, 0, 2_000_000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			old := randomBytes(t, tc.existing)
@@ -232,43 +235,118 @@ func TestAppendHandleWritesAtTheClientsOffsets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			added := randomBytes(t, tc.appending)
-			base := int64(tc.existing)
-			if tc.fromZero {
-				base = 0
+			if !tc.fromZero {
+				if _, err := f.Seek(int64(tc.existing), io.SeekStart); err != nil {
+					t.Fatal(err)
+				}
 			}
-			writeShuffled(t, f, added, base, tc.block)
+			added := randomBytes(t, tc.appending)
+			// ReadFrom keeps many writes in flight, as OpenSSH and curl do.
+			if _, err := f.ReadFrom(bytes.NewReader(added)); err != nil {
+				t.Fatal(err)
+			}
 			if err := f.Close(); err != nil {
 				t.Fatalf("close: %v", err)
 			}
 			sameBytes(t, "the appended file", download(t, c, "/append.bin"), append(old, added...))
 		})
 	}
+	t.Run("offsets out of order, one write at a time", func(t *testing.T) {
+		upload(t, c, "/log.txt", []byte("head\n"))
+		f, err := c.OpenFile("/log.txt", os.O_WRONLY|os.O_APPEND)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []struct {
+			data string
+			off  int64
+		}{{"second\n", 12}, {"first\n", 5}, {"third\n", 0}} {
+			if _, err := f.WriteAt([]byte(w.data), w.off); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := download(t, c, "/log.txt"); string(got) != "head\nsecond\nfirst\nthird\n" {
+			t.Fatalf("the log is %q, want each write appended in the order it was sent", got)
+		}
+	})
 }
 
-// TestAppendThatCannotBePlacedFailsAndRestores: when the file's size equals one of a from-zero client's offsets
-// and that write arrives first, it lands at the size before the handle learns how the client numbers its writes.
-// The handle must then fail loudly and leave the old file exactly as it was, never append the wrong bytes.
-func TestAppendThatCannotBePlacedFailsAndRestores(t *testing.T) {
+// TestTwoAppendersKeepEveryByte: two sessions appending to one file (two writers of a shared log) both keep their
+// lines, as with OpenSSH, however they number their offsets. (Found by the independent check of issue 10.)
+func TestTwoAppendersKeepEveryByte(t *testing.T) {
+	ts := startServer(t)
+	for _, fromSize := range []bool{true, false} {
+		t.Run(fmt.Sprintf("numbered from the size: %v", fromSize), func(t *testing.T) {
+			c1, c2 := ts.mustDial(t, "alice"), ts.mustDial(t, "alice")
+			header := []byte("header\n")
+			upload(t, c1, "/shared.log", header)
+			a, err := c1.OpenFile("/shared.log", os.O_WRONLY|os.O_APPEND)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := c2.OpenFile("/shared.log", os.O_WRONLY|os.O_APPEND)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := int64(0)
+			if fromSize {
+				base = int64(len(header))
+			}
+			for _, w := range []struct {
+				f    *sftp.File
+				line string
+			}{{b, "line from B\n"}, {a, "line from A\n"}} {
+				if _, err := w.f.WriteAt([]byte(w.line), base); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.f.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := download(t, c1, "/shared.log"); string(got) != "header\nline from B\nline from A\n" {
+				t.Fatalf("after two appends the file is %q", got)
+			}
+		})
+	}
+}
+
+// TestLaterWriteWins: a client that rewrites a region it wrote before gets the later bytes, also when the region
+// lies beyond bytes not written yet, and a written block can be read back at once by another handle. (Found by the
+// independent check of issue 10 against an earlier design that held such writes in memory.)
+func TestLaterWriteWins(t *testing.T) {
 	ts := startServer(t)
 	c := ts.mustDial(t, "alice")
-	old := randomBytes(t, 32<<10)
-	upload(t, c, "/collide.bin", old)
-	f, err := c.OpenFile("/collide.bin", os.O_WRONLY|os.O_APPEND)
+	f, err := c.Create("/same.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	added := randomBytes(t, 64<<10)
-	if _, err := f.WriteAt(added[32<<10:], 32<<10); err != nil {
-		t.Fatalf("the first write: %v", err)
+	for _, w := range []struct {
+		data string
+		off  int64
+	}{{"OLD", 100}, {"NEW", 100}, {"AAAA", 10}, {string(bytes.Repeat([]byte("B"), 14)), 0}} {
+		if _, err := f.WriteAt([]byte(w.data), w.off); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := f.WriteAt(added[:32<<10], 0); err == nil {
-		t.Fatal("a write the handle cannot place was accepted")
+	r, err := c.Open("/same.bin")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := f.Close(); err == nil {
-		t.Fatal("closing a failed append reported success")
+	got := make([]byte, 3)
+	if _, err := r.ReadAt(got, 100); err != nil || string(got) != "NEW" {
+		t.Fatalf("reading back the block written last gives %q (%v)", got, err)
 	}
-	sameBytes(t, "the file after a failed append", download(t, c, "/collide.bin"), old)
+	_ = r.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := download(t, c, "/same.bin")
+	if !bytes.Equal(data[:14], bytes.Repeat([]byte("B"), 14)) || string(data[100:]) != "NEW" {
+		t.Fatalf("the file is %q, want 14 B's (written last over the A's) and NEW at 100", data)
+	}
 }
 
 // TestConcurrentWritesToOneHandle: out-of-order WriteAts on an ordinary write handle, a fresh file and a resumed

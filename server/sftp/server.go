@@ -206,8 +206,6 @@ func (s *Server) serveLoggedIn(log *slog.Logger, sshConn *ssh.ServerConn, channe
 	// The session adds user, protocol and remote to each transfer line itself.
 	sess := &session.Session{Protocol: protocol, Username: account.Username, Remote: login.Remote, Log: s.Log, Metrics: s.Metrics}
 	go ssh.DiscardRequests(requests)
-	// One budget for every channel of the connection: a client cannot multiply it by opening more channels.
-	var held atomic.Int64
 	var channelsDone sync.WaitGroup
 	for newChannel := range channels {
 		if newChannel.ChannelType() != "session" {
@@ -222,7 +220,7 @@ func (s *Server) serveLoggedIn(log *slog.Logger, sshConn *ssh.ServerConn, channe
 		channelsDone.Add(1)
 		go func() {
 			defer channelsDone.Done()
-			serveChannel(log, channel, channelRequests, &handlers{fs: jail, sess: sess, held: &held})
+			serveChannel(log, channel, channelRequests, &handlers{fs: jail, sess: sess})
 		}()
 	}
 	channelsDone.Wait()

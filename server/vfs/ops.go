@@ -233,13 +233,23 @@ func (f *FS) Chtimes(p string, atime, mtime time.Time) error {
 // Chmod sets the permission bits of p to mode's 0o777 bits, following links inside the home directory. The
 // setuid, setgid and sticky bits are dropped: a client must not be able to create a setuid program on a
 // volume that other pods may mount. Dropping rather than rejecting them accepts clients that send a full
-// st_mode, file type bits included.
+// st_mode, file type bits included. The owner's read and write bits (and search, for a directory) are always
+// kept: the owner is pier-server itself, and a mode such as 000 would lock every user, and the server, out of the
+// file or the whole home directory.
 func (f *FS) Chmod(p string, mode fs.FileMode) error {
 	name, err := f.check("chmod", Upload, p)
 	if err != nil {
 		return err
 	}
-	if err := f.root.Chmod(name, mode.Perm()); err != nil {
+	info, err := f.root.Stat(name)
+	if err != nil {
+		return pathError("chmod", name, err)
+	}
+	keep := fs.FileMode(0o600)
+	if info.IsDir() {
+		keep = 0o700
+	}
+	if err := f.root.Chmod(name, mode.Perm()|keep); err != nil {
 		return pathError("chmod", name, err)
 	}
 	return nil

@@ -275,3 +275,33 @@ func TestUploadWithoutOverwriteCreatesOnly(t *testing.T) {
 		t.Fatalf("refused opens changed the file to %q", got)
 	}
 }
+
+// TestChmodNeverLocksTheServerOut: a mode without the owner's bits (chmod 000) keeps them, on a file and on the
+// home directory itself, so a user cannot lock itself, other users or the server out. (Found by the independent
+// check of issue 10.)
+func TestChmodNeverLocksTheServerOut(t *testing.T) {
+	l := newLayout(t)
+	fsys := l.openFS(t, "list", "upload", "mkdir")
+	for _, p := range []string{"/file.txt", "/", "/sub"} {
+		if err := fsys.Chmod(p, 0); err != nil {
+			t.Fatalf("chmod 000 %s: %v", p, err)
+		}
+		info, err := os.Stat(filepath.Join(l.home, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fs.FileMode(0o600)
+		if info.IsDir() {
+			want = 0o700
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("chmod 000 %s left mode %v, want %v", p, info.Mode().Perm(), want)
+		}
+	}
+	if err := fsys.Chmod("/file.txt", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Stat(filepath.Join(l.home, "file.txt")); info.Mode().Perm() != 0o644 {
+		t.Errorf("chmod 644 gave %v", info.Mode().Perm())
+	}
+}

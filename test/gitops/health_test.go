@@ -190,6 +190,9 @@ var readyReasons = map[string]string{
 	"TooManyKeys":             "Degraded",
 	"EntryTooLarge":           "Degraded",
 	"NoCredentials":           "Degraded",
+	"PasswordSecretConflict":  "Degraded",
+	"PasswordEmpty":           "Degraded",
+	"HostKeySecretConflict":   "Degraded",
 	"EndpointFull":            "Degraded",
 	// Reasons of other conditions (never of Ready); listed so the drift check below knows them.
 	"MinimumReplicasAvailable": "", "ConfigRendered": "", "Valid": "", "Loaded": "", "Configured": "",
