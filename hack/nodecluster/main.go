@@ -73,67 +73,84 @@ func mainErr() error {
 
 	switch cmd {
 	case "up":
-		if *binDir == "" {
-			return errors.New("--bin is required: the folder hack/setup-envtest.sh --with-node prints")
-		}
-		root, err := os.Getwd()
-		if err != nil {
-			return err
-		}
-		start := time.Now()
-		if err := up(ctx, l, upOptions{binDir: *binDir, repoRoot: root, nodeIP: *nodeIP, timeout: *timeout}, log); err != nil {
-			var refused *refusedError
-			if errors.As(err, &refused) {
-				return err // nothing was started
-			}
-			return fmt.Errorf("up: %w (hack/local-cluster.sh down removes what was started)", err)
-		}
-		log.Info("the node is Ready", "after", time.Since(start).Round(time.Second), "kubeconfig", l.Kubeconfig())
-		fmt.Println(l.Kubeconfig())
-		return nil
+		return runUp(ctx, l, upOptions{binDir: *binDir, nodeIP: *nodeIP, timeout: *timeout}, log)
 	case "down":
-		if os.Geteuid() != 0 {
-			return errors.New("down: not root: the node's processes, mounts and iptables chains are root's (run it with sudo)")
-		}
-		start := time.Now()
-		if err := down(ctx, l, log); err != nil {
-			return fmt.Errorf("down: %w", err)
-		}
-		if *purge {
-			log.Info("removing the state folder", "path", l.state)
-			if err := os.RemoveAll(l.state); err != nil {
-				return fmt.Errorf("down --purge: %w", err)
-			}
-		}
-		log.Info("the node is down; nothing is left", "after", time.Since(start).Round(time.Second))
-		return nil
+		return runDown(ctx, l, *purge, log)
 	case "status":
-		for _, c := range componentCommands(l, network{}) {
-			if pid := l.runningPID(c.name); pid != 0 {
-				fmt.Printf("%-24s running, pid %d\n", c.name, pid)
-			} else {
-				fmt.Printf("%-24s not running\n", c.name)
-			}
-		}
-		for _, left := range leftovers(ctx, l) {
-			fmt.Println("present:", left)
-		}
+		runStatus(ctx, l)
 		return nil
 	case "load":
-		if len(fs.Args()) == 0 {
-			return errors.New("load: name the image archives to import")
-		}
-		for _, archive := range fs.Args() {
-			log.Info("importing", "archive", filepath.Base(archive))
-			if _, err := l.importArchive(ctx, archive); err != nil {
-				return fmt.Errorf("load: %w (is the node up? hack/local-cluster.sh up)", err)
-			}
-		}
-		return nil
+		return runLoad(ctx, l, fs.Args(), log)
 	case "kubeconfig":
 		fmt.Println(l.Kubeconfig())
 		return nil
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func runUp(ctx context.Context, l layout, opts upOptions, log *slog.Logger) error {
+	if opts.binDir == "" {
+		return errors.New("--bin is required: the folder hack/setup-envtest.sh --with-node prints")
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	opts.repoRoot = root
+	start := time.Now()
+	if err := up(ctx, l, opts, log); err != nil {
+		var refused *refusedError
+		if errors.As(err, &refused) {
+			return err // nothing was started
+		}
+		return fmt.Errorf("up: %w (hack/local-cluster.sh down removes what was started)", err)
+	}
+	log.Info("the node is Ready", "after", time.Since(start).Round(time.Second), "kubeconfig", l.Kubeconfig())
+	fmt.Println(l.Kubeconfig())
+	return nil
+}
+
+func runDown(ctx context.Context, l layout, purge bool, log *slog.Logger) error {
+	if os.Geteuid() != 0 {
+		return errors.New("down: not root: the node's processes, mounts and iptables chains are root's (run it with sudo)")
+	}
+	start := time.Now()
+	if err := down(ctx, l, log); err != nil {
+		return fmt.Errorf("down: %w", err)
+	}
+	if purge {
+		log.Info("removing the state folder", "path", l.state)
+		if err := os.RemoveAll(l.state); err != nil {
+			return fmt.Errorf("down --purge: %w", err)
+		}
+	}
+	log.Info("the node is down; nothing is left", "after", time.Since(start).Round(time.Second))
+	return nil
+}
+
+func runStatus(ctx context.Context, l layout) {
+	for _, c := range componentCommands(l, network{}) {
+		if pid := l.runningPID(c.name); pid != 0 {
+			fmt.Printf("%-24s running, pid %d\n", c.name, pid)
+		} else {
+			fmt.Printf("%-24s not running\n", c.name)
+		}
+	}
+	for _, left := range leftovers(ctx, l) {
+		fmt.Println("present:", left)
+	}
+}
+
+func runLoad(ctx context.Context, l layout, archives []string, log *slog.Logger) error {
+	if len(archives) == 0 {
+		return errors.New("load: name the image archives to import")
+	}
+	for _, archive := range archives {
+		log.Info("importing", "archive", filepath.Base(archive))
+		if _, err := l.importArchive(ctx, archive); err != nil {
+			return fmt.Errorf("load: %w (is the node up? hack/local-cluster.sh up)", err)
+		}
+	}
+	return nil
 }
