@@ -29,7 +29,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/controllers/render"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 const (
@@ -62,8 +62,8 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		return nil
 	}
 	inputs := render.ConfigInputs{HostKeyNames: hostKeyNames, PassiveAddresses: s.passiveAddresses(served)}
-	var cfg *config.Config
-	data, gzipped, err := fitConfig(&plan, s.te.Name, MaxConfigBytes, func(entries []config.User) ([]byte, error) {
+	var cfg *serverconfig.Config
+	data, gzipped, err := fitConfig(&plan, s.te.Name, MaxConfigBytes, func(entries []serverconfig.User) ([]byte, error) {
 		inputs.Users = entries
 		cfg = render.ServerConfig(s.te, inputs)
 		if err := cfg.Validate(); err != nil {
@@ -92,7 +92,7 @@ const unreadableRecheck = 10 * time.Second
 
 // writeShrinkOnly writes the served config with only the changes that shrink it, after writing the full one failed
 // with failure: revocations reach the pods even while the endpoint cannot be brought up to date.
-func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointState, served *config.Config, plan userPlan, failure error) error {
+func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointState, served *serverconfig.Config, plan userPlan, failure error) error {
 	msg := fmt.Sprintf("writing the config Secret %s failed: %v", s.names.ConfigSecret, failure)
 	if served == nil {
 		return errors.New(msg)
@@ -102,7 +102,7 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 	if err == nil {
 		gzipped := len(data) > MaxConfigBytes
 		if gzipped {
-			data = config.Gzip(data)
+			data = serverconfig.Gzip(data)
 		}
 		_, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), &corev1.Secret{}, secretKind)
 	}
@@ -119,7 +119,7 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 
 // servedConfig is the config in the endpoint's config Secret now, nil when there is none yet. Its password hashes
 // are reused for unchanged passwords, and its entries stand in for credentials whose Secrets cannot be used.
-func (r *EndpointReconciler) servedConfig(ctx context.Context, s *endpointState) (*config.Config, error) {
+func (r *EndpointReconciler) servedConfig(ctx context.Context, s *endpointState) (*serverconfig.Config, error) {
 	secret := &corev1.Secret{}
 	err := r.Get(ctx, types.NamespacedName{Namespace: s.te.Namespace, Name: s.names.ConfigSecret}, secret)
 	if apierrors.IsNotFound(err) {
@@ -133,7 +133,7 @@ func (r *EndpointReconciler) servedConfig(ctx context.Context, s *endpointState)
 		// good credentials, and its host-key names no proof that keys were served. It is overwritten.
 		return nil, nil
 	}
-	cfg, err := config.Parse(render.ConfigData(secret))
+	cfg, err := serverconfig.Parse(render.ConfigData(secret))
 	if err != nil {
 		// Someone edited it by hand; it is about to be overwritten, and nothing in it can be trusted.
 		return nil, nil //nolint:nilerr // an unreadable config is the same as none
@@ -144,7 +144,7 @@ func (r *EndpointReconciler) servedConfig(ctx context.Context, s *endpointState)
 // hostKeyNames are the host-key Secret entries the config points at: the ones found this time, else the ones the
 // served config uses (the Secret may be briefly unreadable, and the pods still have it mounted). ok is false for
 // an SFTP endpoint without any.
-func (s *endpointState) hostKeyNames(served *config.Config) ([]string, bool) {
+func (s *endpointState) hostKeyNames(served *serverconfig.Config) ([]string, bool) {
 	if s.te.Spec.SFTP == nil {
 		return nil, true
 	}
@@ -164,7 +164,7 @@ func (s *endpointState) hostKeyNames(served *config.Config) ([]string, bool) {
 // spec.ftp.passive.address and the Service's load-balancer addresses. It also sets AddressReady.
 //
 // When the Service could not be read this time (its step failed), the served config's addresses are kept.
-func (s *endpointState) passiveAddresses(served *config.Config) []string {
+func (s *endpointState) passiveAddresses(served *serverconfig.Config) []string {
 	ftp := s.te.Spec.FTP
 	if ftp == nil {
 		return nil

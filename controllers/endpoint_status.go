@@ -30,7 +30,7 @@ import (
 	"github.com/pier-dev/pier/controllers/availability"
 	"github.com/pier-dev/pier/controllers/hostkeys"
 	"github.com/pier-dev/pier/controllers/render"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // endpointState is what one reconcile of a TransferEndpoint found and did; writeStatus turns it into the status.
@@ -47,7 +47,7 @@ type endpointState struct {
 	// pods are the Deployment's pods, which explain missing replicas.
 	pods []corev1.Pod
 	// config is the config now in the config Secret; nil when it could not be rendered.
-	config *config.Config
+	config *serverconfig.Config
 	// configFailure explains a nil config.
 	configFailure *metav1.Condition
 	users         int32

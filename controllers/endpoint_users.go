@@ -25,7 +25,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/controllers/users"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Limits of one endpoint, documented in docs/operator.md with the limits of one user (package users).
@@ -49,7 +49,7 @@ const (
 // plannedUser is one TransferUser the endpoint serves.
 type plannedUser struct {
 	name  string // of the TransferUser
-	entry config.User
+	entry serverconfig.User
 }
 
 // leftOut is one TransferUser the endpoint does not serve, and why.
@@ -68,7 +68,7 @@ type userPlan struct {
 
 // planUsers resolves every TransferUser bound to the endpoint (package users has the rules), oldest first. served
 // is the config the endpoint serves now: it supplies unchanged password hashes and last good credentials.
-func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1.TransferEndpoint, served *config.Config) (userPlan, error) {
+func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1.TransferEndpoint, served *serverconfig.Config) (userPlan, error) {
 	var list transferv1alpha1.TransferUserList
 	// Read only: no deep copy of what may be thousands of users.
 	if err := r.List(ctx, &list, client.InNamespace(te.Namespace), client.MatchingFields{indexUserEndpoint: te.Name},
@@ -82,7 +82,7 @@ func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1
 		}
 		return 1
 	})
-	previous := map[string]*config.User{}
+	previous := map[string]*serverconfig.User{}
 	if served != nil {
 		for i := range served.Users {
 			previous[served.Users[i].Username] = &served.Users[i]
@@ -116,12 +116,12 @@ func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1
 }
 
 // entries are the served users' config entries, sorted by username as the config lists them.
-func (p userPlan) entries() []config.User {
-	out := make([]config.User, 0, len(p.served))
+func (p userPlan) entries() []serverconfig.User {
+	out := make([]serverconfig.User, 0, len(p.served))
 	for _, u := range p.served {
 		out = append(out, u.entry)
 	}
-	slices.SortFunc(out, func(a, b config.User) int { return strings.Compare(a.Username, b.Username) })
+	slices.SortFunc(out, func(a, b serverconfig.User) int { return strings.Compare(a.Username, b.Username) })
 	return out
 }
 
@@ -129,12 +129,12 @@ func (p userPlan) entries() []config.User {
 // plain when it fits in MaxConfigBytes, else gzipped, else gzipped with only as many of the plan's users, oldest
 // first, as fit; the others are moved to leftOut with reason EndpointFull. It returns the Secret's data, whether
 // it is gzipped, and the users served.
-func fitConfig(plan *userPlan, endpoint string, limit int, render func([]config.User) ([]byte, error)) ([]byte, bool, error) {
+func fitConfig(plan *userPlan, endpoint string, limit int, render func([]serverconfig.User) ([]byte, error)) ([]byte, bool, error) {
 	data, err := render(plan.entries())
 	if err != nil || len(data) <= limit {
 		return data, false, err
 	}
-	if gz := config.Gzip(data); len(gz) <= limit {
+	if gz := serverconfig.Gzip(data); len(gz) <= limit {
 		return gz, true, nil
 	}
 	// The largest number of users, oldest first, whose gzipped config fits. Sizes grow with the number of users,
@@ -146,7 +146,7 @@ func fitConfig(plan *userPlan, endpoint string, limit int, render func([]config.
 			fitErr = err
 			return false
 		}
-		return len(config.Gzip(data)) <= limit
+		return len(serverconfig.Gzip(data)) <= limit
 	}
 	n := sort.Search(len(plan.served), func(n int) bool { return !fits(n + 1) })
 	if fitErr != nil {
@@ -159,7 +159,7 @@ func fitConfig(plan *userPlan, endpoint string, limit int, render func([]config.
 	}
 	plan.served = plan.served[:n]
 	data, err = render(plan.entries())
-	return config.Gzip(data), true, err
+	return serverconfig.Gzip(data), true, err
 }
 
 // usersCondition sets UsersServed: which TransferUsers the endpoint does not serve, and why.
@@ -201,8 +201,8 @@ const maxNamedUsers = 20
 // protocols and homes apply), users now disabled disabled. It is what the operator writes when the full config
 // cannot be written, so that a revocation never waits for an unrelated problem to be fixed; it is never larger
 // than what is served now.
-func shrinkOnly(served *config.Config, plan userPlan) *config.Config {
-	now := map[string]config.User{}
+func shrinkOnly(served *serverconfig.Config, plan userPlan) *serverconfig.Config {
+	now := map[string]serverconfig.User{}
 	for _, u := range plan.served {
 		now[u.entry.Username] = u.entry
 	}

@@ -30,7 +30,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/controllers/hostkeys"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // TestDeletedPasswordSecretRevokesThePassword: a password Secret (or its key) that disappears takes the password
@@ -104,8 +104,8 @@ func TestBrokenSecretKeepsOnlyThatCredential(t *testing.T) {
 		if u.PasswordHash != good.PasswordHash {
 			return fmt.Errorf("the last good hash was not kept")
 		}
-		if !slices.Equal(u.Permissions, []config.Permission{config.PresetReadOnly}) || u.HomeDirectory != "/ivan/inbox" ||
-			!slices.Equal(u.AllowedSourceRanges, []string{"192.0.2.0/24"}) || !slices.Equal(u.Protocols, []config.Protocol{"sftp"}) {
+		if !slices.Equal(u.Permissions, []serverconfig.Permission{serverconfig.PresetReadOnly}) || u.HomeDirectory != "/ivan/inbox" ||
+			!slices.Equal(u.AllowedSourceRanges, []string{"192.0.2.0/24"}) || !slices.Equal(u.Protocols, []serverconfig.Protocol{"sftp"}) {
 			return fmt.Errorf("the restrictions did not reach the config while the Secret is broken: %+v", u)
 		}
 		return nil

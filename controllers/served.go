@@ -27,7 +27,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/controllers/render"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // servedConfigs remembers the users of each endpoint's config Secret, parsed, by the Secret's resourceVersion.
@@ -41,12 +41,12 @@ type servedConfigs struct {
 
 type servedUsers struct {
 	resourceVersion string
-	users           map[string]config.User
+	users           map[string]serverconfig.User
 }
 
 // entry is the config entry the endpoint serves for username now, nil when it serves none (or has no readable
 // config yet).
-func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transferv1alpha1.TransferEndpoint, username string) (*config.User, error) {
+func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transferv1alpha1.TransferEndpoint, username string) (*serverconfig.User, error) {
 	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
 	current := &metav1.PartialObjectMetadata{}
 	current.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
@@ -65,12 +65,12 @@ func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transfe
 		if err := cl.Get(ctx, key, secret); err != nil {
 			return nil, client.IgnoreNotFound(err)
 		}
-		cached = servedUsers{resourceVersion: secret.ResourceVersion, users: map[string]config.User{}}
+		cached = servedUsers{resourceVersion: secret.ResourceVersion, users: map[string]serverconfig.User{}}
 		// An unreadable config, or one the endpoint did not write, serves nobody as far as users are concerned;
 		// the endpoint reconciler replaces it.
 		if !metav1.IsControlledBy(secret, te) {
 			cached.users = nil
-		} else if cfg, err := config.Parse(render.ConfigData(secret)); err == nil {
+		} else if cfg, err := serverconfig.Parse(render.ConfigData(secret)); err == nil {
 			for _, u := range cfg.Users {
 				cached.users[u.Username] = u
 			}

@@ -41,8 +41,8 @@ import (
 	"github.com/pier-dev/pier/controllers"
 	"github.com/pier-dev/pier/controllers/render"
 	"github.com/pier-dev/pier/internal/poll"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testenv"
-	"github.com/pier-dev/pier/server/config"
 
 	"github.com/pier-dev/pier/internal/syncbuffer"
 )
@@ -248,11 +248,11 @@ func condition(t *testing.T, obj client.Object, condType string, status metav1.C
 }
 
 // servedConfig reads and parses the endpoint's config Secret.
-func servedConfig(t *testing.T, te *transferv1alpha1.TransferEndpoint) (*config.Config, *corev1.Secret) {
+func servedConfig(t *testing.T, te *transferv1alpha1.TransferEndpoint) (*serverconfig.Config, *corev1.Secret) {
 	t.Helper()
 	secret := &corev1.Secret{}
 	get(t, te.Namespace, render.NamesFor(te).ConfigSecret, secret)
-	cfg, err := config.Parse(render.ConfigData(secret))
+	cfg, err := serverconfig.Parse(render.ConfigData(secret))
 	if err != nil {
 		t.Fatalf("the config Secret does not parse: %v", err)
 	}
@@ -260,9 +260,9 @@ func servedConfig(t *testing.T, te *transferv1alpha1.TransferEndpoint) (*config.
 }
 
 // userEntry waits until the endpoint's config has (or, with want false, lacks) the username, and returns it.
-func userEntry(t *testing.T, te *transferv1alpha1.TransferEndpoint, username string, want bool) config.User {
+func userEntry(t *testing.T, te *transferv1alpha1.TransferEndpoint, username string, want bool) serverconfig.User {
 	t.Helper()
-	var entry config.User
+	var entry serverconfig.User
 	eventually(t, func() error {
 		cfg, _ := servedConfig(t, te)
 		for _, u := range cfg.Users {

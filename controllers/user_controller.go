@@ -38,7 +38,7 @@ import (
 	"github.com/pier-dev/pier/controllers/credentials"
 	"github.com/pier-dev/pier/controllers/render"
 	"github.com/pier-dev/pier/controllers/users"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Reasons of a TransferUser's Ready condition, besides the problems of package users.
@@ -180,7 +180,7 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 // notServedYet is the Ready condition of a user the endpoint's config does not serve as wanted (yet): left out
 // because the endpoint is full, an endpoint that cannot write its config, or simply not written yet (Pending).
 func (r *UserReconciler) notServedYet(ctx context.Context, tu *transferv1alpha1.TransferUser,
-	endpoint *transferv1alpha1.TransferEndpoint, want config.User, servedEntry *config.User) metav1.Condition {
+	endpoint *transferv1alpha1.TransferEndpoint, want serverconfig.User, servedEntry *serverconfig.User) metav1.Condition {
 	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionUsersServed); servedEntry == nil &&
 		c != nil && c.Reason == reasonEndpointFull {
 		return r.notReady(tu, reasonEndpointFull, fmt.Sprintf("endpoint %s does not serve this user: %s",
@@ -239,7 +239,7 @@ func weight(p *users.Problem) int {
 	return map[users.Effect]int{users.KeptLastGood: 0, users.Revoked: 1, users.Refused: 2}[p.Effect]
 }
 
-func diffOrNew(want config.User, served *config.User) []string {
+func diffOrNew(want serverconfig.User, served *serverconfig.User) []string {
 	if served == nil {
 		return []string{"not served"}
 	}

@@ -21,8 +21,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/app"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // serveOptions are serve's flags.
@@ -74,11 +74,11 @@ func runServe(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	log := o.log.logger(stdout)
 	b := currentBuild()
 	log.Info("pier-server starting", "version", b.Version, "commit", b.Commit)
-	data, err := config.ReadFile(o.configFile)
+	data, err := serverconfig.ReadFile(o.configFile)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Parse(data)
+	cfg, err := serverconfig.Parse(data)
 	if err != nil {
 		return fmt.Errorf("%s:\n%w", o.configFile, err)
 	}

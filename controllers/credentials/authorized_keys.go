@@ -33,7 +33,7 @@ const minRSABits = 2048
 // refuse such keys with a clear reason.
 const keyTypeDSA = "ssh-dss"
 
-// acceptedKeyTypes are the user key types the server accepts (server/config, TransferUser's CEL rule): no DSA,
+// acceptedKeyTypes are the user key types the server accepts (internal/serverconfig, TransferUser's CEL rule): no DSA,
 // no certificates.
 var acceptedKeyTypes = []string{
 	ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoRSA,

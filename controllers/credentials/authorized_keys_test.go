@@ -27,7 +27,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // testKeys are public keys of every kind the tests need, made once.
@@ -369,7 +369,7 @@ func TestServerAcceptsParsedKeys(t *testing.T) {
 	for _, key := range keys {
 		lines = append(lines, key.Line)
 	}
-	u := config.User{Username: "alice", AuthorizedKeys: lines}
+	u := serverconfig.User{Username: "alice", AuthorizedKeys: lines}
 	if err := u.Validate(); err != nil {
 		t.Fatalf("server refuses the parsed keys: %v", err)
 	}

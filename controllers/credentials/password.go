@@ -29,7 +29,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // passwordAlphabet is letters and digits without the look-alikes 0, O, 1, l and I, so a generated password can
@@ -45,7 +45,7 @@ const maxPasswordBytes = 72
 // bcryptPrefixes start every bcrypt hash pier accepts; a Secret value starting with one is taken for a hash.
 var bcryptPrefixes = []string{"$2a$", "$2b$", "$2y$"}
 
-// bcryptRE is the form of a bcrypt hash the server accepts (server/config): version, two-digit cost, then 22
+// bcryptRE is the form of a bcrypt hash the server accepts (internal/serverconfig): version, two-digit cost, then 22
 // characters of salt and 31 of hash in bcrypt's base64 alphabet.
 var bcryptRE = regexp.MustCompile(`^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$`)
 
@@ -148,12 +148,12 @@ func checkBcryptHash(hash []byte) error {
 	cost, err := bcrypt.Cost(hash)
 	if err != nil {
 		return fmt.Errorf("password is not a valid bcrypt hash (its cost must be between %d and %d): %w",
-			bcrypt.MinCost, config.MaxBcryptCost, err)
+			bcrypt.MinCost, serverconfig.MaxBcryptCost, err)
 	}
-	if cost < bcrypt.MinCost || cost > config.MaxBcryptCost {
+	if cost < bcrypt.MinCost || cost > serverconfig.MaxBcryptCost {
 		return fmt.Errorf("bcrypt hash has cost %d; the server accepts costs between %d and %d, because every "+
 			"login attempt pays that cost: hash the password again with a cost in that range (%d is the default)",
-			cost, bcrypt.MinCost, config.MaxBcryptCost, bcrypt.DefaultCost)
+			cost, bcrypt.MinCost, serverconfig.MaxBcryptCost, bcrypt.DefaultCost)
 	}
 	return nil
 }

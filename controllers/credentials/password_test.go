@@ -20,8 +20,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 func TestGeneratePassword(t *testing.T) {
@@ -240,7 +240,7 @@ func withCost(hash, cost string) string {
 // checkServerAcceptsHash fails if pier-server's own validation refuses hash.
 func checkServerAcceptsHash(t *testing.T, hash string) {
 	t.Helper()
-	u := config.User{Username: "alice", PasswordHash: hash}
+	u := serverconfig.User{Username: "alice", PasswordHash: hash}
 	if err := u.Validate(); err != nil {
 		t.Errorf("server refuses the hash %q: %v", hash, err)
 	}

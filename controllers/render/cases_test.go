@@ -23,7 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // The golden cases: realistic endpoints written as the API server returns them, every CRD default filled in.
@@ -32,7 +32,7 @@ import (
 const testImage = "ghcr.io/pier-dev/pier-server:v0.1.0"
 
 // A bcrypt hash (cost 10) of "change-me", and public keys whose private halves were thrown away; the same values as
-// server/config/testdata/example.yaml.
+// internal/serverconfig/testdata/example.yaml.
 const (
 	testPasswordHash = "$2a$10$q4/yJ4EHtTcJrj.GFl7gouehDy1lE16HGZ/8EHyNiU6s/xV0EClf."
 	testKeyAlice     = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm1c7zLW9r6BORocz1SsEbjZK4JFG+EoSLC/UzzcQWS alice@laptop"
@@ -47,7 +47,7 @@ var generatedHostKeyNames = []string{"ssh_host_ed25519_key", "ssh_host_ecdsa_key
 type goldenCase struct {
 	name             string
 	endpoint         *v1alpha1.TransferEndpoint
-	users            []config.User
+	users            []serverconfig.User
 	hostKeyNames     []string
 	passiveAddresses []string
 	imagePullPolicy  corev1.PullPolicy
@@ -58,13 +58,13 @@ func goldenCases() []goldenCase {
 		{
 			name:         "sftp-minimal",
 			endpoint:     sftpMinimal(),
-			users:        []config.User{userAlice(), userCIBot()},
+			users:        []serverconfig.User{userAlice(), userCIBot()},
 			hostKeyNames: generatedHostKeyNames,
 		},
 		{
 			name:         "partners",
 			endpoint:     partners(),
-			users:        []config.User{userAlice(), userBob()},
+			users:        []serverconfig.User{userAlice(), userBob()},
 			hostKeyNames: generatedHostKeyNames,
 			// A ClusterIP Service has no load balancer: the reconciler announces the cluster IP.
 			passiveAddresses: []string{"10.96.41.7"},
@@ -72,28 +72,28 @@ func goldenCases() []goldenCase {
 		{
 			name:             "ftp-nodeport",
 			endpoint:         ftpNodePort(),
-			users:            []config.User{userBob(), userCarol()},
+			users:            []serverconfig.User{userBob(), userCarol()},
 			passiveAddresses: []string{"ftp.example.com"},
 			imagePullPolicy:  corev1.PullIfNotPresent,
 		},
 		{
 			name:     "sftp-pvc",
 			endpoint: sftpPVC(),
-			users:    []config.User{userAuditor(), userCIBot()},
+			users:    []serverconfig.User{userAuditor(), userCIBot()},
 			// Unsorted on purpose: the configuration lists them sorted.
 			hostKeyNames: []string{"ssh_host_rsa_key", "ssh_host_ed25519_key"},
 		},
 		{
 			name:             "replicated",
 			endpoint:         replicated(),
-			users:            []config.User{userAlice(), userBob()},
+			users:            []serverconfig.User{userAlice(), userBob()},
 			hostKeyNames:     generatedHostKeyNames,
 			passiveAddresses: []string{"203.0.113.10"},
 		},
 		{
 			name:         "dual-stack",
 			endpoint:     dualStack(),
-			users:        []config.User{userAlice(), userBob()},
+			users:        []serverconfig.User{userAlice(), userBob()},
 			hostKeyNames: generatedHostKeyNames,
 			// A dual-stack load balancer, IPv6 first: the configuration lists IPv4 first, one per family.
 			passiveAddresses: PassiveAddresses("", []corev1.LoadBalancerIngress{{IP: "2001:db8::7"}, {IP: "203.0.113.7"}}),
@@ -101,7 +101,7 @@ func goldenCases() []goldenCase {
 		{
 			name:             "ipv6-only",
 			endpoint:         ipv6Only(),
-			users:            []config.User{userBob()},
+			users:            []serverconfig.User{userBob()},
 			passiveAddresses: PassiveAddresses("", []corev1.LoadBalancerIngress{{IP: "2001:db8::9"}}),
 		},
 	}
@@ -374,52 +374,52 @@ func ipv6Only() *v1alpha1.TransferEndpoint {
 
 // Users as the reconciler resolves them from TransferUsers.
 
-func userAlice() config.User {
-	return config.User{
+func userAlice() serverconfig.User {
+	return serverconfig.User{
 		Username:       "alice",
 		PasswordHash:   testPasswordHash,
 		AuthorizedKeys: []string{testKeyAlice},
 		HomeDirectory:  "/alice",
-		Permissions:    []config.Permission{config.PresetReadWrite},
+		Permissions:    []serverconfig.Permission{serverconfig.PresetReadWrite},
 	}
 }
 
-func userBob() config.User {
-	return config.User{
+func userBob() serverconfig.User {
+	return serverconfig.User{
 		Username:     "bob",
 		PasswordHash: testPasswordHash,
-		Permissions:  []config.Permission{config.PresetUploadOnly},
-		Protocols:    []config.Protocol{config.ProtocolFTP},
+		Permissions:  []serverconfig.Permission{serverconfig.PresetUploadOnly},
+		Protocols:    []serverconfig.Protocol{serverconfig.ProtocolFTP},
 	}
 }
 
-func userCarol() config.User {
-	return config.User{
+func userCarol() serverconfig.User {
+	return serverconfig.User{
 		Username:     "carol",
 		PasswordHash: testPasswordHash,
-		Permissions:  []config.Permission{config.PresetReadOnly},
+		Permissions:  []serverconfig.Permission{serverconfig.PresetReadOnly},
 		Disabled:     true,
 	}
 }
 
-func userCIBot() config.User {
-	return config.User{
+func userCIBot() serverconfig.User {
+	return serverconfig.User{
 		Username:            "ci-bot",
 		AuthorizedKeys:      []string{testKeyCI},
 		HomeDirectory:       "/shared/reports",
-		Permissions:         []config.Permission{config.PresetReadOnly},
-		Protocols:           []config.Protocol{config.ProtocolSFTP},
+		Permissions:         []serverconfig.Permission{serverconfig.PresetReadOnly},
+		Protocols:           []serverconfig.Protocol{serverconfig.ProtocolSFTP},
 		AllowedSourceRanges: []string{"192.0.2.0/24"},
 	}
 }
 
-func userAuditor() config.User {
-	return config.User{
+func userAuditor() serverconfig.User {
+	return serverconfig.User{
 		Username:            "auditor@example.com",
 		AuthorizedKeys:      []string{testKeyAuditor},
 		HomeDirectory:       "/reports",
-		Permissions:         []config.Permission{config.PresetReadOnly},
-		Protocols:           []config.Protocol{config.ProtocolSFTP},
+		Permissions:         []serverconfig.Permission{serverconfig.PresetReadOnly},
+		Protocols:           []serverconfig.Protocol{serverconfig.ProtocolSFTP},
 		AllowedSourceRanges: []string{"198.51.100.0/24"},
 	}
 }

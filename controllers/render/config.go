@@ -28,7 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Addresses pier-server listens on inside the pod: every interface, the container ports.
@@ -49,7 +49,7 @@ const (
 // other objects, so that ServerConfig stays a pure function.
 type ConfigInputs struct {
 	// Users are the resolved logins, already validated and sorted by the caller; they are rendered as given.
-	Users []config.User
+	Users []serverconfig.User
 	// HostKeyNames are the keys of the host-key Secret that hold private keys. Each becomes the file
 	// HostKeysMountPath/<name>; they are sorted, so the Secret's key order does not matter.
 	HostKeyNames []string
@@ -62,14 +62,14 @@ type ConfigInputs struct {
 
 // ServerConfig renders the pier-server configuration of the endpoint, fully resolved: ApplyDefaults has been called,
 // so the file shows every value the server uses. The caller validates it (config.Validate) before writing it.
-func ServerConfig(te *v1alpha1.TransferEndpoint, in ConfigInputs) *config.Config {
-	cfg := &config.Config{
-		APIVersion:          config.APIVersion,
-		Kind:                config.Kind,
+func ServerConfig(te *v1alpha1.TransferEndpoint, in ConfigInputs) *serverconfig.Config {
+	cfg := &serverconfig.Config{
+		APIVersion:          serverconfig.APIVersion,
+		Kind:                serverconfig.Kind,
 		SFTP:                sftpConfig(te, in.HostKeyNames),
 		FTP:                 ftpConfig(te, in.PassiveAddresses),
-		Health:              config.Health{Address: healthListenAddress},
-		Storage:             config.Storage{Root: DataMountPath},
+		Health:              serverconfig.Health{Address: healthListenAddress},
+		Storage:             serverconfig.Storage{Root: DataMountPath},
 		Limits:              limitsConfig(te.Spec.Limits),
 		AllowedSourceRanges: cidrStrings(te.Spec.AllowedSourceRanges),
 		// ApplyDefaults fills in each user's defaults in place: copy the slice so the caller's users stay as
@@ -81,7 +81,7 @@ func ServerConfig(te *v1alpha1.TransferEndpoint, in ConfigInputs) *config.Config
 }
 
 // sftpConfig is the SFTP section, nil when SFTP is off.
-func sftpConfig(te *v1alpha1.TransferEndpoint, hostKeyNames []string) *config.SFTP {
+func sftpConfig(te *v1alpha1.TransferEndpoint, hostKeyNames []string) *serverconfig.SFTP {
 	if !sftpEnabled(te) {
 		return nil
 	}
@@ -91,11 +91,11 @@ func sftpConfig(te *v1alpha1.TransferEndpoint, hostKeyNames []string) *config.SF
 	for _, name := range names {
 		files = append(files, path.Join(HostKeysMountPath, name))
 	}
-	var methods []config.AuthMethod
+	var methods []serverconfig.AuthMethod
 	for _, m := range te.Spec.SFTP.AuthMethods {
-		methods = append(methods, config.AuthMethod(m))
+		methods = append(methods, serverconfig.AuthMethod(m))
 	}
-	return &config.SFTP{
+	return &serverconfig.SFTP{
 		Address:      sftpListenAddress,
 		HostKeyFiles: files,
 		AuthMethods:  methods,
@@ -103,24 +103,24 @@ func sftpConfig(te *v1alpha1.TransferEndpoint, hostKeyNames []string) *config.SF
 }
 
 // ftpConfig is the FTP section, nil when FTP is off.
-func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddresses []string) *config.FTP {
+func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddresses []string) *serverconfig.FTP {
 	if !ftpEnabled(te) {
 		return nil
 	}
 	spec := te.Spec.FTP
-	ftp := &config.FTP{
+	ftp := &serverconfig.FTP{
 		Address: ftpListenAddress,
-		TLS: config.TLS{
-			Mode:       config.TLSMode(ftpTLSMode(te)),
-			MinVersion: config.TLSVersion(spec.TLS.MinVersion),
+		TLS: serverconfig.TLS{
+			Mode:       serverconfig.TLSMode(ftpTLSMode(te)),
+			MinVersion: serverconfig.TLSVersion(spec.TLS.MinVersion),
 		},
-		Passive: config.Passive{
-			PortRange: config.PortRange{
+		Passive: serverconfig.Passive{
+			PortRange: serverconfig.PortRange{
 				Start: int(passiveRange(te).Start),
 				End:   int(passiveRange(te).End),
 			},
 		},
-		Active: config.Active{Enabled: spec.Active.Enabled},
+		Active: serverconfig.Active{Enabled: spec.Active.Enabled},
 	}
 	addresses := slices.Clone(passiveAddresses)
 	if len(addresses) == 0 && spec.Passive.Address != "" {
@@ -151,8 +151,8 @@ func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddresses []string) *config
 
 // limitsConfig copies the limits. Unset values stay nil, and ApplyDefaults gives them the same defaults the CRD
 // has.
-func limitsConfig(spec v1alpha1.LimitsSpec) config.Limits {
-	limits := config.Limits{
+func limitsConfig(spec v1alpha1.LimitsSpec) serverconfig.Limits {
+	limits := serverconfig.Limits{
 		MaxConnections:      int(spec.MaxConnections),
 		MaxConnectionsPerIP: int(spec.MaxConnectionsPerIP),
 		IdleTimeout:         duration(spec.IdleTimeout),
@@ -164,11 +164,11 @@ func limitsConfig(spec v1alpha1.LimitsSpec) config.Limits {
 	return limits
 }
 
-func duration(d *metav1.Duration) *config.Duration {
+func duration(d *metav1.Duration) *serverconfig.Duration {
 	if d == nil {
 		return nil
 	}
-	return &config.Duration{Duration: d.Duration}
+	return &serverconfig.Duration{Duration: d.Duration}
 }
 
 func cidrStrings(cidrs []v1alpha1.CIDR) []string {
@@ -199,7 +199,7 @@ func firstNonEmpty(values ...string) string {
 // Everything else (users, limits, source ranges, TLS mode and files, host key files, the passive address) is left
 // out on purpose: the server re-reads the mounted config Secret and applies those changes to running pods without
 // dropping a session, and adding or removing a user must never restart the pods serving everybody else.
-func RestartHash(cfg *config.Config) string {
+func RestartHash(cfg *serverconfig.Config) string {
 	var b strings.Builder
 	if cfg.SFTP != nil {
 		fmt.Fprintf(&b, "sftp %s\n", cfg.SFTP.Address)
@@ -221,7 +221,7 @@ func RestartHash(cfg *config.Config) string {
 func ConfigSecret(te *v1alpha1.TransferEndpoint, data []byte, gzipped bool) *corev1.Secret {
 	key := ConfigKey
 	if gzipped {
-		key += config.GzipSuffix
+		key += serverconfig.GzipSuffix
 	}
 	return &corev1.Secret{
 		TypeMeta:   typeMeta("v1", "Secret"),
@@ -236,7 +236,7 @@ func ConfigData(secret *corev1.Secret) []byte {
 	if data, ok := secret.Data[ConfigKey]; ok {
 		return data
 	}
-	return secret.Data[ConfigKey+config.GzipSuffix]
+	return secret.Data[ConfigKey+serverconfig.GzipSuffix]
 }
 
 // HostKeysSecret is the host-key Secret the operator generates when the endpoint names none of its own. keys maps

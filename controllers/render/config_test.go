@@ -24,7 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // TestRestartHash checks that only what pier-server cannot apply while running changes the hash: a user change
@@ -32,7 +32,7 @@ import (
 func TestRestartHash(t *testing.T) {
 	base := func() (*v1alpha1.TransferEndpoint, ConfigInputs) {
 		return partners(), ConfigInputs{
-			Users:            []config.User{userAlice(), userBob()},
+			Users:            []serverconfig.User{userAlice(), userBob()},
 			HostKeyNames:     generatedHostKeyNames,
 			PassiveAddresses: []string{"10.96.41.7"},
 		}
@@ -142,7 +142,7 @@ func TestServerConfigValidates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			parsed, err := config.Parse(data)
+			parsed, err := serverconfig.Parse(data)
 			if err != nil {
 				t.Fatalf("pier-server would refuse the file:\n%v", err)
 			}
@@ -155,10 +155,10 @@ func TestServerConfigValidates(t *testing.T) {
 
 // TestServerConfigKeepsInputs: ServerConfig applies defaults to its own copy of the users, not the caller's.
 func TestServerConfigKeepsInputs(t *testing.T) {
-	users := []config.User{userBob()}
+	users := []serverconfig.User{userBob()}
 	names := []string{"ssh_host_rsa_key", "ssh_host_ed25519_key"}
 	ServerConfig(sftpMinimal(), ConfigInputs{Users: users, HostKeyNames: names})
-	if !reflect.DeepEqual(users, []config.User{userBob()}) {
+	if !reflect.DeepEqual(users, []serverconfig.User{userBob()}) {
 		t.Errorf("the caller's users changed: %+v", users)
 	}
 	if names[0] != "ssh_host_rsa_key" {
@@ -170,7 +170,7 @@ func TestServerConfigTLSAndPassive(t *testing.T) {
 	te := ftpNodePort()
 	te.Spec.FTP.TLS.Mode = v1alpha1.FTPTLSDisabled
 	te.Spec.FTP.TLS.SecretRef = nil
-	cfg := ServerConfig(te, ConfigInputs{Users: []config.User{userBob()}})
+	cfg := ServerConfig(te, ConfigInputs{Users: []serverconfig.User{userBob()}})
 	if cfg.FTP.TLS.CertFile != "" || cfg.FTP.TLS.KeyFile != "" {
 		t.Errorf("mode Disabled: certFile %q keyFile %q, want none", cfg.FTP.TLS.CertFile, cfg.FTP.TLS.KeyFile)
 	}
@@ -226,9 +226,9 @@ func TestPassiveAddresses(t *testing.T) {
 			if len(got) == 0 {
 				return
 			}
-			p := config.Passive{PortRange: config.PortRange{Start: 30000, End: 30000}, PublicAddresses: got}
-			c := &config.Config{APIVersion: config.APIVersion, Kind: config.Kind, FTP: &config.FTP{Passive: p,
-				TLS: config.TLS{Mode: config.TLSDisabled}}, Storage: config.Storage{Root: "/data"}}
+			p := serverconfig.Passive{PortRange: serverconfig.PortRange{Start: 30000, End: 30000}, PublicAddresses: got}
+			c := &serverconfig.Config{APIVersion: serverconfig.APIVersion, Kind: serverconfig.Kind, FTP: &serverconfig.FTP{Passive: p,
+				TLS: serverconfig.TLS{Mode: serverconfig.TLSDisabled}}, Storage: serverconfig.Storage{Root: "/data"}}
 			c.ApplyDefaults()
 			if err := c.Validate(); err != nil {
 				t.Fatalf("pier-server would refuse %q: %v", got, err)

@@ -21,7 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Typed Go values that leave the CRD's defaults unset must render without panicking, and the same as the values the
@@ -74,15 +74,15 @@ func TestUnsetDefaultsRenderLikeDefaulted(t *testing.T) {
 	tests := []struct {
 		name              string
 		unset, defaulted  *v1alpha1.TransferEndpoint
-		users             []config.User
+		users             []serverconfig.User
 		hostKeyNames      []string
 		wantCertificate   bool
 		wantPassivePorts  int
 		wantServicePorts  int
 		wantContainerPort int
 	}{
-		{"sftp", unsetSFTP(), sftpMinimal(), []config.User{userAlice()}, generatedHostKeyNames, false, 0, 1, 2},
-		{"partners", unsetPartners(), partners(), []config.User{userAlice(), userBob()}, generatedHostKeyNames, true, 20, 23, 24},
+		{"sftp", unsetSFTP(), sftpMinimal(), []serverconfig.User{userAlice()}, generatedHostKeyNames, false, 0, 1, 2},
+		{"partners", unsetPartners(), partners(), []serverconfig.User{userAlice(), userBob()}, generatedHostKeyNames, true, 20, 23, 24},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

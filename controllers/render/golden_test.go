@@ -26,7 +26,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ with the current output")
@@ -34,7 +34,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // rendered is everything rendered for one golden case.
 type rendered struct {
 	// config is the server configuration, and configYAML its marshalled form (the config Secret's content).
-	config     *config.Config
+	config     *serverconfig.Config
 	configYAML []byte
 	// files maps each golden file name to its content.
 	files map[string][]byte

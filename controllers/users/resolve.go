@@ -29,7 +29,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/controllers/credentials"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // The rules for credentials whose Secrets change (docs/operator.md, "Users and their Secrets"):
@@ -222,8 +222,8 @@ func readOwnedKey(ctx context.Context, c client.Reader, namespace string, ref tr
 //
 // It returns the entry, or nil when the user cannot be served at all, and every problem, each with its effect
 // described in its message.
-func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *config.User) (*config.User, []*Problem) {
-	var last config.User
+func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *serverconfig.User) (*serverconfig.User, []*Problem) {
+	var last serverconfig.User
 	if served != nil {
 		last = *served
 	}
@@ -330,11 +330,11 @@ func keptOrNone(kept bool, what string) string {
 }
 
 // whyCannotLogIn says, in the TransferUser's terms, why an entry that failed validation cannot log in.
-func whyCannotLogIn(u config.User) string {
+func whyCannotLogIn(u serverconfig.User) string {
 	switch {
 	case u.PasswordHash == "" && len(u.AuthorizedKeys) == 0:
 		return "it needs a password (spec.password or spec.generatePassword) or spec.authorizedKeys"
-	case u.PasswordHash == "" && slices.Contains(u.Protocols, config.ProtocolFTP):
+	case u.PasswordHash == "" && slices.Contains(u.Protocols, serverconfig.ProtocolFTP):
 		return "'ftp' in spec.protocols needs a password"
 	case u.RequireAllAuthMethods:
 		return "spec.requireAllAuthMethods needs both a password and a key"
@@ -342,7 +342,7 @@ func whyCannotLogIn(u config.User) string {
 	return "its credentials do not satisfy its spec"
 }
 
-func credentialSummary(u config.User) string {
+func credentialSummary(u serverconfig.User) string {
 	var parts []string
 	if u.PasswordHash != "" {
 		parts = append(parts, "a password")
@@ -379,8 +379,8 @@ func appendUnique(a, more []string) []string {
 }
 
 // EntrySize is how many bytes the entry adds to the rendered config.
-func EntrySize(u config.User) int {
-	cfg := config.Config{Users: []config.User{u}}
+func EntrySize(u serverconfig.User) int {
+	cfg := serverconfig.Config{Users: []serverconfig.User{u}}
 	data, err := cfg.Marshal()
 	if err != nil {
 		return 0

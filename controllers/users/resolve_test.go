@@ -27,7 +27,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/controllers/credentials"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // ed25519Key is a random, valid ed25519 authorized key.
@@ -76,22 +76,22 @@ type renderCase struct {
 	name   string
 	tu     func() *transferv1alpha1.TransferUser
 	creds  Credentials
-	served *config.User
-	check  func(u *config.User, problems []*Problem) error
+	served *serverconfig.User
+	check  func(u *serverconfig.User, problems []*Problem) error
 }
 
 // renderFixture is what the render cases share: the keys and hash the endpoint serves for heidi.
 type renderFixture struct {
 	oldKey, newKey, inline credentials.AuthorizedKey
 	oldHash                string
-	served                 *config.User
+	served                 *serverconfig.User
 }
 
 func newRenderFixture(t *testing.T) renderFixture {
 	f := renderFixture{oldKey: ed25519Key(t, "old"), newKey: ed25519Key(t, "new"), inline: ed25519Key(t, "inline"),
 		oldHash: hashOf(t, "old password")}
-	f.served = &config.User{Username: "heidi", PasswordHash: f.oldHash, HomeDirectory: "/heidi",
-		AuthorizedKeys: []string{f.oldKey.Line, f.inline.Line}, Permissions: []config.Permission{config.PresetReadWrite}}
+	f.served = &serverconfig.User{Username: "heidi", PasswordHash: f.oldHash, HomeDirectory: "/heidi",
+		AuthorizedKeys: []string{f.oldKey.Line, f.inline.Line}, Permissions: []serverconfig.Permission{serverconfig.PresetReadWrite}}
 	return f
 }
 
@@ -122,31 +122,31 @@ func revocationCases(f renderFixture) []renderCase {
 	return []renderCase{
 		{"password Secret gone: the password is revoked, the keys stay", plain,
 			Credentials{PasswordProblem: cloneProblem(missing), SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
-			func(u *config.User, p []*Problem) error {
+			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && u.PasswordHash == "" && !u.Disabled && slices.Equal(u.AuthorizedKeys, []string{f.newKey.Line}) &&
 					len(p) == 1 && strings.Contains(p[0].Message, "revoked"), u, p)
 			}},
 		{"both gone: served disabled", plain,
 			Credentials{PasswordProblem: cloneProblem(missing), KeysProblem: cloneProblem(missing)}, f.served,
-			func(u *config.User, p []*Problem) error {
+			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && u.Disabled && u.PasswordHash == "" && len(u.AuthorizedKeys) == 0 &&
 					p[len(p)-1].Reason == ReasonNoCredentials, u, p)
 			}},
 		{"both gone, never served: not served", plain,
 			Credentials{PasswordProblem: cloneProblem(missing), KeysProblem: cloneProblem(missing)}, nil,
-			func(u *config.User, p []*Problem) error { return expect(u == nil && len(p) > 0, u, p) }},
+			func(u *serverconfig.User, p []*Problem) error { return expect(u == nil && len(p) > 0, u, p) }},
 		{"FTP user whose password is gone: disabled, not let in with keys", func() *transferv1alpha1.TransferUser { return passwordUser("ftp", "sftp") },
 			Credentials{PasswordProblem: cloneProblem(missing), SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
-			func(u *config.User, p []*Problem) error { return expect(u != nil && u.Disabled, u, p) }},
+			func(u *serverconfig.User, p []*Problem) error { return expect(u != nil && u.Disabled, u, p) }},
 		{"password Secret emptied: revoked", plain,
 			Credentials{PasswordProblem: &Problem{Reason: ReasonPasswordEmpty, Effect: Revoked, Message: "Secret x key y is empty"},
 				SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
-			func(u *config.User, p []*Problem) error {
+			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && u.PasswordHash == "" && strings.Contains(p[0].Message, "revoked"), u, p)
 			}},
 		{"keys Secret gone: only inline keys", f.withInline,
 			Credentials{Password: []byte("old password"), KeysProblem: cloneProblem(missing), InlineKeys: []credentials.AuthorizedKey{f.inline}}, f.served,
-			func(u *config.User, p []*Problem) error {
+			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && slices.Equal(u.AuthorizedKeys, []string{f.inline.Line}), u, p)
 			}},
 	}
@@ -173,46 +173,46 @@ func keptAndLimitCases(t *testing.T, f renderFixture) []renderCase {
 	return []renderCase{
 		{"keys Secret broken: its last good keys stay, not the removed inline one", f.withInline,
 			Credentials{Password: []byte("old password"), KeysProblem: cloneProblem(malformed), InlineKeys: []credentials.AuthorizedKey{f.inline}}, f.served,
-			func(u *config.User, p []*Problem) error {
+			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && u.PasswordHash == f.oldHash && slices.Equal(u.AuthorizedKeys, []string{f.oldKey.Line, f.inline.Line}) &&
 					strings.Contains(p[0].Message, "last good keys"), u, p)
 			}},
 		{"keys Secret broken and the old key removed from it: not kept", f.withInline,
 			Credentials{Password: []byte("old password"), KeysProblem: cloneProblem(malformed), InlineKeys: []credentials.AuthorizedKey{f.inline},
 				Listed: map[string]bool{f.newKey.Fingerprint: true}}, f.served,
-			func(u *config.User, p []*Problem) error {
+			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && slices.Equal(u.AuthorizedKeys, []string{f.inline.Line}) &&
 					strings.Contains(p[0].Message, "no earlier keys"), u, p)
 			}},
 		{"password unusable: the last good hash stays, and restrictions of the spec apply", restricted,
 			Credentials{Password: []byte("two\nlines"), SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
-			func(u *config.User, p []*Problem) error {
+			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && u.PasswordHash == f.oldHash &&
-					slices.Equal(u.Permissions, []config.Permission{config.PresetReadOnly}) &&
-					slices.Equal(u.AllowedSourceRanges, []string{"192.0.2.0/24"}) && slices.Equal(u.Protocols, []config.Protocol{"sftp"}) &&
+					slices.Equal(u.Permissions, []serverconfig.Permission{serverconfig.PresetReadOnly}) &&
+					slices.Equal(u.AllowedSourceRanges, []string{"192.0.2.0/24"}) && slices.Equal(u.Protocols, []serverconfig.Protocol{"sftp"}) &&
 					len(p) == 1 && p[0].Reason == ReasonInvalidPassword, u, p)
 			}},
 		{"unchanged password keeps its hash", plain,
 			Credentials{Password: []byte("old password\n"), SecretKeys: []credentials.AuthorizedKey{f.oldKey}}, f.served,
-			func(u *config.User, p []*Problem) error {
+			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && u.PasswordHash == f.oldHash && len(p) == 0, u, p)
 			}},
 		{"keys Secret over the size limit: the last good keys it still lists", plain,
 			Credentials{Password: []byte("old password"), SecretKeys: append([]credentials.AuthorizedKey{f.oldKey}, bulky...)}, f.served,
-			func(u *config.User, p []*Problem) error {
+			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && slices.Equal(u.AuthorizedKeys, []string{f.oldKey.Line}) &&
 					p[0].Reason == ReasonEntryTooLarge, u, p)
 			}},
 		{"inline keys over the size limit: not served", inlineOnly,
 			Credentials{Password: []byte("old password"), InlineKeys: bulky}, f.served,
-			func(u *config.User, p []*Problem) error {
+			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u == nil && p[len(p)-1].Reason == ReasonEntryTooLarge && p[len(p)-1].Effect == Refused, u, p)
 			}},
 	}
 }
 
 // expect is nil when ok, else an error showing what Render returned.
-func expect(ok bool, u *config.User, problems []*Problem) error {
+func expect(ok bool, u *serverconfig.User, problems []*Problem) error {
 	if ok {
 		return nil
 	}

@@ -23,7 +23,7 @@ import (
 	"slices"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // GeneratedPasswordSecretName is the Secret the operator writes a generated password into.
@@ -64,8 +64,8 @@ func ReferencedSecrets(tu *transferv1alpha1.TransferUser) []string {
 
 // Entry is the user's server-config entry from its spec, with the given authorized_keys lines and no password
 // hash.
-func Entry(tu *transferv1alpha1.TransferUser, keys []string) config.User {
-	u := config.User{
+func Entry(tu *transferv1alpha1.TransferUser, keys []string) serverconfig.User {
+	u := serverconfig.User{
 		Username:              tu.Spec.Username,
 		HomeDirectory:         tu.Spec.HomeDirectory,
 		RequireAllAuthMethods: tu.Spec.RequireAllAuthMethods,
@@ -73,23 +73,23 @@ func Entry(tu *transferv1alpha1.TransferUser, keys []string) config.User {
 	}
 	u.AuthorizedKeys = slices.Clone(keys)
 	for _, p := range tu.Spec.Permissions {
-		u.Permissions = append(u.Permissions, config.Permission(p))
+		u.Permissions = append(u.Permissions, serverconfig.Permission(p))
 	}
 	for _, p := range tu.Spec.Protocols {
-		u.Protocols = append(u.Protocols, config.Protocol(p))
+		u.Protocols = append(u.Protocols, serverconfig.Protocol(p))
 	}
 	for _, cidr := range tu.Spec.AllowedSourceRanges {
 		u.AllowedSourceRanges = append(u.AllowedSourceRanges, string(cidr))
 	}
 	// The server fills the same defaults when it parses the file; doing it here keeps the rendered file and the
 	// comparison in Serves exact.
-	cfg := config.Config{Users: []config.User{u}}
+	cfg := serverconfig.Config{Users: []serverconfig.User{u}}
 	cfg.ApplyDefaults()
 	return cfg.Users[0]
 }
 
 // Diff names the fields in which two entries differ, for logs (it never shows a hash).
-func Diff(a, b config.User) []string {
+func Diff(a, b serverconfig.User) []string {
 	var out []string
 	add := func(field string, same bool) {
 		if !same {
@@ -111,7 +111,7 @@ func Diff(a, b config.User) []string {
 // Equal reports whether two config entries are the same login with the same settings and credentials. The user
 // reconciler compares Render's result (which keeps the served hash of an unchanged password) with the entry the
 // endpoint serves.
-func Equal(a, b config.User) bool { return len(Diff(a, b)) == 0 }
+func Equal(a, b serverconfig.User) bool { return len(Diff(a, b)) == 0 }
 
 func keyOrDefault(key, def string) string {
 	if key == "" {

@@ -22,7 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 func user(name, username string, created time.Time) transferv1alpha1.TransferUser {
@@ -60,13 +60,13 @@ func TestEntryMatchesTheServersDefaults(t *testing.T) {
 	}}
 	entry := Entry(tu, nil)
 	entry.PasswordHash = "$2a$04$abcdefghijklmnopqrstuuZ7/8mUj0vx0lHWEq6AYcBoQdb9bN6S2"
-	cfg := config.Config{APIVersion: config.APIVersion, Kind: config.Kind, Users: []config.User{entry},
-		SFTP: &config.SFTP{HostKeyFiles: []string{"/keys/ed25519"}}, Storage: config.Storage{Root: "/srv"}}
+	cfg := serverconfig.Config{APIVersion: serverconfig.APIVersion, Kind: serverconfig.Kind, Users: []serverconfig.User{entry},
+		SFTP: &serverconfig.SFTP{HostKeyFiles: []string{"/keys/ed25519"}}, Storage: serverconfig.Storage{Root: "/srv"}}
 	data, err := cfg.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsed, err := config.Parse(data)
+	parsed, err := serverconfig.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}

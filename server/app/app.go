@@ -28,9 +28,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/certs"
-	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/ftp"
 	"github.com/pier-dev/pier/server/metrics"
 	"github.com/pier-dev/pier/server/secretwatch"
@@ -51,7 +51,7 @@ type Server struct {
 	certs    *certs.Reloader // nil when FTP runs without TLS
 	ftp      *ftp.Server
 
-	current atomic.Pointer[config.Config]
+	current atomic.Pointer[serverconfig.Config]
 	ready   atomic.Bool
 
 	// Reloads from the file and from the config Secret are applied one at a time.
@@ -65,7 +65,7 @@ type Server struct {
 }
 
 // New builds a server from a validated configuration. Nothing listens until Run.
-func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+func New(cfg *serverconfig.Config, log *slog.Logger) (*Server, error) {
 	s := &Server{
 		log:       log,
 		users:     auth.NewUsers(),
@@ -110,7 +110,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 // Apply switches a running server to cfg: users, limits, bans, timeouts and host keys. Listen addresses and
 // enabling or disabling a protocol need a restart; such changes are logged and otherwise ignored. Open sessions
 // that cfg restricts are closed (auth.Users.Check says which).
-func (s *Server) Apply(cfg *config.Config) error {
+func (s *Server) Apply(cfg *serverconfig.Config) error {
 	if err := s.users.Update(cfg); err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 	return nil
 }
 
-func warnRestartNeeded(log *slog.Logger, prev, next *config.Config) {
+func warnRestartNeeded(log *slog.Logger, prev, next *serverconfig.Config) {
 	if (prev.SFTP == nil) != (next.SFTP == nil) || (prev.FTP == nil) != (next.FTP == nil) {
 		log.Warn("enabling or disabling a protocol takes effect only after a restart")
 	}

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 func TestReloadThroughSecretVolumeSwap(t *testing.T) {
@@ -176,8 +176,8 @@ func TestReloadThatDropsAndRestoresAProtocol(t *testing.T) {
 	original := h.server.current.Load()
 	noSFTP := *original
 	noSFTP.SFTP = nil
-	noSFTP.FTP = &config.FTP{Address: "127.0.0.1:1", TLS: config.TLS{Mode: config.TLSDisabled},
-		Passive: config.Passive{PortRange: config.PortRange{Start: 40000, End: 40001}}}
+	noSFTP.FTP = &serverconfig.FTP{Address: "127.0.0.1:1", TLS: serverconfig.TLS{Mode: serverconfig.TLSDisabled},
+		Passive: serverconfig.Passive{PortRange: serverconfig.PortRange{Start: 40000, End: 40001}}}
 	if err := h.server.Apply(&noSFTP); err != nil {
 		t.Fatalf("applying a config without SFTP: %v", err)
 	}

@@ -35,8 +35,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // TestDocumentedExampleRuns starts a server from the complete example in docs/server-config.md, with only its
@@ -55,7 +55,7 @@ func TestDocumentedExampleRuns(t *testing.T) {
 		ports[name] = testcreds.FreePort(t)
 		text = strings.Replace(text, `"`+name+`"`, fmt.Sprintf(`"127.0.0.1:%d"`, ports[name]), 1)
 	}
-	cfg, err := config.Parse([]byte(text))
+	cfg, err := serverconfig.Parse([]byte(text))
 	if err != nil {
 		t.Fatalf("the documented example does not parse after moving its paths: %v", err)
 	}
@@ -128,7 +128,7 @@ func readLine(t *testing.T, addr string, tlsConfig *tls.Config) string {
 }
 
 // writeExampleFiles creates the host keys, certificate and storage the example names.
-func writeExampleFiles(t *testing.T, cfg *config.Config) {
+func writeExampleFiles(t *testing.T, cfg *serverconfig.Config) {
 	t.Helper()
 	for _, file := range append(cfg.SFTP.HostKeyFiles, cfg.FTP.TLS.CertFile, cfg.Storage.Root+"/x") {
 		if err := os.MkdirAll(filepath.Dir(file), 0o750); err != nil {

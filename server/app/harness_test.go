@@ -34,7 +34,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // secretVolume imitates a mounted Secret: files are symlinks through ..data, and an update writes a new
@@ -146,7 +146,7 @@ users:
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse(data)
+	cfg, err := serverconfig.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/secretwatch"
 )
 
@@ -60,7 +60,7 @@ func (s *Server) WatchConfig(ctx context.Context, path string, initial []byte, i
 			return
 		case <-ticker.C:
 		}
-		data, err := config.ReadFile(path)
+		data, err := serverconfig.ReadFile(path)
 		if err != nil {
 			if !bytes.Equal(last, nil) {
 				s.log.Error("cannot read the configuration file; keeping the last good configuration", "path", path, "error", err)
@@ -91,7 +91,7 @@ func (s *Server) WatchConfig(ctx context.Context, path string, initial []byte, i
 func (s *Server) WatchConfigSecret(ctx context.Context, client corev1client.SecretsGetter, namespace, name string) {
 	secret := namespace + "/" + name
 	w := &secretwatch.Watcher{
-		Client: client, Namespace: namespace, Name: name, Keys: []string{ConfigSecretKey, ConfigSecretKey + config.GzipSuffix}, Log: s.log,
+		Client: client, Namespace: namespace, Name: name, Keys: []string{ConfigSecretKey, ConfigSecretKey + serverconfig.GzipSuffix}, Log: s.log,
 		OnChange: func(data []byte) {
 			s.reloadMu.Lock()
 			defer s.reloadMu.Unlock()
@@ -127,7 +127,7 @@ func (s *Server) reloadLocked(source string, data []byte, attrs ...any) {
 		return
 	}
 	attrs = append(attrs, "source", source)
-	cfg, err := config.Parse(data)
+	cfg, err := serverconfig.Parse(data)
 	if err == nil {
 		err = s.Apply(cfg)
 	}

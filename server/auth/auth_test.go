@@ -27,7 +27,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/metrics"
 )
 
@@ -36,13 +36,13 @@ import (
 func fixture(t *testing.T) (*Authenticator, ssh.PublicKey, ssh.PublicKey) {
 	t.Helper()
 	aliceKey, bobKey := testcreds.Signer(t).PublicKey(), testcreds.Signer(t).PublicKey()
-	cfg := &config.Config{
+	cfg := &serverconfig.Config{
 		AllowedSourceRanges: []string{"192.0.2.0/24", "2001:db8::/32"},
-		Users: []config.User{
+		Users: []serverconfig.User{
 			{Username: "alice", PasswordHash: testcreds.Hash(t, "alice-pw"), AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(aliceKey))}},
-			{Username: "bob", AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(bobKey))}, Protocols: []config.Protocol{config.ProtocolSFTP}},
+			{Username: "bob", AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(bobKey))}, Protocols: []serverconfig.Protocol{serverconfig.ProtocolSFTP}},
 			{Username: "carol", PasswordHash: testcreds.Hash(t, "carol-pw"), Disabled: true},
-			{Username: "dave", PasswordHash: testcreds.Hash(t, "dave-pw"), Protocols: []config.Protocol{config.ProtocolFTP}, AllowedSourceRanges: []string{"192.0.2.128/25"}},
+			{Username: "dave", PasswordHash: testcreds.Hash(t, "dave-pw"), Protocols: []serverconfig.Protocol{serverconfig.ProtocolFTP}, AllowedSourceRanges: []string{"192.0.2.128/25"}},
 		},
 	}
 	users := NewUsers()
@@ -57,21 +57,21 @@ func TestPasswordLogins(t *testing.T) {
 	inside := netip.MustParseAddr("192.0.2.200")
 	cases := []struct {
 		name     string
-		protocol config.Protocol
+		protocol serverconfig.Protocol
 		user, pw string
 		from     netip.Addr
 		want     error
 	}{
-		{"right password", config.ProtocolSFTP, "alice", "alice-pw", inside, nil},
-		{"right password over FTP", config.ProtocolFTP, "alice", "alice-pw", inside, nil},
-		{"IPv6 client inside the server's networks", config.ProtocolFTP, "alice", "alice-pw", netip.MustParseAddr("2001:db8::1"), nil},
-		{"wrong password", config.ProtocolSFTP, "alice", "nope", inside, ErrInvalidCredentials},
-		{"unknown user", config.ProtocolSFTP, "mallory", "alice-pw", inside, ErrInvalidCredentials},
-		{"user without a password", config.ProtocolSFTP, "bob", "", inside, ErrInvalidCredentials},
-		{"disabled user", config.ProtocolSFTP, "carol", "carol-pw", inside, ErrDisabled},
-		{"protocol the user may not use", config.ProtocolSFTP, "dave", "dave-pw", inside, ErrProtocolNotAllowed},
-		{"outside the user's networks", config.ProtocolFTP, "dave", "dave-pw", netip.MustParseAddr("192.0.2.1"), ErrSourceNotAllowed},
-		{"outside the server's networks", config.ProtocolSFTP, "alice", "alice-pw", netip.MustParseAddr("198.51.100.1"), ErrSourceNotAllowed},
+		{"right password", serverconfig.ProtocolSFTP, "alice", "alice-pw", inside, nil},
+		{"right password over FTP", serverconfig.ProtocolFTP, "alice", "alice-pw", inside, nil},
+		{"IPv6 client inside the server's networks", serverconfig.ProtocolFTP, "alice", "alice-pw", netip.MustParseAddr("2001:db8::1"), nil},
+		{"wrong password", serverconfig.ProtocolSFTP, "alice", "nope", inside, ErrInvalidCredentials},
+		{"unknown user", serverconfig.ProtocolSFTP, "mallory", "alice-pw", inside, ErrInvalidCredentials},
+		{"user without a password", serverconfig.ProtocolSFTP, "bob", "", inside, ErrInvalidCredentials},
+		{"disabled user", serverconfig.ProtocolSFTP, "carol", "carol-pw", inside, ErrDisabled},
+		{"protocol the user may not use", serverconfig.ProtocolSFTP, "dave", "dave-pw", inside, ErrProtocolNotAllowed},
+		{"outside the user's networks", serverconfig.ProtocolFTP, "dave", "dave-pw", netip.MustParseAddr("192.0.2.1"), ErrSourceNotAllowed},
+		{"outside the server's networks", serverconfig.ProtocolSFTP, "alice", "alice-pw", netip.MustParseAddr("198.51.100.1"), ErrSourceNotAllowed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,17 +115,17 @@ func TestWrongPasswordsBanTheAddress(t *testing.T) {
 	a, _, _ := fixture(t)
 	attacker := netip.MustParseAddr("192.0.2.66")
 	for range 3 {
-		if _, err := a.Password(config.ProtocolFTP, "alice", "guess", attacker); !errors.Is(err, ErrInvalidCredentials) {
+		if _, err := a.Password(serverconfig.ProtocolFTP, "alice", "guess", attacker); !errors.Is(err, ErrInvalidCredentials) {
 			t.Fatalf("wrong password: %v", err)
 		}
 	}
-	if _, err := a.Password(config.ProtocolFTP, "alice", "alice-pw", attacker); !errors.Is(err, ErrBanned) {
+	if _, err := a.Password(serverconfig.ProtocolFTP, "alice", "alice-pw", attacker); !errors.Is(err, ErrBanned) {
 		t.Fatalf("the right password from a banned address: %v, want ErrBanned", err)
 	}
 	if err := a.Admit(attacker); !errors.Is(err, ErrBanned) {
 		t.Fatalf("Admit of a banned address: %v", err)
 	}
-	if _, err := a.Password(config.ProtocolFTP, "alice", "alice-pw", netip.MustParseAddr("192.0.2.67")); err != nil {
+	if _, err := a.Password(serverconfig.ProtocolFTP, "alice", "alice-pw", netip.MustParseAddr("192.0.2.67")); err != nil {
 		t.Fatalf("another address was affected by the ban: %v", err)
 	}
 }
@@ -133,14 +133,14 @@ func TestWrongPasswordsBanTheAddress(t *testing.T) {
 func TestUpdateSwapsUsersAtomically(t *testing.T) {
 	a, _, _ := fixture(t)
 	from := netip.MustParseAddr("192.0.2.1")
-	next := &config.Config{Users: []config.User{{Username: "erin", PasswordHash: testcreds.Hash(t, "erin-pw")}}}
+	next := &serverconfig.Config{Users: []serverconfig.User{{Username: "erin", PasswordHash: testcreds.Hash(t, "erin-pw")}}}
 	if err := a.Users.Update(next); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Password(config.ProtocolSFTP, "erin", "erin-pw", from); err != nil {
+	if _, err := a.Password(serverconfig.ProtocolSFTP, "erin", "erin-pw", from); err != nil {
 		t.Fatalf("a user added by Update cannot log in: %v", err)
 	}
-	if _, err := a.Password(config.ProtocolSFTP, "alice", "alice-pw", from); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := a.Password(serverconfig.ProtocolSFTP, "alice", "alice-pw", from); !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("a user removed by Update can still log in: %v", err)
 	}
 	// The server's networks went with the old config: anyone may connect now.
@@ -148,7 +148,7 @@ func TestUpdateSwapsUsersAtomically(t *testing.T) {
 		t.Fatalf("old allowedSourceRanges still applied: %v", err)
 	}
 
-	bad := &config.Config{Users: []config.User{{Username: "frank", AuthorizedKeys: []string{"ssh-ed25519 not-base64"}}}}
+	bad := &serverconfig.Config{Users: []serverconfig.User{{Username: "frank", AuthorizedKeys: []string{"ssh-ed25519 not-base64"}}}}
 	if err := a.Users.Update(bad); err == nil {
 		t.Fatal("Update accepted an unparsable key")
 	}
@@ -203,9 +203,9 @@ func TestSessionsClosedWhenRevoked(t *testing.T) {
 		name  string
 		login *Login
 	}{
-		{"alice-password", PasswordLogin(alice, config.ProtocolSFTP, remote)},
+		{"alice-password", PasswordLogin(alice, serverconfig.ProtocolSFTP, remote)},
 		{"alice-key", KeyLogin(alice, aliceKey, remote)},
-		{"dave", PasswordLogin(dave, config.ProtocolFTP, remote)},
+		{"dave", PasswordLogin(dave, serverconfig.ProtocolFTP, remote)},
 	}
 	removes := make([]func(), 0, len(logins))
 	for _, l := range logins {
@@ -221,9 +221,9 @@ func TestSessionsClosedWhenRevoked(t *testing.T) {
 	}
 
 	// alice's password changes: her password session ends, her key session does not. dave is removed.
-	cfg := &config.Config{
+	cfg := &serverconfig.Config{
 		AllowedSourceRanges: []string{"192.0.2.0/24", "2001:db8::/32"},
-		Users: []config.User{{Username: "alice", PasswordHash: testcreds.Hash(t, "rotated"),
+		Users: []serverconfig.User{{Username: "alice", PasswordHash: testcreds.Hash(t, "rotated"),
 			AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(aliceKey))}}},
 	}
 	if err := a.Users.Update(cfg); err != nil {
@@ -251,7 +251,7 @@ func TestSessionsClosedWhenRevoked(t *testing.T) {
 	}
 
 	// A login checked against the old table and registered after the reload is refused at once.
-	if _, err := s.Add(PasswordLogin(dave, config.ProtocolFTP, remote), func() { t.Error("closeFn of a refused session called") }); !errors.Is(err, ErrRevoked) {
+	if _, err := s.Add(PasswordLogin(dave, serverconfig.ProtocolFTP, remote), func() { t.Error("closeFn of a refused session called") }); !errors.Is(err, ErrRevoked) {
 		t.Fatalf("Add of a removed user's login: %v, want ErrRevoked", err)
 	}
 	if s.Count() != 1 {
@@ -294,15 +294,15 @@ func counter(t *testing.T, m *metrics.Metrics, name, protocol, reason string) fl
 
 func TestTwoFactorUsersCannotUseFTP(t *testing.T) {
 	a, _, _ := fixture(t)
-	cfg := &config.Config{Users: []config.User{{Username: "alice", PasswordHash: testcreds.Hash(t, "pw"), RequireAllAuthMethods: true}}}
+	cfg := &serverconfig.Config{Users: []serverconfig.User{{Username: "alice", PasswordHash: testcreds.Hash(t, "pw"), RequireAllAuthMethods: true}}}
 	if err := a.Users.Update(cfg); err != nil {
 		t.Fatal(err)
 	}
 	from := netip.MustParseAddr("192.0.2.1")
-	if _, err := a.Password(config.ProtocolFTP, "alice", "pw", from); !errors.Is(err, ErrProtocolNotAllowed) {
+	if _, err := a.Password(serverconfig.ProtocolFTP, "alice", "pw", from); !errors.Is(err, ErrProtocolNotAllowed) {
 		t.Fatalf("FTP login of a two-factor user: %v, want ErrProtocolNotAllowed", err)
 	}
-	if _, err := a.Password(config.ProtocolSFTP, "alice", "pw", from); err != nil {
+	if _, err := a.Password(serverconfig.ProtocolSFTP, "alice", "pw", from); err != nil {
 		t.Fatalf("the password factor over SFTP: %v", err)
 	}
 }

@@ -22,7 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Login refusals. Front ends tell the client only "authentication failed" for every one of them, so that a
@@ -56,7 +56,7 @@ func (a *Authenticator) Admit(remote netip.Addr) error {
 // Password checks a password login. A wrong password or an unknown user counts as a failure towards a ban.
 // Unknown users and users without a password cost the same bcrypt comparison as real ones, so response time
 // does not tell which usernames exist.
-func (a *Authenticator) Password(protocol config.Protocol, username, password string, remote netip.Addr) (*Account, error) {
+func (a *Authenticator) Password(protocol serverconfig.Protocol, username, password string, remote netip.Addr) (*Account, error) {
 	if err := a.Admit(remote); err != nil {
 		return nil, err
 	}
@@ -84,19 +84,19 @@ func (a *Authenticator) PublicKey(username string, key ssh.PublicKey, remote net
 	if !ok || !acct.hasKey(key) {
 		return nil, ErrInvalidCredentials
 	}
-	return a.accept(acct, config.ProtocolSFTP, remote)
+	return a.accept(acct, serverconfig.ProtocolSFTP, remote)
 }
 
 // RecordFailure counts one failed login from remote towards a ban.
 func (a *Authenticator) RecordFailure(remote netip.Addr) { a.Defender.RecordFailure(remote) }
 
 // accept applies the account's own rules once its credentials are proven.
-func (a *Authenticator) accept(acct *Account, protocol config.Protocol, remote netip.Addr) (*Account, error) {
+func (a *Authenticator) accept(acct *Account, protocol serverconfig.Protocol, remote netip.Addr) (*Account, error) {
 	switch {
 	case acct.Disabled:
 		return nil, ErrDisabled
 	case !acct.AllowsProtocol(protocol),
-		acct.RequireAllAuthMethods && protocol == config.ProtocolFTP: // FTP cannot present the second factor
+		acct.RequireAllAuthMethods && protocol == serverconfig.ProtocolFTP:
 		return nil, ErrProtocolNotAllowed
 	case !acct.allowsSource(remote):
 		return nil, ErrSourceNotAllowed

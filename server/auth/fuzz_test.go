@@ -21,15 +21,15 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // FuzzPasswordLogin feeds arbitrary usernames, passwords and addresses to the authenticator: it must never panic
 // and must accept only alice's exact password from inside her network.
 func FuzzPasswordLogin(f *testing.F) {
 	users := NewUsers()
-	err := users.Update(&config.Config{Users: []config.User{
+	err := users.Update(&serverconfig.Config{Users: []serverconfig.User{
 		{Username: "alice", PasswordHash: testcreds.Hash(f, "s3cret"), AllowedSourceRanges: []string{"192.0.2.0/24"}},
 		{Username: "bob", AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(testcreds.Signer(f).PublicKey()))}},
 	}})
@@ -59,7 +59,7 @@ func FuzzPasswordLogin(f *testing.F) {
 		if !ok {
 			addr = netip.MustParseAddr("192.0.2.1")
 		}
-		acct, err := a.Password(config.ProtocolSFTP, user, password, addr)
+		acct, err := a.Password(serverconfig.ProtocolSFTP, user, password, addr)
 		want := user == "alice" && password == "s3cret" && netip.MustParsePrefix("192.0.2.0/24").Contains(addr.Unmap())
 		if (err == nil) != want {
 			t.Fatalf("Password(%q, %q, %s) = %v, %v; want success %v", user, password, addr, acct, err, want)

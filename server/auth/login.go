@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Login is how one open session logged in: who, over what, from where, with which credentials, and the account
@@ -33,7 +33,7 @@ type Login struct {
 	// Account is the account as it was at login. It is immutable; its permissions and home directory are the
 	// ones the session works with until it ends.
 	Account  *Account
-	Protocol config.Protocol
+	Protocol serverconfig.Protocol
 	Remote   netip.AddrPort
 	// PasswordHash is the hash the session's password was checked against; empty when it used no password.
 	PasswordHash string
@@ -45,23 +45,23 @@ type Login struct {
 }
 
 // PasswordLogin is the Login of a session that proved the password of acct.
-func PasswordLogin(acct *Account, protocol config.Protocol, remote netip.AddrPort) *Login {
+func PasswordLogin(acct *Account, protocol serverconfig.Protocol, remote netip.AddrPort) *Login {
 	return &Login{Account: acct, Protocol: protocol, Remote: remote, PasswordHash: acct.PasswordHash}
 }
 
 // KeyLogin is the Login of an SFTP session that proved key, one of acct's authorized keys.
 func KeyLogin(acct *Account, key ssh.PublicKey, remote netip.AddrPort) *Login {
-	return &Login{Account: acct, Protocol: config.ProtocolSFTP, Remote: remote, KeyFingerprint: ssh.FingerprintSHA256(key)}
+	return &Login{Account: acct, Protocol: serverconfig.ProtocolSFTP, Remote: remote, KeyFingerprint: ssh.FingerprintSHA256(key)}
 }
 
 // Methods names the credentials the session used, for logs: "password", "publickey" or "password+publickey".
 func (l *Login) Methods() string {
 	var m []string
 	if l.PasswordHash != "" {
-		m = append(m, string(config.AuthMethodPassword))
+		m = append(m, string(serverconfig.AuthMethodPassword))
 	}
 	if l.KeyFingerprint != "" {
-		m = append(m, string(config.AuthMethodPublicKey))
+		m = append(m, string(serverconfig.AuthMethodPublicKey))
 	}
 	return strings.Join(m, "+")
 }
@@ -160,12 +160,12 @@ func (t *table) check(l *Login) *Revocation {
 // depends on the methods the server offers.
 func (t *table) checkServerMethods(l *Login) *Revocation {
 	switch l.Protocol {
-	case config.ProtocolSFTP:
-		method := config.AuthMethod(l.Methods())
+	case serverconfig.ProtocolSFTP:
+		method := serverconfig.AuthMethod(l.Methods())
 		if t.sftpAuthMethods != nil && !l.twoFactor() && !slices.Contains(t.sftpAuthMethods, method) {
 			return &Revocation{Reason: ReasonAuthMethodNotOffered, Detail: fmt.Sprintf("the server no longer offers %s logins", method)}
 		}
-	case config.ProtocolFTP:
+	case serverconfig.ProtocolFTP:
 		if t.ftpRequiresTLS && !l.TLSEnforced {
 			return &Revocation{Reason: ReasonTLSRequired, Detail: "the server now requires TLS on control and data connections"}
 		}

@@ -22,8 +22,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // The kinds of open session TestCheck judges: how each logged in.
@@ -65,113 +65,121 @@ func TestCheck(t *testing.T) {
 	hash := testcreds.Hash(t, "alice-pw")
 	rehashed := testcreds.Hash(t, "alice-pw") // the same password, another salt
 	replaced := testcreds.Hash(t, "another-pw")
-	perms := func(p ...config.Permission) []config.Permission { return p }
-	protocols := func(p ...config.Protocol) []config.Protocol { return p }
+	perms := func(p ...serverconfig.Permission) []serverconfig.Permission { return p }
+	protocols := func(p ...serverconfig.Protocol) []serverconfig.Protocol { return p }
 
 	cases := []struct {
 		name   string
-		before func(alice *config.User) // alice at login, if not the default
-		change func(c *config.Config)   // alice is Users[0]
+		before func(alice *serverconfig.User) // alice at login, if not the default
+		change func(c *serverconfig.Config)   // alice is Users[0]
 		want   ends
 	}{
-		{name: "nothing changed", change: func(*config.Config) {}, want: ends{}},
-		{name: "another user added", want: ends{}, change: func(c *config.Config) {
-			c.Users = append(c.Users, config.User{Username: "carol", PasswordHash: hash})
+		{name: "nothing changed", change: func(*serverconfig.Config) {}, want: ends{}},
+		{name: "another user added", want: ends{}, change: func(c *serverconfig.Config) {
+			c.Users = append(c.Users, serverconfig.User{Username: "carol", PasswordHash: hash})
 		}},
-		{name: "user removed", want: endsAll(ReasonUserRemoved), change: func(c *config.Config) { c.Users = c.Users[1:] }},
-		{name: "user disabled", want: endsAll(ReasonUserDisabled), change: func(c *config.Config) { c.Users[0].Disabled = true }},
+		{name: "user removed", want: endsAll(ReasonUserRemoved), change: func(c *serverconfig.Config) { c.Users = c.Users[1:] }},
+		{name: "user disabled", want: endsAll(ReasonUserDisabled), change: func(c *serverconfig.Config) { c.Users[0].Disabled = true }},
 
 		{name: "sftp taken from the user's protocols", want: endsOnly(ReasonProtocol, pwSFTP, keySFTP, bothSFTP),
-			change: func(c *config.Config) { c.Users[0].Protocols = protocols(config.ProtocolFTP) }},
+			change: func(c *serverconfig.Config) { c.Users[0].Protocols = protocols(serverconfig.ProtocolFTP) }},
 		{name: "ftp taken from the user's protocols", want: endsOnly(ReasonProtocol, ftpPlain, ftpTLS),
-			change: func(c *config.Config) { c.Users[0].Protocols = protocols(config.ProtocolSFTP) }},
+			change: func(c *serverconfig.Config) { c.Users[0].Protocols = protocols(serverconfig.ProtocolSFTP) }},
 		{name: "both protocols listed explicitly", want: ends{},
-			change: func(c *config.Config) { c.Users[0].Protocols = protocols(config.ProtocolSFTP, config.ProtocolFTP) }},
+			change: func(c *serverconfig.Config) {
+				c.Users[0].Protocols = protocols(serverconfig.ProtocolSFTP, serverconfig.ProtocolFTP)
+			}},
 
 		{name: "user's ranges exclude the client", want: endsAll(ReasonSource),
-			change: func(c *config.Config) { c.Users[0].AllowedSourceRanges = []string{"198.51.100.0/24"} }},
+			change: func(c *serverconfig.Config) { c.Users[0].AllowedSourceRanges = []string{"198.51.100.0/24"} }},
 		{name: "user's ranges still admit the client", want: ends{},
-			change: func(c *config.Config) { c.Users[0].AllowedSourceRanges = []string{"198.51.100.0/24", "192.0.2.10/32"} }},
+			change: func(c *serverconfig.Config) {
+				c.Users[0].AllowedSourceRanges = []string{"198.51.100.0/24", "192.0.2.10/32"}
+			}},
 		{name: "server's ranges exclude the client", want: endsAll(ReasonSource),
-			change: func(c *config.Config) { c.AllowedSourceRanges = []string{"2001:db8::/32"} }},
+			change: func(c *serverconfig.Config) { c.AllowedSourceRanges = []string{"2001:db8::/32"} }},
 		{name: "server's ranges still admit the client", want: ends{},
-			change: func(c *config.Config) { c.AllowedSourceRanges = []string{"192.0.2.0/24"} }},
+			change: func(c *serverconfig.Config) { c.AllowedSourceRanges = []string{"192.0.2.0/24"} }},
 
 		{name: "both factors now required", want: endsOnly(ReasonTwoFactor, pwSFTP, keySFTP, ftpPlain, ftpTLS),
-			change: func(c *config.Config) { c.Users[0].RequireAllAuthMethods = true }},
+			change: func(c *serverconfig.Config) { c.Users[0].RequireAllAuthMethods = true }},
 		{name: "both factors no longer required", want: ends{},
-			before: func(u *config.User) { u.RequireAllAuthMethods = true },
-			change: func(c *config.Config) { c.Users[0].RequireAllAuthMethods = false }},
+			before: func(u *serverconfig.User) { u.RequireAllAuthMethods = true },
+			change: func(c *serverconfig.Config) { c.Users[0].RequireAllAuthMethods = false }},
 
 		{name: "password replaced", want: endsOnly(ReasonPasswordChanged, pwSFTP, bothSFTP, ftpPlain, ftpTLS),
-			change: func(c *config.Config) { c.Users[0].PasswordHash = replaced }},
+			change: func(c *serverconfig.Config) { c.Users[0].PasswordHash = replaced }},
 		{name: "password removed", want: endsOnly(ReasonPasswordChanged, pwSFTP, bothSFTP, ftpPlain, ftpTLS),
-			change: func(c *config.Config) { c.Users[0].PasswordHash = "" }},
+			change: func(c *serverconfig.Config) { c.Users[0].PasswordHash = "" }},
 		// The server sees only hashes: a new hash may be a new password, so it ends password sessions.
 		{name: "password hashed again", want: endsOnly(ReasonPasswordChanged, pwSFTP, bothSFTP, ftpPlain, ftpTLS),
-			change: func(c *config.Config) { c.Users[0].PasswordHash = rehashed }},
+			change: func(c *serverconfig.Config) { c.Users[0].PasswordHash = rehashed }},
 		{name: "key added", want: ends{},
-			change: func(c *config.Config) { c.Users[0].AuthorizedKeys = append(c.Users[0].AuthorizedKeys, otherLine) }},
+			change: func(c *serverconfig.Config) { c.Users[0].AuthorizedKeys = append(c.Users[0].AuthorizedKeys, otherLine) }},
 		{name: "key used replaced by another", want: endsOnly(ReasonKeyRemoved, keySFTP, bothSFTP),
-			change: func(c *config.Config) { c.Users[0].AuthorizedKeys = []string{otherLine} }},
+			change: func(c *serverconfig.Config) { c.Users[0].AuthorizedKeys = []string{otherLine} }},
 		{name: "key used kept with a new comment", want: ends{},
-			change: func(c *config.Config) {
+			change: func(c *serverconfig.Config) {
 				c.Users[0].AuthorizedKeys = []string{strings.TrimSpace(keyLine) + " alice@laptop"}
 			}},
 
 		{name: "home directory changed", want: endsAll(ReasonHomeChanged),
-			change: func(c *config.Config) { c.Users[0].HomeDirectory = "/elsewhere" }},
+			change: func(c *serverconfig.Config) { c.Users[0].HomeDirectory = "/elsewhere" }},
 		{name: "home directory written differently", want: ends{},
-			change: func(c *config.Config) { c.Users[0].HomeDirectory = "/alice/" }},
+			change: func(c *serverconfig.Config) { c.Users[0].HomeDirectory = "/alice/" }},
 
 		{name: "reduced to ReadOnly", want: endsAll(ReasonPermissionsReduced),
-			change: func(c *config.Config) { c.Users[0].Permissions = perms(config.PresetReadOnly) }},
+			change: func(c *serverconfig.Config) { c.Users[0].Permissions = perms(serverconfig.PresetReadOnly) }},
 		{name: "overwrite taken away", want: endsAll(ReasonPermissionsReduced),
-			change: func(c *config.Config) {
-				c.Users[0].Permissions = perms(config.PermissionList, config.PermissionDownload, config.PermissionUpload,
-					config.PermissionDelete, config.PermissionRename, config.PermissionMkdir)
+			change: func(c *serverconfig.Config) {
+				c.Users[0].Permissions = perms(serverconfig.PermissionList, serverconfig.PermissionDownload, serverconfig.PermissionUpload,
+					serverconfig.PermissionDelete, serverconfig.PermissionRename, serverconfig.PermissionMkdir)
 			}},
 		{name: "ReadWrite spelt out", want: ends{},
-			change: func(c *config.Config) {
-				c.Users[0].Permissions = perms(config.PermissionList, config.PermissionDownload, config.PermissionUpload,
-					config.PermissionOverwrite, config.PermissionDelete, config.PermissionRename, config.PermissionMkdir)
+			change: func(c *serverconfig.Config) {
+				c.Users[0].Permissions = perms(serverconfig.PermissionList, serverconfig.PermissionDownload, serverconfig.PermissionUpload,
+					serverconfig.PermissionOverwrite, serverconfig.PermissionDelete, serverconfig.PermissionRename, serverconfig.PermissionMkdir)
 			}},
 		{name: "permissions only added", want: ends{},
-			before: func(u *config.User) { u.Permissions = perms(config.PresetUploadOnly) },
-			change: func(c *config.Config) {
-				c.Users[0].Permissions = perms(config.PresetUploadOnly, config.PermissionDownload)
+			before: func(u *serverconfig.User) { u.Permissions = perms(serverconfig.PresetUploadOnly) },
+			change: func(c *serverconfig.Config) {
+				c.Users[0].Permissions = perms(serverconfig.PresetUploadOnly, serverconfig.PermissionDownload)
 			}},
 		{name: "permissions swapped", want: endsAll(ReasonPermissionsReduced),
-			before: func(u *config.User) { u.Permissions = perms(config.PresetUploadOnly) },
-			change: func(c *config.Config) { c.Users[0].Permissions = perms(config.PresetReadOnly) }},
+			before: func(u *serverconfig.User) { u.Permissions = perms(serverconfig.PresetUploadOnly) },
+			change: func(c *serverconfig.Config) { c.Users[0].Permissions = perms(serverconfig.PresetReadOnly) }},
 
 		{name: "server stops offering passwords", want: endsOnly(ReasonAuthMethodNotOffered, pwSFTP),
-			change: func(c *config.Config) { c.SFTP.AuthMethods = []config.AuthMethod{config.AuthMethodPublicKey} }},
+			change: func(c *serverconfig.Config) {
+				c.SFTP.AuthMethods = []serverconfig.AuthMethod{serverconfig.AuthMethodPublicKey}
+			}},
 		{name: "server stops offering keys", want: endsOnly(ReasonAuthMethodNotOffered, keySFTP),
-			change: func(c *config.Config) { c.SFTP.AuthMethods = []config.AuthMethod{config.AuthMethodPassword} }},
+			change: func(c *serverconfig.Config) {
+				c.SFTP.AuthMethods = []serverconfig.AuthMethod{serverconfig.AuthMethodPassword}
+			}},
 		// Turning SFTP off needs a restart; until then the running listener keeps its sessions.
-		{name: "sftp section removed", want: ends{}, change: func(c *config.Config) { c.SFTP = nil }},
+		{name: "sftp section removed", want: ends{}, change: func(c *serverconfig.Config) { c.SFTP = nil }},
 		{name: "server now requires FTP TLS", want: endsOnly(ReasonTLSRequired, ftpPlain),
-			change: func(c *config.Config) { c.FTP.TLS.Mode = config.TLSRequired }},
+			change: func(c *serverconfig.Config) { c.FTP.TLS.Mode = serverconfig.TLSRequired }},
 		{name: "server disables FTP TLS", want: ends{},
-			change: func(c *config.Config) { c.FTP.TLS.Mode = config.TLSDisabled }},
+			change: func(c *serverconfig.Config) { c.FTP.TLS.Mode = serverconfig.TLSDisabled }},
 
 		{name: "several restrictions at once: the first is named", want: endsAll(ReasonUserDisabled),
-			change: func(c *config.Config) {
+			change: func(c *serverconfig.Config) {
 				c.Users[0].Disabled, c.Users[0].HomeDirectory = true, "/elsewhere"
-				c.Users[0].Permissions = perms(config.PresetReadOnly)
+				c.Users[0].Permissions = perms(serverconfig.PresetReadOnly)
 			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			alice := config.User{Username: "alice", PasswordHash: hash, AuthorizedKeys: []string{keyLine}, HomeDirectory: "/alice"}
+			alice := serverconfig.User{Username: "alice", PasswordHash: hash, AuthorizedKeys: []string{keyLine}, HomeDirectory: "/alice"}
 			if tc.before != nil {
 				tc.before(&alice)
 			}
-			base := &config.Config{
-				SFTP:  &config.SFTP{AuthMethods: []config.AuthMethod{config.AuthMethodPassword, config.AuthMethodPublicKey}},
-				FTP:   &config.FTP{TLS: config.TLS{Mode: config.TLSOptional}},
-				Users: []config.User{alice, {Username: "bob", PasswordHash: hash}},
+			base := &serverconfig.Config{
+				SFTP:  &serverconfig.SFTP{AuthMethods: []serverconfig.AuthMethod{serverconfig.AuthMethodPassword, serverconfig.AuthMethodPublicKey}},
+				FTP:   &serverconfig.FTP{TLS: serverconfig.TLS{Mode: serverconfig.TLSOptional}},
+				Users: []serverconfig.User{alice, {Username: "bob", PasswordHash: hash}},
 			}
 			users := NewUsers()
 			if err := users.Update(base); err != nil {
@@ -180,11 +188,11 @@ func TestCheck(t *testing.T) {
 			acct, _ := users.Lookup("alice")
 			remote := netip.MustParseAddrPort("192.0.2.10:50000")
 			logins := map[string]*Login{
-				pwSFTP:   PasswordLogin(acct, config.ProtocolSFTP, remote),
+				pwSFTP:   PasswordLogin(acct, serverconfig.ProtocolSFTP, remote),
 				keySFTP:  KeyLogin(acct, key, remote),
-				bothSFTP: PasswordLogin(acct, config.ProtocolSFTP, remote),
-				ftpPlain: PasswordLogin(acct, config.ProtocolFTP, remote),
-				ftpTLS:   PasswordLogin(acct, config.ProtocolFTP, remote),
+				bothSFTP: PasswordLogin(acct, serverconfig.ProtocolSFTP, remote),
+				ftpPlain: PasswordLogin(acct, serverconfig.ProtocolFTP, remote),
+				ftpTLS:   PasswordLogin(acct, serverconfig.ProtocolFTP, remote),
 			}
 			logins[bothSFTP].KeyFingerprint = ssh.FingerprintSHA256(key)
 			logins[ftpTLS].TLSEnforced = true
@@ -228,13 +236,13 @@ func TestCheck(t *testing.T) {
 
 func TestCheckDetails(t *testing.T) {
 	users := NewUsers()
-	cfg := &config.Config{Users: []config.User{{Username: "alice", PasswordHash: testcreds.Hash(t, "pw")}}}
+	cfg := &serverconfig.Config{Users: []serverconfig.User{{Username: "alice", PasswordHash: testcreds.Hash(t, "pw")}}}
 	if err := users.Update(cfg); err != nil {
 		t.Fatal(err)
 	}
 	acct, _ := users.Lookup("alice")
-	login := PasswordLogin(acct, config.ProtocolFTP, netip.MustParseAddrPort("192.0.2.10:21"))
-	cfg.Users[0].Permissions = []config.Permission{config.PermissionList, config.PermissionDownload, config.PermissionMkdir}
+	login := PasswordLogin(acct, serverconfig.ProtocolFTP, netip.MustParseAddrPort("192.0.2.10:21"))
+	cfg.Users[0].Permissions = []serverconfig.Permission{serverconfig.PermissionList, serverconfig.PermissionDownload, serverconfig.PermissionMkdir}
 	if err := users.Update(cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -24,13 +24,13 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Account is one user as the server enforces it: the config entry with its keys and networks parsed once.
 // Accounts are immutable; a config reload builds new ones.
 type Account struct {
-	config.User
+	serverconfig.User
 	passwordHash []byte
 	keys         []ssh.PublicKey
 	sourceRanges []netip.Prefix
@@ -61,7 +61,7 @@ type table struct {
 	sourceRanges []netip.Prefix
 	// sftpAuthMethods are the SSH login methods the server offers; nil when the configuration has no SFTP
 	// section, which does not stop a running SFTP listener (that needs a restart) and so restricts nothing.
-	sftpAuthMethods []config.AuthMethod
+	sftpAuthMethods []serverconfig.AuthMethod
 	// ftpRequiresTLS: the explicit FTP listener is in Required mode.
 	ftpRequiresTLS bool
 }
@@ -81,7 +81,7 @@ func NewUsers() *Users {
 
 // Update replaces the table with the users and server networks of cfg, which must have passed config validation.
 // On error the previous table stays in place.
-func (u *Users) Update(cfg *config.Config) error {
+func (u *Users) Update(cfg *serverconfig.Config) error {
 	next := &table{accounts: make(map[string]*Account, len(cfg.Users))}
 	var err error
 	if next.sourceRanges, err = parsePrefixes(cfg.AllowedSourceRanges); err != nil {
@@ -89,9 +89,9 @@ func (u *Users) Update(cfg *config.Config) error {
 	}
 	if cfg.SFTP != nil {
 		// Not nil even when empty: the SFTP front end then offers no method either.
-		next.sftpAuthMethods = append([]config.AuthMethod{}, cfg.SFTP.AuthMethods...)
+		next.sftpAuthMethods = append([]serverconfig.AuthMethod{}, cfg.SFTP.AuthMethods...)
 	}
-	next.ftpRequiresTLS = cfg.FTP != nil && cfg.FTP.TLS.Mode == config.TLSRequired
+	next.ftpRequiresTLS = cfg.FTP != nil && cfg.FTP.TLS.Mode == serverconfig.TLSRequired
 	for i := range cfg.Users {
 		acct, err := newAccount(cfg.Users[i])
 		if err != nil {
@@ -120,7 +120,7 @@ func (u *Users) AllowsSource(addr netip.Addr) bool {
 // Len is the number of accounts, for metrics and logs.
 func (u *Users) Len() int { return len(u.current.Load().accounts) }
 
-func newAccount(user config.User) (*Account, error) {
+func newAccount(user serverconfig.User) (*Account, error) {
 	acct := &Account{User: user}
 	if user.PasswordHash != "" {
 		acct.passwordHash = []byte(user.PasswordHash)

@@ -29,8 +29,8 @@ import (
 	"github.com/jlaffaye/ftp"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // replyCode is the FTP reply code of a failed command, or 0.
@@ -216,7 +216,7 @@ func TestUsersChangeWhileRunning(t *testing.T) {
 	}
 
 	users := testUsers(t)
-	bob := config.User{Username: "bob", PasswordHash: testcreds.Hash(t, passwords["bob"])}
+	bob := serverconfig.User{Username: "bob", PasswordHash: testcreds.Hash(t, passwords["bob"])}
 	ts.setUsers(t, append(users[1:], bob)) // alice removed, bob added
 	go func() {
 		for { // keep the pipe flowing until the closed data connection fails the upload
@@ -351,7 +351,7 @@ func TestAdmission(t *testing.T) {
 	}
 
 	ts.Limiter.SetLimits(0, 0)
-	if err := ts.Auth.Users.Update(&config.Config{Users: testUsers(t), AllowedSourceRanges: []string{"10.0.0.0/8"}}); err != nil {
+	if err := ts.Auth.Users.Update(&serverconfig.Config{Users: testUsers(t), AllowedSourceRanges: []string{"10.0.0.0/8"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ts.dial(t, ts.clientTLS()); err == nil || !strings.Contains(err.Error(), "421") {

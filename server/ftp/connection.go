@@ -26,7 +26,7 @@ import (
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/session"
 )
 
@@ -153,7 +153,7 @@ func (s *Server) handleConn(conn *connection, implicit bool) {
 	controlTLS, dataTLS, closeTLS := s.connectionTLS(conn, settings, implicit)
 	defer closeTLS()
 	ctrl := newControlConn(conn, controlPolicy{
-		requireTLS: !implicit && settings.TLSMode == config.TLSRequired,
+		requireTLS: !implicit && settings.TLSMode == serverconfig.TLSRequired,
 		implicit:   implicit,
 		tlsConfig:  controlTLS,
 		activeMode: settings.ActiveMode,

@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // TestPassivePorts: passive ports come from the configured range, and a reload changes the range and the
@@ -120,7 +120,7 @@ func TestActiveMode(t *testing.T) {
 
 	ts := startServer(t, func(s *Settings) {
 		s.ActiveMode = true
-		s.TLSMode = config.TLSOptional
+		s.TLSMode = serverconfig.TLSOptional
 	})
 	writeHomeFile(t, ts, "alice", "f.txt", []byte("active data"))
 	for _, protected := range []bool{false, true} {

@@ -26,8 +26,8 @@ import (
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/auth"
-	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/session"
 	"github.com/pier-dev/pier/server/vfs"
 )
@@ -143,7 +143,7 @@ func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 		return nil, errors.New("already logged in")
 	}
 	log := d.conn.log
-	account, err := d.server.Auth.Password(config.ProtocolFTP, user, pass, d.conn.remote.Addr())
+	account, err := d.server.Auth.Password(serverconfig.ProtocolFTP, user, pass, d.conn.remote.Addr())
 	if err != nil {
 		d.server.Metrics.Login(protocol, "password", "failure")
 		log.Info("login failed", "user", user, "method", "password", "reason", err.Error())
@@ -164,7 +164,7 @@ func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 		Log: d.server.Log, Metrics: d.server.Metrics,
 	}
 	d.client = &clientDriver{fs: jail, sess: sess, conn: d.conn, cwd: cc.Path, log: log.With("user", account.Username)}
-	login := auth.PasswordLogin(account, config.ProtocolFTP, d.conn.remote)
+	login := auth.PasswordLogin(account, serverconfig.ProtocolFTP, d.conn.remote)
 	login.TLSEnforced = d.implicit || d.ctrl.policy.requireTLS
 	remove, err := d.server.Sessions.Add(login, d.conn.closeAll)
 	if err != nil { // a reload restricted the user since the password check; Add logged why

@@ -24,8 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testnet"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // activeSession logs alice in over addr, with TLS and protected data connections.
@@ -286,7 +286,7 @@ func TestEPSVArguments(t *testing.T) {
 // TestActiveModeOffReply: with active mode off, PORT and EPRT get 502 and a pointer to passive mode, not
 // ftpserverlib's 421, which tells a client the server is closing the connection.
 func TestActiveModeOffReply(t *testing.T) {
-	ts := startServer(t, func(s *Settings) { s.TLSMode = config.TLSOptional })
+	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
 	c := activeSession(t, ts, ts.addr)
 	for _, command := range []string{"PORT 127,0,0,1,19,136", "EPRT |1|127.0.0.1|5000|", "EPRT garbage"} {
 		if code, msg := c.send(command); code != 502 || !strings.Contains(msg, "passive") {

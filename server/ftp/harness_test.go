@@ -30,11 +30,11 @@ import (
 
 	"github.com/jlaffaye/ftp"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
 	"github.com/pier-dev/pier/internal/testnet"
 	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/certs"
-	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/metrics"
 )
 
@@ -59,12 +59,12 @@ type testServer struct {
 }
 
 // testUsers are alice (ReadWrite, home /alice) and reader (ReadOnly, home /shared).
-func testUsers(t *testing.T) []config.User {
+func testUsers(t *testing.T) []serverconfig.User {
 	t.Helper()
-	return []config.User{
+	return []serverconfig.User{
 		{Username: "alice", PasswordHash: hashOf(t, passwords["alice"])},
 		{Username: "reader", PasswordHash: hashOf(t, passwords["reader"]), HomeDirectory: "/shared",
-			Permissions: []config.Permission{config.PresetReadOnly}},
+			Permissions: []serverconfig.Permission{serverconfig.PresetReadOnly}},
 	}
 }
 
@@ -80,9 +80,9 @@ func hashOf(t *testing.T, password string) string {
 
 // randomPortRange picks 20 passive ports at random, so that test servers (and other packages' tests) rarely
 // compete for the same ones; ftpserverlib moves on to the next port when one is taken.
-func randomPortRange() config.PortRange {
+func randomPortRange() serverconfig.PortRange {
 	start := 20000 + mrand.IntN(40000) //nolint:gosec // test port choice
-	return config.PortRange{Start: start, End: start + 19}
+	return serverconfig.PortRange{Start: start, End: start + 19}
 }
 
 // startServer starts a server in TLS Required mode with session reuse required; change applies other settings.
@@ -98,7 +98,7 @@ func startServer(t *testing.T, change ...func(*Settings)) *testServer {
 		t.Fatal(err)
 	}
 	users := auth.NewUsers()
-	if err := users.Update(&config.Config{Users: testUsers(t)}); err != nil {
+	if err := users.Update(&serverconfig.Config{Users: testUsers(t)}); err != nil {
 		t.Fatal(err)
 	}
 	defender := auth.NewDefender(3, time.Hour)
@@ -114,8 +114,8 @@ func startServer(t *testing.T, change ...func(*Settings)) *testServer {
 	reloader.Log = ts.Log
 	ts.settings = Settings{
 		StorageRoot:         ts.storage,
-		TLSMode:             config.TLSRequired,
-		MinTLSVersion:       config.TLSVersion12,
+		TLSMode:             serverconfig.TLSRequired,
+		MinTLSVersion:       serverconfig.TLSVersion12,
 		RequireSessionReuse: true,
 		PassivePorts:        randomPortRange(),
 		IdleTimeout:         time.Minute,
@@ -165,14 +165,14 @@ func (ts *testServer) serveOn(t *testing.T, ln net.Listener, serve func(net.List
 }
 
 // setUsers swaps the user table as a config reload does, and ends revoked sessions.
-func (ts *testServer) setUsers(t *testing.T, users []config.User) {
+func (ts *testServer) setUsers(t *testing.T, users []serverconfig.User) {
 	t.Helper()
-	ts.reload(t, &config.Config{Users: users})
+	ts.reload(t, &serverconfig.Config{Users: users})
 }
 
 // reload applies the users and server-wide rules of cfg as a config reload does, and ends the sessions they
 // revoke.
-func (ts *testServer) reload(t *testing.T, cfg *config.Config) {
+func (ts *testServer) reload(t *testing.T, cfg *serverconfig.Config) {
 	t.Helper()
 	if err := ts.Auth.Users.Update(cfg); err != nil {
 		t.Fatal(err)

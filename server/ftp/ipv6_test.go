@@ -30,15 +30,15 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testnet"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // TestCurlIPv6 uploads and downloads with curl over [::1]: plain FTP, explicit FTPS (curl always uses EPSV over
 // IPv6, even when told not to) and implicit FTPS, the server requiring TLS session reuse.
 func TestCurlIPv6(t *testing.T) {
 	realclient.Require(t, "curl")
-	ts := startServer(t, func(s *Settings) { s.TLSMode = config.TLSOptional })
+	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
 	explicit, implicit := ts.listenIPv6(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
@@ -116,7 +116,7 @@ func TestCurlActiveIPv6(t *testing.T) {
 	realclient.Require(t, "curl")
 	ts := startServer(t, func(s *Settings) {
 		s.ActiveMode = true
-		s.TLSMode = config.TLSOptional
+		s.TLSMode = serverconfig.TLSOptional
 	})
 	explicit, _ := ts.listenIPv6(t)
 	work := t.TempDir()

@@ -24,8 +24,8 @@ import (
 	"testing"
 
 	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // withUploaders adds dropper (UploadOnly), mover (list, upload, rename) and updater (list, upload, overwrite,
@@ -33,13 +33,13 @@ import (
 func withUploaders(t *testing.T, ts *testServer) {
 	t.Helper()
 	users := append(testUsers(t),
-		config.User{Username: "dropper", PasswordHash: testcreds.Hash(t, passwords["dropper"]), HomeDirectory: "/drop",
-			Permissions: []config.Permission{config.PresetUploadOnly}},
-		config.User{Username: "mover", PasswordHash: testcreds.Hash(t, passwords["mover"]), HomeDirectory: "/drop",
-			Permissions: []config.Permission{config.PermissionList, config.PermissionUpload, config.PermissionRename}},
-		config.User{Username: "updater", PasswordHash: testcreds.Hash(t, passwords["updater"]), HomeDirectory: "/drop",
-			Permissions: []config.Permission{config.PermissionList, config.PermissionUpload, config.PermissionOverwrite,
-				config.PermissionRename}},
+		serverconfig.User{Username: "dropper", PasswordHash: testcreds.Hash(t, passwords["dropper"]), HomeDirectory: "/drop",
+			Permissions: []serverconfig.Permission{serverconfig.PresetUploadOnly}},
+		serverconfig.User{Username: "mover", PasswordHash: testcreds.Hash(t, passwords["mover"]), HomeDirectory: "/drop",
+			Permissions: []serverconfig.Permission{serverconfig.PermissionList, serverconfig.PermissionUpload, serverconfig.PermissionRename}},
+		serverconfig.User{Username: "updater", PasswordHash: testcreds.Hash(t, passwords["updater"]), HomeDirectory: "/drop",
+			Permissions: []serverconfig.Permission{serverconfig.PermissionList, serverconfig.PermissionUpload, serverconfig.PermissionOverwrite,
+				serverconfig.PermissionRename}},
 	)
 	ts.setUsers(t, users)
 }

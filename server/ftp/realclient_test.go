@@ -27,7 +27,7 @@ import (
 	"time"
 
 	"github.com/pier-dev/pier/internal/realclient"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // run runs a real client with a time limit and fails the test with its output if it fails.
@@ -54,7 +54,7 @@ func sameFile(t *testing.T, a, b string) {
 // FTPS, with the server requiring TLS session reuse.
 func TestCurl(t *testing.T) {
 	realclient.Require(t, "curl")
-	ts := startServer(t, func(s *Settings) { s.TLSMode = config.TLSOptional })
+	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
 	if err := os.WriteFile(local, randomBytes(t, 1<<20+3), 0o600); err != nil {

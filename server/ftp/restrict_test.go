@@ -28,9 +28,9 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
 	"github.com/pier-dev/pier/server/auth"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // heldUpload is curl uploading from a pipe over explicit FTPS: a logged-in session in the middle of a transfer
@@ -175,13 +175,15 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		before func(alice *config.User)
-		change func(cfg *config.Config) // alice is Users[0]
-		ends   auth.Reason              // why the open session ends; empty when it stays
+		before func(alice *serverconfig.User)
+		change func(cfg *serverconfig.Config) // alice is Users[0]
+		ends   auth.Reason                    // why the open session ends; empty when it stays
 		then   func(t *testing.T, ts *testServer)
 	}{
 		{name: "reduced to ReadOnly", ends: auth.ReasonPermissionsReduced,
-			change: func(c *config.Config) { c.Users[0].Permissions = []config.Permission{config.PresetReadOnly} },
+			change: func(c *serverconfig.Config) {
+				c.Users[0].Permissions = []serverconfig.Permission{serverconfig.PresetReadOnly}
+			},
 			then: func(t *testing.T, ts *testServer) {
 				if out, err := curlAs(t, ts, passwords["alice"], "before.txt"); err != nil || out != "before" {
 					t.Fatalf("a read-only user cannot download: %v\n%s", err, out)
@@ -191,16 +193,18 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 				}
 			}},
 		{name: "user's source range excludes the client", ends: auth.ReasonSource,
-			change: func(c *config.Config) { c.Users[0].AllowedSourceRanges = []string{"192.0.2.0/24"} },
+			change: func(c *serverconfig.Config) { c.Users[0].AllowedSourceRanges = []string{"192.0.2.0/24"} },
 			then:   func(t *testing.T, ts *testServer) { loginRefused(t, ts, passwords["alice"]) }},
 		{name: "server's source range excludes the client", ends: auth.ReasonSource,
-			change: func(c *config.Config) { c.AllowedSourceRanges = []string{"192.0.2.0/24"} },
+			change: func(c *serverconfig.Config) { c.AllowedSourceRanges = []string{"192.0.2.0/24"} },
 			then:   func(t *testing.T, ts *testServer) { loginRefused(t, ts, passwords["alice"]) }},
 		{name: "ftp removed from the user's protocols", ends: auth.ReasonProtocol,
-			change: func(c *config.Config) { c.Users[0].Protocols = []config.Protocol{config.ProtocolSFTP} },
-			then:   func(t *testing.T, ts *testServer) { loginRefused(t, ts, passwords["alice"]) }},
+			change: func(c *serverconfig.Config) {
+				c.Users[0].Protocols = []serverconfig.Protocol{serverconfig.ProtocolSFTP}
+			},
+			then: func(t *testing.T, ts *testServer) { loginRefused(t, ts, passwords["alice"]) }},
 		{name: "home directory changed", ends: auth.ReasonHomeChanged,
-			change: func(c *config.Config) { c.Users[0].HomeDirectory = "/elsewhere" },
+			change: func(c *serverconfig.Config) { c.Users[0].HomeDirectory = "/elsewhere" },
 			then: func(t *testing.T, ts *testServer) {
 				if out, err := curlAs(t, ts, passwords["alice"], "after.txt", "-T", local); err != nil {
 					t.Fatalf("uploading after the home directory moved: %v\n%s", err, out)
@@ -210,7 +214,7 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 				}
 			}},
 		{name: "password replaced", ends: auth.ReasonPasswordChanged,
-			change: func(c *config.Config) { c.Users[0].PasswordHash = testcreds.Hash(t, "replaced") },
+			change: func(c *serverconfig.Config) { c.Users[0].PasswordHash = testcreds.Hash(t, "replaced") },
 			then: func(t *testing.T, ts *testServer) {
 				loginRefused(t, ts, passwords["alice"])
 				if out, err := curlAs(t, ts, "replaced", ""); err != nil {
@@ -218,21 +222,23 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 				}
 			}},
 		{name: "both factors now required", ends: auth.ReasonTwoFactor,
-			change: func(c *config.Config) {
+			change: func(c *serverconfig.Config) {
 				c.Users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(testcreds.Signer(t).PublicKey()))}
 				c.Users[0].RequireAllAuthMethods = true
 			},
 			then: func(t *testing.T, ts *testServer) { loginRefused(t, ts, passwords["alice"]) }},
 		{name: "disabled", ends: auth.ReasonUserDisabled,
-			change: func(c *config.Config) { c.Users[0].Disabled = true },
+			change: func(c *serverconfig.Config) { c.Users[0].Disabled = true },
 			then:   func(t *testing.T, ts *testServer) { loginRefused(t, ts, passwords["alice"]) }},
 		{name: "key added",
-			change: func(c *config.Config) {
+			change: func(c *serverconfig.Config) {
 				c.Users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(testcreds.Signer(t).PublicKey()))}
 			}},
 		{name: "permissions only added",
-			before: func(u *config.User) { u.Permissions = []config.Permission{config.PresetUploadOnly} },
-			change: func(c *config.Config) { c.Users[0].Permissions = []config.Permission{config.PresetReadWrite} },
+			before: func(u *serverconfig.User) { u.Permissions = []serverconfig.Permission{serverconfig.PresetUploadOnly} },
+			change: func(c *serverconfig.Config) {
+				c.Users[0].Permissions = []serverconfig.Permission{serverconfig.PresetReadWrite}
+			},
 			then: func(t *testing.T, ts *testServer) {
 				if out, err := curlAs(t, ts, passwords["alice"], "before.txt"); err != nil || out != "before" {
 					t.Fatalf("a new login lacks the download permission just granted: %v\n%s", err, out)
@@ -246,7 +252,7 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 			if tc.before != nil {
 				tc.before(&users[0])
 			}
-			ts.reload(t, &config.Config{Users: users})
+			ts.reload(t, &serverconfig.Config{Users: users})
 			if err := os.MkdirAll(ts.home("alice"), 0o750); err != nil {
 				t.Fatal(err)
 			}
@@ -255,7 +261,7 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 			}
 			held := startHeldUpload(t, ts, "alice", passwords["alice"], "held.bin")
 
-			next := &config.Config{Users: append([]config.User{}, users...)}
+			next := &serverconfig.Config{Users: append([]serverconfig.User{}, users...)}
 			tc.change(next)
 			ts.reload(t, next)
 			if tc.ends != "" {
@@ -277,8 +283,8 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 // the implicit-FTPS ones, which never allowed them.
 func TestSessionsWithoutEnforcedTLSEndWhenTLSBecomesRequired(t *testing.T) {
 	realclient.Require(t, "curl")
-	ts := startServer(t, func(s *Settings) { s.TLSMode = config.TLSOptional })
-	cfg := &config.Config{FTP: &config.FTP{TLS: config.TLS{Mode: config.TLSOptional}}, Users: testUsers(t)}
+	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
+	cfg := &serverconfig.Config{FTP: &serverconfig.FTP{TLS: serverconfig.TLS{Mode: serverconfig.TLSOptional}}, Users: testUsers(t)}
 	ts.reload(t, cfg)
 	if err := os.MkdirAll(ts.home("alice"), 0o750); err != nil {
 		t.Fatal(err)
@@ -289,9 +295,9 @@ func TestSessionsWithoutEnforcedTLSEndWhenTLSBecomesRequired(t *testing.T) {
 	implicit := startCurlUpload(t, filepath.Join(ts.home("alice"), "implicit.bin"),
 		fmt.Sprintf("ftps://%s@127.0.0.1:%s/implicit.bin", userinfo, portOf(t, ts.implicitAddr)), "--cacert", ts.ca.CAFile)
 
-	ts.settings.TLSMode = config.TLSRequired
+	ts.settings.TLSMode = serverconfig.TLSRequired
 	ts.SetSettings(ts.settings)
-	cfg.FTP.TLS.Mode = config.TLSRequired
+	cfg.FTP.TLS.Mode = serverconfig.TLSRequired
 	ts.reload(t, cfg)
 	plain.ended(t, filepath.Join(ts.home("alice"), "plain.bin"))
 	implicit.finish(t, filepath.Join(ts.home("alice"), "implicit.bin"))

@@ -28,13 +28,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // TestGarbage: malformed commands get error replies and the session goes on; a line too long for a command
 // gets "500" and the connection is closed.
 func TestGarbage(t *testing.T) {
-	ts := startServer(t, func(s *Settings) { s.TLSMode = config.TLSOptional })
+	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
 	c := rawDial(t, ts.addr, nil)
 	c.login("alice")
 	for _, line := range []string{

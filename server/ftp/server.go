@@ -36,9 +36,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/certs"
-	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/conns"
 	"github.com/pier-dev/pier/server/metrics"
 	"github.com/pier-dev/pier/server/session"
@@ -52,10 +52,10 @@ const protocol = "ftp"
 type Settings struct {
 	StorageRoot string
 	// TLSMode applies to the explicit listener (Serve); the implicit listener always requires TLS.
-	TLSMode             config.TLSMode
-	MinTLSVersion       config.TLSVersion
+	TLSMode             serverconfig.TLSMode
+	MinTLSVersion       serverconfig.TLSVersion
 	RequireSessionReuse bool
-	PassivePorts        config.PortRange
+	PassivePorts        serverconfig.PortRange
 	// PublicAddresses are where clients reach the server, at most one per IP family, or one host name (see
 	// config.Passive). PASV announces the IPv4 one; empty announces the local address of the client's control
 	// connection.
@@ -66,7 +66,7 @@ type Settings struct {
 }
 
 // NewSettings takes the FTP settings from a validated configuration with an ftp section.
-func NewSettings(cfg *config.Config) Settings {
+func NewSettings(cfg *serverconfig.Config) Settings {
 	f := cfg.FTP
 	return Settings{
 		StorageRoot:         cfg.Storage.Root,
@@ -127,7 +127,7 @@ func (s *Server) serve(ln net.Listener, implicit bool) error {
 	if settings == nil {
 		return errors.New("ftp: SetSettings must be called before Serve")
 	}
-	if s.Certs == nil && (implicit || settings.TLSMode != config.TLSDisabled) {
+	if s.Certs == nil && (implicit || settings.TLSMode != serverconfig.TLSDisabled) {
 		// Without a certificate AUTH TLS would be refused, so Required mode would let nobody in.
 		return errors.New("ftp: FTPS needs a certificate (Server.Certs); set the TLS mode to Disabled to serve plain FTP only")
 	}

@@ -21,7 +21,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // tls12CipherSuites are the TLS 1.2 suites offered: ECDHE key exchange with AEAD ciphers only, so every session
@@ -83,7 +83,7 @@ const (
 // connection it was issued to. TLS 1.2 and 1.3, explicit and implicit FTPS follow the same rule.
 func (s *Server) connectionTLS(conn *connection, settings Settings, implicit bool) (control, data *tls.Config,
 	done func()) {
-	if s.Certs == nil || (!implicit && settings.TLSMode == config.TLSDisabled) {
+	if s.Certs == nil || (!implicit && settings.TLSMode == serverconfig.TLSDisabled) {
 		return nil, nil, func() {}
 	}
 	id := s.tickets.open(conn.remote.Addr())
@@ -148,8 +148,8 @@ func (s *Server) unwrapDataSession(conn *connection, settings Settings, identity
 	return ss, nil
 }
 
-func minTLSVersion(v config.TLSVersion) uint16 {
-	if v == config.TLSVersion13 {
+func minTLSVersion(v serverconfig.TLSVersion) uint16 {
+	if v == serverconfig.TLSVersion13 {
 		return tls.VersionTLS13
 	}
 	return tls.VersionTLS12

@@ -27,8 +27,8 @@ import (
 
 	"github.com/jlaffaye/ftp"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 func writeHomeFile(t *testing.T, ts *testServer, user, name string, data []byte) {
@@ -91,7 +91,7 @@ func TestRequiredRefusesClearData(t *testing.T) {
 
 // TestDisabledRefusesAUTH: with TLS disabled, AUTH TLS is refused and FEAT does not offer it; plain FTP works.
 func TestDisabledRefusesAUTH(t *testing.T) {
-	ts := startServer(t, func(s *Settings) { s.TLSMode = config.TLSDisabled })
+	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSDisabled })
 	c := rawDial(t, ts.addr, nil)
 	c.expect(534, "AUTH TLS")
 	c.login("alice")
@@ -118,7 +118,7 @@ func TestDisabledRefusesAUTH(t *testing.T) {
 
 // TestOptional: plaintext and TLS clients both work; with TLS, PROT C is allowed.
 func TestOptional(t *testing.T) {
-	ts := startServer(t, func(s *Settings) { s.TLSMode = config.TLSOptional })
+	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
 	plain, err := ts.dial(t, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +259,7 @@ func TestSessionBoundToControlConnection(t *testing.T) {
 
 // TestTLSVersionsAndSuites: TLS 1.3 only when configured, and no non-AEAD TLS 1.2 suites.
 func TestTLSVersionsAndSuites(t *testing.T) {
-	ts := startServer(t, func(s *Settings) { s.MinTLSVersion = config.TLSVersion13 })
+	ts := startServer(t, func(s *Settings) { s.MinTLSVersion = serverconfig.TLSVersion13 })
 	old := ts.clientTLS()
 	old.MaxVersion = tls.VersionTLS12
 	if c, err := ts.dial(t, old); err == nil && c.Login("alice", passwords["alice"]) == nil {

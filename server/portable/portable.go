@@ -32,7 +32,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Options are the portable command's flags.
@@ -54,7 +54,7 @@ type Options struct {
 
 // Prepared is the result: the configuration to run and what to tell the user.
 type Prepared struct {
-	Config   *config.Config
+	Config   *serverconfig.Config
 	Password string
 	// PasswordGenerated is true when the options gave no password: only then is the password shown, since one the
 	// user chose is already known to them and may be kept out of the terminal on purpose.
@@ -102,7 +102,7 @@ func Prepare(opts Options) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	user := config.User{Username: opts.Username, PasswordHash: string(hash), HomeDirectory: "/"}
+	user := serverconfig.User{Username: opts.Username, PasswordHash: string(hash), HomeDirectory: "/"}
 	if opts.AuthorizedKeysFile != "" {
 		keys, err := readAuthorizedKeys(opts.AuthorizedKeysFile)
 		if err != nil {
@@ -112,21 +112,21 @@ func Prepare(opts Options) (*Prepared, error) {
 	}
 
 	addr := func(port int) string { return net.JoinHostPort(opts.Host, strconv.Itoa(port)) }
-	cfg := &config.Config{
-		APIVersion: config.APIVersion,
-		Kind:       config.Kind,
-		SFTP:       &config.SFTP{Address: addr(opts.SFTPPort), HostKeyFiles: []string{hostKey}},
-		FTP: &config.FTP{
+	cfg := &serverconfig.Config{
+		APIVersion: serverconfig.APIVersion,
+		Kind:       serverconfig.Kind,
+		SFTP:       &serverconfig.SFTP{Address: addr(opts.SFTPPort), HostKeyFiles: []string{hostKey}},
+		FTP: &serverconfig.FTP{
 			Address: addr(opts.FTPPort),
-			TLS:     config.TLS{Mode: config.TLSRequired, CertFile: certs.certFile, KeyFile: certs.keyFile},
-			Passive: config.Passive{
-				PortRange:       config.PortRange{Start: opts.PassiveStart, End: opts.PassiveEnd},
+			TLS:     serverconfig.TLS{Mode: serverconfig.TLSRequired, CertFile: certs.certFile, KeyFile: certs.keyFile},
+			Passive: serverconfig.Passive{
+				PortRange:       serverconfig.PortRange{Start: opts.PassiveStart, End: opts.PassiveEnd},
 				PublicAddresses: []string{opts.Host},
 			},
 		},
-		Health:  config.Health{Address: addr(opts.HealthPort)},
-		Storage: config.Storage{Root: root},
-		Users:   []config.User{user},
+		Health:  serverconfig.Health{Address: addr(opts.HealthPort)},
+		Storage: serverconfig.Storage{Root: root},
+		Users:   []serverconfig.User{user},
 	}
 	if opts.FTPSPort > 0 {
 		cfg.FTP.ImplicitTLSAddress = addr(opts.FTPSPort)

@@ -26,8 +26,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/auth"
-	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/metrics"
 	"github.com/pier-dev/pier/server/vfs"
 )
@@ -84,7 +84,7 @@ func Result(err error) string {
 // OpenJail opens the account's home directory inside storageRoot as its jail, with the account's permissions
 // (none listed means the default, ReadWrite). It creates the home directory on first login.
 func OpenJail(storageRoot string, account *auth.Account) (*vfs.FS, error) {
-	names := []string{string(config.PresetReadWrite)}
+	names := []string{string(serverconfig.PresetReadWrite)}
 	if len(account.Permissions) > 0 {
 		names = names[:0]
 		for _, p := range account.Permissions {

@@ -21,8 +21,8 @@ import (
 	"net"
 	"testing"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/auth"
-	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/vfs"
 )
 
@@ -65,9 +65,9 @@ func TestRemoteAddrUnmapsIPv4(t *testing.T) {
 func TestOpenJailPermissions(t *testing.T) {
 	root := t.TempDir()
 	users := auth.NewUsers()
-	err := users.Update(&config.Config{Users: []config.User{
+	err := users.Update(&serverconfig.Config{Users: []serverconfig.User{
 		{Username: "rw"},
-		{Username: "ro", HomeDirectory: "/shared", Permissions: []config.Permission{config.PresetReadOnly}},
+		{Username: "ro", HomeDirectory: "/shared", Permissions: []serverconfig.Permission{serverconfig.PresetReadOnly}},
 	}})
 	if err != nil {
 		t.Fatal(err)

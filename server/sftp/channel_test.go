@@ -27,8 +27,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // TestOpenSSHShellIsRefusedWithTheMessage runs OpenSSH's ssh the ways people try it on an SFTP server, some inside
@@ -40,7 +40,7 @@ func TestOpenSSHShellIsRefusedWithTheMessage(t *testing.T) {
 	ts := startServer(t)
 	_, port, _ := net.SplitHostPort(ts.addr)
 	priv, signer := testcreds.Ed25519(t)
-	users := append([]config.User{}, ts.users...)
+	users := append([]serverconfig.User{}, ts.users...)
 	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
 	ts.setUsers(t, users)
 	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)

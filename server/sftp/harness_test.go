@@ -31,8 +31,8 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/auth"
-	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/metrics"
 )
 
@@ -42,7 +42,7 @@ type testServer struct {
 	addr        string
 	storage     string
 	hostKeyFile string
-	users       []config.User
+	users       []serverconfig.User
 	clientKey   ssh.Signer // alice's key
 }
 
@@ -73,14 +73,14 @@ func startServerIn(t *testing.T, dir, addr string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.users = []config.User{
+	ts.users = []serverconfig.User{
 		{Username: "alice", PasswordHash: testcreds.Hash(t, passwords["alice"]),
 			AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(ts.clientKey.PublicKey()))}},
 		{Username: "reader", PasswordHash: testcreds.Hash(t, passwords["reader"]), HomeDirectory: "/shared",
-			Permissions: []config.Permission{config.PresetReadOnly}},
+			Permissions: []serverconfig.Permission{serverconfig.PresetReadOnly}},
 	}
 	users := auth.NewUsers()
-	if err := users.Update(&config.Config{Users: ts.users}); err != nil {
+	if err := users.Update(&serverconfig.Config{Users: ts.users}); err != nil {
 		t.Fatal(err)
 	}
 	log := testLogger()
@@ -96,7 +96,7 @@ func startServerIn(t *testing.T, dir, addr string) *testServer {
 	}
 	ts.SetSettings(Settings{
 		StorageRoot:  ts.storage,
-		AuthMethods:  []config.AuthMethod{config.AuthMethodPassword, config.AuthMethodPublicKey},
+		AuthMethods:  []serverconfig.AuthMethod{serverconfig.AuthMethodPassword, serverconfig.AuthMethodPublicKey},
 		IdleTimeout:  time.Minute,
 		LoginTimeout: 10 * time.Second,
 	})
@@ -135,14 +135,14 @@ func (ts *testServer) serveOn(t *testing.T, ln net.Listener) string {
 }
 
 // setUsers swaps the user table as a config reload does, and ends revoked sessions.
-func (ts *testServer) setUsers(t *testing.T, users []config.User) {
+func (ts *testServer) setUsers(t *testing.T, users []serverconfig.User) {
 	t.Helper()
-	ts.reload(t, &config.Config{Users: users})
+	ts.reload(t, &serverconfig.Config{Users: users})
 }
 
 // reload applies the users and server-wide rules of cfg as a config reload does, and ends the sessions they
 // revoke.
-func (ts *testServer) reload(t *testing.T, cfg *config.Config) {
+func (ts *testServer) reload(t *testing.T, cfg *serverconfig.Config) {
 	t.Helper()
 	if err := ts.Auth.Users.Update(cfg); err != nil {
 		t.Fatal(err)

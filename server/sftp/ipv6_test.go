@@ -27,8 +27,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // TestOpenSSHOverIPv6 drives OpenSSH's sftp against [::1] (user@[::1], the host key pinned for [::1]:port) with a
@@ -39,7 +39,7 @@ func TestOpenSSHOverIPv6(t *testing.T) {
 	addr := ts.listenIPv6(t)
 	_, port, _ := net.SplitHostPort(addr)
 	priv, signer := testcreds.Ed25519(t)
-	users := append([]config.User{}, ts.users...)
+	users := append([]serverconfig.User{}, ts.users...)
 	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
 	ts.setUsers(t, users)
 	keyFile, knownHosts := opensshFiles(t, ts, addr, priv)

@@ -20,8 +20,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/auth"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // errOtherUser refuses a second factor presented for another username than the first.
@@ -50,11 +50,11 @@ func (c *loginCheck) password(first *auth.Login) func(ssh.ConnMetadata, []byte) 
 		if first != nil && meta.User() != first.Account.Username {
 			return nil, errOtherUser
 		}
-		acct, err := c.server.Auth.Password(config.ProtocolSFTP, meta.User(), string(password), c.remote.Addr())
+		acct, err := c.server.Auth.Password(serverconfig.ProtocolSFTP, meta.User(), string(password), c.remote.Addr())
 		if err != nil {
 			return nil, err
 		}
-		login := auth.PasswordLogin(acct, config.ProtocolSFTP, c.remote)
+		login := auth.PasswordLogin(acct, serverconfig.ProtocolSFTP, c.remote)
 		if acct.RequireAllAuthMethods && first == nil {
 			return nil, &ssh.PartialSuccessError{Next: ssh.ServerAuthCallbacks{PublicKeyCallback: c.publicKey(login)}}
 		}

@@ -30,7 +30,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/realclient"
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // opensshFiles writes what an OpenSSH client needs to talk to ts at addr: alice's private key and a known_hosts
@@ -80,7 +80,7 @@ func TestOpenSSHClients(t *testing.T) {
 
 	// Replace alice's key with one whose private half we can hand to OpenSSH.
 	priv, signer := testcreds.Ed25519(t)
-	users := append([]config.User{}, ts.users...)
+	users := append([]serverconfig.User{}, ts.users...)
 	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
 	ts.setUsers(t, users)
 	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)

@@ -26,22 +26,22 @@ import (
 	"testing"
 
 	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // withUploaders adds dropper (UploadOnly), mover (list, upload, rename) and updater (list, upload, overwrite,
 // rename), all with home /drop, which holds existing.txt and other.txt.
 func withUploaders(t *testing.T, ts *testServer) (home string, precious []byte) {
 	t.Helper()
-	user := func(name string, perms ...config.Permission) config.User {
-		return config.User{Username: name, PasswordHash: testcreds.Hash(t, passwords[name]), HomeDirectory: "/drop",
+	user := func(name string, perms ...serverconfig.Permission) serverconfig.User {
+		return serverconfig.User{Username: name, PasswordHash: testcreds.Hash(t, passwords[name]), HomeDirectory: "/drop",
 			Permissions: perms}
 	}
-	ts.setUsers(t, append(append([]config.User{}, ts.users...),
-		user("dropper", config.PresetUploadOnly),
-		user("mover", config.PermissionList, config.PermissionUpload, config.PermissionRename),
-		user("updater", config.PermissionList, config.PermissionUpload, config.PermissionOverwrite, config.PermissionRename),
+	ts.setUsers(t, append(append([]serverconfig.User{}, ts.users...),
+		user("dropper", serverconfig.PresetUploadOnly),
+		user("mover", serverconfig.PermissionList, serverconfig.PermissionUpload, serverconfig.PermissionRename),
+		user("updater", serverconfig.PermissionList, serverconfig.PermissionUpload, serverconfig.PermissionOverwrite, serverconfig.PermissionRename),
 	))
 	home = filepath.Join(ts.storage, "drop")
 	precious = []byte("precious data that must survive\n")

@@ -32,9 +32,9 @@ import (
 
 	"github.com/pier-dev/pier/internal/poll"
 	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
 	"github.com/pier-dev/pier/server/auth"
-	"github.com/pier-dev/pier/server/config"
 
 	"github.com/pier-dev/pier/internal/syncbuffer"
 )
@@ -144,10 +144,10 @@ func (h *heldSFTP) quit(t *testing.T) {
 // restrictCase is one configuration change made while alice has an open OpenSSH session.
 type restrictCase struct {
 	name   string
-	method string                   // how the open session logged in: "password" or "publickey"
-	before func(alice *config.User) // alice's settings at login, if not the default
-	change func(cfg *config.Config) // the new configuration; alice is Users[0]
-	ends   auth.Reason              // why the open session ends; empty when it stays
+	method string                         // how the open session logged in: "password" or "publickey"
+	before func(alice *serverconfig.User) // alice's settings at login, if not the default
+	change func(cfg *serverconfig.Config) // the new configuration; alice is Users[0]
+	ends   auth.Reason                    // why the open session ends; empty when it stays
 	// then checks what a new login may do under the new configuration; r.held is the open session, if it
 	// stayed.
 	then func(t *testing.T, r *restrictRun)
@@ -179,7 +179,9 @@ func TestOpenSessionsFollowRestrictions(t *testing.T) {
 	realclient.Require(t, "sftp", "sshpass")
 	cases := []restrictCase{
 		{name: "reduced to ReadOnly", method: "password", ends: auth.ReasonPermissionsReduced,
-			change: func(c *config.Config) { c.Users[0].Permissions = []config.Permission{config.PresetReadOnly} },
+			change: func(c *serverconfig.Config) {
+				c.Users[0].Permissions = []serverconfig.Permission{serverconfig.PresetReadOnly}
+			},
 			then: func(t *testing.T, r *restrictRun) {
 				c := mustClient(t)(r.dialAlice(t, "password"))
 				if got := download(t, c, "/before.txt"); string(got) != "before" {
@@ -191,18 +193,18 @@ func TestOpenSessionsFollowRestrictions(t *testing.T) {
 				}
 			}},
 		{name: "user's source range excludes the client", method: "publickey", ends: auth.ReasonSource,
-			change: func(c *config.Config) { c.Users[0].AllowedSourceRanges = []string{"192.0.2.0/24"} },
+			change: func(c *serverconfig.Config) { c.Users[0].AllowedSourceRanges = []string{"192.0.2.0/24"} },
 			then:   loginRefused("publickey")},
 		{name: "server's source range excludes the client", method: "password", ends: auth.ReasonSource,
-			change: func(c *config.Config) { c.AllowedSourceRanges = []string{"192.0.2.0/24", "2001:db8::/32"} },
+			change: func(c *serverconfig.Config) { c.AllowedSourceRanges = []string{"192.0.2.0/24", "2001:db8::/32"} },
 			then:   loginRefused("password")},
 		{name: "source range still admits the client", method: "password",
-			change: func(c *config.Config) { c.Users[0].AllowedSourceRanges = []string{"127.0.0.0/8", "192.0.2.0/24"} }},
+			change: func(c *serverconfig.Config) { c.Users[0].AllowedSourceRanges = []string{"127.0.0.0/8", "192.0.2.0/24"} }},
 		{name: "sftp removed from the user's protocols", method: "publickey", ends: auth.ReasonProtocol,
-			change: func(c *config.Config) { c.Users[0].Protocols = []config.Protocol{config.ProtocolFTP} },
+			change: func(c *serverconfig.Config) { c.Users[0].Protocols = []serverconfig.Protocol{serverconfig.ProtocolFTP} },
 			then:   loginRefused("publickey")},
 		{name: "home directory changed", method: "password", ends: auth.ReasonHomeChanged,
-			change: func(c *config.Config) { c.Users[0].HomeDirectory = "/elsewhere" },
+			change: func(c *serverconfig.Config) { c.Users[0].HomeDirectory = "/elsewhere" },
 			then: func(t *testing.T, r *restrictRun) {
 				c := mustClient(t)(r.dialAlice(t, "password"))
 				if _, err := c.Stat("/before.txt"); err == nil {
@@ -214,7 +216,7 @@ func TestOpenSessionsFollowRestrictions(t *testing.T) {
 				}
 			}},
 		{name: "password replaced, password session", method: "password", ends: auth.ReasonPasswordChanged,
-			change: func(c *config.Config) { c.Users[0].PasswordHash = testcreds.Hash(t, "replaced") },
+			change: func(c *serverconfig.Config) { c.Users[0].PasswordHash = testcreds.Hash(t, "replaced") },
 			then: func(t *testing.T, r *restrictRun) {
 				if _, err := r.ts.dial(t, "alice", ssh.Password(passwords["alice"])); err == nil {
 					t.Fatal("the replaced password still logs in")
@@ -223,22 +225,22 @@ func TestOpenSessionsFollowRestrictions(t *testing.T) {
 				mustClient(t)(r.dialAlice(t, "password"))
 			}},
 		{name: "password removed, password session", method: "password", ends: auth.ReasonPasswordChanged,
-			change: func(c *config.Config) { c.Users[0].PasswordHash = "" }},
+			change: func(c *serverconfig.Config) { c.Users[0].PasswordHash = "" }},
 		{name: "password replaced, key session", method: "publickey",
-			change: func(c *config.Config) { c.Users[0].PasswordHash = testcreds.Hash(t, "replaced") }},
+			change: func(c *serverconfig.Config) { c.Users[0].PasswordHash = testcreds.Hash(t, "replaced") }},
 		{name: "key added, password session", method: "password",
-			change: func(c *config.Config) {
+			change: func(c *serverconfig.Config) {
 				c.Users[0].AuthorizedKeys = append(c.Users[0].AuthorizedKeys, "")
 			},
 			then: func(t *testing.T, r *restrictRun) {
 				mustClient(t)(r.ts.dial(t, "alice", ssh.PublicKeys(r.newKey)))
 			}},
 		{name: "key added, key session", method: "publickey",
-			change: func(c *config.Config) {
+			change: func(c *serverconfig.Config) {
 				c.Users[0].AuthorizedKeys = append(c.Users[0].AuthorizedKeys, "")
 			}},
 		{name: "key used replaced by another", method: "publickey", ends: auth.ReasonKeyRemoved,
-			change: func(c *config.Config) { c.Users[0].AuthorizedKeys = []string{""} },
+			change: func(c *serverconfig.Config) { c.Users[0].AuthorizedKeys = []string{""} },
 			then: func(t *testing.T, r *restrictRun) {
 				if _, err := r.dialAlice(t, "publickey"); err == nil {
 					t.Fatal("the removed key still logs in")
@@ -246,16 +248,18 @@ func TestOpenSessionsFollowRestrictions(t *testing.T) {
 				mustClient(t)(r.ts.dial(t, "alice", ssh.PublicKeys(r.newKey)))
 			}},
 		{name: "both factors now required, password session", method: "password", ends: auth.ReasonTwoFactor,
-			change: func(c *config.Config) { c.Users[0].RequireAllAuthMethods = true },
+			change: func(c *serverconfig.Config) { c.Users[0].RequireAllAuthMethods = true },
 			then:   loginRefused("password")},
 		{name: "disabled", method: "publickey", ends: auth.ReasonUserDisabled,
-			change: func(c *config.Config) { c.Users[0].Disabled = true },
+			change: func(c *serverconfig.Config) { c.Users[0].Disabled = true },
 			then:   loginRefused("publickey")},
 		{name: "permissions only added", method: "password",
-			before: func(u *config.User) {
-				u.Permissions = []config.Permission{config.PermissionList, config.PermissionDownload}
+			before: func(u *serverconfig.User) {
+				u.Permissions = []serverconfig.Permission{serverconfig.PermissionList, serverconfig.PermissionDownload}
 			},
-			change: func(c *config.Config) { c.Users[0].Permissions = []config.Permission{config.PresetReadWrite} },
+			change: func(c *serverconfig.Config) {
+				c.Users[0].Permissions = []serverconfig.Permission{serverconfig.PresetReadWrite}
+			},
 			then: func(t *testing.T, r *restrictRun) {
 				// The open session keeps the rights it logged in with; a new login has the new ones.
 				r.held.do(t, "-put "+r.local+" /held.txt", "sftp> -put")
@@ -281,7 +285,7 @@ func runRestrictCase(t *testing.T, tc restrictCase) {
 	if tc.before != nil {
 		tc.before(&alice)
 	}
-	cfg := &config.Config{Users: []config.User{alice, ts.users[1]}}
+	cfg := &serverconfig.Config{Users: []serverconfig.User{alice, ts.users[1]}}
 	ts.reload(t, cfg)
 	if err := os.MkdirAll(filepath.Join(ts.storage, "alice"), 0o750); err != nil {
 		t.Fatal(err)
@@ -302,7 +306,7 @@ func runRestrictCase(t *testing.T, tc restrictCase) {
 	r.held = startHeldSFTP(t, ts, knownHosts, "alice", login)
 
 	next := *cfg
-	next.Users = append([]config.User{}, cfg.Users...)
+	next.Users = append([]serverconfig.User{}, cfg.Users...)
 	next.Users[0].AuthorizedKeys = append([]string{}, alice.AuthorizedKeys...)
 	tc.change(&next)
 	for i, key := range next.Users[0].AuthorizedKeys {
@@ -395,9 +399,9 @@ func TestSessionsFollowCredentialChanges(t *testing.T) {
 	line := func(s ssh.Signer) string { return string(ssh.MarshalAuthorizedKey(s.PublicKey())) }
 	alice := ts.users[0]
 	alice.AuthorizedKeys = []string{line(keyA), line(keyB)}
-	carol := config.User{Username: "carol", PasswordHash: testcreds.Hash(t, "carol-pw"),
+	carol := serverconfig.User{Username: "carol", PasswordHash: testcreds.Hash(t, "carol-pw"),
 		AuthorizedKeys: []string{line(carolKey)}, RequireAllAuthMethods: true}
-	cfg := &config.Config{Users: []config.User{alice, carol}}
+	cfg := &serverconfig.Config{Users: []serverconfig.User{alice, carol}}
 	ts.reload(t, cfg)
 
 	byPassword := mustClient(t)(ts.dial(t, "alice", ssh.Password(passwords["alice"])))
@@ -427,7 +431,7 @@ func TestSessionsFollowCredentialChanges(t *testing.T) {
 	ts.reload(t, cfg)
 	open("key A removed, two factors no longer required", map[string]bool{"password": true, "key B": true, "two factors": true})
 
-	cfg.SFTP = &config.SFTP{AuthMethods: []config.AuthMethod{config.AuthMethodPublicKey}}
+	cfg.SFTP = &serverconfig.SFTP{AuthMethods: []serverconfig.AuthMethod{serverconfig.AuthMethodPublicKey}}
 	ts.reload(t, cfg)
 	open("passwords no longer offered", map[string]bool{"key B": true, "two factors": true})
 

@@ -31,8 +31,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/server/config"
 )
 
 // opensshClient runs OpenSSH's sftp against ts as alice, with a key and the host key pinned.
@@ -47,7 +47,7 @@ func newOpenSSHClient(t *testing.T, ts *testServer) *opensshClient {
 	t.Helper()
 	realclient.Require(t, "sftp")
 	priv, signer := testcreds.Ed25519(t)
-	users := append([]config.User{}, ts.users...)
+	users := append([]serverconfig.User{}, ts.users...)
 	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
 	ts.setUsers(t, users)
 	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)

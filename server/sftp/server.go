@@ -28,8 +28,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/auth"
-	"github.com/pier-dev/pier/server/config"
 	"github.com/pier-dev/pier/server/conns"
 	"github.com/pier-dev/pier/server/metrics"
 	"github.com/pier-dev/pier/server/session"
@@ -60,7 +60,7 @@ const maxAuthTries = 6
 // Settings are the parts of the configuration read for each new connection; a config reload swaps them.
 type Settings struct {
 	StorageRoot  string
-	AuthMethods  []config.AuthMethod
+	AuthMethods  []serverconfig.AuthMethod
 	IdleTimeout  time.Duration
 	LoginTimeout time.Duration
 }
@@ -151,9 +151,9 @@ func (s *Server) handleConn(netConn net.Conn) {
 	check := &loginCheck{server: s, remote: remote}
 	for _, am := range settings.AuthMethods {
 		switch am {
-		case config.AuthMethodPassword:
+		case serverconfig.AuthMethodPassword:
 			sshConfig.PasswordCallback = check.password(nil)
-		case config.AuthMethodPublicKey:
+		case serverconfig.AuthMethodPublicKey:
 			sshConfig.PublicKeyCallback = check.publicKey(nil)
 		}
 	}

@@ -33,7 +33,7 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/server/config"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 func randomBytes(t *testing.T, n int) []byte {
@@ -346,8 +346,8 @@ func TestRevokedUsersAreDisconnectedAndLockedOut(t *testing.T) {
 	upload(t, c, "/keep.txt", []byte("kept"))
 
 	// A new user appears and can log in at once.
-	users := append([]config.User{}, ts.users...)
-	users = append(users, config.User{Username: "bob", PasswordHash: testcreds.Hash(t, "bob-pw")})
+	users := append([]serverconfig.User{}, ts.users...)
+	users = append(users, serverconfig.User{Username: "bob", PasswordHash: testcreds.Hash(t, "bob-pw")})
 	ts.setUsers(t, users)
 	if _, err := ts.dial(t, "bob", ssh.Password("bob-pw")); err != nil {
 		t.Fatalf("a user added at run time cannot log in: %v", err)
@@ -490,7 +490,7 @@ func TestHundredMebibyteRoundTrip(t *testing.T) {
 
 func TestTwoFactorLogin(t *testing.T) {
 	ts := startServer(t)
-	users := append([]config.User{}, ts.users...)
+	users := append([]serverconfig.User{}, ts.users...)
 	users[0].RequireAllAuthMethods = true
 	ts.setUsers(t, users)
 	password, key := ssh.Password(passwords["alice"]), ssh.PublicKeys(ts.clientKey)

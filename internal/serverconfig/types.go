@@ -19,7 +19,7 @@
 // flattened, fully resolved form of those resources: no Secret references, passwords only as bcrypt hashes, keys
 // inline and defaults applied, so the server never talks to the Kubernetes API. docs/server-config.md describes
 // every field.
-package config
+package serverconfig
 
 import (
 	"encoding/json"
