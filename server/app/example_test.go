@@ -43,7 +43,7 @@ import (
 // absolute paths moved into a temporary folder, its ports made free and 127.0.0.0/8 added to the networks it
 // admits, and checks that every listener answers and alice logs in with the documented password.
 func TestDocumentedExampleRuns(t *testing.T) {
-	example, err := os.ReadFile(filepath.Join("..", "config", "testdata", "example.yaml"))
+	example, err := os.ReadFile(filepath.Join("..", "..", "internal", "serverconfig", "testdata", "example.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
