@@ -33,6 +33,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/pier-dev/pier/internal/testcreds"
 )
 
 var bg = context.Background()
@@ -103,7 +105,7 @@ func deploymentAvailable(t *testing.T, namespace, name string) *corev1.Pod {
 func TestDeploymentBecomesAvailable(t *testing.T) {
 	ns := env.Namespace(t)
 	r := startRunner(t, ns)
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	createDeployment(t, ns, "web", port, func(spec *corev1.PodSpec) {
 		spec.Containers[0].Env = []corev1.EnvVar{
 			{Name: "GREETING", Value: "hello"},
@@ -148,7 +150,7 @@ func TestDeploymentBecomesAvailable(t *testing.T) {
 func TestDeletedPodIsReplaced(t *testing.T) {
 	ns := env.Namespace(t)
 	r := startRunner(t, ns)
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	createDeployment(t, ns, "web", port, func(spec *corev1.PodSpec) {
 		spec.Containers[0].Env = []corev1.EnvVar{
 			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
@@ -198,7 +200,7 @@ func TestSecurityContext(t *testing.T) {
 	ns := env.Namespace(t)
 	startRunner(t, ns)
 	createSecret(t, ns, "keys", map[string]string{"key": "secret-value"})
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.SecurityContext = &corev1.PodSecurityContext{
 		RunAsNonRoot: ptrTo(true),
@@ -251,7 +253,7 @@ func TestSecretVolumeFollowsTheSecret(t *testing.T) {
 	ns := env.Namespace(t)
 	startRunner(t, ns)
 	createSecret(t, ns, "config", map[string]string{"config.yaml": "version: 1"})
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.Volumes = []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "config"}}}}
 	spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "config", MountPath: "/etc/config", ReadOnly: true}}
@@ -290,7 +292,7 @@ func TestSecretVolumeFollowsTheSecret(t *testing.T) {
 func TestMissingSecretWaits(t *testing.T) {
 	ns := env.Namespace(t)
 	startRunner(t, ns)
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.Volumes = []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "later"}}}}
 	spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "config", MountPath: "/etc/config"}}
@@ -338,7 +340,7 @@ func TestServiceAccountToken(t *testing.T) {
 	if _, err := k8s.RbacV1().RoleBindings(ns).Create(bg, binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.ServiceAccountName = "reader"
 	spec.AutomountServiceAccountToken = nil // the default: mounted
@@ -382,7 +384,7 @@ func TestClaimKeepsFilesAcrossPods(t *testing.T) {
 	if _, err := k8s.CoreV1().PersistentVolumeClaims(ns).Create(bg, claim, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptrTo[int64](1000), FSGroup: ptrTo[int64](1000)}
 	spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
@@ -419,7 +421,7 @@ func TestClaimKeepsFilesAcrossPods(t *testing.T) {
 func TestRunStopsProcessesOnCancel(t *testing.T) {
 	ns := env.Namespace(t)
 	r := startRunner(t, ns)
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	pod := createPod(t, ns, "short-lived", echoPodSpec(port))
 	podReady(t, ns, "short-lived")
 	if _, err := get(port, "/readyz"); err != nil {
@@ -450,7 +452,7 @@ func TestRunStopsProcessesOnCancel(t *testing.T) {
 func TestCrashedContainerRestarts(t *testing.T) {
 	ns := env.Namespace(t)
 	startRunner(t, ns)
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	createPod(t, ns, "crasher", echoPodSpec(port))
 	podReady(t, ns, "crasher")
 
@@ -475,15 +477,15 @@ func TestRefusesWhatItCannotRun(t *testing.T) {
 	ns := env.Namespace(t)
 	startRunner(t, ns)
 
-	two := echoPodSpec(freePort(t))
+	two := echoPodSpec(testcreds.FreePort(t))
 	two.Containers = append(two.Containers, corev1.Container{Name: "sidecar", Image: echoImage})
 	createPod(t, ns, "two-containers", two)
 
-	rootSpec := echoPodSpec(freePort(t))
+	rootSpec := echoPodSpec(testcreds.FreePort(t))
 	rootSpec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true)}
 	createPod(t, ns, "no-user", rootSpec)
 
-	missing := echoPodSpec(freePort(t))
+	missing := echoPodSpec(testcreds.FreePort(t))
 	missing.Containers[0].Command = []string{"/missing"}
 	createPod(t, ns, "missing-command", missing)
 

@@ -30,6 +30,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/pier-dev/pier/internal/testcreds"
 )
 
 // The tests of the host-port rule: pods with the same container ports take turns instead of crash-looping.
@@ -42,7 +44,7 @@ func TestReplacementWaitsForTheDrainingPod(t *testing.T) {
 	ns := env.Namespace(t)
 	r := startRunner(t, ns)
 	restarts := watchRestarts(t, ns)
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	createDeployment(t, ns, "drainer", port, func(spec *corev1.PodSpec) {
 		// It goes on serving for a minute after SIGTERM, well within its grace period, like a server draining
 		// its connections; the test ends the drain once it has seen the replacement wait.
@@ -128,7 +130,7 @@ func TestRollingUpdateCompletes(t *testing.T) {
 	ns := env.Namespace(t)
 	startRunner(t, ns)
 	restarts := watchRestarts(t, ns)
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	createDeployment(t, ns, "rollout", port, func(spec *corev1.PodSpec) {
 		spec.Containers[0].Env = []corev1.EnvVar{podNameEnv}
 	})
@@ -191,7 +193,7 @@ func rolledOut(namespace, name string) error {
 func TestNewerPodTakesThePortsOver(t *testing.T) {
 	ns := env.Namespace(t)
 	r := startRunner(t, ns)
-	port := freePort(t)
+	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.Containers[0].Env = []corev1.EnvVar{podNameEnv}
 	// Named so that name order is the reverse of creation order.

@@ -22,6 +22,7 @@ import (
 	"encoding/pem"
 	"net"
 	"os"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -78,13 +79,32 @@ func WriteHostKey(t testing.TB, file string) ssh.PublicKey {
 	return signer.PublicKey()
 }
 
-// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago, and that no earlier call in this process
+// returned: the kernel often hands the port just closed out again, so two calls in a row (an SFTP and a health
+// address, say) could otherwise get the same port.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		_ = ln.Close()
+		freePorts.Lock()
+		seen := freePorts.given[port]
+		freePorts.given[port] = true
+		freePorts.Unlock()
+		if !seen {
+			return port
+		}
 	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no TCP port on 127.0.0.1 that this process was not given already")
+	return 0
 }
+
+// freePorts are the ports FreePort has returned in this process.
+var freePorts = struct {
+	sync.Mutex
+	given map[int]bool
+}{given: map[int]bool{}}
