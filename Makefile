@@ -117,7 +117,7 @@ test-local-cluster: ## Only hack/local-cluster.sh's own test (root): a pod on th
 
 .PHONY: test-scale
 test-scale: ## Only the scale tests (PIER_SCALE_TESTS=1): 10,000 users on one endpoint, against envtest (about 4 minutes).
-	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_SCALE_TESTS=1 go test ./controllers -run 'TestTenThousandUsers' -count=1 -v -timeout 30m
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_SCALE_TESTS=1 go test ./internal/controller -run 'TestTenThousandUsers' -count=1 -v -timeout 30m
 
 .PHONY: test-demo
 test-demo: test-clients ## Only make demo's own test (test/demo): runs make demo five times, ends it each way (Ctrl-C, SIGTERM, SIGHUP, SIGKILL), checks nothing is left.

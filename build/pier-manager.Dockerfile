@@ -18,7 +18,7 @@ COPY third_party/ third_party/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY api/ api/
 COPY cmd/ cmd/
-COPY controllers/ controllers/
+COPY internal/ internal/
 COPY server/ server/
 # Static (no C library in the image), no local paths, stripped; the manager's default pier-server image is the one
 # released with it.

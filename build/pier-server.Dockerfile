@@ -15,6 +15,7 @@ COPY go.mod go.sum ./
 COPY third_party/ third_party/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY cmd/ cmd/
+COPY internal/ internal/
 COPY server/ server/
 # Declared here, not above: a RUN after an ARG misses the cache when the value changes, and REVISION changes with
 # every commit.

@@ -33,7 +33,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers"
+	"github.com/pier-dev/pier/internal/controller"
 )
 
 // defaultServerImage is the pier-server image released with this manager; the Makefile and Helm chart override it.
@@ -94,7 +94,7 @@ func main() {
 	}
 
 	cfg := ctrl.GetConfigOrDie()
-	mgrOptions, certManager, err := controllers.ManagerOptions(cfg, ctrl.Options{
+	mgrOptions, certManager, err := controller.ManagerOptions(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsOptions,
 		HealthProbeBindAddress: probeAddr,
@@ -123,7 +123,7 @@ func main() {
 		os.Exit(2)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.Setup(ctx, mgr, controllers.Options{
+	if err := controller.Setup(ctx, mgr, controller.Options{
 		ServerImage:             serverImage,
 		ServerImagePullPolicy:   pullPolicy,
 		MaxConcurrentReconciles: concurrency,

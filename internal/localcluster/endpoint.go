@@ -37,7 +37,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/internal/controller/render"
 )
 
 // Endpoint is how a client on this machine reaches an endpoint: for a pod the runner runs, its container ports

@@ -31,7 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localca"
 )
 

@@ -35,7 +35,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
-	"github.com/pier-dev/pier/controllers"
+	"github.com/pier-dev/pier/internal/controller"
 	"github.com/pier-dev/pier/internal/testenv"
 )
 
@@ -105,7 +105,7 @@ func startOperator(ctx context.Context) (<-chan error, error) {
 	}
 	cfg := user.Config()
 
-	opts, certManager, err := controllers.ManagerOptions(cfg, ctrl.Options{
+	opts, certManager, err := controller.ManagerOptions(cfg, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 	}, nil)
@@ -116,7 +116,7 @@ func startOperator(ctx context.Context) (<-chan error, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Options{ServerImage: serverImage, CertManager: certManager}); err != nil {
+	if err := controller.Setup(ctx, mgr, controller.Options{ServerImage: serverImage, CertManager: certManager}); err != nil {
 		return nil, fmt.Errorf("setting up the controllers: %w", err)
 	}
 	done := make(chan error, 1)

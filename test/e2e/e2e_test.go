@@ -34,7 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/realclient"
 	"github.com/pier-dev/pier/internal/testenv"

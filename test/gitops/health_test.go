@@ -257,11 +257,11 @@ func TestHealthSpecialCases(t *testing.T) {
 // forms the controllers use today: constants named reason..., Reason: "X", and (ConditionFalse|True), "X".
 func TestEveryReasonIsClassified(t *testing.T) {
 	patterns := regexp.MustCompile(`(?:[rR]eason\w*\s*=\s*"(\w+)"|Reason:\s*"(\w+)"|Condition(?:True|False|Unknown),\s*"(\w+)")`)
-	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "controllers", "*", "*.go"))
+	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "internal", "controller", "*", "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	top, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "controllers", "*.go"))
+	top, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "internal", "controller", "*.go"))
 	found := 0
 	for _, file := range append(files, top...) {
 		if matched, _ := filepath.Match("*_test.go", filepath.Base(file)); matched {
@@ -280,6 +280,6 @@ func TestEveryReasonIsClassified(t *testing.T) {
 		}
 	}
 	if found < 20 {
-		t.Errorf("found only %d reasons in controllers/: the patterns no longer match the code", found)
+		t.Errorf("found only %d reasons in internal/controller/: the patterns no longer match the code", found)
 	}
 }

@@ -38,7 +38,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers"
+	"github.com/pier-dev/pier/internal/controller"
 	"github.com/pier-dev/pier/internal/poll"
 	"github.com/pier-dev/pier/internal/testenv"
 )
@@ -147,7 +147,7 @@ func TestOperatorWritesOnlyStatus(t *testing.T) {
 
 func startManager(t *testing.T, env *testenv.Env) {
 	t.Helper()
-	opts, certManager, err := controllers.ManagerOptions(env.Config, ctrl.Options{
+	opts, certManager, err := controller.ManagerOptions(env.Config, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 	}, nil)
@@ -159,7 +159,7 @@ func startManager(t *testing.T, env *testenv.Env) {
 		t.Fatalf("creating the manager: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := controllers.Setup(ctx, mgr, controllers.Options{ServerImage: "example.test/pier-server:test", CertManager: certManager}); err != nil {
+	if err := controller.Setup(ctx, mgr, controller.Options{ServerImage: "example.test/pier-server:test", CertManager: certManager}); err != nil {
 		cancel()
 		t.Fatalf("setting up the controllers: %v", err)
 	}

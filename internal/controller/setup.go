@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package controllers
+package controller
 
 import (
 	"context"
@@ -41,9 +41,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers/availability"
-	"github.com/pier-dev/pier/controllers/render"
-	"github.com/pier-dev/pier/controllers/users"
+	"github.com/pier-dev/pier/internal/controller/availability"
+	"github.com/pier-dev/pier/internal/controller/render"
+	"github.com/pier-dev/pier/internal/controller/users"
 )
 
 // Field indexes, so a changed Secret or TransferUser finds what depends on it without a full list.

@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package controllers_test
+package controller_test
 
 import (
 	"context"
@@ -28,7 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers/users"
+	"github.com/pier-dev/pier/internal/controller/users"
 )
 
 // TestLongUserNameGetsItsPassword: the longest name the CRD admits with generatePassword (244 characters, so that

@@ -103,7 +103,7 @@ func renderCase(t *testing.T, c goldenCase) rendered {
 }
 
 // TestGolden compares every rendered object with testdata/<case>/<file>.yaml. Run
-// `go test ./controllers/render -update` to rewrite the files after an intended change, and review the diff.
+// `go test ./internal/controller/render -update` to rewrite the files after an intended change, and review the diff.
 func TestGolden(t *testing.T) {
 	for _, c := range goldenCases() {
 		t.Run(c.name, func(t *testing.T) {
@@ -116,7 +116,7 @@ func TestGolden(t *testing.T) {
 			for _, file := range sortedKeys(r.files) {
 				want, err := os.ReadFile(filepath.Join(dir, file))
 				if err != nil {
-					t.Errorf("%v (run go test ./controllers/render -update to create it)", err)
+					t.Errorf("%v (run go test ./internal/controller/render -update to create it)", err)
 					continue
 				}
 				if got := r.files[file]; !bytes.Equal(got, want) {

@@ -14,8 +14,8 @@
 
 // Package controllers holds pier's reconcilers: TransferEndpoint into a running pier-server Deployment and its
 // children, TransferUser into a login on it. What the children look like is decided by the pure functions of
-// controllers/render; this package reads the cluster, calls them, and writes only what changed.
-package controllers
+// internal/controller/render; this package reads the cluster, calls them, and writes only what changed.
+package controller
 
 import (
 	"context"
@@ -37,7 +37,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/internal/controller/render"
 )
 
 // EndpointReconciler reconciles a TransferEndpoint into a pier-server Deployment, its Service, config Secret,

@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package controllers_test
+package controller_test
 
 import (
 	"context"
@@ -29,7 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers/hostkeys"
+	"github.com/pier-dev/pier/internal/controller/hostkeys"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 

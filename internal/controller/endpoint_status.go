@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package controllers
+package controller
 
 import (
 	"fmt"
@@ -27,9 +27,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers/availability"
-	"github.com/pier-dev/pier/controllers/hostkeys"
-	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/internal/controller/availability"
+	"github.com/pier-dev/pier/internal/controller/hostkeys"
+	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 

@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package controllers
+package controller
 
 import (
 	"context"
@@ -26,8 +26,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers/certinfo"
-	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/internal/controller/certinfo"
+	"github.com/pier-dev/pier/internal/controller/render"
 )
 
 // Reasons of the HostKeysReady and TLSReady conditions.

@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package controllers_test
+package controller_test
 
 import (
 	"context"
@@ -32,8 +32,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers"
-	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/internal/controller"
+	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/poll"
 )
 
@@ -82,8 +82,8 @@ func TestFullEndpointLeavesOutTheNewestUsers(t *testing.T) {
 	}
 	_, secret := servedConfig(t, te)
 	data, ok := secret.Data[render.ConfigKey+".gz"]
-	if !ok || len(data) > controllers.MaxConfigBytes {
-		t.Fatalf("the config Secret holds keys %v, want a gzipped config of at most %d bytes", keysOf(secret), controllers.MaxConfigBytes)
+	if !ok || len(data) > controller.MaxConfigBytes {
+		t.Fatalf("the config Secret holds keys %v, want a gzipped config of at most %d bytes", keysOf(secret), controller.MaxConfigBytes)
 	}
 
 	for _, tu := range created[:5] {
@@ -145,7 +145,7 @@ func TestTenThousandUsers(t *testing.T) {
 	ns := env.Namespace(t)
 	te := sftpEndpoint(t, ns)
 	started := time.Now()
-	const n = controllers.MaxUsersPerEndpoint
+	const n = controller.MaxUsersPerEndpoint
 	work := make(chan int)
 	var wg sync.WaitGroup
 	var failed sync.Once

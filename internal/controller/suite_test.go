@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package controllers_test
+package controller_test
 
 import (
 	"bytes"
@@ -38,8 +38,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers"
-	"github.com/pier-dev/pier/controllers/render"
+	"github.com/pier-dev/pier/internal/controller"
+	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/poll"
 	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testenv"
@@ -118,7 +118,7 @@ func printErrors(log *syncbuffer.Buffer) {
 func startManager(ctx context.Context, done chan<- error) error {
 	cfg := rest.CopyConfig(env.Config)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return writes.wrap(rt) }
-	opts, certManager, err := controllers.ManagerOptions(cfg, ctrl.Options{
+	opts, certManager, err := controller.ManagerOptions(cfg, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 	}, nil)
@@ -129,7 +129,7 @@ func startManager(ctx context.Context, done chan<- error) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Options{ServerImage: testImage, CertManager: certManager}); err != nil {
+	if err := controller.Setup(ctx, mgr, controller.Options{ServerImage: testImage, CertManager: certManager}); err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)
 	}
 	go func() { done <- mgr.Start(ctx) }()

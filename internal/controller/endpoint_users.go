@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package controllers
+package controller
 
 import (
 	"context"
@@ -24,7 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers/users"
+	"github.com/pier-dev/pier/internal/controller/users"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 

@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package controllers_test
+package controller_test
 
 import (
 	"context"
@@ -29,7 +29,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/controllers"
+	"github.com/pier-dev/pier/internal/controller"
 	"github.com/pier-dev/pier/internal/poll"
 	"github.com/pier-dev/pier/internal/testenv"
 )
@@ -42,7 +42,7 @@ func TestWithoutCertManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = bare.Stop() }()
-	opts, certManager, err := controllers.ManagerOptions(bare.Config, ctrl.Options{
+	opts, certManager, err := controller.ManagerOptions(bare.Config, ctrl.Options{
 		Scheme:  bare.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// The package's other manager already uses the controllers' names, which must otherwise be unique.
@@ -60,7 +60,7 @@ func TestWithoutCertManager(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := controllers.Setup(ctx, mgr, controllers.Options{ServerImage: testImage, CertManager: certManager}); err != nil {
+	if err := controller.Setup(ctx, mgr, controller.Options{ServerImage: testImage, CertManager: certManager}); err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = mgr.Start(ctx) }()
