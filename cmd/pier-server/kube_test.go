@@ -36,8 +36,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/pier-dev/pier/internal/poll"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 	"github.com/pier-dev/pier/internal/testenv"
 )
 

@@ -26,9 +26,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // readInfo parses the --info-file shell lines (KEY=value or KEY='value').

@@ -22,8 +22,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pier-dev/pier/internal/realclient"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // TestPortablePasswordSources runs portable with its password from each source and logs in with OpenSSH's sftp

@@ -34,7 +34,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // newEndpoint is an SFTP + FTPS endpoint like config/samples' partners: a cert-manager issuer, an implicit FTPS

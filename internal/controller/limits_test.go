@@ -34,7 +34,7 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller"
 	"github.com/pier-dev/pier/internal/controller/render"
-	"github.com/pier-dev/pier/internal/poll"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
 )
 
 // randomRSALine is an RSA 16384 public key as one authorized_keys line (about 2,800 bytes that do not compress),

@@ -40,11 +40,11 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller"
 	"github.com/pier-dev/pier/internal/controller/render"
-	"github.com/pier-dev/pier/internal/poll"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
 	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testenv"
 
-	"github.com/pier-dev/pier/internal/syncbuffer"
+	"github.com/pier-dev/pier/internal/testsupport/syncbuffer"
 )
 
 const testImage = "example.test/pier-server:test"

@@ -32,7 +32,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // sftpEndpoint is the smallest endpoint: SFTP only, generated host keys, emptyDir, with its pod available.

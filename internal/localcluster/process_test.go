@@ -30,7 +30,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/syncbuffer"
+	"github.com/pier-dev/pier/internal/testsupport/syncbuffer"
 )
 
 // parentEnv makes the test binary act as a parent that starts a wrapped `sleep` and waits (see TestMain).

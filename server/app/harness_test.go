@@ -29,8 +29,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/poll"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 
 	"golang.org/x/crypto/ssh"
 

@@ -29,8 +29,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/realclient"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // hostKeyVolume is a mounted host-key Secret: one file per key, updated through the ..data swap.

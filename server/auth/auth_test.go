@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 
 	"golang.org/x/crypto/ssh"
 

@@ -23,7 +23,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // The kinds of open session TestCheck judges: how each logged in.

@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // pemPair is a self-signed certificate and its key, PEM encoded, named by its common name.

@@ -30,7 +30,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // replyCode is the FTP reply code of a failed command, or 0.

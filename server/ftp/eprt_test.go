@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testnet"
+	"github.com/pier-dev/pier/internal/testsupport/testnet"
 )
 
 // activeSession logs alice in over addr, with TLS and protected data connections.

@@ -31,8 +31,8 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/internal/testnet"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testnet"
 	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/certs"
 	"github.com/pier-dev/pier/server/metrics"

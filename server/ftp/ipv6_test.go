@@ -29,9 +29,9 @@ import (
 
 	"github.com/jlaffaye/ftp"
 
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testnet"
+	"github.com/pier-dev/pier/internal/testsupport/testnet"
 )
 
 // TestCurlIPv6 uploads and downloads with curl over [::1]: plain FTP, explicit FTPS (curl always uses EPSV over

@@ -23,9 +23,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // withUploaders adds dropper (UploadOnly), mover (list, upload, rename) and updater (list, upload, overwrite,

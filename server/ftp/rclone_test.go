@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // TestRcloneConcurrentSync is issue 10's report: rclone keeps one TLS session cache per host for all its

@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 

@@ -21,7 +21,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // TestRealClientsResumeAndAppend: the FTP side of the resumed-upload report. curl resumes uploads (`-C -`, which

@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // ftplibScript uploads a file and downloads another with Python's ftplib over explicit FTPS with PROT P.

@@ -28,7 +28,7 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 func writeHomeFile(t *testing.T, ts *testServer, user, name string, data []byte) {

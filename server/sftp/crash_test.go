@@ -27,9 +27,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/poll"
-	"github.com/pier-dev/pier/internal/realclient"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // The helper process of TestKilledServerResumedUpload: this test binary, run again with these variables set,

@@ -25,8 +25,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/testcreds"
-	"github.com/pier-dev/pier/internal/testnet"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testnet"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"

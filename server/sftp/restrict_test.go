@@ -30,13 +30,13 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/poll"
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 	"github.com/pier-dev/pier/server/auth"
 
-	"github.com/pier-dev/pier/internal/syncbuffer"
+	"github.com/pier-dev/pier/internal/testsupport/syncbuffer"
 )
 
 // heldSFTP is an OpenSSH sftp client that stays logged in: it reads its batch commands from a pipe, so the test

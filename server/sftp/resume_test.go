@@ -30,9 +30,9 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // opensshClient runs OpenSSH's sftp against ts as alice, with a key and the host key pinned.

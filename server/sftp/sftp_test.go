@@ -28,7 +28,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"

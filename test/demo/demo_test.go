@@ -31,10 +31,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testenv"
 
-	"github.com/pier-dev/pier/internal/syncbuffer"
+	"github.com/pier-dev/pier/internal/testsupport/syncbuffer"
 )
 
 const (

@@ -41,7 +41,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/localcluster"
-	"github.com/pier-dev/pier/internal/poll"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
 )
 
 // wait is how long anything the operator and the pod do may take; generous, since CI machines are slow.

@@ -44,7 +44,7 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // The tests in this file need a real node (PIER_E2E_TARGET=node, make test-e2e-node) and skip otherwise: Pod

@@ -39,7 +39,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller"
-	"github.com/pier-dev/pier/internal/poll"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
 	"github.com/pier-dev/pier/internal/testenv"
 )
 

@@ -40,7 +40,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/pier-dev/pier/internal/poll"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
 	"github.com/pier-dev/pier/internal/testenv"
 )
 

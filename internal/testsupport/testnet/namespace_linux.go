@@ -30,7 +30,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pier-dev/pier/internal/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // Namespace is a network namespace a test created, joined to this machine's own namespace by a veth pair: an
