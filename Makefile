@@ -178,12 +178,12 @@ images: ## Build the pier-manager and pier-server images (amd64 and arm64) as OC
 
 # The demo is built and exec'ed, not `go run`: go run does not pass SIGTERM on, and its exit status turned a
 # Ctrl-C into "Error 1". With exec, the demo is make's own child, so make's SIGTERM reaches it, and it stops with
-# make even when make is killed. DEMO_FLAGS passes flags to it (go run ./hack/demo -h lists them).
+# make even when make is killed. DEMO_FLAGS passes flags to it (go run ./internal/localcluster/demo -h lists them).
 DEMO_FLAGS ?=
 
 .PHONY: demo
 demo: build test-clients ## A working endpoint on this machine, no cluster needed: control plane, operator, samples, the pod; Ctrl-C stops it.
-	go build -o bin/demo ./hack/demo
+	go build -o bin/demo ./internal/localcluster/demo
 	assets="$$(hack/setup-envtest.sh --with-controller-manager)"; KUBEBUILDER_ASSETS="$$assets" exec bin/demo $(DEMO_FLAGS)
 
 .PHONY: run

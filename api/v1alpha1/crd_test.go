@@ -24,7 +24,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 // TestCRDsInstalled checks the CRDs the API server serves: names, short names, category, status subresource and
@@ -91,7 +91,7 @@ var statusColumns = map[string]struct{ path, typ string }{
 
 // TestSamplesAccepted creates every object under config/samples/ in a fresh namespace.
 func TestSamplesAccepted(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "samples", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "config", "samples", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestSamplesAccepted(t *testing.T) {
 
 // TestSamplesListedInKustomization keeps config/samples/kustomization.yaml in step with the sample files.
 func TestSamplesListedInKustomization(t *testing.T) {
-	dir := filepath.Join(testenv.RepoRoot(), "config", "samples")
+	dir := filepath.Join(controlplane.RepoRoot(), "config", "samples")
 	kustomization, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -23,13 +23,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 // env is the control plane shared by every test in this package; each test works in its own namespace.
-var env *testenv.Env
+var env *controlplane.Env
 
-func TestMain(m *testing.M) { testenv.RunTests(m, testenv.Options{}, &env) }
+func TestMain(m *testing.M) { controlplane.RunTests(m, controlplane.Options{}, &env) }
 
 // fromYAML decodes one YAML document into an object the client can create, in the given namespace.
 func fromYAML(t *testing.T, doc, namespace string) *unstructured.Unstructured {

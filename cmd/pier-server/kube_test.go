@@ -36,9 +36,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
-	"github.com/pier-dev/pier/internal/testenv"
 )
 
 // outsideAPod makes the test look like a run on a workstation: no in-cluster API server, no POD_NAMESPACE, no
@@ -237,7 +237,7 @@ func TestServeStartsWithoutTheAPIServer(t *testing.T) {
 // TestServeFollowsTheConfigSecret runs serve as the operator's pod does (--config-secret, POD_NAMESPACE), with a
 // kubeconfig standing in for the pod's ServiceAccount and its Role, which allows reading only the config Secret.
 func TestServeFollowsTheConfigSecret(t *testing.T) {
-	env, err := testenv.Start()
+	env, err := controlplane.Start()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 )
 
-// The API server of this suite has an IPv4 and an IPv6 Service range (testenv.DualStackServices), IPv4 first.
+// The API server of this suite has an IPv4 and an IPv6 Service range (controlplane.DualStackServices), IPv4 first.
 
 // serviceFamilies waits until the endpoint's Service has the IP families want, with one cluster IP of each, in
 // that order, and returns the Service.

@@ -30,14 +30,14 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
-	"github.com/pier-dev/pier/internal/testenv"
 )
 
 // TestWithoutCertManager runs the operator on a cluster without cert-manager's CRDs, as many clusters are: it must
 // start, serve endpoints that bring their own certificate, and tell an endpoint with issuerRef what is missing.
 func TestWithoutCertManager(t *testing.T) {
-	bare, err := testenv.Start()
+	bare, err := controlplane.Start()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,9 +40,9 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller"
 	"github.com/pier-dev/pier/internal/controller/render"
-	"github.com/pier-dev/pier/internal/testsupport/poll"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
 
 	"github.com/pier-dev/pier/internal/testsupport/syncbuffer"
 )
@@ -50,7 +50,7 @@ import (
 const testImage = "example.test/pier-server:test"
 
 var (
-	env *testenv.Env
+	env *controlplane.Env
 	k8s client.Client
 	// writes counts the API writes the manager makes, by "VERB path".
 	writes = &writeCounter{counts: map[string]int{}}
@@ -61,7 +61,7 @@ var (
 func TestMain(m *testing.M) {
 	logf.SetLogger(zap.New(zap.WriteTo(logOutput())))
 	var err error
-	env, err = testenv.StartWith(testenv.Options{
+	env, err = controlplane.StartWith(controlplane.Options{
 		CertManagerCRDs: true,
 		// The garbage collector proves that deleting an endpoint or user deletes its children.
 		KubeControllers: []string{"garbage-collector-controller", "persistentvolumeclaim-protection-controller"},

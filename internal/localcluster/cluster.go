@@ -37,8 +37,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/pier-dev/pier/internal/localca"
-	"github.com/pier-dev/pier/internal/podrunner"
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
+	"github.com/pier-dev/pier/internal/localcluster/podrunner"
 )
 
 // ServerImage is the image name the local operator renders; the pod runner maps it to the pier-server binary.
@@ -68,7 +68,7 @@ type Cluster struct {
 	// CA issues the certificates cert-manager would; its CertFile is what FTPS clients trust.
 	CA *localca.CA
 
-	env     *testenv.Env
+	env     *controlplane.Env
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	manager *exec.Cmd
@@ -124,7 +124,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 
 	opts.Log.Info("starting the control plane (etcd, kube-apiserver, kube-controller-manager)")
-	c.env, err = testenv.StartWith(testenv.Options{
+	c.env, err = controlplane.StartWith(controlplane.Options{
 		CertManagerCRDs: true,
 		KubeControllers: []string{"deployment-controller", "replicaset-controller", "garbage-collector-controller",
 			"persistentvolumeclaim-protection-controller"},

@@ -26,7 +26,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pier-dev/pier/internal/podrunner"
+	"github.com/pier-dev/pier/internal/localcluster/podrunner"
 )
 
 // execMarker is the first argument of the current binary re-executed as a wrapper of a control-plane binary.

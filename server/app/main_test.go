@@ -17,10 +17,10 @@ package app
 import (
 	"testing"
 
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 // env is the API server the config Secret tests share; each test works in its own namespace.
-var env *testenv.Env
+var env *controlplane.Env
 
-func TestMain(m *testing.M) { testenv.RunTests(m, testenv.Options{}, &env) }
+func TestMain(m *testing.M) { controlplane.RunTests(m, controlplane.Options{}, &env) }

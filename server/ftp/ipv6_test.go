@@ -29,8 +29,8 @@ import (
 
 	"github.com/jlaffaye/ftp"
 
-	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testnet"
 )
 

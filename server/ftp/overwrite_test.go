@@ -23,8 +23,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 

@@ -26,8 +26,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // run runs a real client with a time limit and fails the test with its output if it fails.

@@ -32,14 +32,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
-	"github.com/pier-dev/pier/internal/testenv"
 )
 
 // env is the API server shared by every test in this package; each test works in its own namespace.
-var env *testenv.Env
+var env *controlplane.Env
 
-func TestMain(m *testing.M) { testenv.RunTests(m, testenv.Options{}, &env) }
+func TestMain(m *testing.M) { controlplane.RunTests(m, controlplane.Options{}, &env) }
 
 // recorder collects what a Watcher hands over.
 type recorder struct {

@@ -26,8 +26,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 

@@ -29,8 +29,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // opensshFiles writes what an OpenSSH client needs to talk to ts at addr: alice's private key and a known_hosts

@@ -30,9 +30,9 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
-	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 	"github.com/pier-dev/pier/server/auth"
 

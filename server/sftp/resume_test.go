@@ -30,8 +30,8 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 

@@ -36,10 +36,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/pier-dev/pier/internal/controller"
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
-var env *testenv.Env
+var env *controlplane.Env
 
 // operatorUser is the identity the operator runs as, bound to the generated ClusterRole alone.
 const operatorUser = "pier-operator-under-test"
@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) (int, error) {
 	var err error
-	env, err = testenv.StartWith(testenv.Options{
+	env, err = controlplane.StartWith(controlplane.Options{
 		KubeControllers: []string{"deployment-controller", "replicaset-controller"},
 	})
 	if err != nil {
@@ -80,7 +80,7 @@ func run(m *testing.M) (int, error) {
 // startOperator binds operatorUser to the ClusterRole in config/rbac/role.yaml and runs the operator's manager as
 // that user, with the cache and client options of cmd/manager.
 func startOperator(ctx context.Context) (<-chan error, error) {
-	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "rbac", "role.yaml"))
+	data, err := os.ReadFile(filepath.Join(controlplane.RepoRoot(), "config", "rbac", "role.yaml"))
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
 
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 const (
@@ -55,7 +55,7 @@ const (
 
 var (
 	helmBin  string
-	chartDir = filepath.Join(testenv.RepoRoot(), "charts", "pier")
+	chartDir = filepath.Join(controlplane.RepoRoot(), "charts", "pier")
 )
 
 func TestMain(m *testing.M) {
@@ -576,7 +576,7 @@ func TestRBACMatchesConfig(t *testing.T) {
 		{"ClusterRole", "pier-metrics-reader", "metrics_reader_role.yaml"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			content, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "rbac", c.file))
+			content, err := os.ReadFile(filepath.Join(controlplane.RepoRoot(), "config", "rbac", c.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -594,7 +594,7 @@ func TestRBACMatchesConfig(t *testing.T) {
 
 // TestCRDsMatchConfig checks that the chart's crds/ are config/crd/bases, behind a line naming the source.
 func TestCRDsMatchConfig(t *testing.T) {
-	sources, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "crd", "bases", "*.yaml"))
+	sources, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "config", "crd", "bases", "*.yaml"))
 	if err != nil || len(sources) == 0 {
 		t.Fatalf("no CRDs in config/crd/bases: %v", err)
 	}
@@ -649,7 +649,7 @@ func TestRestrictedPodSecurity(t *testing.T) {
 func TestManagerAcceptsArgs(t *testing.T) {
 	manager := filepath.Join(t.TempDir(), "manager")
 	build := exec.Command("go", "build", "-o", manager, "./cmd/manager")
-	build.Dir = testenv.RepoRoot()
+	build.Dir = controlplane.RepoRoot()
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the manager: %v\n%s", err, out)
 	}

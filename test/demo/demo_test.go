@@ -31,8 +31,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
-	"github.com/pier-dev/pier/internal/testenv"
 
 	"github.com/pier-dev/pier/internal/testsupport/syncbuffer"
 )
@@ -133,7 +133,7 @@ func startDemo(t *testing.T, state string) *demoRun {
 	t.Helper()
 	run := &demoRun{out: &syncbuffer.Buffer{}, exited: make(chan struct{}), envFile: filepath.Join(state, "endpoint.env")}
 	run.make = exec.Command("make", "--no-print-directory", "demo", "DEMO_FLAGS=-state-dir="+state)
-	run.make.Dir = testenv.RepoRoot()
+	run.make.Dir = controlplane.RepoRoot()
 	run.make.Stdout, run.make.Stderr = run.out, run.out
 	run.make.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	started := time.Now()

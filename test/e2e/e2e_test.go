@@ -36,8 +36,8 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
-	"github.com/pier-dev/pier/internal/testenv"
 )
 
 const (
@@ -53,7 +53,7 @@ func TestEndToEnd(t *testing.T) {
 	c := target.Client()
 	// Restricted Pod Security, as on a cluster that enforces it: on a real node, the endpoint's pods must be admitted.
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: restrictedLabels()}})
-	sample := filepath.Join(testenv.RepoRoot(), "config", "samples", "transfer_v1alpha1_transferendpoint.yaml")
+	sample := filepath.Join(controlplane.RepoRoot(), "config", "samples", "transfer_v1alpha1_transferendpoint.yaml")
 	if err := localcluster.ApplyFile(ctx, c, namespace, sample); err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/pier-dev/pier/internal/localcluster"
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 // target is what the suite runs against.
@@ -82,7 +82,7 @@ func run(m *testing.M) (int, error) {
 	for _, b := range []struct{ name, pkg string }{{"manager", "./cmd/manager"}, {"pier-server", "./cmd/pier-server"}} {
 		// Static, as in the images: the pod runs in its own root file system.
 		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, b.name), b.pkg)
-		cmd.Dir = testenv.RepoRoot()
+		cmd.Dir = controlplane.RepoRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return 0, fmt.Errorf("building %s: %w\n%s", b.pkg, err, out)

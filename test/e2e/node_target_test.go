@@ -43,7 +43,7 @@ import (
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localca"
 	"github.com/pier-dev/pier/internal/localcluster"
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 // The node target (PIER_E2E_TARGET=node) is a real single-node cluster made by hack/local-cluster.sh, with pier
@@ -240,7 +240,7 @@ func (n *nodeTarget) run(ctx context.Context, name string, args ...string) (stri
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+n.kubeconfig)
-	cmd.Dir = testenv.RepoRoot()
+	cmd.Dir = controlplane.RepoRoot()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
@@ -250,7 +250,7 @@ func (n *nodeTarget) run(ctx context.Context, name string, args ...string) (stri
 
 // installPier installs cert-manager's CRDs and pier, and waits for the manager to be available.
 func (n *nodeTarget) installPier(ctx context.Context) error {
-	crds, err := testenv.CertManagerCRDDir()
+	crds, err := controlplane.CertManagerCRDDir()
 	if err != nil {
 		return err
 	}

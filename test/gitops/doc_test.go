@@ -27,10 +27,10 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
-var gitopsDoc = filepath.Join(testenv.RepoRoot(), "docs", "gitops.md")
+var gitopsDoc = filepath.Join(controlplane.RepoRoot(), "docs", "gitops.md")
 
 // yamlBlocks returns the documents of every ```yaml block of a Markdown file, each parsed.
 func yamlBlocks(t *testing.T, file string) []map[string]any {
@@ -89,7 +89,7 @@ func TestDocHoldsHealthScript(t *testing.T) {
 // TestDocPathsExist: the paths the Argo CD Applications and Flux Kustomizations install pier from are in this
 // repository.
 func TestDocPathsExist(t *testing.T) {
-	root := testenv.RepoRoot()
+	root := controlplane.RepoRoot()
 	for _, want := range []string{"dist/install.yaml", "charts/pier/Chart.yaml", "config/default/kustomization.yaml"} {
 		if _, err := os.Stat(filepath.Join(root, want)); err != nil {
 			t.Errorf("docs/gitops.md installs from %s: %v", want, err)

@@ -31,11 +31,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 // healthScript is the Argo CD health check docs/gitops.md includes for both kinds.
-var healthScript = filepath.Join(testenv.RepoRoot(), "docs", "gitops", "health.lua")
+var healthScript = filepath.Join(controlplane.RepoRoot(), "docs", "gitops", "health.lua")
 
 // health is what an Argo CD health check returns.
 type health struct{ status, message string }
@@ -257,11 +257,11 @@ func TestHealthSpecialCases(t *testing.T) {
 // forms the controllers use today: constants named reason..., Reason: "X", and (ConditionFalse|True), "X".
 func TestEveryReasonIsClassified(t *testing.T) {
 	patterns := regexp.MustCompile(`(?:[rR]eason\w*\s*=\s*"(\w+)"|Reason:\s*"(\w+)"|Condition(?:True|False|Unknown),\s*"(\w+)")`)
-	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "internal", "controller", "*", "*.go"))
+	files, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "internal", "controller", "*", "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	top, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "internal", "controller", "*.go"))
+	top, _ := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "internal", "controller", "*.go"))
 	found := 0
 	for _, file := range append(files, top...) {
 		if matched, _ := filepath.Match("*_test.go", filepath.Base(file)); matched {

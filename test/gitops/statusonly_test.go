@@ -39,8 +39,8 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
-	"github.com/pier-dev/pier/internal/testenv"
 )
 
 // gitOpsManager is the field manager of the test's own writes, standing in for Argo CD or Flux applying Git.
@@ -79,7 +79,7 @@ spec:
 func TestOperatorWritesOnlyStatus(t *testing.T) {
 	logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	// cert-manager's CRDs as in the controllers' suite: the manager's cache options name its Certificate kind.
-	env, err := testenv.StartWith(testenv.Options{CertManagerCRDs: true})
+	env, err := controlplane.StartWith(controlplane.Options{CertManagerCRDs: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestOperatorWritesOnlyStatus(t *testing.T) {
 	checkChildNames(t, k8s, namespace)
 }
 
-func startManager(t *testing.T, env *testenv.Env) {
+func startManager(t *testing.T, env *controlplane.Env) {
 	t.Helper()
 	opts, certManager, err := controller.ManagerOptions(env.Config, ctrl.Options{
 		Scheme:  env.Scheme,

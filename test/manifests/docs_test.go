@@ -23,7 +23,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 // remoteBase is how docs/install.md refers to pier's kustomize folders: a release on GitHub.
@@ -32,7 +32,7 @@ var remoteBase = regexp.MustCompile(`https://github\.com/pier-dev/pier//(config/
 // TestInstallDocExamples builds the kustomization docs/install.md shows, with its URLs pointing at this checkout,
 // checks that it does what its comments say, and applies it and the doc's other YAML examples to an API server.
 func TestInstallDocExamples(t *testing.T) {
-	root := testenv.RepoRoot()
+	root := controlplane.RepoRoot()
 	content, err := os.ReadFile(filepath.Join(root, "docs", "install.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -40,8 +40,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
-	"github.com/pier-dev/pier/internal/testenv"
 )
 
 // fieldOwner is the field manager of everything these tests apply, as `kubectl apply --server-side` uses
@@ -49,7 +49,7 @@ import (
 const fieldOwner = "pier-manifests-test"
 
 // installFile is the file `make build-installer` writes and users `kubectl apply -f`.
-var installFile = filepath.Join(testenv.RepoRoot(), "dist", "install.yaml")
+var installFile = filepath.Join(controlplane.RepoRoot(), "dist", "install.yaml")
 
 // readObjects splits a multi-document YAML file into objects, skipping empty documents.
 func readObjects(t *testing.T, data []byte) []*unstructured.Unstructured {

@@ -32,7 +32,7 @@ import (
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 const (
@@ -56,7 +56,7 @@ func TestInstallYAMLIsCurrent(t *testing.T) {
 	if !bytes.HasPrefix(header, []byte("# pier ")) {
 		t.Errorf("the first line is not the generated header: %q", header)
 	}
-	built := kustomizeBuild(t, filepath.Join(testenv.RepoRoot(), "config", "default"))
+	built := kustomizeBuild(t, filepath.Join(controlplane.RepoRoot(), "config", "default"))
 	if !bytes.Equal(body, built) {
 		t.Fatal("dist/install.yaml differs from `kustomize build config/default`: run `make build-installer` and commit it")
 	}
@@ -114,7 +114,7 @@ func TestInstallYAMLApplies(t *testing.T) {
 		}
 	}
 
-	samplesDir := filepath.Join(testenv.RepoRoot(), "config", "samples")
+	samplesDir := filepath.Join(controlplane.RepoRoot(), "config", "samples")
 	samples := readObjects(t, kustomizeBuild(t, samplesDir))
 	if len(samples) == 0 {
 		t.Fatal("config/samples builds to nothing")

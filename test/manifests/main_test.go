@@ -44,7 +44,7 @@ func run(m *testing.M) int {
 			"`export KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh)` before `go test`")
 		return 1
 	}
-	// A control plane without any CRD, unlike internal/testenv's, which installs config/crd/bases: these tests
+	// A control plane without any CRD, unlike internal/localcluster/controlplane's, which installs config/crd/bases: these tests
 	// install pier's CRDs from the manifests under test, as a user's cluster would get them.
 	env := &envtest.Environment{}
 	var err error

@@ -28,7 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 // prometheusOperatorVersion is the release whose ServiceMonitor CRD the component is checked against. Its Go
@@ -36,7 +36,7 @@ import (
 const prometheusOperatorVersion = "v0.85.0"
 
 // serviceMonitorCRD downloads the prometheus-operator module (once; it stays in the module cache) and returns its
-// ServiceMonitor CRD, as internal/testenv.CertManagerCRDDir does for cert-manager.
+// ServiceMonitor CRD, as internal/localcluster/controlplane.CertManagerCRDDir does for cert-manager.
 func serviceMonitorCRD(t *testing.T) *unstructured.Unstructured {
 	t.Helper()
 	out, err := exec.Command("go", "mod", "download", "-json",
@@ -68,7 +68,7 @@ func serviceMonitorCRD(t *testing.T) *unstructured.Unstructured {
 // to an API server that has the Prometheus Operator's ServiceMonitor CRD: the ServiceMonitor must be accepted and
 // must scrape the metrics Service's https port.
 func TestPrometheusComponent(t *testing.T) {
-	config := filepath.Join(testenv.RepoRoot(), "config")
+	config := filepath.Join(controlplane.RepoRoot(), "config")
 	cases := []struct {
 		name, dir, monitor string
 	}{

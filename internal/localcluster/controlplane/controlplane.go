@@ -12,9 +12,10 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package testenv starts a real kube-apiserver and etcd (controller-runtime's envtest) with pier's CRDs
-// installed, for tests that must talk to an API server rather than a fake client.
-package testenv
+// Package controlplane starts a real kube-apiserver and etcd (controller-runtime's envtest) with pier's CRDs
+// installed, and optionally kube-controller-manager: the control plane of make demo (internal/localcluster) and of
+// every test that must talk to an API server rather than a fake client.
+package controlplane
 
 import (
 	"context"

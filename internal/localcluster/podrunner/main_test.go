@@ -35,15 +35,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/pier-dev/pier/internal/podrunner"
-	"github.com/pier-dev/pier/internal/testenv"
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
+	"github.com/pier-dev/pier/internal/localcluster/podrunner"
 )
 
 // echoImage is the image of the test pods; it runs testdata/echoserver.
 const echoImage = "example.test/echoserver:test"
 
 var (
-	env        *testenv.Env
+	env        *controlplane.Env
 	k8s        kubernetes.Interface
 	echoBinary string
 )
@@ -76,7 +76,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
-	env, err = testenv.StartWith(testenv.Options{
+	env, err = controlplane.StartWith(controlplane.Options{
 		KubeControllers: []string{"deployment-controller", "replicaset-controller", "garbage-collector-controller"},
 	})
 	if err != nil {
