@@ -57,7 +57,18 @@ type Env struct {
 // RepoRoot is the repository's top folder, found from this file's location so tests work from any package.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	// The nearest folder above this file with a go.mod: true wherever this package is moved in the tree.
+	dir := filepath.Dir(file)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			panic("controlplane: no go.mod above " + file)
+		}
+		dir = parent
+	}
 }
 
 // CertManagerVersion is the cert-manager release whose CRDs StartWith installs. Its Go module ships them as plain
