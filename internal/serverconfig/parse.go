@@ -17,9 +17,11 @@ package serverconfig
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -128,14 +130,16 @@ func (c *Config) strictError(err error) error {
 }
 
 // typeErrorRE matches encoding/json's message for a value of the wrong type, such as
-// `json: cannot unmarshal number into Go struct field TLS.ftp.tls.minVersion of type config.TLSVersion`.
+// `json: cannot unmarshal number into Go struct field TLS.ftp.tls.minVersion of type serverconfig.TLSVersion`.
+// sigs.k8s.io/json keeps its error types internal, so the message is all there is; the Go type names in it are
+// looked up in goTypes, never written here, so renaming the package or a type cannot change the messages.
 var typeErrorRE = regexp.MustCompile(`^json: cannot unmarshal (\w+).* into Go struct field \w+\.(\S+) of type (\S+)$`)
 
 // decodeError rewords a type error in this package's "path: problem" form; other errors pass through.
 func decodeError(err error) error {
 	m := typeErrorRE.FindStringSubmatch(err.Error())
 	if m == nil {
-		if strings.Contains(err.Error(), "into Go value of type config.Config") {
+		if strings.Contains(err.Error(), "into Go value of type "+reflect.TypeFor[Config]().String()) {
 			return errors.New("the file must be a YAML mapping that starts with apiVersion and kind")
 		}
 		return fmt.Errorf("cannot decode: %w", err)
@@ -166,19 +170,52 @@ var jsonKinds = map[string]struct {
 	"object": {"a mapping", false},
 }
 
+// describeGoType says what a value of the Go type named t (as encoding/json names it) is written as in YAML.
 func describeGoType(t string) string {
 	t = strings.TrimPrefix(t, "*")
-	switch {
-	case strings.HasPrefix(t, "[]"):
+	if strings.HasPrefix(t, "[]") {
 		return "a list"
-	case t == "int":
+	}
+	kind := reflect.Struct
+	if rt, ok := goTypes()[t]; ok {
+		kind = rt.Kind()
+	}
+	switch kind {
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return "a whole number"
-	case t == "bool":
+	case reflect.Bool:
 		return "true or false"
-	case t == "string", t == "config.AuthMethod", t == "config.TLSMode", t == "config.TLSVersion",
-		t == "config.Permission", t == "config.Protocol":
+	case reflect.String:
 		return aString
 	default:
 		return "a mapping"
 	}
 }
+
+// goTypes are the types a Config is made of, by the name encoding/json gives them ("int", "serverconfig.TLSMode").
+var goTypes = sync.OnceValue(func() map[string]reflect.Type {
+	types := map[string]reflect.Type{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		if _, seen := types[t.String()]; seen {
+			return
+		}
+		types[t.String()] = t
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			walk(t.Elem())
+		case reflect.Map:
+			walk(t.Key())
+			walk(t.Elem())
+		case reflect.Struct:
+			for i := range t.NumField() {
+				walk(t.Field(i).Type)
+			}
+		}
+	}
+	walk(reflect.TypeFor[Config]())
+	return types
+})
