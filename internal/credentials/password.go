@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"regexp"
 	"unicode"
 	"unicode/utf8"
 
@@ -44,10 +43,6 @@ const maxPasswordBytes = 72
 
 // bcryptPrefixes start every bcrypt hash pier accepts; a Secret value starting with one is taken for a hash.
 var bcryptPrefixes = []string{"$2a$", "$2b$", "$2y$"}
-
-// bcryptRE is the form of a bcrypt hash the server accepts (internal/serverconfig): version, two-digit cost, then 22
-// characters of salt and 31 of hash in bcrypt's base64 alphabet.
-var bcryptRE = regexp.MustCompile(`^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$`)
 
 // GeneratePassword returns a random password of 32 characters from an unambiguous alphabet (letters and digits
 // without 0, O, 1, l and I), drawn from crypto/rand.
@@ -141,11 +136,11 @@ func hasBcryptPrefix(secret []byte) bool {
 // checkBcryptHash checks that hash is a bcrypt hash the server accepts, with a cost it is willing to pay on every
 // login attempt.
 func checkBcryptHash(hash []byte) error {
-	if !bcryptRE.Match(hash) {
+	cost, err := serverconfig.BcryptCost(hash)
+	if errors.Is(err, serverconfig.ErrNotBcryptHash) {
 		return errors.New("password starts like a bcrypt hash ($2a$, $2b$ or $2y$) but is not one: a bcrypt " +
 			"hash is 60 characters, such as $2b$10$ followed by 53 characters of salt and hash")
 	}
-	cost, err := bcrypt.Cost(hash)
 	if err != nil {
 		return fmt.Errorf("password is not a valid bcrypt hash (its cost must be between %d and %d): %w",
 			bcrypt.MinCost, serverconfig.MaxBcryptCost, err)

@@ -32,6 +32,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Names of the keys in a generated host-key Secret, the file names OpenSSH uses.
@@ -45,12 +47,9 @@ const (
 // refuse such keys with a clear reason.
 const keyTypeDSA = "ssh-dss"
 
-// rsaBits is the size of a generated RSA key, and minRSABits the smallest accepted. pier-server refuses RSA host
-// keys under 3072 bits (server/sftp), so a smaller one must be caught here, not when the server starts.
-const (
-	rsaBits    = 3072
-	minRSABits = 3072
-)
+// rsaBits is the size of a generated RSA key. pier-server refuses RSA host keys under
+// serverconfig.MinRSAHostKeyBits, so a smaller one must be caught here, not when the server starts.
+const rsaBits = 3072
 
 // Generate returns new ed25519, ECDSA P-256 and RSA 3072 private keys as OpenSSH PEM, keyed by ED25519Key,
 // ECDSAKey and RSAKey. Three types let every client find one it supports.
@@ -136,9 +135,9 @@ func inspectKey(pemBytes []byte) (Key, error) {
 		return Key{}, fmt.Errorf("not an SSH private key in PEM form (want e.g. \"-----BEGIN OPENSSH "+
 			"PRIVATE KEY-----\"; public keys belong in a key named *.pub): %w", err)
 	}
-	if rsaKey, ok := raw.(*rsa.PrivateKey); ok && rsaKey.N.BitLen() < minRSABits {
+	if rsaKey, ok := raw.(*rsa.PrivateKey); ok && rsaKey.N.BitLen() < serverconfig.MinRSAHostKeyBits {
 		return Key{}, fmt.Errorf("RSA key of %d bits; pier-server needs at least %d bits: generate a new one "+
-			"(ssh-keygen -t rsa -b %d) or use an ed25519 key", rsaKey.N.BitLen(), minRSABits, rsaBits)
+			"(ssh-keygen -t rsa -b %d) or use an ed25519 key", rsaKey.N.BitLen(), serverconfig.MinRSAHostKeyBits, rsaBits)
 	}
 	signer, err := ssh.NewSignerFromKey(raw)
 	if err != nil {

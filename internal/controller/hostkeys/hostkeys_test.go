@@ -299,7 +299,7 @@ func TestServerRefusesShortRSAKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := sftp.NewHostKeys([]string{file}); err == nil {
-		t.Fatal("the server accepts a 2048-bit RSA host key; lower minRSABits to match")
+		t.Fatal("the server accepts a 2048-bit RSA host key; Inspect and the server must both use serverconfig.MinRSAHostKeyBits")
 	}
 }
 
