@@ -70,7 +70,11 @@ func TestNodeSamples(t *testing.T) {
 	}
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: "archive-host-keys"},
 		Data: map[string][]byte{"ssh_host_ed25519_key": pem.EncodeToMemory(block)}})
-	certPEM, keyPEM, err := n.ca.Issue([]string{"ftp.example.com", n.nodeIP.String()}, time.Hour)
+	pair, err := n.ca.IssueServer([]string{"ftp.example.com", n.nodeIP.String()}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := pair.PEM()
 	if err != nil {
 		t.Fatal(err)
 	}
