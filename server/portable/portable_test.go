@@ -16,13 +16,17 @@ package portable
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pier-dev/pier/internal/pki"
 )
 
 func options(t *testing.T) Options {
@@ -197,4 +201,78 @@ func TestReadPasswordFileBounds(t *testing.T) {
 	if _, err := ReadPasswordFile(long); err == nil {
 		t.Fatal("a 5000-byte password file was accepted")
 	}
+}
+
+// The state folder's certificates are renewed on time and keep their file modes: a CA with less than 30 days left
+// is replaced together with the server certificate it signed; a server certificate with less than 7 days left is
+// replaced under the same CA; a broken CA is an error, not silently a new CA that clients do not trust.
+func TestPrepareRenewsCertificates(t *testing.T) {
+	opts := options(t)
+	first, err := Prepare(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, tlsCert, tlsKey := opts.StateDir, first.Config.FTP.TLS.CertFile, first.Config.FTP.TLS.KeyFile
+	for file, want := range map[string]os.FileMode{filepath.Join(state, "ca.key"): 0o600, tlsKey: 0o600,
+		first.CAFile: 0o644, tlsCert: 0o644} {
+		if info, err := os.Stat(file); err != nil || info.Mode().Perm() != want {
+			t.Errorf("%s: %v, want mode %v", file, err, want)
+		}
+	}
+	ca := loadPair(t, first.CAFile, filepath.Join(state, "ca.key"))
+	if !ca.Cert.MaxPathLenZero || ca.Cert.NotAfter.Before(time.Now().AddDate(5, 0, -1)) {
+		t.Errorf("CA: max path length zero %v, valid until %s; want true and five years", ca.Cert.MaxPathLenZero, ca.Cert.NotAfter)
+	}
+
+	// A server certificate with 6 days left is replaced; the CA stays.
+	now := time.Now()
+	short, err := ca.Issue(pki.ServerTemplate("127.0.0.1", []string{"127.0.0.1"}, now.Add(-time.Hour), now.Add(6*24*time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := short.WriteFiles(tlsCert, tlsKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Prepare(opts); err != nil {
+		t.Fatal(err)
+	}
+	renewed := loadPair(t, tlsCert, tlsKey)
+	if renewed.Cert.Equal(short.Cert) || renewed.Cert.CheckSignatureFrom(ca.Cert) != nil {
+		t.Fatal("a server certificate with 6 days left was kept, or its successor is not signed by the same CA")
+	}
+	if got := loadPair(t, first.CAFile, filepath.Join(state, "ca.key")); !got.Cert.Equal(ca.Cert) {
+		t.Fatal("renewing the server certificate replaced the CA")
+	}
+
+	// A CA with 29 days left is replaced, and so is the server certificate it signed.
+	old, err := pki.SelfSign(pki.CATemplate(pkix.Name{CommonName: "old"}, now.Add(-time.Hour), now.Add(29*24*time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.WriteFiles(first.CAFile, filepath.Join(state, "ca.key")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Prepare(opts); err != nil {
+		t.Fatal(err)
+	}
+	newCA := loadPair(t, first.CAFile, filepath.Join(state, "ca.key"))
+	if newCA.Cert.Equal(old.Cert) || loadPair(t, tlsCert, tlsKey).Cert.CheckSignatureFrom(newCA.Cert) != nil {
+		t.Fatal("a CA with 29 days left was kept, or the server certificate is not signed by its successor")
+	}
+
+	if err := os.WriteFile(filepath.Join(state, "ca.key"), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Prepare(opts); err == nil || !strings.Contains(err.Error(), "delete ca.crt and ca.key") {
+		t.Fatalf("a broken CA key: %v, want an error saying how to start a new CA", err)
+	}
+}
+
+func loadPair(t *testing.T, certFile, keyFile string) *pki.Pair {
+	t.Helper()
+	p, err := pki.LoadPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
