@@ -31,9 +31,9 @@ import (
 // minRSABits is the smallest RSA user key accepted: shorter keys can be factored with affordable effort.
 const minRSABits = 2048
 
-// keyTypeDSA is ssh-dss, spelled out because golang.org/x/crypto/ssh deprecates its constant; it is only used to
+// KeyTypeDSA is ssh-dss, spelled out because golang.org/x/crypto/ssh deprecates its constant; it is only used to
 // refuse such keys with a clear reason.
-const keyTypeDSA = "ssh-dss"
+const KeyTypeDSA = "ssh-dss"
 
 // AuthorizedKey is one SSH public key a user may log in with.
 type AuthorizedKey struct {
@@ -175,7 +175,7 @@ func optionNames(options []string) string {
 // checkKeyAccepted refuses keys the server would refuse or that are too weak to protect an account.
 func checkKeyAccepted(key ssh.PublicKey) error {
 	switch t := key.Type(); {
-	case t == keyTypeDSA:
+	case t == KeyTypeDSA:
 		return errors.New("ssh-dss (DSA) keys are refused: DSA is limited to 1024 bits and OpenSSH no longer " +
 			"supports it; use an ed25519 key (ssh-keygen -t ed25519)")
 	case strings.Contains(t, "-cert-"):

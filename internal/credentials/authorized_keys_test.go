@@ -56,7 +56,7 @@ func newTestKeys(t *testing.T) testKeys {
 	k.dsa = wireKey(t, struct {
 		Name       string
 		P, Q, G, Y *big.Int
-	}{keyTypeDSA, p, q, big.NewInt(2), big.NewInt(3)})
+	}{KeyTypeDSA, p, q, big.NewInt(2), big.NewInt(3)})
 	k.cert = certificate(t, k.ed25519)
 	return k
 }

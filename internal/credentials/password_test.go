@@ -21,8 +21,18 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
+
+// minCostHash is a bcrypt hash of password at the lowest cost, so that tests stay fast. (testcreds.Hash does the
+// same, but testcreds imports this package.)
+func minCostHash(t *testing.T, password string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
 
 func TestGeneratePassword(t *testing.T) {
 	seen := map[string]bool{}
@@ -43,6 +53,47 @@ func TestGeneratePassword(t *testing.T) {
 			t.Fatalf("GeneratePassword() returned %q twice", p)
 		}
 		seen[p] = true
+	}
+}
+
+func TestGeneratePasswordOfLength(t *testing.T) {
+	for _, tc := range []struct {
+		length  int
+		wantErr bool
+	}{
+		{length: 16}, {length: 24}, {length: 72},
+		{length: 15, wantErr: true}, {length: 73, wantErr: true}, {length: 0, wantErr: true}, {length: -1, wantErr: true},
+	} {
+		p, err := GeneratePasswordOfLength(tc.length)
+		if tc.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "16 to 72 characters") {
+				t.Errorf("GeneratePasswordOfLength(%d) = %q, %v; want an error naming the range", tc.length, p, err)
+			}
+			continue
+		}
+		if err != nil || len(p) != tc.length || strings.Trim(p, passwordAlphabet) != "" {
+			t.Errorf("GeneratePasswordOfLength(%d) = %q, %v", tc.length, p, err)
+		}
+	}
+}
+
+func TestHash(t *testing.T) {
+	for _, password := range []string{"s3cret", "", " spaces and ünïcode ", strings.Repeat("x", 72)} {
+		hash, err := Hash([]byte(password))
+		if err != nil {
+			t.Fatalf("Hash(%q): %v", password, err)
+		}
+		if cost, _ := bcrypt.Cost([]byte(hash)); cost != HashCost || cost > serverconfig.MaxBcryptCost {
+			t.Errorf("cost %d, want %d (at most %d)", cost, HashCost, serverconfig.MaxBcryptCost)
+		}
+		if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+			t.Errorf("Hash(%q) does not match it", password)
+		}
+		checkServerAcceptsHash(t, hash)
+	}
+	// bcrypt would ignore the 73rd byte, so any password sharing the first 72 would log in too.
+	if hash, err := Hash([]byte(strings.Repeat("x", 73))); err == nil {
+		t.Fatalf("Hash(73 bytes) = %q, want an error", hash)
 	}
 }
 
@@ -110,7 +161,7 @@ func TestHashPasswordPlaintext(t *testing.T) {
 }
 
 func TestHashPasswordExistingHash(t *testing.T) {
-	hash := testcreds.Hash(t, "s3cret") // $2a$04$...
+	hash := minCostHash(t, "s3cret") // $2a$04$...
 	tests := []struct {
 		name   string
 		secret string
@@ -137,7 +188,7 @@ func TestHashPasswordExistingHash(t *testing.T) {
 }
 
 func TestHashPasswordErrors(t *testing.T) {
-	hash := testcreds.Hash(t, "s3cret")
+	hash := minCostHash(t, "s3cret")
 	tests := []struct {
 		name    string
 		secret  string
@@ -185,7 +236,7 @@ func TestHashPasswordKeepsPreviousHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	long := strings.Repeat("a", 72)
-	previousLong := testcreds.Hash(t, long)
+	previousLong := minCostHash(t, long)
 	tests := []struct {
 		name     string
 		secret   string
@@ -226,7 +277,7 @@ func TestHashPasswordKeepsPreviousHash(t *testing.T) {
 // A password longer than bcrypt's 72 bytes must not pass as unchanged just because its first 72 bytes match.
 func TestHashPasswordRefusesLongPasswordMatchingPrevious(t *testing.T) {
 	long := strings.Repeat("a", 72)
-	previous := testcreds.Hash(t, long)
+	previous := minCostHash(t, long)
 	if got, err := HashPassword([]byte(long+"b"), previous); err == nil {
 		t.Fatalf("HashPassword = %q, want an error", got)
 	}
