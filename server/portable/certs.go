@@ -15,49 +15,13 @@
 package portable
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/x509/pkix"
-	"encoding/pem"
-	"fmt"
 	"net"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/pki"
 )
-
-// ensureHostKey returns the public key of the ed25519 host key in file, creating the key if it is missing, so
-// that clients' known_hosts entries survive restarts.
-func ensureHostKey(file string) (string, error) {
-	if data, err := os.ReadFile(file); err == nil {
-		signer, err := ssh.ParsePrivateKey(data)
-		if err != nil {
-			return "", fmt.Errorf("existing host key %s: %w (delete it to get a new one)", file, err)
-		}
-		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))), nil
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", err
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "pier portable host key")
-	if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
-		return "", fmt.Errorf("writing the host key: %w", err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))), nil
-}
 
 type certFiles struct{ caFile, certFile, keyFile string }
 
