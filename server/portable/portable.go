@@ -210,17 +210,20 @@ func ReadPasswordFile(file string) (string, error) {
 	return password, nil
 }
 
+// readAuthorizedKeys reads an authorized_keys file with the operator's rules (internal/credentials): a line with
+// options is refused, because the server has no per-key options and would let the key in where they forbid it.
 func readAuthorizedKeys(file string) ([]string, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("--authorized-keys: %w", err)
 	}
-	var keys []string
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line != "" && !strings.HasPrefix(line, "#") {
-			keys = append(keys, line)
-		}
+	keys, err := credentials.ParseAuthorizedKeys(data)
+	if err != nil {
+		return nil, fmt.Errorf("--authorized-keys %s: %w", file, err)
 	}
-	return keys, nil
+	lines := make([]string, len(keys))
+	for i, k := range keys {
+		lines[i] = k.Line
+	}
+	return lines, nil
 }

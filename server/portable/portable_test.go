@@ -276,3 +276,54 @@ func loadPair(t *testing.T, certFile, keyFile string) *pki.Pair {
 	}
 	return p
 }
+
+// TestPrepareAuthorizedKeysFile: --authorized-keys is read with the operator's rules. In particular a key with
+// options (from=, command=...) is refused: pier-server has no per-key options, so serving the key would drop the
+// restriction the file asks for and let the key in from anywhere.
+func TestPrepareAuthorizedKeysFile(t *testing.T) {
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWEDEjTpHNYtcqK8Y6ZEVsiPOGJ4J38QEORXMAZWGNm"
+	const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm1c7zLW9r6BORocz1SsEbjZK4JFG+EoSLC/UzzcQWS"
+	for _, tc := range []struct {
+		name, content string
+		want          []string
+		wantErr       []string
+	}{
+		{name: "comments, blank lines and CRLF", content: "# team\r\n\r\n" + key + " me@host\r\n  " + other + "  \r\n",
+			want: []string{key + " me@host", other}},
+		{name: "byte order mark", content: "\ufeff" + key + " me@host\n", want: []string{key + " me@host"}},
+		{name: "the same key twice", content: key + " a\n" + key + " b\n", want: []string{key + " a"}},
+		{name: "from option", content: key + " ok\nfrom=\"192.0.2.1\" " + other + "\n",
+			wantErr: []string{"--authorized-keys", "line 2", "options (from)"}},
+		{name: "command option", content: "command=\"/bin/false\" " + key + "\n",
+			wantErr: []string{"--authorized-keys", "line 1", "options (command)"}},
+		{name: "two keys on a line", content: key + " " + other + "\n",
+			wantErr: []string{"--authorized-keys", "line 1", "more than one key"}},
+		{name: "not a key", content: key + "\nssh-ed25519 nope\n", wantErr: []string{"--authorized-keys", "line 2", "not a public key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := options(t)
+			opts.AuthorizedKeysFile = filepath.Join(t.TempDir(), "authorized_keys")
+			if err := os.WriteFile(opts.AuthorizedKeysFile, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p, err := Prepare(opts)
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatalf("Prepare accepted the file and serves keys %q", p.Config.Users[0].AuthorizedKeys)
+				}
+				for _, want := range tc.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q does not contain %q", err, want)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Config.Users[0].AuthorizedKeys; strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("authorized keys\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+}
