@@ -23,16 +23,12 @@ import (
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
-// minCostHash is a bcrypt hash of password at the lowest cost, so that tests stay fast. (testcreds.Hash does the
-// same, but testcreds imports this package.)
-func minCostHash(t *testing.T, password string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
-}
+// Hashes at bcrypt's lowest cost, so that the tests stay fast: of "s3cret", and of 72 times "a". (testcreds.Hash
+// makes such hashes, but testcreds imports this package.)
+const (
+	s3cretHash = "$2a$04$kN3EOPs/A9a6Np/QngXRnugAjaPqOMTHNsH4DAlMHvts.Y5eQi3Eu"
+	longHash   = "$2a$04$qY2wMoZ9FkaE34IfXBbAheNrbivr5P/xwNAfRal91NXaZtpo04PPq"
+)
 
 func TestGeneratePassword(t *testing.T) {
 	seen := map[string]bool{}
@@ -161,7 +157,10 @@ func TestHashPasswordPlaintext(t *testing.T) {
 }
 
 func TestHashPasswordExistingHash(t *testing.T) {
-	hash := minCostHash(t, "s3cret") // $2a$04$...
+	hash := s3cretHash
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte("s3cret")) != nil {
+		t.Fatal("s3cretHash is not a hash of s3cret")
+	}
 	tests := []struct {
 		name   string
 		secret string
@@ -188,7 +187,7 @@ func TestHashPasswordExistingHash(t *testing.T) {
 }
 
 func TestHashPasswordErrors(t *testing.T) {
-	hash := minCostHash(t, "s3cret")
+	hash := s3cretHash
 	tests := []struct {
 		name    string
 		secret  string
@@ -236,7 +235,7 @@ func TestHashPasswordKeepsPreviousHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	long := strings.Repeat("a", 72)
-	previousLong := minCostHash(t, long)
+	previousLong := longHash
 	tests := []struct {
 		name     string
 		secret   string
@@ -277,7 +276,7 @@ func TestHashPasswordKeepsPreviousHash(t *testing.T) {
 // A password longer than bcrypt's 72 bytes must not pass as unchanged just because its first 72 bytes match.
 func TestHashPasswordRefusesLongPasswordMatchingPrevious(t *testing.T) {
 	long := strings.Repeat("a", 72)
-	previous := minCostHash(t, long)
+	previous := longHash
 	if got, err := HashPassword([]byte(long+"b"), previous); err == nil {
 		t.Fatalf("HashPassword = %q, want an error", got)
 	}

@@ -15,7 +15,6 @@
 package pki
 
 import (
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"os"
 	"path/filepath"
@@ -94,30 +93,30 @@ func TestOpenCA(t *testing.T) {
 	}{
 		{name: "no folder yet", prepare: func(t *testing.T, dir string) *Pair { return nil }},
 		{name: "valid: kept", prepare: func(t *testing.T, dir string) *Pair {
-			return writeCA(t, dir, CATemplate(subject, now.Add(-time.Hour), now.Add(time.Hour)))
+			return writeCA(t, dir, selfSigned(t, CATemplate(subject, now.Add(-time.Hour), now.Add(time.Hour))))
 		}},
 		{name: "valid for longer than renewBefore: kept", renewBefore: 30 * 24 * time.Hour,
 			prepare: func(t *testing.T, dir string) *Pair {
-				return writeCA(t, dir, CATemplate(subject, now.Add(-time.Hour), now.Add(31*24*time.Hour)))
+				return writeCA(t, dir, selfSigned(t, CATemplate(subject, now.Add(-time.Hour), now.Add(31*24*time.Hour))))
 			}},
 		{name: "expired: replaced", prepare: func(t *testing.T, dir string) *Pair {
-			writeCA(t, dir, CATemplate(subject, now.Add(-2*time.Hour), now.Add(-time.Hour)))
+			writeCA(t, dir, selfSigned(t, CATemplate(subject, now.Add(-2*time.Hour), now.Add(-time.Hour))))
 			return nil
 		}},
 		{name: "within renewBefore: replaced", renewBefore: 30 * 24 * time.Hour,
 			prepare: func(t *testing.T, dir string) *Pair {
-				writeCA(t, dir, CATemplate(subject, now.Add(-time.Hour), now.Add(29*24*time.Hour)))
+				writeCA(t, dir, selfSigned(t, CATemplate(subject, now.Add(-time.Hour), now.Add(29*24*time.Hour))))
 				return nil
 			}},
 		{name: "key missing: replaced", prepare: func(t *testing.T, dir string) *Pair {
-			writeCA(t, dir, CATemplate(subject, now.Add(-time.Hour), now.Add(time.Hour)))
+			writeCA(t, dir, selfSigned(t, CATemplate(subject, now.Add(-time.Hour), now.Add(time.Hour))))
 			if err := os.Remove(filepath.Join(dir, CAKeyFile)); err != nil {
 				t.Fatal(err)
 			}
 			return nil
 		}},
 		{name: "certificate missing: replaced", prepare: func(t *testing.T, dir string) *Pair {
-			writeCA(t, dir, CATemplate(subject, now.Add(-time.Hour), now.Add(time.Hour)))
+			writeCA(t, dir, selfSigned(t, CATemplate(subject, now.Add(-time.Hour), now.Add(time.Hour))))
 			if err := os.Remove(filepath.Join(dir, CACertFile)); err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +124,7 @@ func TestOpenCA(t *testing.T) {
 		}},
 		{name: "broken key: an error, not a silent new CA", wantErr: "delete ca.crt and ca.key",
 			prepare: func(t *testing.T, dir string) *Pair {
-				writeCA(t, dir, CATemplate(subject, now.Add(-time.Hour), now.Add(time.Hour)))
+				writeCA(t, dir, selfSigned(t, CATemplate(subject, now.Add(-time.Hour), now.Add(time.Hour))))
 				if err := os.WriteFile(filepath.Join(dir, CAKeyFile), []byte("garbage"), 0o600); err != nil {
 					t.Fatal(err)
 				}
@@ -136,12 +135,7 @@ func TestOpenCA(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			if err := leaf.WriteFiles(filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)); err != nil {
-				t.Fatal(err)
-			}
+			writeCA(t, dir, leaf)
 			return nil
 		}},
 	} {
@@ -186,18 +180,14 @@ func TestOpenCA(t *testing.T) {
 	}
 }
 
-// writeCA writes a CA made from tmpl into dir, as OpenCA keeps it.
-func writeCA(t *testing.T, dir string, tmpl *x509.Certificate) *Pair {
+// writeCA writes pair into dir as OpenCA keeps a CA, and returns it.
+func writeCA(t *testing.T, dir string, pair *Pair) *Pair {
 	t.Helper()
-	ca, err := SelfSign(tmpl)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := ca.WriteFiles(filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)); err != nil {
+	if err := pair.WriteFiles(filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)); err != nil {
 		t.Fatal(err)
 	}
-	return ca
+	return pair
 }

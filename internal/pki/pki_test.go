@@ -17,24 +17,30 @@ package pki
 import (
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
+// newCA is a CA valid for the hour around now.
 func newCA(t *testing.T) *Pair {
 	t.Helper()
 	now := time.Now()
-	ca, err := SelfSign(CATemplate(pkix.Name{CommonName: "test CA"}, now.Add(-time.Hour), now.Add(time.Hour)))
+	return selfSigned(t, CATemplate(pkix.Name{CommonName: "test CA"}, now.Add(-time.Hour), now.Add(time.Hour)))
+}
+
+func selfSigned(t *testing.T, tmpl *x509.Certificate) *Pair {
+	t.Helper()
+	pair, err := SelfSign(tmpl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ca
+	return pair
 }
 
 func TestServerTemplateNames(t *testing.T) {
@@ -144,11 +150,7 @@ func TestCATemplate(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
 	tmpl := CATemplate(pkix.Name{CommonName: "c", Organization: []string{"o"}}, now.Add(-time.Hour), now.AddDate(5, 0, 0))
 	tmpl.MaxPathLenZero = true
-	ca, err := SelfSign(tmpl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := ca.Cert
+	c := selfSigned(t, tmpl).Cert
 	if !c.IsCA || !c.BasicConstraintsValid || c.KeyUsage != x509.KeyUsageCertSign|x509.KeyUsageCRLSign ||
 		!c.MaxPathLenZero || c.MaxPathLen != 0 {
 		t.Errorf("CA %v, constraints %v, usage %v, max path length zero %v", c.IsCA, c.BasicConstraintsValid, c.KeyUsage, c.MaxPathLenZero)
@@ -174,23 +176,17 @@ func TestIssueNeedsACA(t *testing.T) {
 
 func TestPEM(t *testing.T) {
 	ca := newCA(t)
-	sec1, err := ca.KeyPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkcs8, err := ca.PKCS8KeyPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := EncodePublicKey(&ca.Key.PublicKey)
-	if err != nil {
+	certPEM, sec1, sec1Err := ca.PEM()
+	pkcs8, pkcs8Err := ca.PKCS8KeyPEM()
+	pub, pubErr := EncodePublicKey(&ca.Key.PublicKey)
+	if err := errors.Join(sec1Err, pkcs8Err, pubErr); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(string(sec1), "-----BEGIN EC PRIVATE KEY-----") ||
 		!strings.HasPrefix(string(pkcs8), "-----BEGIN PRIVATE KEY-----") ||
 		!strings.HasPrefix(string(pub), "-----BEGIN PUBLIC KEY-----") ||
-		!strings.HasPrefix(string(ca.CertPEM()), "-----BEGIN CERTIFICATE-----") {
-		t.Fatalf("PEM block types:\n%s%s%s%s", sec1, pkcs8, pub, ca.CertPEM())
+		!strings.HasPrefix(string(certPEM), "-----BEGIN CERTIFICATE-----") || string(certPEM) != string(ca.CertPEM()) {
+		t.Fatalf("PEM block types:\n%s%s%s%s", sec1, pkcs8, pub, certPEM)
 	}
 	for _, tc := range []struct {
 		name    string
@@ -231,11 +227,7 @@ func TestPEM(t *testing.T) {
 
 // A PKCS #8 key of another type is refused: a Pair holds ECDSA keys.
 func TestParseECKeyPEMRefusesOtherKeyTypes(t *testing.T) {
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	der, err := x509.MarshalPKCS8PrivateKey(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
 	if err != nil {
 		t.Fatal(err)
 	}
