@@ -12,13 +12,6 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package pki makes and keeps the X.509 certificates pier needs where cert-manager does not run: the local CA of
-// make demo and the end-to-end tests, the CA and server certificate of `pier-server portable`, the certificates of
-// hack/nodecluster's control plane and those of tests. Every key is ECDSA P-256; every certificate gets a random
-// serial number. The callers choose subjects, names and lifetimes, so each keeps its own.
-//
-// pki is a leaf: it imports no other pier package, so the operator, pier-server, the local cluster, hack/ and the
-// tests can all use it.
 package pki
 
 import (
