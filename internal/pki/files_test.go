@@ -15,6 +15,7 @@
 package pki
 
 import (
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"os"
 	"path/filepath"
@@ -156,27 +157,33 @@ func TestOpenCA(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ca.CertFile != filepath.Join(dir, CACertFile) {
-				t.Errorf("CertFile %s", ca.CertFile)
-			}
-			switch {
-			case kept != nil && !ca.Cert.Equal(kept.Cert):
-				t.Fatal("a valid CA was replaced")
-			case kept == nil && !ca.Cert.NotAfter.Equal(year.NotAfter.Truncate(time.Second)):
-				t.Fatalf("the CA was not made from the template: valid until %s", ca.Cert.NotAfter)
-			}
-			// What OpenCA returns is what is on disk, and the next OpenCA keeps it.
-			again, err := OpenCA(dir, year, tc.renewBefore)
-			if err != nil || !again.Cert.Equal(ca.Cert) || !again.Key.Equal(ca.Key) {
-				t.Fatalf("a second OpenCA did not keep the CA: %v", err)
-			}
-			if m := mode(t, dir); m != 0o700 {
-				t.Errorf("folder mode %v, want 0700", m)
-			}
-			if m := mode(t, filepath.Join(dir, CAKeyFile)); m != 0o600 {
-				t.Errorf("key mode %v, want 0600", m)
-			}
+			checkOpened(t, ca, dir, kept, year, tc.renewBefore)
 		})
+	}
+}
+
+// checkOpened checks the CA OpenCA returned from dir: kept when kept is not nil, else made from tmpl; on disk with
+// the right modes; and kept by the next OpenCA.
+func checkOpened(t *testing.T, ca *CA, dir string, kept *Pair, tmpl *x509.Certificate, renewBefore time.Duration) {
+	t.Helper()
+	if ca.CertFile != filepath.Join(dir, CACertFile) {
+		t.Errorf("CertFile %s", ca.CertFile)
+	}
+	switch {
+	case kept != nil && !ca.Cert.Equal(kept.Cert):
+		t.Fatal("a valid CA was replaced")
+	case kept == nil && !ca.Cert.NotAfter.Equal(tmpl.NotAfter.Truncate(time.Second)):
+		t.Fatalf("the CA was not made from the template: valid until %s", ca.Cert.NotAfter)
+	}
+	again, err := OpenCA(dir, tmpl, renewBefore)
+	if err != nil || !again.Cert.Equal(ca.Cert) || !again.Key.Equal(ca.Key) {
+		t.Fatalf("a second OpenCA did not keep the CA: %v", err)
+	}
+	if m := mode(t, dir); m != 0o700 {
+		t.Errorf("folder mode %v, want 0700", m)
+	}
+	if m := mode(t, filepath.Join(dir, CAKeyFile)); m != 0o600 {
+		t.Errorf("key mode %v, want 0600", m)
 	}
 }
 

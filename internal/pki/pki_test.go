@@ -60,7 +60,7 @@ func TestServerTemplateNames(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := ServerTemplate("cn", tc.names, time.Now(), time.Now().Add(time.Hour))
-			var ips []string
+			ips := make([]string, 0, len(tmpl.IPAddresses))
 			for _, ip := range tmpl.IPAddresses {
 				ips = append(ips, ip.String())
 			}

@@ -203,28 +203,37 @@ func TestReadPasswordFileBounds(t *testing.T) {
 	}
 }
 
-// The state folder's certificates are renewed on time and keep their file modes: a CA with less than 30 days left
-// is replaced together with the server certificate it signed; a server certificate with less than 7 days left is
-// replaced under the same CA; a broken CA is an error, not silently a new CA that clients do not trust.
-func TestPrepareRenewsCertificates(t *testing.T) {
-	opts := options(t)
-	first, err := Prepare(opts)
+// prepared runs Prepare once and returns its result and the CA it made.
+func prepared(t *testing.T, opts Options) (*Prepared, *pki.Pair) {
+	t.Helper()
+	p, err := Prepare(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	state, tlsCert, tlsKey := opts.StateDir, first.Config.FTP.TLS.CertFile, first.Config.FTP.TLS.KeyFile
-	for file, want := range map[string]os.FileMode{filepath.Join(state, "ca.key"): 0o600, tlsKey: 0o600,
-		first.CAFile: 0o644, tlsCert: 0o644} {
+	return p, loadPair(t, p.CAFile, filepath.Join(opts.StateDir, "ca.key"))
+}
+
+// The state folder's keys are for their owner only, and the CA signs this server's certificates only, for five
+// years.
+func TestPrepareCertificateFiles(t *testing.T) {
+	opts := options(t)
+	p, ca := prepared(t, opts)
+	for file, want := range map[string]os.FileMode{filepath.Join(opts.StateDir, "ca.key"): 0o600,
+		p.Config.FTP.TLS.KeyFile: 0o600, p.CAFile: 0o644, p.Config.FTP.TLS.CertFile: 0o644} {
 		if info, err := os.Stat(file); err != nil || info.Mode().Perm() != want {
 			t.Errorf("%s: %v, want mode %v", file, err, want)
 		}
 	}
-	ca := loadPair(t, first.CAFile, filepath.Join(state, "ca.key"))
 	if !ca.Cert.MaxPathLenZero || ca.Cert.NotAfter.Before(time.Now().AddDate(5, 0, -1)) {
 		t.Errorf("CA: max path length zero %v, valid until %s; want true and five years", ca.Cert.MaxPathLenZero, ca.Cert.NotAfter)
 	}
+}
 
-	// A server certificate with 6 days left is replaced; the CA stays.
+// A server certificate with less than 7 days left is replaced under the same CA.
+func TestPrepareRenewsServerCertificate(t *testing.T) {
+	opts := options(t)
+	p, ca := prepared(t, opts)
+	tlsCert, tlsKey := p.Config.FTP.TLS.CertFile, p.Config.FTP.TLS.KeyFile
 	now := time.Now()
 	short, err := ca.Issue(pki.ServerTemplate("127.0.0.1", []string{"127.0.0.1"}, now.Add(-time.Hour), now.Add(6*24*time.Hour)))
 	if err != nil {
@@ -233,34 +242,40 @@ func TestPrepareRenewsCertificates(t *testing.T) {
 	if err := short.WriteFiles(tlsCert, tlsKey); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Prepare(opts); err != nil {
-		t.Fatal(err)
-	}
+	_, caAfter := prepared(t, opts)
 	renewed := loadPair(t, tlsCert, tlsKey)
 	if renewed.Cert.Equal(short.Cert) || renewed.Cert.CheckSignatureFrom(ca.Cert) != nil {
 		t.Fatal("a server certificate with 6 days left was kept, or its successor is not signed by the same CA")
 	}
-	if got := loadPair(t, first.CAFile, filepath.Join(state, "ca.key")); !got.Cert.Equal(ca.Cert) {
+	if !caAfter.Cert.Equal(ca.Cert) {
 		t.Fatal("renewing the server certificate replaced the CA")
 	}
+}
 
-	// A CA with 29 days left is replaced, and so is the server certificate it signed.
+// A CA with less than 30 days left is replaced, and so is the server certificate it signed.
+func TestPrepareRenewsCA(t *testing.T) {
+	opts := options(t)
+	p, _ := prepared(t, opts)
+	now := time.Now()
 	old, err := pki.SelfSign(pki.CATemplate(pkix.Name{CommonName: "old"}, now.Add(-time.Hour), now.Add(29*24*time.Hour)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := old.WriteFiles(first.CAFile, filepath.Join(state, "ca.key")); err != nil {
+	if err := old.WriteFiles(p.CAFile, filepath.Join(opts.StateDir, "ca.key")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Prepare(opts); err != nil {
-		t.Fatal(err)
-	}
-	newCA := loadPair(t, first.CAFile, filepath.Join(state, "ca.key"))
-	if newCA.Cert.Equal(old.Cert) || loadPair(t, tlsCert, tlsKey).Cert.CheckSignatureFrom(newCA.Cert) != nil {
+	_, newCA := prepared(t, opts)
+	cert := loadPair(t, p.Config.FTP.TLS.CertFile, p.Config.FTP.TLS.KeyFile)
+	if newCA.Cert.Equal(old.Cert) || cert.Cert.CheckSignatureFrom(newCA.Cert) != nil {
 		t.Fatal("a CA with 29 days left was kept, or the server certificate is not signed by its successor")
 	}
+}
 
-	if err := os.WriteFile(filepath.Join(state, "ca.key"), []byte("garbage"), 0o600); err != nil {
+// A broken CA is an error that says what to do, not silently a new CA that clients do not trust.
+func TestPrepareBrokenCA(t *testing.T) {
+	opts := options(t)
+	prepared(t, opts)
+	if err := os.WriteFile(filepath.Join(opts.StateDir, "ca.key"), []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Prepare(opts); err == nil || !strings.Contains(err.Error(), "delete ca.crt and ca.key") {
