@@ -15,11 +15,6 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -30,7 +25,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/pier-dev/pier/internal/localca"
+	"github.com/pier-dev/pier/internal/pki"
 )
 
 // certValidity is how long the node's certificates last; up issues new ones when the node address changes.
@@ -69,36 +64,35 @@ func ensurePKI(l layout, n network) error {
 	if err := os.RemoveAll(l.pki()); err != nil {
 		return err
 	}
-	ca, err := localca.Open(l.pki())
+	ca, err := pki.OpenLocalCA(l.pki())
 	if err != nil {
 		return fmt.Errorf("creating the node's CA: %w", err)
 	}
-	write := func(name string, certPEM, keyPEM []byte) error {
-		return errors.Join(os.WriteFile(filepath.Join(l.pki(), name+".crt"), certPEM, 0o644),
-			os.WriteFile(filepath.Join(l.pki(), name+".key"), keyPEM, 0o600))
+	write := func(name string, pair *pki.Pair) error {
+		return pair.WriteFiles(filepath.Join(l.pki(), name+".crt"), filepath.Join(l.pki(), name+".key"))
 	}
-	certPEM, keyPEM, err := ca.Issue(serverNames(n), certValidity)
+	pair, err := ca.IssueServer(serverNames(n), certValidity)
 	if err != nil {
 		return err
 	}
-	if err := write("apiserver", certPEM, keyPEM); err != nil {
+	if err := write("apiserver", pair); err != nil {
 		return err
 	}
-	if certPEM, keyPEM, err = ca.Issue([]string{n.nodeIP.String(), nodeName}, certValidity); err != nil {
+	if pair, err = ca.IssueServer([]string{n.nodeIP.String(), nodeName}, certValidity); err != nil {
 		return err
 	}
-	if err := write("kubelet-serving", certPEM, keyPEM); err != nil {
+	if err := write("kubelet-serving", pair); err != nil {
 		return err
 	}
 	if err := writeServiceAccountKey(l); err != nil {
 		return err
 	}
 	for _, id := range clientIdentities {
-		certPEM, keyPEM, err := ca.IssueClient(id.user, id.groups, certValidity)
+		pair, err := ca.IssueClient(id.user, id.groups, certValidity)
 		if err != nil {
 			return err
 		}
-		if err := write(id.file, certPEM, keyPEM); err != nil {
+		if err := write(id.file, pair); err != nil {
 			return err
 		}
 		if id.file == "apiserver-kubelet-client" {
@@ -108,7 +102,7 @@ func ensurePKI(l layout, n network) error {
 		if id.file == "admin" {
 			file = l.Kubeconfig()
 		}
-		if err := writeKubeconfig(file, n, ca.CertPEM(), id.user, certPEM, keyPEM); err != nil {
+		if err := writeKubeconfig(file, n, ca.CertPEM(), id.user, pair); err != nil {
 			return err
 		}
 	}
@@ -117,25 +111,29 @@ func ensurePKI(l layout, n network) error {
 
 // writeServiceAccountKey writes the key pair the API server signs service account tokens with.
 func writeServiceAccountKey(l layout) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := pki.GenerateKey()
 	if err != nil {
 		return err
 	}
-	der, err := x509.MarshalECPrivateKey(key)
+	keyPEM, err := pki.EncodeECKey(key)
 	if err != nil {
 		return err
 	}
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pubPEM, err := pki.EncodePublicKey(&key.PublicKey)
 	if err != nil {
 		return err
 	}
 	return errors.Join(
-		os.WriteFile(filepath.Join(l.pki(), "sa.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600),
-		os.WriteFile(filepath.Join(l.pki(), "sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644))
+		os.WriteFile(filepath.Join(l.pki(), "sa.key"), keyPEM, 0o600),
+		os.WriteFile(filepath.Join(l.pki(), "sa.pub"), pubPEM, 0o644))
 }
 
 // writeKubeconfig writes a kubeconfig for user with its certificate embedded.
-func writeKubeconfig(file string, n network, caPEM []byte, user string, certPEM, keyPEM []byte) error {
+func writeKubeconfig(file string, n network, caPEM []byte, user string, pair *pki.Pair) error {
+	certPEM, keyPEM, err := pair.PEM()
+	if err != nil {
+		return err
+	}
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters[nodeName] = &clientcmdapi.Cluster{Server: n.apiServerURL(), CertificateAuthorityData: caPEM}
 	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM}

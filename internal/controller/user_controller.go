@@ -35,9 +35,9 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/internal/controller/credentials"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/controller/users"
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 

@@ -36,9 +36,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/pier-dev/pier/internal/localca"
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/localcluster/podrunner"
+	"github.com/pier-dev/pier/internal/pki"
 )
 
 // ServerImage is the image name the local operator renders; the pod runner maps it to the pier-server binary.
@@ -66,7 +66,7 @@ type Cluster struct {
 	// KubeconfigFile is an admin kubeconfig for kubectl and the tests.
 	KubeconfigFile string
 	// CA issues the certificates cert-manager would; its CertFile is what FTPS clients trust.
-	CA *localca.CA
+	CA *pki.CA
 
 	env     *controlplane.Env
 	cancel  context.CancelFunc
@@ -115,7 +115,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return fail(fmt.Errorf("removing what an earlier run left: %w", err))
 		}
 	}
-	if c.CA, err = localca.Open(filepath.Join(opts.StateDir, "ca")); err != nil {
+	if c.CA, err = pki.OpenLocalCA(filepath.Join(opts.StateDir, "ca")); err != nil {
 		return fail(err)
 	}
 	err = writeWrappers(binDir, os.Getenv("KUBEBUILDER_ASSETS"), "etcd", "kube-apiserver", "kube-controller-manager")

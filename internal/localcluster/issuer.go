@@ -32,7 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pier-dev/pier/internal/controller/render"
-	"github.com/pier-dev/pier/internal/localca"
+	"github.com/pier-dev/pier/internal/pki"
 )
 
 // certificateValidity is how long the stand-in's certificates last, like cert-manager's default.
@@ -42,7 +42,7 @@ const certificateValidity = 90 * 24 * time.Hour
 // the Certificate's Secret and marks it Ready. It says so in the Certificate's status; nothing else is faked.
 type Issuer struct {
 	client client.Client
-	ca     *localca.CA
+	ca     *pki.CA
 	log    *slog.Logger
 	// extraNames, when set, gives names the certificate also covers beyond spec.dnsNames and 127.0.0.1 (a real
 	// node's Service address, say); an error postpones the Certificate to the next round.
@@ -51,7 +51,7 @@ type Issuer struct {
 }
 
 // NewIssuer is an Issuer of Certificates from ca. extraNames may be nil (see Issuer).
-func NewIssuer(c client.Client, ca *localca.CA, log *slog.Logger,
+func NewIssuer(c client.Client, ca *pki.CA, log *slog.Logger,
 	extraNames func(ctx context.Context, cert *unstructured.Unstructured) ([]string, error)) *Issuer {
 	return &Issuer{client: c, ca: ca, log: log, extraNames: extraNames}
 }
@@ -120,7 +120,11 @@ func (i *Issuer) issue(ctx context.Context, cert *unstructured.Unstructured) err
 		}
 		names = append(names, extra...)
 	}
-	certPEM, keyPEM, err := i.ca.Issue(names, certificateValidity)
+	pair, err := i.ca.IssueServer(names, certificateValidity)
+	if err != nil {
+		return err
+	}
+	certPEM, keyPEM, err := pair.PEM()
 	if err != nil {
 		return err
 	}

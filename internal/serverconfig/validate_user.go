@@ -23,7 +23,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -36,18 +35,7 @@ const (
 // maxHomeDirectoryLength is TransferUser's limit on homeDirectory.
 const maxHomeDirectoryLength = 1024
 
-var (
-	usernameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@-]*$`)
-	// bcryptRE matches the modular-crypt form of a bcrypt hash: version, two-digit cost, 22 characters of salt and
-	// 31 of hash in bcrypt's base64 alphabet.
-	bcryptRE = regexp.MustCompile(`^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$`)
-)
-
-// keyTypes are the user key types accepted, as for TransferUser: no DSA, no certificates.
-var keyTypes = []string{
-	ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoRSA,
-	ssh.KeyAlgoSKED25519, ssh.KeyAlgoSKECDSA256,
-}
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@-]*$`)
 
 // singlePermissions are the permissions that are not presets.
 var singlePermissions = []Permission{
@@ -96,13 +84,15 @@ func userPath(i int, username string) string {
 
 func (u *User) validate(errs *errorList, path string) {
 	validateUsername(errs, child(path, "username"), u.Username)
-	if u.PasswordHash != "" && !isBcryptHash(u.PasswordHash) {
-		// Never quote the value: it may be a plaintext password.
-		errs.add(child(path, "passwordHash"), "not a bcrypt hash (want $2a$, $2b$ or $2y$)")
-	} else if cost, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil && cost > MaxBcryptCost {
-		// Every login attempt for this user, including an attacker's guesses, would cost that much CPU.
-		errs.add(child(path, "passwordHash"), "bcrypt cost %d is above %d: each login would take seconds of CPU; "+
-			"hash the password again with a lower cost", cost, MaxBcryptCost)
+	if u.PasswordHash != "" {
+		if cost, err := BcryptCost([]byte(u.PasswordHash)); err != nil {
+			// Never quote the value: it may be a plaintext password.
+			errs.add(child(path, "passwordHash"), "%v", ErrNotBcryptHash)
+		} else if cost > MaxBcryptCost {
+			// Every login attempt for this user, including an attacker's guesses, would cost that much CPU.
+			errs.add(child(path, "passwordHash"), "bcrypt cost %d is above %d: each login would take seconds of CPU; "+
+				"hash the password again with a lower cost", cost, MaxBcryptCost)
+		}
 	}
 	for i, key := range u.AuthorizedKeys {
 		if err := checkAuthorizedKey(key); err != nil {
@@ -160,19 +150,6 @@ func (u *User) validatePermissions(errs *errorList, field string) {
 	}
 }
 
-// MaxBcryptCost is the highest bcrypt cost accepted. Cost 14 already takes about a second per check on a
-// server core; the operator hashes with bcrypt's default, 10.
-const MaxBcryptCost = 14
-
-// isBcryptHash reports whether h is a well-formed bcrypt hash that bcrypt itself can read.
-func isBcryptHash(h string) bool {
-	if !bcryptRE.MatchString(h) {
-		return false
-	}
-	_, err := bcrypt.Cost([]byte(h))
-	return err == nil
-}
-
 // checkAuthorizedKey checks one authorized_keys line: optional options, key type, base64 key, optional comment.
 func checkAuthorizedKey(line string) error {
 	if !utf8.ValidString(line) {
@@ -188,8 +165,8 @@ func checkAuthorizedKey(line string) error {
 	if err != nil {
 		return fmt.Errorf("invalid public key: %w", err)
 	}
-	if !slices.Contains(keyTypes, key.Type()) {
-		return fmt.Errorf("key type %s is not accepted (want one of %s)", key.Type(), strings.Join(keyTypes, ", "))
+	if !KeyTypeAccepted(key.Type()) {
+		return fmt.Errorf("key type %s is not accepted (want one of %s)", key.Type(), strings.Join(acceptedKeyTypes, ", "))
 	}
 	return nil
 }

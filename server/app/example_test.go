@@ -17,12 +17,7 @@ package app
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,6 +30,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
@@ -136,27 +132,22 @@ func writeExampleFiles(t *testing.T, cfg *serverconfig.Config) {
 		}
 	}
 	for _, file := range cfg.SFTP.HostKeyFiles {
-		var key any
-		var err error
+		keyType := credentials.ED25519
 		switch {
 		case strings.Contains(file, "rsa"):
-			key, err = rsa.GenerateKey(rand.Reader, 3072)
+			keyType = credentials.RSA
 		case strings.Contains(file, "ecdsa"):
-			key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		default:
-			testcreds.WriteHostKey(t, file)
-			continue
+			keyType = credentials.ECDSA
 		}
+		key, err := credentials.GenerateKey(keyType)
 		if err != nil {
 			t.Fatal(err)
 		}
-		block, err := ssh.MarshalPrivateKey(key, "")
+		data, err := credentials.MarshalPrivateKey(key, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		testcreds.WriteFileAtomic(t, file, data)
 	}
 	certPEM, keyPEM := testcreds.SelfSigned(t, "ftp.example.com")
 	testcreds.WriteFileAtomic(t, cfg.FTP.TLS.CertFile, certPEM)

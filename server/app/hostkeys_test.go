@@ -16,7 +16,6 @@ package app
 
 import (
 	"bytes"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -29,6 +28,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
@@ -70,11 +70,11 @@ func (v *hostKeyVolume) path(name string) string { return filepath.Join(v.dir, n
 func newHostKey(t *testing.T) (string, ssh.PublicKey) {
 	t.Helper()
 	priv, signer := testcreds.Ed25519(t)
-	block, err := ssh.MarshalPrivateKey(priv, "")
+	data, err := credentials.MarshalPrivateKey(priv, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(pem.EncodeToMemory(block)), signer.PublicKey()
+	return string(data), signer.PublicKey()
 }
 
 // openSSHPins lists alice's home with OpenSSH sftp and a password, with known_hosts pinning key alone and strict

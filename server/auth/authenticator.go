@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
@@ -105,12 +106,12 @@ func (a *Authenticator) accept(acct *Account, protocol serverconfig.Protocol, re
 	return acct, nil
 }
 
-// dummyHash is compared against when there is no real hash. Its cost matches bcrypt's default, the cost the
-// operator hashes with.
+// dummyHash is compared against when there is no real hash. It is hashed as the operator and portable mode hash
+// passwords (credentials.Hash), so that it costs as much as a real user's.
 var dummyHash = sync.OnceValue(func() []byte {
-	h, err := bcrypt.GenerateFromPassword([]byte("pier: no such user"), bcrypt.DefaultCost)
+	h, err := credentials.Hash([]byte("pier: no such user"))
 	if err != nil {
 		panic("bcrypt failed to hash a constant: " + err.Error())
 	}
-	return h
+	return []byte(h)
 })

@@ -15,175 +15,52 @@
 package portable
 
 import (
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
-	"errors"
-	"fmt"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
-	"golang.org/x/crypto/ssh"
+	"github.com/pier-dev/pier/internal/pki"
 )
 
-// ensureHostKey returns the public key of the ed25519 host key in file, creating the key if it is missing, so
-// that clients' known_hosts entries survive restarts.
-func ensureHostKey(file string) (string, error) {
-	if data, err := os.ReadFile(file); err == nil {
-		signer, err := ssh.ParsePrivateKey(data)
-		if err != nil {
-			return "", fmt.Errorf("existing host key %s: %w (delete it to get a new one)", file, err)
-		}
-		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))), nil
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", err
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "pier portable host key")
-	if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
-		return "", fmt.Errorf("writing the host key: %w", err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))), nil
-}
-
 type certFiles struct{ caFile, certFile, keyFile string }
+
+// Lifetimes of portable mode's certificates: the CA is renewed when it has less than caRenewBefore left, the
+// server certificate when it has less than certRenewBefore left.
+const (
+	caRenewBefore   = 30 * 24 * time.Hour
+	certRenewBefore = 7 * 24 * time.Hour
+)
 
 // ensureCertificates keeps a local CA (ca.crt) and a server certificate it signed (tls.crt, tls.key) for host,
 // 127.0.0.1, ::1 and localhost. The CA is reused while it is valid, so a client that trusts it once keeps
 // trusting the server; the server certificate is renewed when it has less than a week left.
 func ensureCertificates(state, host string) (certFiles, error) {
 	files := certFiles{
-		caFile:   filepath.Join(state, "ca.crt"),
+		caFile:   filepath.Join(state, pki.CACertFile),
 		certFile: filepath.Join(state, "tls.crt"),
 		keyFile:  filepath.Join(state, "tls.key"),
 	}
-	caKeyFile := filepath.Join(state, "ca.key")
-	ca, caKey, err := loadPair(files.caFile, caKeyFile)
-	if err != nil || time.Until(ca.NotAfter) < 30*24*time.Hour {
-		if ca, caKey, err = newCA(files.caFile, caKeyFile); err != nil {
-			return files, err
-		}
-		_ = os.Remove(files.certFile) // signed by the old CA
+	now := time.Now()
+	// Five years, and no intermediate CAs below it: it signs this server's certificates only.
+	caTemplate := pki.CATemplate(pkix.Name{CommonName: "pier portable local CA"}, now.Add(-time.Hour), now.AddDate(5, 0, 0))
+	caTemplate.MaxPathLenZero = true
+	ca, err := pki.OpenCA(state, caTemplate, caRenewBefore)
+	if err != nil {
+		return files, err
 	}
-	if cert, _, err := loadPair(files.certFile, files.keyFile); err == nil &&
-		time.Until(cert.NotAfter) > 7*24*time.Hour && cert.CheckSignatureFrom(ca) == nil {
+	// A certificate of an earlier CA fails CheckSignatureFrom, so a renewed CA means a new server certificate too.
+	if cert, err := pki.LoadPair(files.certFile, files.keyFile); err == nil &&
+		time.Until(cert.Cert.NotAfter) > certRenewBefore && cert.Cert.CheckSignatureFrom(ca.Cert) == nil {
 		return files, nil
 	}
-	return files, newServerCert(files.certFile, files.keyFile, host, ca, caKey)
-}
-
-func loadPair(certFile, keyFile string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	certPEM, err := os.ReadFile(certFile)
+	names := []string{"localhost", "127.0.0.1", "::1"}
+	if ip := net.ParseIP(host); (ip != nil && !ip.IsLoopback()) || (ip == nil && host != "localhost") {
+		names = append(names, host)
+	}
+	cert, err := ca.Issue(pki.ServerTemplate(host, names, now.Add(-time.Hour), now.AddDate(0, 3, 0)))
 	if err != nil {
-		return nil, nil, err
+		return files, err
 	}
-	keyPEM, err := os.ReadFile(keyFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	cb, _ := pem.Decode(certPEM)
-	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return nil, nil, errors.New("not PEM")
-	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	key, err := x509.ParseECPrivateKey(kb.Bytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cert, key, nil
-}
-
-func newCA(certFile, keyFile string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "pier portable local CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(5, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := writePair(certFile, keyFile, der, key); err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	return cert, key, err
-}
-
-func newServerCert(certFile, keyFile, host string, ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: host},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(0, 3, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	if ip := net.ParseIP(host); ip != nil && !ip.IsLoopback() {
-		tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-	} else if ip == nil && host != "localhost" {
-		tmpl.DNSNames = append(tmpl.DNSNames, host)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return err
-	}
-	return writePair(certFile, keyFile, der, key)
-}
-
-func writePair(certFile, keyFile string, der []byte, key *ecdsa.PrivateKey) error {
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", keyFile, err)
-	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", certFile, err)
-	}
-	return nil
-}
-
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		panic("crypto/rand failed: " + err.Error())
-	}
-	return n
+	return files, cert.WriteFiles(files.certFile, files.keyFile)
 }

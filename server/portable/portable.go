@@ -18,11 +18,9 @@
 package portable
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -30,8 +28,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
@@ -79,13 +76,14 @@ func Prepare(opts Options) (*Prepared, error) {
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the state folder: %w", err)
 	}
+	// The host key is kept across runs, so that clients' known_hosts entries stay true.
 	hostKey := filepath.Join(state, "ssh_host_ed25519_key")
-	hostPub, err := ensureHostKey(hostKey)
+	hostSigner, err := credentials.EnsureKeyFile(hostKey, "pier portable host key")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the host key: %w", err)
 	}
 	knownHosts := filepath.Join(state, "known_hosts")
-	line := fmt.Sprintf("[%s]:%d %s", opts.Host, opts.SFTPPort, hostPub)
+	line := fmt.Sprintf("[%s]:%d %s", opts.Host, opts.SFTPPort, credentials.PublicKeyLine(hostSigner.PublicKey()))
 	if err := os.WriteFile(knownHosts, []byte(line), 0o600); err != nil {
 		return nil, fmt.Errorf("writing known_hosts: %w", err)
 	}
@@ -98,11 +96,11 @@ func Prepare(opts Options) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := credentials.Hash([]byte(password))
 	if err != nil {
 		return nil, err
 	}
-	user := serverconfig.User{Username: opts.Username, PasswordHash: string(hash), HomeDirectory: "/"}
+	user := serverconfig.User{Username: opts.Username, PasswordHash: hash, HomeDirectory: "/"}
 	if opts.AuthorizedKeysFile != "" {
 		keys, err := readAuthorizedKeys(opts.AuthorizedKeysFile)
 		if err != nil {
@@ -151,9 +149,13 @@ func choosePassword(opts Options) (password string, generated bool, err error) {
 		password, err := ReadPasswordFile(opts.PasswordFile)
 		return password, false, err
 	}
-	password, err = randomPassword(24)
+	password, err = credentials.GeneratePasswordOfLength(generatedPasswordLength)
 	return password, true, err
 }
+
+// generatedPasswordLength is shorter than the operator's 32 characters because the user types it; about 140 bits
+// of entropy all the same.
+const generatedPasswordLength = 24
 
 // Limits of ReadPasswordFile.
 const (
@@ -208,33 +210,20 @@ func ReadPasswordFile(file string) (string, error) {
 	return password, nil
 }
 
+// readAuthorizedKeys reads an authorized_keys file with the operator's rules (internal/credentials): a line with
+// options is refused, because the server has no per-key options and would let the key in where they forbid it.
 func readAuthorizedKeys(file string) ([]string, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("--authorized-keys: %w", err)
 	}
-	var keys []string
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line != "" && !strings.HasPrefix(line, "#") {
-			keys = append(keys, line)
-		}
+	keys, err := credentials.ParseAuthorizedKeys(data)
+	if err != nil {
+		return nil, fmt.Errorf("--authorized-keys %s: %w", file, err)
 	}
-	return keys, nil
-}
-
-const passwordAlphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-// randomPassword returns n characters from an alphabet without look-alikes (l, 1, I, O, 0).
-func randomPassword(n int) (string, error) {
-	var b strings.Builder
-	max := big.NewInt(int64(len(passwordAlphabet)))
-	for range n {
-		i, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			return "", err
-		}
-		b.WriteByte(passwordAlphabet[i.Int64()])
+	lines := make([]string, len(keys))
+	for i, k := range keys {
+		lines[i] = k.Line
 	}
-	return b.String(), nil
+	return lines, nil
 }

@@ -16,13 +16,17 @@ package portable
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pier-dev/pier/internal/pki"
 )
 
 func options(t *testing.T) Options {
@@ -196,5 +200,145 @@ func TestReadPasswordFileBounds(t *testing.T) {
 	}
 	if _, err := ReadPasswordFile(long); err == nil {
 		t.Fatal("a 5000-byte password file was accepted")
+	}
+}
+
+// prepared runs Prepare once and returns its result and the CA it made.
+func prepared(t *testing.T, opts Options) (*Prepared, *pki.Pair) {
+	t.Helper()
+	p, err := Prepare(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, loadPair(t, p.CAFile, filepath.Join(opts.StateDir, "ca.key"))
+}
+
+// The state folder's keys are for their owner only, and the CA signs this server's certificates only, for five
+// years.
+func TestPrepareCertificateFiles(t *testing.T) {
+	opts := options(t)
+	p, ca := prepared(t, opts)
+	for file, want := range map[string]os.FileMode{filepath.Join(opts.StateDir, "ca.key"): 0o600,
+		p.Config.FTP.TLS.KeyFile: 0o600, p.CAFile: 0o644, p.Config.FTP.TLS.CertFile: 0o644} {
+		if info, err := os.Stat(file); err != nil || info.Mode().Perm() != want {
+			t.Errorf("%s: %v, want mode %v", file, err, want)
+		}
+	}
+	if !ca.Cert.MaxPathLenZero || ca.Cert.NotAfter.Before(time.Now().AddDate(5, 0, -1)) {
+		t.Errorf("CA: max path length zero %v, valid until %s; want true and five years", ca.Cert.MaxPathLenZero, ca.Cert.NotAfter)
+	}
+}
+
+// A server certificate with less than 7 days left is replaced under the same CA.
+func TestPrepareRenewsServerCertificate(t *testing.T) {
+	opts := options(t)
+	p, ca := prepared(t, opts)
+	tlsCert, tlsKey := p.Config.FTP.TLS.CertFile, p.Config.FTP.TLS.KeyFile
+	now := time.Now()
+	short, err := ca.Issue(pki.ServerTemplate("127.0.0.1", []string{"127.0.0.1"}, now.Add(-time.Hour), now.Add(6*24*time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := short.WriteFiles(tlsCert, tlsKey); err != nil {
+		t.Fatal(err)
+	}
+	_, caAfter := prepared(t, opts)
+	renewed := loadPair(t, tlsCert, tlsKey)
+	if renewed.Cert.Equal(short.Cert) || renewed.Cert.CheckSignatureFrom(ca.Cert) != nil {
+		t.Fatal("a server certificate with 6 days left was kept, or its successor is not signed by the same CA")
+	}
+	if !caAfter.Cert.Equal(ca.Cert) {
+		t.Fatal("renewing the server certificate replaced the CA")
+	}
+}
+
+// A CA with less than 30 days left is replaced, and so is the server certificate it signed.
+func TestPrepareRenewsCA(t *testing.T) {
+	opts := options(t)
+	p, _ := prepared(t, opts)
+	now := time.Now()
+	old, err := pki.SelfSign(pki.CATemplate(pkix.Name{CommonName: "old"}, now.Add(-time.Hour), now.Add(29*24*time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.WriteFiles(p.CAFile, filepath.Join(opts.StateDir, "ca.key")); err != nil {
+		t.Fatal(err)
+	}
+	_, newCA := prepared(t, opts)
+	cert := loadPair(t, p.Config.FTP.TLS.CertFile, p.Config.FTP.TLS.KeyFile)
+	if newCA.Cert.Equal(old.Cert) || cert.Cert.CheckSignatureFrom(newCA.Cert) != nil {
+		t.Fatal("a CA with 29 days left was kept, or the server certificate is not signed by its successor")
+	}
+}
+
+// A broken CA is an error that says what to do, not silently a new CA that clients do not trust.
+func TestPrepareBrokenCA(t *testing.T) {
+	opts := options(t)
+	prepared(t, opts)
+	if err := os.WriteFile(filepath.Join(opts.StateDir, "ca.key"), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Prepare(opts); err == nil || !strings.Contains(err.Error(), "delete ca.crt and ca.key") {
+		t.Fatalf("a broken CA key: %v, want an error saying how to start a new CA", err)
+	}
+}
+
+func loadPair(t *testing.T, certFile, keyFile string) *pki.Pair {
+	t.Helper()
+	p, err := pki.LoadPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPrepareAuthorizedKeysFile: --authorized-keys is read with the operator's rules. In particular a key with
+// options (from=, command=...) is refused: pier-server has no per-key options, so serving the key would drop the
+// restriction the file asks for and let the key in from anywhere.
+func TestPrepareAuthorizedKeysFile(t *testing.T) {
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWEDEjTpHNYtcqK8Y6ZEVsiPOGJ4J38QEORXMAZWGNm"
+	const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm1c7zLW9r6BORocz1SsEbjZK4JFG+EoSLC/UzzcQWS"
+	for _, tc := range []struct {
+		name, content string
+		want          []string
+		wantErr       []string
+	}{
+		{name: "comments, blank lines and CRLF", content: "# team\r\n\r\n" + key + " me@host\r\n  " + other + "  \r\n",
+			want: []string{key + " me@host", other}},
+		{name: "byte order mark", content: "\ufeff" + key + " me@host\n", want: []string{key + " me@host"}},
+		{name: "the same key twice", content: key + " a\n" + key + " b\n", want: []string{key + " a"}},
+		{name: "from option", content: key + " ok\nfrom=\"192.0.2.1\" " + other + "\n",
+			wantErr: []string{"--authorized-keys", "line 2", "options (from)"}},
+		{name: "command option", content: "command=\"/bin/false\" " + key + "\n",
+			wantErr: []string{"--authorized-keys", "line 1", "options (command)"}},
+		{name: "two keys on a line", content: key + " " + other + "\n",
+			wantErr: []string{"--authorized-keys", "line 1", "more than one key"}},
+		{name: "not a key", content: key + "\nssh-ed25519 nope\n", wantErr: []string{"--authorized-keys", "line 2", "not a public key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := options(t)
+			opts.AuthorizedKeysFile = filepath.Join(t.TempDir(), "authorized_keys")
+			if err := os.WriteFile(opts.AuthorizedKeysFile, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p, err := Prepare(opts)
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatalf("Prepare accepted the file and serves keys %q", p.Config.Users[0].AuthorizedKeys)
+				}
+				for _, want := range tc.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q does not contain %q", err, want)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Config.Users[0].AuthorizedKeys; strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("authorized keys\n%q\nwant\n%q", got, tc.want)
+			}
+		})
 	}
 }

@@ -24,10 +24,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-)
 
-// minRSABits is the smallest RSA host key accepted: 2048-bit keys are below current recommendations.
-const minRSABits = 3072
+	"github.com/pier-dev/pier/internal/serverconfig"
+)
 
 // HostKeys loads the server's SSH host keys from files and reloads them when a file changes, so a rotated key is
 // offered to the next connection without a restart. Once loaded, keys are only ever replaced by other keys that
@@ -141,8 +140,9 @@ func loadHostKey(file string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not an unencrypted private key: %w", err)
 	}
-	if rsaKey, ok := key.(*rsa.PrivateKey); ok && rsaKey.N.BitLen() < minRSABits {
-		return nil, fmt.Errorf("RSA key of %d bits; use at least %d bits or an ed25519 key", rsaKey.N.BitLen(), minRSABits)
+	if rsaKey, ok := key.(*rsa.PrivateKey); ok && rsaKey.N.BitLen() < serverconfig.MinRSAHostKeyBits {
+		return nil, fmt.Errorf("RSA key of %d bits; use at least %d bits or an ed25519 key", rsaKey.N.BitLen(),
+			serverconfig.MinRSAHostKeyBits)
 	}
 	signer, err := ssh.NewSignerFromKey(key)
 	if err != nil {

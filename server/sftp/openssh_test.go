@@ -16,7 +16,7 @@ package sftp
 
 import (
 	"bytes"
-	"encoding/pem"
+	"crypto"
 	"fmt"
 	"net"
 	"os"
@@ -29,21 +29,21 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // opensshFiles writes what an OpenSSH client needs to talk to ts at addr: alice's private key and a known_hosts
 // file pinning the server's host key, so host key checking stays strict.
-func opensshFiles(t *testing.T, ts *testServer, addr string, priv any) (keyFile, knownHosts string) {
+func opensshFiles(t *testing.T, ts *testServer, addr string, priv crypto.Signer) (keyFile, knownHosts string) {
 	t.Helper()
-	dir := t.TempDir()
-	block, err := ssh.MarshalPrivateKey(priv, "")
+	data, err := credentials.MarshalPrivateKey(priv, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyFile = filepath.Join(dir, "id")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+	keyFile = filepath.Join(t.TempDir(), "id")
+	if err := os.WriteFile(keyFile, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return keyFile, knownHostsFile(t, addr, ts.hostKeyFile)

@@ -16,11 +16,9 @@ package e2e
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -40,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
 )
@@ -75,24 +74,12 @@ type userKey struct {
 
 func newUserKey(t *testing.T) userKey {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
 	file := filepath.Join(t.TempDir(), "id_ed25519")
-	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
+	signer, err := credentials.EnsureKeyFile(file, "e2e")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return userKey{file: file, signer: signer,
-		authorized: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))}
+	return userKey{file: file, signer: signer, authorized: credentials.PublicKeyLine(signer.PublicKey())}
 }
 
 func passwordSecret(name, password string) *corev1.Secret {

@@ -16,11 +16,8 @@ package e2e
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"net/textproto"
@@ -37,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -60,17 +58,21 @@ func TestNodeSamples(t *testing.T) {
 	alice := newUserKey(t)
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: "alice-authorized-keys"},
 		Data: map[string][]byte{"authorized_keys": []byte(alice.authorized + "\n")}})
-	_, hostKey, err := ed25519.GenerateKey(rand.Reader)
+	hostKey, err := credentials.GenerateKey(credentials.ED25519)
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, err := ssh.MarshalPrivateKey(hostKey, "archive")
+	hostKeyPEM, err := credentials.MarshalPrivateKey(hostKey, "archive")
 	if err != nil {
 		t.Fatal(err)
 	}
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: "archive-host-keys"},
-		Data: map[string][]byte{"ssh_host_ed25519_key": pem.EncodeToMemory(block)}})
-	certPEM, keyPEM, err := n.ca.Issue([]string{"ftp.example.com", n.nodeIP.String()}, time.Hour)
+		Data: map[string][]byte{"ssh_host_ed25519_key": hostKeyPEM}})
+	pair, err := n.ca.IssueServer([]string{"ftp.example.com", n.nodeIP.String()}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := pair.PEM()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,9 +41,9 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
-	"github.com/pier-dev/pier/internal/localca"
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
+	"github.com/pier-dev/pier/internal/pki"
 )
 
 // The node target (PIER_E2E_TARGET=node) is a real single-node cluster made by hack/local-cluster.sh, with pier
@@ -62,7 +62,7 @@ var suiteNamespaces = []string{namespace, nodeNamespace, ftpNamespace, samplesNa
 type nodeTarget struct {
 	client     client.Client
 	clientset  *kubernetes.Clientset
-	ca         *localca.CA
+	ca         *pki.CA
 	issuer     *localcluster.Issuer
 	nodeIP     netip.Addr
 	kubeconfig string
@@ -146,7 +146,7 @@ func runNode(m interface{ Run() int }, dir string, log *slog.Logger) (int, error
 	if n.nodeIP, err = nodeAddress(ctx, n.client); err != nil {
 		return 0, err
 	}
-	if n.ca, err = localca.Open(filepath.Join(dir, "ca")); err != nil {
+	if n.ca, err = pki.OpenLocalCA(filepath.Join(dir, "ca")); err != nil {
 		return 0, err
 	}
 

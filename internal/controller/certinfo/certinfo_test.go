@@ -15,20 +15,14 @@
 package certinfo
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/pki"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
@@ -40,29 +34,17 @@ var (
 // pair returns a self-signed certificate for dnsNames, valid from notBefore to notAfter, and its key, as PEM.
 func pair(t *testing.T, notBefore, notAfter time.Time, dnsNames ...string) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := pki.ServerTemplate("ftp.example.com", dnsNames, notBefore, notAfter)
+	tmpl.Subject.Organization = []string{"Example"}
+	p, err := pki.SelfSign(tmpl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "ftp.example.com", Organization: []string{"Example"}},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		DNSNames:     dnsNames,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	certPEM, keyPEM, err = p.PEM()
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	return certPEM, keyPEM
 }
 
 func readFile(t *testing.T, file string) []byte {

@@ -19,19 +19,16 @@
 package hostkeys
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/internal/credentials"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Names of the keys in a generated host-key Secret, the file names OpenSSH uses.
@@ -41,40 +38,20 @@ const (
 	RSAKey     = "ssh_host_rsa_key"
 )
 
-// keyTypeDSA is ssh-dss, spelled out because golang.org/x/crypto/ssh deprecates its constant; it is only used to
-// refuse such keys with a clear reason.
-const keyTypeDSA = "ssh-dss"
-
-// rsaBits is the size of a generated RSA key, and minRSABits the smallest accepted. pier-server refuses RSA host
-// keys under 3072 bits (server/sftp), so a smaller one must be caught here, not when the server starts.
-const (
-	rsaBits    = 3072
-	minRSABits = 3072
-)
-
 // Generate returns new ed25519, ECDSA P-256 and RSA 3072 private keys as OpenSSH PEM, keyed by ED25519Key,
 // ECDSAKey and RSAKey. Three types let every client find one it supports.
 func Generate() (map[string][]byte, error) {
-	_, ed, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generating the ed25519 host key: %w", err)
-	}
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generating the ECDSA host key: %w", err)
-	}
-	rs, err := rsa.GenerateKey(rand.Reader, rsaBits)
-	if err != nil {
-		return nil, fmt.Errorf("generating the RSA host key: %w", err)
-	}
-	keys := map[string]crypto.PrivateKey{ED25519Key: ed, ECDSAKey: ec, RSAKey: rs}
-	data := make(map[string][]byte, len(keys))
-	for name, key := range keys {
-		block, err := ssh.MarshalPrivateKey(key, "")
+	types := map[string]credentials.KeyType{
+		ED25519Key: credentials.ED25519, ECDSAKey: credentials.ECDSA, RSAKey: credentials.RSA}
+	data := make(map[string][]byte, len(types))
+	for name, keyType := range types {
+		key, err := credentials.GenerateKey(keyType)
 		if err != nil {
+			return nil, fmt.Errorf("generating the host key %s: %w", name, err)
+		}
+		if data[name], err = credentials.MarshalPrivateKey(key, ""); err != nil {
 			return nil, fmt.Errorf("encoding %s: %w", name, err)
 		}
-		data[name] = pem.EncodeToMemory(block)
 	}
 	return data, nil
 }
@@ -136,16 +113,17 @@ func inspectKey(pemBytes []byte) (Key, error) {
 		return Key{}, fmt.Errorf("not an SSH private key in PEM form (want e.g. \"-----BEGIN OPENSSH "+
 			"PRIVATE KEY-----\"; public keys belong in a key named *.pub): %w", err)
 	}
-	if rsaKey, ok := raw.(*rsa.PrivateKey); ok && rsaKey.N.BitLen() < minRSABits {
+	if rsaKey, ok := raw.(*rsa.PrivateKey); ok && rsaKey.N.BitLen() < serverconfig.MinRSAHostKeyBits {
 		return Key{}, fmt.Errorf("RSA key of %d bits; pier-server needs at least %d bits: generate a new one "+
-			"(ssh-keygen -t rsa -b %d) or use an ed25519 key", rsaKey.N.BitLen(), minRSABits, rsaBits)
+			"(ssh-keygen -t rsa -b %d) or use an ed25519 key", rsaKey.N.BitLen(), serverconfig.MinRSAHostKeyBits,
+			credentials.RSAKeyBits)
 	}
 	signer, err := ssh.NewSignerFromKey(raw)
 	if err != nil {
 		return Key{}, fmt.Errorf("not usable as an SSH host key: %w", err)
 	}
 	pub := signer.PublicKey()
-	if pub.Type() == keyTypeDSA {
+	if pub.Type() == credentials.KeyTypeDSA {
 		return Key{}, errors.New("DSA (ssh-dss) keys are refused: current SSH clients no longer accept them; use an " +
 			"ed25519 key (ssh-keygen -t ed25519 -N '')")
 	}

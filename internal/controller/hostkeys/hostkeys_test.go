@@ -15,8 +15,8 @@
 package hostkeys
 
 import (
+	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -33,6 +33,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/server/sftp"
 )
 
@@ -299,26 +300,26 @@ func TestServerRefusesShortRSAKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := sftp.NewHostKeys([]string{file}); err == nil {
-		t.Fatal("the server accepts a 2048-bit RSA host key; lower minRSABits to match")
+		t.Fatal("the server accepts a 2048-bit RSA host key; Inspect and the server must both use serverconfig.MinRSAHostKeyBits")
 	}
 }
 
-func newEd25519(t *testing.T) ed25519.PrivateKey {
+func newEd25519(t *testing.T) crypto.Signer {
 	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
+	key, err := credentials.GenerateKey(credentials.ED25519)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return key
 }
 
-func openSSH(t *testing.T, key any) []byte {
+func openSSH(t *testing.T, key crypto.Signer) []byte {
 	t.Helper()
-	block, err := ssh.MarshalPrivateKey(key, "")
+	data, err := credentials.MarshalPrivateKey(key, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pem.EncodeToMemory(block)
+	return data
 }
 
 // publicLine returns the authorized_keys line of a PEM private key, as ssh-keygen writes into *.pub.

@@ -28,7 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/internal/controller/credentials"
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 

@@ -26,7 +26,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/internal/controller/credentials"
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 

@@ -16,48 +16,25 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
-	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 
-	"golang.org/x/crypto/ssh"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/localcluster"
 )
 
 // sshKey returns the demo user's SSH key, created on the first run.
 func sshKey(stateDir string) (keyFile, publicKey string, err error) {
 	keyFile = filepath.Join(stateDir, "id_ed25519")
-	data, err := os.ReadFile(keyFile)
-	if errors.Is(err, os.ErrNotExist) {
-		_, priv, genErr := ed25519.GenerateKey(rand.Reader)
-		if genErr != nil {
-			return "", "", genErr
-		}
-		block, marshalErr := ssh.MarshalPrivateKey(priv, "pier demo")
-		if marshalErr != nil {
-			return "", "", marshalErr
-		}
-		data = pem.EncodeToMemory(block)
-		err = os.WriteFile(keyFile, data, 0o600)
-	}
+	signer, err := credentials.EnsureKeyFile(keyFile, "pier demo")
 	if err != nil {
 		return "", "", err
 	}
-	signer, err := ssh.ParsePrivateKey(data)
-	if err != nil {
-		return "", "", fmt.Errorf("%s: %w (delete it to get a new one)", keyFile, err)
-	}
-	return keyFile, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " alice@pier-demo", nil
+	return keyFile, credentials.PublicKeyLine(signer.PublicKey()) + " alice@pier-demo", nil
 }
 
 // applySamples creates the Secret the sample user's keys come from, then every sample.

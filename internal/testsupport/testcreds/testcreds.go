@@ -18,15 +18,14 @@ package testcreds
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"net"
-	"os"
 	"sync"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/internal/credentials"
 )
 
 // Hash returns a bcrypt hash of password at the lowest cost, so tests stay fast.
@@ -42,15 +41,15 @@ func Hash(t testing.TB, password string) string {
 // Ed25519 returns a new private key and its SSH signer.
 func Ed25519(t testing.TB) (ed25519.PrivateKey, ssh.Signer) {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	key, err := credentials.GenerateKey(credentials.ED25519)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := ssh.NewSignerFromKey(priv)
+	signer, err := ssh.NewSignerFromKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return priv, signer
+	return key.(ed25519.PrivateKey), signer
 }
 
 // Signer returns a new ed25519 SSH signer.
@@ -65,17 +64,11 @@ func Signer(t testing.TB) ssh.Signer {
 func WriteHostKey(t testing.TB, file string) ssh.PublicKey {
 	t.Helper()
 	priv, signer := Ed25519(t)
-	block, err := ssh.MarshalPrivateKey(priv, "")
+	data, err := credentials.MarshalPrivateKey(priv, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		t.Fatal(err)
-	}
+	WriteFileAtomic(t, file, data)
 	return signer.PublicKey()
 }
 

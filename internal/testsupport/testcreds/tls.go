@@ -16,17 +16,14 @@ package testcreds
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/pier-dev/pier/internal/pki"
 )
 
 // CA is a test certificate authority and the server certificate it issued for 127.0.0.1, ::1 and localhost,
@@ -43,32 +40,18 @@ type CA struct {
 // NewCA creates a CA in a temporary folder and issues a first server certificate named "server-1".
 func NewCA(t testing.TB) *CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "pier test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
+	now := time.Now()
+	tmpl := pki.CATemplate(pkix.Name{CommonName: "pier test CA"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	tmpl.KeyUsage = x509.KeyUsageCertSign // the tests use no CRLs
+	pair, err := pki.SelfSign(tmpl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	ca := &CA{Cert: cert, Key: key, CAFile: filepath.Join(dir, "ca.crt"),
+	ca := &CA{Cert: pair.Cert, Key: pair.Key, CAFile: filepath.Join(dir, "ca.crt"),
 		CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key"), Pool: x509.NewCertPool()}
-	ca.Pool.AddCert(cert)
-	WriteFileAtomic(t, ca.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	ca.Pool.AddCert(pair.Cert)
+	WriteFileAtomic(t, ca.CAFile, pair.CertPEM())
 	ca.Issue(t, "server-1")
 	return ca
 }
@@ -77,7 +60,8 @@ func NewCA(t testing.TB) *CA {
 // the files as a certificate renewal does.
 func (ca *CA) Issue(t testing.TB, commonName string) {
 	t.Helper()
-	certPEM, keyPEM := newCertificate(t, commonName, ca.Cert, ca.Key, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	certPEM, keyPEM := newCertificate(t, commonName, &pki.Pair{Cert: ca.Cert, Key: ca.Key},
+		time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	WriteFileAtomic(t, ca.KeyFile, keyPEM)
 	WriteFileAtomic(t, ca.CertFile, certPEM)
 }
@@ -85,50 +69,35 @@ func (ca *CA) Issue(t testing.TB, commonName string) {
 // SelfSigned returns a self-signed server certificate for 127.0.0.1, ::1 and localhost and its key, as PEM.
 func SelfSigned(t testing.TB, commonName string) (certPEM, keyPEM []byte) {
 	t.Helper()
-	return newCertificate(t, commonName, nil, nil, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	return newCertificate(t, commonName, nil, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 }
 
 // SelfSignedValidity is SelfSigned valid from notBefore to notAfter, for expired and not-yet-valid certificates.
 func SelfSignedValidity(t testing.TB, commonName string, notBefore, notAfter time.Time) (certPEM, keyPEM []byte) {
 	t.Helper()
-	return newCertificate(t, commonName, nil, nil, notBefore, notAfter)
+	return newCertificate(t, commonName, nil, notBefore, notAfter)
 }
 
-// newCertificate issues a server certificate signed by parent, or self-signed when parent is nil.
-func newCertificate(t testing.TB, commonName string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey,
-	notBefore, notAfter time.Time) (certPEM, keyPEM []byte) {
+// newCertificate issues a server certificate for 127.0.0.1, ::1 and localhost signed by ca, or self-signed when
+// ca is nil. The key is PKCS #8, as openssl writes it, while pki's own files are SEC 1: the server reads both.
+func newCertificate(t testing.TB, commonName string, ca *pki.Pair, notBefore, notAfter time.Time) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := pki.ServerTemplate(commonName, []string{"127.0.0.1", "::1", "localhost"}, notBefore, notAfter)
+	var pair *pki.Pair
+	var err error
+	if ca == nil {
+		pair, err = pki.SelfSign(tmpl)
+	} else {
+		pair, err = ca.Issue(tmpl)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	keyPEM, err = pair.PKCS8KeyPEM()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: commonName},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	return pair.CertPEM(), keyPEM
 }
 
 // WriteFileAtomic replaces file by renaming a new file over it, as most tools that rotate keys and certificates

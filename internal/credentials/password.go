@@ -12,9 +12,6 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package credentials turns what users put in their Secrets and TransferUsers into what pier-server's
-// configuration carries: bcrypt password hashes and normalized authorized_keys lines. It also generates passwords.
-// It talks to no API server; the reconcilers read the Secrets and pass their bytes in.
 package credentials
 
 import (
@@ -23,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"regexp"
 	"unicode"
 	"unicode/utf8"
 
@@ -39,21 +35,33 @@ const passwordAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456
 // generatedPasswordLength gives 32 * log2(57), about 186 bits of entropy, and stays well under bcrypt's 72 bytes.
 const generatedPasswordLength = 32
 
+// minGeneratedPasswordLength gives about 93 bits of entropy: no caller should ask for less.
+const minGeneratedPasswordLength = 16
+
 // maxPasswordBytes is bcrypt's limit: it ignores everything after the 72nd byte.
 const maxPasswordBytes = 72
+
+// HashCost is the bcrypt cost pier hashes passwords with: bcrypt's default, below serverconfig.MaxBcryptCost.
+// pier-server compares unknown users against a hash of this cost, so that they take as long as known ones.
+const HashCost = bcrypt.DefaultCost
 
 // bcryptPrefixes start every bcrypt hash pier accepts; a Secret value starting with one is taken for a hash.
 var bcryptPrefixes = []string{"$2a$", "$2b$", "$2y$"}
 
-// bcryptRE is the form of a bcrypt hash the server accepts (internal/serverconfig): version, two-digit cost, then 22
-// characters of salt and 31 of hash in bcrypt's base64 alphabet.
-var bcryptRE = regexp.MustCompile(`^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$`)
-
 // GeneratePassword returns a random password of 32 characters from an unambiguous alphabet (letters and digits
 // without 0, O, 1, l and I), drawn from crypto/rand.
 func GeneratePassword() (string, error) {
+	return GeneratePasswordOfLength(generatedPasswordLength)
+}
+
+// GeneratePasswordOfLength is GeneratePassword with length characters, from 16 to 72 (bcrypt's limit).
+func GeneratePasswordOfLength(length int) (string, error) {
+	if length < minGeneratedPasswordLength || length > maxPasswordBytes {
+		return "", fmt.Errorf("a generated password must be %d to %d characters long, not %d",
+			minGeneratedPasswordLength, maxPasswordBytes, length)
+	}
 	limit := big.NewInt(int64(len(passwordAlphabet)))
-	password := make([]byte, generatedPasswordLength)
+	password := make([]byte, length)
 	for i := range password {
 		// rand.Int draws uniformly; taking a random byte modulo 57 would favour the first letters.
 		n, err := rand.Int(rand.Reader, limit)
@@ -63,6 +71,16 @@ func GeneratePassword() (string, error) {
 		password[i] = passwordAlphabet[n.Int64()]
 	}
 	return string(password), nil
+}
+
+// Hash returns the bcrypt hash of a plaintext password at HashCost. It refuses passwords longer than bcrypt's
+// 72 bytes, which bcrypt would cut short.
+func Hash(password []byte) (string, error) {
+	hash, err := bcrypt.GenerateFromPassword(password, HashCost)
+	if err != nil {
+		return "", fmt.Errorf("hashing the password: %w", err)
+	}
+	return string(hash), nil
 }
 
 // HashPassword returns the bcrypt hash the server configuration should carry for secret, the bytes of a Secret
@@ -97,11 +115,7 @@ func HashPassword(secret []byte, previous string) (string, error) {
 	if previous != "" && checkBcryptHash([]byte(previous)) == nil && matches(previous, secret) {
 		return previous, nil
 	}
-	hash, err := bcrypt.GenerateFromPassword(secret, bcrypt.DefaultCost)
-	if err != nil {
-		return "", fmt.Errorf("hashing the password: %w", err)
-	}
-	return string(hash), nil
+	return Hash(secret)
 }
 
 // trimOneNewline removes a single trailing "\n" or "\r\n".
@@ -141,11 +155,11 @@ func hasBcryptPrefix(secret []byte) bool {
 // checkBcryptHash checks that hash is a bcrypt hash the server accepts, with a cost it is willing to pay on every
 // login attempt.
 func checkBcryptHash(hash []byte) error {
-	if !bcryptRE.Match(hash) {
+	cost, err := serverconfig.BcryptCost(hash)
+	if errors.Is(err, serverconfig.ErrNotBcryptHash) {
 		return errors.New("password starts like a bcrypt hash ($2a$, $2b$ or $2y$) but is not one: a bcrypt " +
 			"hash is 60 characters, such as $2b$10$ followed by 53 characters of salt and hash")
 	}
-	cost, err := bcrypt.Cost(hash)
 	if err != nil {
 		return fmt.Errorf("password is not a valid bcrypt hash (its cost must be between %d and %d): %w",
 			bcrypt.MinCost, serverconfig.MaxBcryptCost, err)
@@ -153,7 +167,7 @@ func checkBcryptHash(hash []byte) error {
 	if cost < bcrypt.MinCost || cost > serverconfig.MaxBcryptCost {
 		return fmt.Errorf("bcrypt hash has cost %d; the server accepts costs between %d and %d, because every "+
 			"login attempt pays that cost: hash the password again with a cost in that range (%d is the default)",
-			cost, bcrypt.MinCost, serverconfig.MaxBcryptCost, bcrypt.DefaultCost)
+			cost, bcrypt.MinCost, serverconfig.MaxBcryptCost, HashCost)
 	}
 	return nil
 }

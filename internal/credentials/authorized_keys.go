@@ -24,21 +24,16 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // minRSABits is the smallest RSA user key accepted: shorter keys can be factored with affordable effort.
 const minRSABits = 2048
 
-// keyTypeDSA is ssh-dss, spelled out because golang.org/x/crypto/ssh deprecates its constant; it is only used to
+// KeyTypeDSA is ssh-dss, spelled out because golang.org/x/crypto/ssh deprecates its constant; it is only used to
 // refuse such keys with a clear reason.
-const keyTypeDSA = "ssh-dss"
-
-// acceptedKeyTypes are the user key types the server accepts (internal/serverconfig, TransferUser's CEL rule): no DSA,
-// no certificates.
-var acceptedKeyTypes = []string{
-	ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoRSA,
-	ssh.KeyAlgoSKED25519, ssh.KeyAlgoSKECDSA256,
-}
+const KeyTypeDSA = "ssh-dss"
 
 // AuthorizedKey is one SSH public key a user may log in with.
 type AuthorizedKey struct {
@@ -180,13 +175,14 @@ func optionNames(options []string) string {
 // checkKeyAccepted refuses keys the server would refuse or that are too weak to protect an account.
 func checkKeyAccepted(key ssh.PublicKey) error {
 	switch t := key.Type(); {
-	case t == keyTypeDSA:
+	case t == KeyTypeDSA:
 		return errors.New("ssh-dss (DSA) keys are refused: DSA is limited to 1024 bits and OpenSSH no longer " +
 			"supports it; use an ed25519 key (ssh-keygen -t ed25519)")
 	case strings.Contains(t, "-cert-"):
 		return fmt.Errorf("%s is an SSH certificate, which pier does not support: use the plain public key", t)
-	case !slices.Contains(acceptedKeyTypes, t):
-		return fmt.Errorf("key type %s is not accepted (want one of %s)", t, strings.Join(acceptedKeyTypes, ", "))
+	case !serverconfig.KeyTypeAccepted(t):
+		return fmt.Errorf("key type %s is not accepted (want one of %s)", t,
+			strings.Join(serverconfig.AcceptedKeyTypes(), ", "))
 	}
 	if cryptoKey, ok := key.(ssh.CryptoPublicKey); ok {
 		if rsaKey, ok := cryptoKey.CryptoPublicKey().(*rsa.PublicKey); ok && rsaKey.N.BitLen() < minRSABits {

@@ -56,7 +56,7 @@ func newTestKeys(t *testing.T) testKeys {
 	k.dsa = wireKey(t, struct {
 		Name       string
 		P, Q, G, Y *big.Int
-	}{keyTypeDSA, p, q, big.NewInt(2), big.NewInt(3)})
+	}{KeyTypeDSA, p, q, big.NewInt(2), big.NewInt(3)})
 	k.cert = certificate(t, k.ed25519)
 	return k
 }
@@ -191,10 +191,7 @@ func TestParseAuthorizedKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			keys, err := ParseAuthorizedKeys([]byte(tt.data))
-			if err != nil {
-				t.Fatalf("ParseAuthorizedKeys: %v", err)
-			}
-			checkLines(t, keys, tt.want)
+			checkLines(t, keys, err, tt.want)
 		})
 	}
 }
@@ -257,10 +254,7 @@ func TestParseAuthorizedKeyLines(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			keys, err := ParseAuthorizedKeyLines(tt.lines)
-			if err != nil {
-				t.Fatalf("ParseAuthorizedKeyLines: %v", err)
-			}
-			checkLines(t, keys, tt.want)
+			checkLines(t, keys, err, tt.want)
 		})
 	}
 }
@@ -375,8 +369,12 @@ func TestServerAcceptsParsedKeys(t *testing.T) {
 	}
 }
 
-func checkLines(t *testing.T, keys []AuthorizedKey, want []string) {
+// checkLines fails unless the parse succeeded with keys whose Lines are want.
+func checkLines(t *testing.T, keys []AuthorizedKey, err error, want []string) {
 	t.Helper()
+	if err != nil {
+		t.Fatalf("parse error: %v", err)
+	}
 	got := make([]string, 0, len(keys))
 	for _, k := range keys {
 		got = append(got, k.Line)

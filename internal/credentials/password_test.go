@@ -21,7 +21,13 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
+)
+
+// Hashes at bcrypt's lowest cost, so that the tests stay fast: of "s3cret", and of 72 times "a". (testcreds.Hash
+// makes such hashes, but testcreds imports this package.)
+const (
+	s3cretHash = "$2a$04$kN3EOPs/A9a6Np/QngXRnugAjaPqOMTHNsH4DAlMHvts.Y5eQi3Eu"
+	longHash   = "$2a$04$qY2wMoZ9FkaE34IfXBbAheNrbivr5P/xwNAfRal91NXaZtpo04PPq"
 )
 
 func TestGeneratePassword(t *testing.T) {
@@ -43,6 +49,47 @@ func TestGeneratePassword(t *testing.T) {
 			t.Fatalf("GeneratePassword() returned %q twice", p)
 		}
 		seen[p] = true
+	}
+}
+
+func TestGeneratePasswordOfLength(t *testing.T) {
+	for _, tc := range []struct {
+		length  int
+		wantErr bool
+	}{
+		{length: 16}, {length: 24}, {length: 72},
+		{length: 15, wantErr: true}, {length: 73, wantErr: true}, {length: 0, wantErr: true}, {length: -1, wantErr: true},
+	} {
+		p, err := GeneratePasswordOfLength(tc.length)
+		if tc.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "16 to 72 characters") {
+				t.Errorf("GeneratePasswordOfLength(%d) = %q, %v; want an error naming the range", tc.length, p, err)
+			}
+			continue
+		}
+		if err != nil || len(p) != tc.length || strings.Trim(p, passwordAlphabet) != "" {
+			t.Errorf("GeneratePasswordOfLength(%d) = %q, %v", tc.length, p, err)
+		}
+	}
+}
+
+func TestHash(t *testing.T) {
+	for _, password := range []string{"s3cret", "", " spaces and ünïcode ", strings.Repeat("x", 72)} {
+		hash, err := Hash([]byte(password))
+		if err != nil {
+			t.Fatalf("Hash(%q): %v", password, err)
+		}
+		if cost, _ := bcrypt.Cost([]byte(hash)); cost != HashCost || cost > serverconfig.MaxBcryptCost {
+			t.Errorf("cost %d, want %d (at most %d)", cost, HashCost, serverconfig.MaxBcryptCost)
+		}
+		if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+			t.Errorf("Hash(%q) does not match it", password)
+		}
+		checkServerAcceptsHash(t, hash)
+	}
+	// bcrypt would ignore the 73rd byte, so any password sharing the first 72 would log in too.
+	if hash, err := Hash([]byte(strings.Repeat("x", 73))); err == nil {
+		t.Fatalf("Hash(73 bytes) = %q, want an error", hash)
 	}
 }
 
@@ -110,7 +157,10 @@ func TestHashPasswordPlaintext(t *testing.T) {
 }
 
 func TestHashPasswordExistingHash(t *testing.T) {
-	hash := testcreds.Hash(t, "s3cret") // $2a$04$...
+	hash := s3cretHash
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte("s3cret")) != nil {
+		t.Fatal("s3cretHash is not a hash of s3cret")
+	}
 	tests := []struct {
 		name   string
 		secret string
@@ -137,7 +187,7 @@ func TestHashPasswordExistingHash(t *testing.T) {
 }
 
 func TestHashPasswordErrors(t *testing.T) {
-	hash := testcreds.Hash(t, "s3cret")
+	hash := s3cretHash
 	tests := []struct {
 		name    string
 		secret  string
@@ -185,7 +235,7 @@ func TestHashPasswordKeepsPreviousHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	long := strings.Repeat("a", 72)
-	previousLong := testcreds.Hash(t, long)
+	previousLong := longHash
 	tests := []struct {
 		name     string
 		secret   string
@@ -226,7 +276,7 @@ func TestHashPasswordKeepsPreviousHash(t *testing.T) {
 // A password longer than bcrypt's 72 bytes must not pass as unchanged just because its first 72 bytes match.
 func TestHashPasswordRefusesLongPasswordMatchingPrevious(t *testing.T) {
 	long := strings.Repeat("a", 72)
-	previous := testcreds.Hash(t, long)
+	previous := longHash
 	if got, err := HashPassword([]byte(long+"b"), previous); err == nil {
 		t.Fatalf("HashPassword = %q, want an error", got)
 	}
