@@ -127,6 +127,17 @@ var rules = []rule{
 		why:       "the API types are the leaf of the operator side: everything may import them, they import no pier code",
 	},
 	{
+		from:      "internal/pki",
+		forbidden: []string{"api", "cmd", "hack", "internal", "server", "test"},
+		withTests: true,
+		why:       "certificates are a leaf every side imports: the operator, pier-server, the demo, the real node, the tests",
+	},
+	{
+		from:      "internal/credentials",
+		forbidden: []string{"api", "cmd", "hack", "internal/controller", "internal/localcluster", "internal/pki", "server"},
+		why:       "credentials are a leaf every side imports; only the contract, which says what the server accepts, is above them",
+	},
+	{
 		from:      "internal/controller",
 		forbidden: []string{"server", "internal/localcluster", "cmd"},
 		why:       "the operator reaches the server only through the contract, and never runs the demo's machinery",
