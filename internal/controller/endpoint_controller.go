@@ -80,6 +80,9 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		// cleaning up, so there is no finalizer.
 		return ctrl.Result{}, nil
 	}
+	// Once, before anything reads the spec: render and every step below take the defaults as given. Before the
+	// status snapshot, so the defaults never reach the status patch.
+	te.Default()
 
 	original := te.DeepCopy()
 	s := &endpointState{te: te, names: render.NamesFor(te)}

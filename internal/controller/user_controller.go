@@ -78,6 +78,7 @@ func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resul
 	if !tu.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
+	tu.Default() // before the status snapshot, so the defaults never reach the status patch
 	original := tu.DeepCopy()
 	defer func() {
 		// Whatever stopped this reconcile is the user's Ready condition until a retry gets further, so no user is
