@@ -33,8 +33,9 @@ const (
 )
 
 // Defaults of the optional fields. docs/server-config.md lists them too. A listener whose address the file leaves
-// out listens on every interface: SFTP and FTP on SFTPPort and FTPPort, health on DefaultHealthPort, which is not
-// HealthPort (files written for pier-server before its pods used 9080 may rely on 8080).
+// out listens on every interface: SFTP and FTP on SFTPPort and FTPPort, health on DefaultHealthPort. That one is
+// not HealthPort: a file without a health address has listened on 8080 since the first version of this format,
+// and whoever runs pier-server with such a file points its probes there.
 const (
 	DefaultHealthPort          = 8080
 	DefaultTLSMode             = TLSRequired
