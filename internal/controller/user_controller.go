@@ -264,7 +264,9 @@ func (r *UserReconciler) reconcileGeneratedPassword(ctx context.Context, tu *tra
 	}
 	name := users.GeneratedPasswordSecretName(tu)
 	ref := &transferv1alpha1.SecretKeyReference{Name: name, Key: transferv1alpha1.DefaultPasswordKey}
-	existing := &corev1.Secret{}
+	// Its metadata only: whether it exists and who owns it. The password in it is read by the resolve step.
+	existing := &metav1.PartialObjectMetadata{}
+	existing.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	err := r.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: name}, existing)
 	if err == nil {
 		if !metav1.IsControlledBy(existing, tu) {
