@@ -64,7 +64,7 @@ server certificate kept in --state-dir (so clients keep trusting them) and one u
 	fs.StringVar(&o.PasswordFile, "password-file", "",
 		"read the password from this file, which holds only the password (a final line break is ignored)")
 	fs.StringVar(&o.AuthorizedKeysFile, "authorized-keys", "", "an authorized_keys file for SFTP key logins")
-	// The ports of pier's pods, so a script written against portable mode works against a pod.
+	// The ports pier-server listens on in the operator's pods.
 	fs.IntVar(&o.SFTPPort, "sftp-port", serverconfig.SFTPPort, "SFTP port")
 	fs.IntVar(&o.FTPPort, "ftp-port", serverconfig.FTPPort, "FTP port (explicit FTPS, TLS required)")
 	fs.IntVar(&o.FTPSPort, "ftps-port", serverconfig.ImplicitFTPSPort, "implicit FTPS port (0 turns it off)")
