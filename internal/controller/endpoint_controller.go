@@ -38,6 +38,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
+	"github.com/pier-dev/pier/internal/controller/users"
 )
 
 // EndpointReconciler reconciles a TransferEndpoint into a pier-server Deployment, its Service, config Secret,
@@ -48,6 +49,8 @@ type EndpointReconciler struct {
 	// APIReader reads from the API server, for children the cache cannot see.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
+	// Users resolves the endpoint's TransferUsers; the user reconciler shares it.
+	Users *users.Resolver
 	// ServerImage is the pier-server image the Deployment runs.
 	ServerImage           string
 	ServerImagePullPolicy corev1.PullPolicy
