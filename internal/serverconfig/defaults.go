@@ -40,6 +40,8 @@ const (
 	DefaultHealthPort          = 8080
 	DefaultTLSMode             = TLSRequired
 	DefaultTLSMinVersion       = TLSVersion12
+	DefaultRequireSessionReuse = true
+	DefaultPermission          = PresetReadWrite
 	DefaultIdleTimeout         = 5 * time.Minute
 	DefaultLoginTimeout        = 30 * time.Second
 	DefaultMaxLoginFailures    = 5
@@ -69,7 +71,7 @@ func (c *Config) ApplyDefaults() {
 			tls.MinVersion = DefaultTLSMinVersion
 		}
 		if tls.RequireSessionReuse == nil {
-			reuse := true
+			reuse := DefaultRequireSessionReuse
 			tls.RequireSessionReuse = &reuse
 		}
 	}
@@ -99,7 +101,7 @@ func (u *User) applyDefaults() {
 		u.HomeDirectory = u.HomeDir()
 	}
 	if len(u.Permissions) == 0 {
-		u.Permissions = []Permission{PresetReadWrite}
+		u.Permissions = []Permission{DefaultPermission}
 	}
 	u.AuthorizedKeys = nilIfEmpty(u.AuthorizedKeys)
 	u.Protocols = nilIfEmpty(u.Protocols)
