@@ -24,6 +24,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/app"
 	"github.com/pier-dev/pier/server/portable"
 )
@@ -37,7 +38,10 @@ type portableOptions struct {
 }
 
 func (c *cli) portableCommand() *cobra.Command {
-	o := portableOptions{Options: portable.Options{Host: "127.0.0.1"}, passive: portRange{30000, 30019}}
+	o := portableOptions{
+		Options: portable.Options{Host: "127.0.0.1"},
+		passive: portRange{serverconfig.PassivePortStart, serverconfig.PassivePortEnd},
+	}
 	cmd := &cobra.Command{
 		Use:   "portable --root DIR",
 		Short: "Serve a local folder on 127.0.0.1 right now, with generated keys and a user",
@@ -60,11 +64,12 @@ server certificate kept in --state-dir (so clients keep trusting them) and one u
 	fs.StringVar(&o.PasswordFile, "password-file", "",
 		"read the password from this file, which holds only the password (a final line break is ignored)")
 	fs.StringVar(&o.AuthorizedKeysFile, "authorized-keys", "", "an authorized_keys file for SFTP key logins")
-	fs.IntVar(&o.SFTPPort, "sftp-port", 2222, "SFTP port")
-	fs.IntVar(&o.FTPPort, "ftp-port", 2121, "FTP port (explicit FTPS, TLS required)")
-	fs.IntVar(&o.FTPSPort, "ftps-port", 9990, "implicit FTPS port (0 turns it off)")
+	// The ports pier-server listens on in the operator's pods.
+	fs.IntVar(&o.SFTPPort, "sftp-port", serverconfig.SFTPPort, "SFTP port")
+	fs.IntVar(&o.FTPPort, "ftp-port", serverconfig.FTPPort, "FTP port (explicit FTPS, TLS required)")
+	fs.IntVar(&o.FTPSPort, "ftps-port", serverconfig.ImplicitFTPSPort, "implicit FTPS port (0 turns it off)")
 	fs.Var(&o.passive, "passive-ports", "FTP passive port range A-B")
-	fs.IntVar(&o.HealthPort, "health-port", 9080, "port of /healthz, /readyz and /metrics")
+	fs.IntVar(&o.HealthPort, "health-port", serverconfig.HealthPort, "port of /healthz, /readyz and /metrics")
 	fs.StringVar(&o.infoFile, "info-file", "", "write SFTP_PORT=... shell lines here once every listener is ready")
 	o.log.addFlags(fs)
 	documentEnv(fs)

@@ -202,9 +202,7 @@ func (s *endpointState) passiveAddresses(served *serverconfig.Config) []string {
 	return addresses
 }
 
+// serviceType is the type of the endpoint's Service; the endpoint is defaulted, so it is set.
 func (s *endpointState) serviceType() corev1.ServiceType {
-	if s.te.Spec.Service.Type == "" {
-		return corev1.ServiceTypeClusterIP
-	}
 	return corev1.ServiceType(s.te.Spec.Service.Type)
 }

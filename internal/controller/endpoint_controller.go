@@ -38,6 +38,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
+	"github.com/pier-dev/pier/internal/controller/users"
 )
 
 // EndpointReconciler reconciles a TransferEndpoint into a pier-server Deployment, its Service, config Secret,
@@ -48,6 +49,8 @@ type EndpointReconciler struct {
 	// APIReader reads from the API server, for children the cache cannot see.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
+	// Users resolves the endpoint's TransferUsers; the user reconciler shares it.
+	Users *users.Resolver
 	// ServerImage is the pier-server image the Deployment runs.
 	ServerImage           string
 	ServerImagePullPolicy corev1.PullPolicy
@@ -80,6 +83,9 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		// cleaning up, so there is no finalizer.
 		return ctrl.Result{}, nil
 	}
+	// Once, before anything reads the spec: render and every step below take the defaults as given. Before the
+	// status snapshot, so the defaults never reach the status patch.
+	te.Default()
 
 	original := te.DeepCopy()
 	s := &endpointState{te: te, names: render.NamesFor(te)}

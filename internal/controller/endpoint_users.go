@@ -102,7 +102,8 @@ func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1
 				"endpoint %s serves at most %d users; this user is among the newest beyond that", te.Name, MaxUsersPerEndpoint)})
 			continue
 		}
-		entry, problems := users.Render(tu, users.Read(ctx, r.Client, tu), previous[tu.Spec.Username])
+		resolved := r.Users.Resolve(ctx, tu, previous[tu.Spec.Username])
+		entry, problems := resolved.Entry, resolved.Problems
 		if users.ErrUnreadable(problems) != nil {
 			plan.unreadable = true
 		}

@@ -82,14 +82,18 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	certManager := opts.CertManager
 	recorder := mgr.GetEventRecorder(eventRecorderName)
+	// One resolver for both reconcilers, so a change of a user is resolved once between them. It reads Secrets
+	// through the client (always from the API server) and their versions from the cache's Secret metadata, which
+	// both reconcilers' Secret watches keep current.
+	resolver := users.NewResolver(mgr.GetClient(), mgr.GetCache())
 	endpoints := &EndpointReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Users: resolver,
 		ServerImage: opts.ServerImage, ServerImagePullPolicy: opts.ServerImagePullPolicy, CertManager: certManager,
 	}
 	if err := endpoints.setupWithManager(mgr, opts, certManager); err != nil {
 		return err
 	}
-	userReconciler := &UserReconciler{Client: mgr.GetClient(), Recorder: recorder}
+	userReconciler := &UserReconciler{Client: mgr.GetClient(), Recorder: recorder, Users: resolver}
 	return userReconciler.setupWithManager(mgr, opts)
 }
 

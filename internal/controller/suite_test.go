@@ -21,6 +21,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,6 +55,8 @@ var (
 	k8s client.Client
 	// writes counts the API writes the manager makes, by "VERB path".
 	writes = &writeCounter{counts: map[string]int{}}
+	// secretReads counts the manager's reads of Secrets' contents (not of their metadata alone), by path.
+	secretReads = &writeCounter{counts: map[string]int{}}
 )
 
 // TestMain runs a real kube-apiserver and etcd with pier's and cert-manager's CRDs, and the operator's manager
@@ -157,6 +160,12 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		t.counter.mu.Lock()
 		t.counter.counts[req.Method+" "+req.URL.Path]++
 		t.counter.mu.Unlock()
+	case http.MethodGet:
+		if strings.Contains(req.URL.Path, "/secrets/") && !strings.Contains(req.Header.Get("Accept"), "PartialObjectMetadata") {
+			secretReads.mu.Lock()
+			secretReads.counts[req.URL.Path]++
+			secretReads.mu.Unlock()
+		}
 	}
 	return t.next.RoundTrip(req)
 }

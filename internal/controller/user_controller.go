@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +59,8 @@ type UserReconciler struct {
 	// Client reads through the manager's cache, except Secrets, which it always reads from the API server.
 	client.Client
 	Recorder events.EventRecorder
+	// Users resolves the user's credentials; the endpoint reconciler shares it, so a change is resolved once.
+	Users *users.Resolver
 
 	// served remembers the parsed config of each endpoint by its Secret's resourceVersion, so that thousands of
 	// users checking one endpoint read and parse its config once per change, not once each.
@@ -73,11 +74,16 @@ type UserReconciler struct {
 func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	tu := &transferv1alpha1.TransferUser{}
 	if err := r.Get(ctx, req.NamespacedName, tu); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Users.Forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !tu.DeletionTimestamp.IsZero() {
+		r.Users.Forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
+	tu.Default() // before the status snapshot, so the defaults never reach the status patch
 	original := tu.DeepCopy()
 	defer func() {
 		// Whatever stopped this reconcile is the user's Ready condition until a retry gets further, so no user is
@@ -127,13 +133,13 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		return metav1.Condition{}, fmt.Errorf("reading TransferEndpoint %s: %w", tu.Spec.EndpointRef.Name, err)
 	}
 
-	creds := users.Read(ctx, r.Client, tu)
-	tu.Status.KeyFingerprints = fingerprints(append(slices.Clone(creds.SecretKeys), creds.InlineKeys...))
 	others, err := r.mayConflict(ctx, tu)
 	if err != nil {
 		return metav1.Condition{}, err
 	}
 	if p := users.Conflict(tu, others); p != nil {
+		// Not resolved, as the endpoint does not resolve it either; its keys are still reported.
+		tu.Status.KeyFingerprints = r.Users.KeyFingerprints(ctx, tu)
 		return r.notReady(tu, p.Reason, p.Message, true), nil
 	}
 
@@ -141,7 +147,9 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 	if err != nil {
 		return metav1.Condition{}, err
 	}
-	want, problems := users.Render(tu, creds, servedEntry)
+	resolved := r.Users.Resolve(ctx, tu, servedEntry)
+	tu.Status.KeyFingerprints = resolved.KeyFingerprints
+	want, problems := resolved.Entry, resolved.Problems
 	if err := users.ErrUnreadable(problems); err != nil {
 		return metav1.Condition{}, err
 	}
@@ -263,7 +271,9 @@ func (r *UserReconciler) reconcileGeneratedPassword(ctx context.Context, tu *tra
 	}
 	name := users.GeneratedPasswordSecretName(tu)
 	ref := &transferv1alpha1.SecretKeyReference{Name: name, Key: transferv1alpha1.DefaultPasswordKey}
-	existing := &corev1.Secret{}
+	// Its metadata only: whether it exists and who owns it. The password in it is read by the resolve step.
+	existing := &metav1.PartialObjectMetadata{}
+	existing.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	err := r.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: name}, existing)
 	if err == nil {
 		if !metav1.IsControlledBy(existing, tu) {
@@ -310,15 +320,4 @@ func (r *UserReconciler) passwordSecretTaken(tu *transferv1alpha1.TransferUser, 
 		r.Recorder.Eventf(tu, nil, corev1.EventTypeWarning, "PasswordSecretConflict", "Reconcile", "%s", msg)
 	}
 	return nil
-}
-
-func fingerprints(keys []credentials.AuthorizedKey) []string {
-	if len(keys) == 0 {
-		return nil // nil, not empty: the status comparison must see no change
-	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, k.Fingerprint)
-	}
-	return out
 }

@@ -533,3 +533,16 @@ func assertErrors(t *testing.T, err error, want ...string) {
 		t.Errorf("got %d error lines, want %d:\n%v", len(lines), len(want), err)
 	}
 }
+
+// TestSessionReuseRequired: an unset requireSessionReuse means the default, required; a set one is taken as it is.
+func TestSessionReuseRequired(t *testing.T) {
+	for _, tt := range []struct {
+		set  *bool
+		want bool
+	}{{nil, true}, {ptr(true), true}, {ptr(false), false}} {
+		tls := TLS{RequireSessionReuse: tt.set}
+		if got := tls.SessionReuseRequired(); got != tt.want {
+			t.Errorf("requireSessionReuse %v: SessionReuseRequired() = %t, want %t", tt.set, got, tt.want)
+		}
+	}
+}

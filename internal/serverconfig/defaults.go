@@ -14,15 +14,34 @@
 
 package serverconfig
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
-// Defaults of the optional fields. docs/server-config.md lists them too.
+// The ports pier runs pier-server on: the operator's pods listen on them (internal/controller/render's container
+// ports) and `pier-server portable` uses them unless its flags say otherwise, so a server started by hand answers
+// where a pod does. They are unprivileged, so the server needs no capability to bind them.
 const (
-	DefaultSFTPAddress         = ":2222"
-	DefaultFTPAddress          = ":2121"
-	DefaultHealthAddress       = ":8080"
+	SFTPPort         = 2222
+	FTPPort          = 2121
+	ImplicitFTPSPort = 9990
+	HealthPort       = 9080
+	// PassivePortStart and PassivePortEnd are portable mode's FTP passive ports; an endpoint's come from its spec.
+	PassivePortStart = 30000
+	PassivePortEnd   = 30019
+)
+
+// Defaults of the optional fields. docs/server-config.md lists them too. A listener whose address the file leaves
+// out listens on every interface: SFTP and FTP on SFTPPort and FTPPort, health on DefaultHealthPort. That one is
+// not HealthPort: a file without a health address has listened on 8080 since the first version of this format,
+// and whoever runs pier-server with such a file points its probes there.
+const (
+	DefaultHealthPort          = 8080
 	DefaultTLSMode             = TLSRequired
 	DefaultTLSMinVersion       = TLSVersion12
+	DefaultRequireSessionReuse = true
+	DefaultPermission          = PresetReadWrite
 	DefaultIdleTimeout         = 5 * time.Minute
 	DefaultLoginTimeout        = 30 * time.Second
 	DefaultMaxLoginFailures    = 5
@@ -37,13 +56,13 @@ const (
 // nothing.
 func (c *Config) ApplyDefaults() {
 	if c.SFTP != nil {
-		setString(&c.SFTP.Address, DefaultSFTPAddress)
+		setString(&c.SFTP.Address, anyInterface(SFTPPort))
 		if len(c.SFTP.AuthMethods) == 0 {
 			c.SFTP.AuthMethods = []AuthMethod{AuthMethodPassword, AuthMethodPublicKey}
 		}
 	}
 	if c.FTP != nil {
-		setString(&c.FTP.Address, DefaultFTPAddress)
+		setString(&c.FTP.Address, anyInterface(FTPPort))
 		tls := &c.FTP.TLS
 		if tls.Mode == "" {
 			tls.Mode = DefaultTLSMode
@@ -52,11 +71,11 @@ func (c *Config) ApplyDefaults() {
 			tls.MinVersion = DefaultTLSMinVersion
 		}
 		if tls.RequireSessionReuse == nil {
-			reuse := true
+			reuse := DefaultRequireSessionReuse
 			tls.RequireSessionReuse = &reuse
 		}
 	}
-	setString(&c.Health.Address, DefaultHealthAddress)
+	setString(&c.Health.Address, anyInterface(DefaultHealthPort))
 
 	l := &c.Limits
 	setDuration(&l.IdleTimeout, DefaultIdleTimeout)
@@ -82,11 +101,16 @@ func (u *User) applyDefaults() {
 		u.HomeDirectory = u.HomeDir()
 	}
 	if len(u.Permissions) == 0 {
-		u.Permissions = []Permission{PresetReadWrite}
+		u.Permissions = []Permission{DefaultPermission}
 	}
 	u.AuthorizedKeys = nilIfEmpty(u.AuthorizedKeys)
 	u.Protocols = nilIfEmpty(u.Protocols)
 	u.AllowedSourceRanges = nilIfEmpty(u.AllowedSourceRanges)
+}
+
+// anyInterface is the listen address of port on every interface.
+func anyInterface(port int) string {
+	return ":" + strconv.Itoa(port)
 }
 
 func setString(s *string, def string) {

@@ -103,8 +103,17 @@ type TLS struct {
 	MinVersion TLSVersion `json:"minVersion"`
 	// RequireSessionReuse accepts a TLS data connection only when it resumes a TLS session the server issued to
 	// a control connection logged in as the same user from the same client address (see docs/server-config.md,
-	// "TLS session reuse"), so nobody else can grab a passive port first. Nil means the default, true.
+	// "TLS session reuse"), so nobody else can grab a passive port first. Nil means the default, true; use
+	// SessionReuseRequired to read it.
 	RequireSessionReuse *bool `json:"requireSessionReuse,omitempty"`
+}
+
+// SessionReuseRequired is RequireSessionReuse, or its default when it is unset.
+func (t *TLS) SessionReuseRequired() bool {
+	if t.RequireSessionReuse == nil {
+		return DefaultRequireSessionReuse
+	}
+	return *t.RequireSessionReuse
 }
 
 // TLSMode says whether the FTP control listener requires, offers or refuses TLS.
@@ -280,10 +289,10 @@ func (u *User) AllowsProtocol(p Protocol) bool {
 }
 
 // HasPermission reports whether the user may do p, a single permission; presets in Permissions are expanded.
-// Empty Permissions mean the default, ReadWrite.
+// Empty Permissions mean the default, DefaultPermission.
 func (u *User) HasPermission(p Permission) bool {
 	if len(u.Permissions) == 0 {
-		return slices.Contains(presets[PresetReadWrite], p)
+		return slices.Contains(presets[DefaultPermission], p)
 	}
 	for _, have := range u.Permissions {
 		if have == p || slices.Contains(presets[have], p) {

@@ -272,15 +272,15 @@ func (c *Config) validateListeners(errs *errorList) {
 		}
 	}
 	if c.SFTP != nil {
-		listen("sftp.address", cmp.Or(c.SFTP.Address, DefaultSFTPAddress))
+		listen("sftp.address", cmp.Or(c.SFTP.Address, anyInterface(SFTPPort)))
 	}
 	if c.FTP != nil {
-		listen("ftp.address", cmp.Or(c.FTP.Address, DefaultFTPAddress))
+		listen("ftp.address", cmp.Or(c.FTP.Address, anyInterface(FTPPort)))
 		if c.FTP.ImplicitTLSAddress != "" {
 			listen("ftp.implicitTLSAddress", c.FTP.ImplicitTLSAddress)
 		}
 	}
-	listen("health.address", cmp.Or(c.Health.Address, DefaultHealthAddress))
+	listen("health.address", cmp.Or(c.Health.Address, anyInterface(DefaultHealthPort)))
 
 	for i, l := range listeners {
 		for _, earlier := range listeners[:i] {

@@ -72,7 +72,7 @@ func NewSettings(cfg *serverconfig.Config) Settings {
 		StorageRoot:         cfg.Storage.Root,
 		TLSMode:             f.TLS.Mode,
 		MinTLSVersion:       f.TLS.MinVersion,
-		RequireSessionReuse: f.TLS.RequireSessionReuse == nil || *f.TLS.RequireSessionReuse,
+		RequireSessionReuse: f.TLS.SessionReuseRequired(),
 		PassivePorts:        f.Passive.PortRange,
 		PublicAddresses:     f.Passive.Addresses(),
 		ActiveMode:          f.Active.Enabled,

@@ -52,8 +52,8 @@ func Certificate(te *v1alpha1.TransferEndpoint) *unstructured.Unstructured {
 			"dnsNames":   dnsNames,
 			"issuerRef": map[string]any{
 				"name":  tls.IssuerRef.Name,
-				"kind":  firstNonEmpty(tls.IssuerRef.Kind, defaultIssuerKind),
-				"group": firstNonEmpty(tls.IssuerRef.Group, defaultIssuerGroup),
+				"kind":  tls.IssuerRef.Kind,
+				"group": tls.IssuerRef.Group,
 			},
 			// A fresh ECDSA P-256 key on every renewal: small, fast, and accepted by every FTPS client.
 			"privateKey": map[string]any{

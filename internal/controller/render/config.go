@@ -111,13 +111,13 @@ func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddresses []string) *server
 	ftp := &serverconfig.FTP{
 		Address: ftpListenAddress,
 		TLS: serverconfig.TLS{
-			Mode:       serverconfig.TLSMode(ftpTLSMode(te)),
+			Mode:       serverconfig.TLSMode(spec.TLS.Mode),
 			MinVersion: serverconfig.TLSVersion(spec.TLS.MinVersion),
 		},
 		Passive: serverconfig.Passive{
 			PortRange: serverconfig.PortRange{
-				Start: int(passiveRange(te).Start),
-				End:   int(passiveRange(te).End),
+				Start: int(spec.Passive.PortRange.Start),
+				End:   int(spec.Passive.PortRange.End),
 			},
 		},
 		Active: serverconfig.Active{Enabled: spec.Active.Enabled},
@@ -149,8 +149,8 @@ func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddresses []string) *server
 	return ftp
 }
 
-// limitsConfig copies the limits. Unset values stay nil, and ApplyDefaults gives them the same defaults the CRD
-// has.
+// limitsConfig copies the limits. The endpoint is defaulted, so every limit the API defaults is set; a nil one
+// would get the server's own default from ApplyDefaults.
 func limitsConfig(spec v1alpha1.LimitsSpec) serverconfig.Limits {
 	limits := serverconfig.Limits{
 		MaxConnections:      int(spec.MaxConnections),
@@ -181,15 +181,6 @@ func cidrStrings(cidrs []v1alpha1.CIDR) []string {
 
 func listenAddress(port int) string {
 	return ":" + strconv.Itoa(port)
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // RestartHash fingerprints the part of the configuration pier-server cannot change while it runs: which protocols

@@ -24,8 +24,8 @@ import (
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
-// Typed Go values that leave the CRD's defaults unset must render without panicking, and the same as the values the
-// API server would return for them.
+// Typed Go values that leave the CRD's defaults unset, once defaulted as the reconciler defaults every endpoint
+// (v1alpha1.TransferEndpoint.Default), must render the same as the values the API server would return for them.
 
 // namedEndpoint is an endpoint to run a rule against.
 type namedEndpoint struct {
@@ -33,17 +33,33 @@ type namedEndpoint struct {
 	endpoint *v1alpha1.TransferEndpoint
 }
 
-// allEndpoints are the golden cases and endpoints whose defaults are unset.
+// allEndpoints are the golden cases and endpoints whose defaults were unset, defaulted as the reconciler does.
 func allEndpoints() []namedEndpoint {
 	var all []namedEndpoint
 	for _, c := range goldenCases() {
 		all = append(all, namedEndpoint{c.name, c.endpoint})
 	}
 	return append(all,
-		namedEndpoint{"unset sftp", unsetSFTP()},
-		namedEndpoint{"unset partners", unsetPartners()},
-		namedEndpoint{"empty spec", &v1alpha1.TransferEndpoint{}},
+		namedEndpoint{"unset sftp", defaulted(unsetSFTP())},
+		namedEndpoint{"unset partners", defaulted(unsetPartners())},
+		namedEndpoint{"empty spec", defaulted(&v1alpha1.TransferEndpoint{})},
 	)
+}
+
+// defaulted applies the API's defaults to te, as the reconciler does before it renders anything.
+func defaulted(te *v1alpha1.TransferEndpoint) *v1alpha1.TransferEndpoint {
+	te.Default()
+	return te
+}
+
+// TestGoldenCasesAreDefaulted: the golden cases are written as the API server returns them, so defaulting them
+// changes nothing.
+func TestGoldenCasesAreDefaulted(t *testing.T) {
+	for _, c := range goldenCases() {
+		if again := defaulted(c.endpoint.DeepCopy()); !reflect.DeepEqual(again, c.endpoint) {
+			t.Errorf("%s: Default() changes the golden case:\ngolden:    %+v\ndefaulted: %+v", c.name, c.endpoint.Spec, again.Spec)
+		}
+	}
 }
 
 // unsetSFTP is sftpMinimal as a Go client writes it: `spec: {sftp: {}}`.
@@ -86,6 +102,10 @@ func TestUnsetDefaultsRenderLikeDefaulted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			defaulted(tt.unset)
+			if !reflect.DeepEqual(tt.unset.Spec, tt.defaulted.Spec) {
+				t.Errorf("Default() gives another spec than the API server's:\nDefault(): %+v\nwant:      %+v", tt.unset.Spec, tt.defaulted.Spec)
+			}
 			in := ConfigInputs{Users: tt.users, HostKeyNames: tt.hostKeyNames}
 			same := func(what string, unset, defaulted any) {
 				t.Helper()
@@ -119,9 +139,9 @@ func TestUnsetDefaultsRenderLikeDefaulted(t *testing.T) {
 }
 
 // TestEmptySpecDoesNotPanic renders every object of an endpoint with nothing set, not even a protocol (which the
-// CRD refuses).
+// CRD refuses), once defaulted as every endpoint is.
 func TestEmptySpecDoesNotPanic(t *testing.T) {
-	te := &v1alpha1.TransferEndpoint{}
+	te := defaulted(&v1alpha1.TransferEndpoint{})
 	cfg := ServerConfig(te, ConfigInputs{})
 	RestartHash(cfg)
 	ConfigSecret(te, nil, false)

@@ -21,7 +21,7 @@
 // fetches what these functions need (users, host key names, the load balancer's address), calls them and applies
 // the results. Golden files under testdata/ show exactly what each function produces.
 //
-// The functions accept an endpoint exactly as the API server returns it, with the CRD's defaults applied, and also
-// a typed Go value whose defaults are unset: the small helpers in defaults.go fill in the same defaults, so nothing
-// here dereferences a nil pointer the API server would have set.
+// The functions take an endpoint with the API's defaults applied, as the API server returns it and as
+// v1alpha1.TransferEndpoint.Default leaves a typed Go value (the reconciler calls it once per reconcile). They keep
+// no defaults of their own: the API's live in api/v1alpha1, the server configuration's in internal/serverconfig.
 package render

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 const (
@@ -34,13 +35,14 @@ const (
 	// ConfigKey is the key of the configuration file in the config Secret.
 	ConfigKey = "config.yaml"
 
-	// Container ports. They are unprivileged, so the server runs as a non-root user without capabilities; the
-	// Service maps the well-known ports (22, 21, 990) onto them. Passive ports are the same in the pod and the
-	// Service, because the server announces them to clients.
-	SFTPContainerPort   = 2222
-	FTPContainerPort    = 2121
-	FTPSContainerPort   = 9990 // implicit FTPS
-	HealthContainerPort = 9080
+	// Container ports: the ports pier runs pier-server on (serverconfig's), which portable mode uses too. They are
+	// unprivileged, so the server runs as a non-root user without capabilities; the Service maps the well-known
+	// ports (22, 21, 990) onto them. Passive ports are the same in the pod and the Service, because the server
+	// announces them to clients.
+	SFTPContainerPort   = serverconfig.SFTPPort
+	FTPContainerPort    = serverconfig.FTPPort
+	FTPSContainerPort   = serverconfig.ImplicitFTPSPort // implicit FTPS
+	HealthContainerPort = serverconfig.HealthPort
 
 	// Where the pod's volumes are mounted.
 	ConfigMountPath   = "/etc/pier/config"    // the config Secret: ConfigKey

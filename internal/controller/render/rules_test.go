@@ -23,7 +23,8 @@ import (
 	"github.com/pier-dev/pier/api/v1alpha1"
 )
 
-// Table tests for the Deployment and Service rules that matter beyond what the golden files show.
+// Table tests for the Deployment and Service rules that matter beyond what the golden files show. A case that unsets
+// a field the API defaults is defaulted again before it is rendered, as the reconciler does.
 
 func TestDeploymentStrategy(t *testing.T) {
 	emptyDir := v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}}
@@ -49,7 +50,7 @@ func TestDeploymentStrategy(t *testing.T) {
 			te := sftpMinimal()
 			te.Spec.Storage = tt.storage
 			te.Spec.Replicas = tt.replicas
-			s := Deployment(te, DeploymentInputs{Image: testImage}).Spec.Strategy
+			s := Deployment(defaulted(te), DeploymentInputs{Image: testImage}).Spec.Strategy
 			if string(s.Type) != tt.want {
 				t.Fatalf("strategy %s, want %s", s.Type, tt.want)
 			}
@@ -119,7 +120,7 @@ func TestExternalTrafficPolicy(t *testing.T) {
 		te := sftpMinimal()
 		te.Spec.Service.Type = tt.svcType
 		te.Spec.Service.ExternalTrafficPolicy = tt.spec
-		if got := Service(te).Spec.ExternalTrafficPolicy; got != tt.want {
+		if got := Service(defaulted(te)).Spec.ExternalTrafficPolicy; got != tt.want {
 			t.Errorf("type %q, spec %v: externalTrafficPolicy %q, want %q", tt.svcType, tt.spec, got, tt.want)
 		}
 	}
@@ -141,7 +142,7 @@ func TestSessionAffinity(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.te.Spec.Replicas = tt.replicas
-			spec := Service(tt.te).Spec
+			spec := Service(defaulted(tt.te)).Spec
 			if !tt.want {
 				if spec.SessionAffinity != "" || spec.SessionAffinityConfig != nil {
 					t.Errorf("sessionAffinity %q %+v, want unset", spec.SessionAffinity, spec.SessionAffinityConfig)

@@ -24,6 +24,10 @@ import (
 	"github.com/pier-dev/pier/api/v1alpha1"
 )
 
+// sessionAffinitySeconds is how long ClientIP affinity keeps a client on one pod: three hours, Kubernetes' own
+// default for ClientIP affinity.
+const sessionAffinitySeconds = 10800
+
 // Service exposes the endpoint: its control ports (mapped onto the container's unprivileged ports by name) and
 // every FTP passive port (the same number outside and inside, because the server announces it to clients).
 func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
@@ -59,7 +63,7 @@ func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 	if ftpEnabled(te) && replicas(te) > 1 {
 		svc.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
 		svc.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{
-			ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptrTo(int32(defaultSessionAffinitySeconds))},
+			ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptrTo(int32(sessionAffinitySeconds))},
 		}
 	}
 	return svc
@@ -70,10 +74,10 @@ func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 func servicePorts(te *v1alpha1.TransferEndpoint, svcType corev1.ServiceType) []corev1.ServicePort {
 	var ports []corev1.ServicePort
 	if sftpEnabled(te) {
-		ports = append(ports, namedServicePort(portNameSFTP, sftpPort(te)))
+		ports = append(ports, namedServicePort(portNameSFTP, te.Spec.SFTP.Port))
 	}
 	if ftpEnabled(te) {
-		ports = append(ports, namedServicePort(portNameFTP, ftpPort(te)))
+		ports = append(ports, namedServicePort(portNameFTP, te.Spec.FTP.Port))
 		if p, ok := implicitPort(te); ok {
 			ports = append(ports, namedServicePort(portNameFTPS, p))
 		}

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
 // Reasons a TransferUser is refused because of another user of the same endpoint.
@@ -39,12 +40,11 @@ func Older(a, b *transferv1alpha1.TransferUser) bool {
 	return a.Name < b.Name
 }
 
-// Home is the user's home directory as the server resolves it: spec.homeDirectory cleaned, or /<username>.
+// Home is the user's home directory as the server resolves it (serverconfig.User.HomeDir, which defaults it to
+// /<username>), cleaned.
 func Home(tu *transferv1alpha1.TransferUser) string {
-	if tu.Spec.HomeDirectory == "" {
-		return "/" + tu.Spec.Username
-	}
-	return path.Clean(tu.Spec.HomeDirectory)
+	u := serverconfig.User{Username: tu.Spec.Username, HomeDirectory: tu.Spec.HomeDirectory}
+	return path.Clean(u.HomeDir())
 }
 
 // homeKey is the home directory as overlaps are judged: without case, because on the volumes that ignore case

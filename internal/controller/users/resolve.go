@@ -117,6 +117,19 @@ func (c Credentials) Problems() []*Problem {
 	return out
 }
 
+// KeyFingerprints are the fingerprints of the keys read, the Secret's then the inline ones; nil, not empty, when
+// there are none, so that a status holding none compares equal.
+func (c Credentials) KeyFingerprints() []string {
+	if len(c.SecretKeys)+len(c.InlineKeys) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(c.SecretKeys)+len(c.InlineKeys))
+	for _, k := range append(slices.Clone(c.SecretKeys), c.InlineKeys...) {
+		out = append(out, k.Fingerprint)
+	}
+	return out
+}
+
 // Read reads the user's Secrets. Secrets are read directly from the API server, never from a cache: the operator
 // does not keep users' Secret contents in memory.
 func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUser) Credentials {

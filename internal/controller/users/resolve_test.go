@@ -115,6 +115,46 @@ func TestRenderRules(t *testing.T) {
 	}
 }
 
+// TestRenderAgainstItsResult: rendering a user again against the entry it rendered to, as once the endpoint
+// serves that entry, gives the same entry and the same problems. Resolver relies on it to reuse a resolution
+// for the pass after the endpoint wrote it.
+func TestRenderAgainstItsResult(t *testing.T) {
+	f := newRenderFixture(t)
+	changed := renderCase{name: "changed password: a new hash", tu: plain,
+		creds: Credentials{Password: []byte("new password"), SecretKeys: []credentials.AuthorizedKey{f.oldKey}}, served: f.served}
+	for _, tc := range append(append(revocationCases(f), keptAndLimitCases(t, f)...), changed) {
+		t.Run(tc.name, func(t *testing.T) {
+			u, problems := Render(tc.tu(), cloneCredentials(tc.creds), tc.served)
+			if u == nil {
+				return // not served: the endpoint goes on serving nothing, and Resolver renders again
+			}
+			again, againProblems := Render(tc.tu(), cloneCredentials(tc.creds), u)
+			if again == nil || !Equal(*again, *u) {
+				t.Fatalf("rendered against its result: %+v, want %+v", again, u)
+			}
+			if len(againProblems) != len(problems) {
+				t.Fatalf("problems %v, then %v", problems, againProblems)
+			}
+			for i := range problems {
+				if *againProblems[i] != *problems[i] {
+					t.Errorf("problem %d: %+v, then %+v", i, *problems[i], *againProblems[i])
+				}
+			}
+		})
+	}
+}
+
+// cloneCredentials copies the problems, which Render completes in place.
+func cloneCredentials(c Credentials) Credentials {
+	if c.PasswordProblem != nil {
+		c.PasswordProblem = cloneProblem(c.PasswordProblem)
+	}
+	if c.KeysProblem != nil {
+		c.KeysProblem = cloneProblem(c.KeysProblem)
+	}
+	return c
+}
+
 func plain() *transferv1alpha1.TransferUser { return passwordUser() }
 
 // revocationCases: Secrets that are gone.

@@ -16,7 +16,8 @@
 //
 // Both reconcilers use it: the endpoint reconciler to render the config it serves, the user reconciler to tell the
 // user whether that config serves its current credentials. Sharing one function keeps the two from ever disagreeing
-// about which users are valid and who owns a username.
+// about which users are valid and who owns a username, and sharing one Resolver makes them resolve each change of a
+// user once between them.
 package users
 
 import (
