@@ -94,7 +94,7 @@ func remove(ctx context.Context, c client.Client, obj client.Object, owner metav
 	if !metav1.IsControlledBy(obj, owner) {
 		return nil
 	}
-	if err := c.Delete(ctx, obj, client.Preconditions{UID: ptrTo(obj.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
+	if err := c.Delete(ctx, obj, client.Preconditions{UID: new(obj.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting %s: %w", describe(obj), err)
 	}
 	return nil
@@ -188,8 +188,6 @@ func describe(obj client.Object) string {
 	}
 	return fmt.Sprintf("%s %s/%s", kind, obj.GetNamespace(), obj.GetName())
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 func ptrEqual[T comparable](a, b *T) bool {
 	if a == nil || b == nil {

@@ -51,7 +51,7 @@ func TestRestartHash(t *testing.T) {
 		{"limits", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
 			te.Spec.Limits.MaxConnections = 7
 			te.Spec.Limits.IdleTimeout = &metav1.Duration{Duration: 42 * time.Second}
-			te.Spec.Limits.MaxLoginFailures = ptrTo(int32(0))
+			te.Spec.Limits.MaxLoginFailures = new(int32(0))
 		}, false},
 		{"allowed source ranges", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
 			te.Spec.AllowedSourceRanges = []v1alpha1.CIDR{"10.0.0.0/8"}
@@ -78,7 +78,7 @@ func TestRestartHash(t *testing.T) {
 			// The container ports stay the same; only the Service maps other ports onto them.
 			te.Spec.SFTP.Port = 2022
 			te.Spec.FTP.Port = 2021
-			te.Spec.FTP.TLS.ImplicitPort = ptrTo(int32(10990))
+			te.Spec.FTP.TLS.ImplicitPort = new(int32(10990))
 		}, false},
 		{"SFTP turned off", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) { te.Spec.SFTP = nil }, true},
 		{"FTP turned off", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) { te.Spec.FTP = nil }, true},

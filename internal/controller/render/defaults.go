@@ -132,8 +132,3 @@ func usesClaim(te *v1alpha1.TransferEndpoint) bool {
 	s := te.Spec.Storage
 	return s.PersistentVolumeClaim != nil || s.VolumeClaimTemplate != nil
 }
-
-// ptrTo returns a pointer to a copy of v, for the many optional fields of the Kubernetes API.
-func ptrTo[T any](v T) *T {
-	return &v
-}

@@ -164,8 +164,8 @@ func OwnerReference(te *v1alpha1.TransferEndpoint) metav1.OwnerReference {
 		Kind:               "TransferEndpoint",
 		Name:               te.Name,
 		UID:                te.UID,
-		Controller:         ptrTo(true),
-		BlockOwnerDeletion: ptrTo(true),
+		Controller:         new(true),
+		BlockOwnerDeletion: new(true),
 	}
 }
 

@@ -97,9 +97,9 @@ func serverContainer(te *v1alpha1.TransferEndpoint, in DeploymentInputs) corev1.
 		Resources:      containerResources(te),
 		VolumeMounts:   volumeMounts(te),
 		SecurityContext: &corev1.SecurityContext{
-			AllowPrivilegeEscalation: ptrTo(false),
-			ReadOnlyRootFilesystem:   ptrTo(true),
-			RunAsNonRoot:             ptrTo(true),
+			AllowPrivilegeEscalation: new(false),
+			ReadOnlyRootFilesystem:   new(true),
+			RunAsNonRoot:             new(true),
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		},
 	}
@@ -176,7 +176,7 @@ func volumes(te *v1alpha1.TransferEndpoint) []corev1.Volume {
 			// pier-server reads whichever file is there.
 			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 				SecretName:  names.ConfigSecret,
-				DefaultMode: ptrTo(secretDefaultMode),
+				DefaultMode: new(secretDefaultMode),
 			}},
 		},
 	}
@@ -189,7 +189,7 @@ func volumes(te *v1alpha1.TransferEndpoint) []corev1.Volume {
 	vols = append(vols,
 		corev1.Volume{Name: volumeData, VolumeSource: dataVolumeSource(te, names)},
 		corev1.Volume{Name: volumeTmp, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-			SizeLimit: ptrTo(tmpSizeLimit.DeepCopy()),
+			SizeLimit: new(tmpSizeLimit.DeepCopy()),
 		}}},
 	)
 	return vols
@@ -200,7 +200,7 @@ func secretVolume(name, secretName string) corev1.Volume {
 		Name: name,
 		VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 			SecretName:  secretName,
-			DefaultMode: ptrTo(secretDefaultMode),
+			DefaultMode: new(secretDefaultMode),
 		}},
 	}
 }

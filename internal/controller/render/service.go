@@ -46,10 +46,10 @@ func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 		},
 	}
 	if spec.IPFamilyPolicy != nil {
-		svc.Spec.IPFamilyPolicy = ptrTo(*spec.IPFamilyPolicy)
+		svc.Spec.IPFamilyPolicy = new(*spec.IPFamilyPolicy)
 	}
 	if spec.LoadBalancerClass != nil {
-		svc.Spec.LoadBalancerClass = ptrTo(*spec.LoadBalancerClass)
+		svc.Spec.LoadBalancerClass = new(*spec.LoadBalancerClass)
 	}
 	// A passive data connection must reach the pod that holds the client's control connection: that pod alone
 	// listens for it. A Service cannot promise that with several pods: ClientIP affinity holds per port, not
@@ -59,7 +59,7 @@ func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 	if ftpEnabled(te) && replicas(te) > 1 {
 		svc.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
 		svc.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{
-			ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptrTo(int32(defaultSessionAffinitySeconds))},
+			ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: new(int32(defaultSessionAffinitySeconds))},
 		}
 	}
 	return svc
