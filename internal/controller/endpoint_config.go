@@ -169,11 +169,11 @@ func (s *endpointState) passiveAddresses(served *serverconfig.Config) []string {
 	if ftp == nil {
 		return nil
 	}
-	if s.service == nil && s.serviceType() == corev1.ServiceTypeLoadBalancer && served != nil && served.FTP != nil {
+	if s.service == nil && render.ServiceType(s.te) == corev1.ServiceTypeLoadBalancer && served != nil && served.FTP != nil {
 		return served.FTP.Passive.Addresses()
 	}
 	var ingress []corev1.LoadBalancerIngress
-	if s.serviceType() == corev1.ServiceTypeLoadBalancer && s.service != nil {
+	if render.ServiceType(s.te) == corev1.ServiceTypeLoadBalancer && s.service != nil {
 		ingress = s.service.Status.LoadBalancer.Ingress
 	}
 	addresses := render.PassiveAddresses(ftp.Passive.Address, ingress)
@@ -189,10 +189,10 @@ func (s *endpointState) passiveAddresses(served *serverconfig.Config) []string {
 	case len(addresses) > 0:
 		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "LoadBalancer",
 			fmt.Sprintf("passive mode announces the load balancer's address %s", announced))
-	case s.serviceType() == corev1.ServiceTypeLoadBalancer:
+	case render.ServiceType(s.te) == corev1.ServiceTypeLoadBalancer:
 		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, "LoadBalancerPending",
 			"waiting for the Service's load-balancer address; until then passive mode announces the pod's own address, which clients outside the cluster cannot reach")
-	case s.serviceType() == corev1.ServiceTypeNodePort:
+	case render.ServiceType(s.te) == corev1.ServiceTypeNodePort:
 		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, "AddressRequired",
 			"a NodePort Service has no single external address: set spec.ftp.passive.address to the address clients reach the nodes at, or passive mode will announce the pod's own address")
 	default:
@@ -200,11 +200,4 @@ func (s *endpointState) passiveAddresses(served *serverconfig.Config) []string {
 			"passive mode announces the pod's address, reachable from inside the cluster; use a LoadBalancer Service or set spec.ftp.passive.address for clients outside it")
 	}
 	return addresses
-}
-
-func (s *endpointState) serviceType() corev1.ServiceType {
-	if s.te.Spec.Service.Type == "" {
-		return corev1.ServiceTypeClusterIP
-	}
-	return corev1.ServiceType(s.te.Spec.Service.Type)
 }

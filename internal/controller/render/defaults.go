@@ -15,8 +15,6 @@
 package render
 
 import (
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/pier-dev/pier/api/v1alpha1"
 )
 
@@ -116,14 +114,6 @@ func replicas(te *v1alpha1.TransferEndpoint) int32 {
 		return defaultReplicas
 	}
 	return *te.Spec.Replicas
-}
-
-// serviceType is the type of the endpoint's Service.
-func serviceType(te *v1alpha1.TransferEndpoint) corev1.ServiceType {
-	if te.Spec.Service.Type == "" {
-		return corev1.ServiceTypeClusterIP
-	}
-	return corev1.ServiceType(te.Spec.Service.Type)
 }
 
 // usesClaim reports whether the files live on a PersistentVolumeClaim, an existing one or one the operator creates.

@@ -28,7 +28,7 @@ import (
 // every FTP passive port (the same number outside and inside, because the server announces it to clients).
 func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 	spec := te.Spec.Service
-	svcType := serviceType(te)
+	svcType := ServiceType(te)
 
 	meta := objectMeta(te, NamesFor(te).Service)
 	meta.Annotations = maps.Clone(spec.Annotations)
@@ -63,6 +63,15 @@ func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 		}
 	}
 	return svc
+}
+
+// ServiceType is the type of the endpoint's Service. The reconciler asks it too, to know whether a load
+// balancer will give passive FTP an address.
+func ServiceType(te *v1alpha1.TransferEndpoint) corev1.ServiceType {
+	if te.Spec.Service.Type == "" {
+		return corev1.ServiceTypeClusterIP
+	}
+	return corev1.ServiceType(te.Spec.Service.Type)
 }
 
 // servicePorts are the Service's ports. The control ports leave nodePort to Kubernetes; a passive port on a
