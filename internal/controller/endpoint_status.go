@@ -180,14 +180,7 @@ func protocols(te *transferv1alpha1.TransferEndpoint) string {
 // addresses are the URLs clients connect to: through the load balancer when it has an address, else the
 // Service's cluster DNS name.
 func addresses(svc *corev1.Service) []transferv1alpha1.EndpointAddress {
-	hosts := []string{}
-	for _, ingress := range svc.Status.LoadBalancer.Ingress {
-		if ingress.IP != "" {
-			hosts = append(hosts, ingress.IP)
-		} else if ingress.Hostname != "" {
-			hosts = append(hosts, ingress.Hostname)
-		}
-	}
+	hosts := render.IngressAddresses(svc.Status.LoadBalancer.Ingress)
 	if len(hosts) == 0 {
 		hosts = append(hosts, fmt.Sprintf("%s.%s.svc", svc.Name, svc.Namespace))
 	}

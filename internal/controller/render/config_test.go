@@ -189,6 +189,23 @@ func TestServerConfigTLSAndPassive(t *testing.T) {
 	}
 }
 
+// TestIngressAddresses: every ingress point, in the load balancer's order, by its IP or else its host name.
+func TestIngressAddresses(t *testing.T) {
+	ingress := []corev1.LoadBalancerIngress{
+		{Hostname: "abc.elb.example.com"},
+		{IP: "2001:db8::7", Hostname: "ignored.example.com"},
+		{}, // an ingress point still without either
+		{IP: "203.0.113.7"},
+	}
+	want := []string{"abc.elb.example.com", "2001:db8::7", "203.0.113.7"}
+	if got := IngressAddresses(ingress); !slices.Equal(got, want) {
+		t.Errorf("IngressAddresses = %q, want %q", got, want)
+	}
+	if got := IngressAddresses(nil); got != nil {
+		t.Errorf("IngressAddresses(nil) = %q, want none", got)
+	}
+}
+
 // TestPassiveAddresses: one address per IP family, IPv4 first, from spec.ftp.passive.address and the load
 // balancer's ingress; a host name stands alone.
 func TestPassiveAddresses(t *testing.T) {
