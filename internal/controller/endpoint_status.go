@@ -166,12 +166,12 @@ func (s *endpointState) setCondition(c metav1.Condition) {
 func protocols(te *transferv1alpha1.TransferEndpoint) string {
 	var list []string
 	if te.Spec.SFTP != nil {
-		list = append(list, "sftp")
+		list = append(list, render.PortNameSFTP)
 	}
 	if te.Spec.FTP != nil {
-		list = append(list, "ftp")
+		list = append(list, render.PortNameFTP)
 		if te.Spec.FTP.TLS.ImplicitPort != nil {
-			list = append(list, "ftps")
+			list = append(list, render.PortNameFTPS)
 		}
 	}
 	return strings.Join(list, ",")
@@ -187,7 +187,7 @@ func addresses(svc *corev1.Service) []transferv1alpha1.EndpointAddress {
 	var out []transferv1alpha1.EndpointAddress
 	for _, host := range hosts {
 		for _, p := range svc.Spec.Ports {
-			if p.Name != "sftp" && p.Name != "ftp" && p.Name != "ftps" {
+			if p.Name != render.PortNameSFTP && p.Name != render.PortNameFTP && p.Name != render.PortNameFTPS {
 				continue
 			}
 			url := p.Name + "://" + net.JoinHostPort(host, strconv.Itoa(int(p.Port)))

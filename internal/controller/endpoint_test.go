@@ -242,7 +242,7 @@ func TestSpecChangeRollsPodsOnlyWhenNeeded(t *testing.T) {
 			return fmt.Errorf("restart hash unchanged after removing the implicit FTPS port")
 		}
 		for _, p := range dep.Spec.Template.Spec.Containers[0].Ports {
-			if p.Name == "ftps" {
+			if p.Name == render.PortNameFTPS {
 				return fmt.Errorf("container still has the ftps port")
 			}
 		}

@@ -98,7 +98,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 // memory. Secrets are not cached at all (see ClientOptions); they are watched as metadata only. certManager says
 // whether cert-manager's Certificate kind exists: the cache refuses to start with an entry for a missing kind.
 func CacheOptions(namespaces []string, certManager bool) cache.Options {
-	managed := labels.SelectorFromSet(labels.Set{"app.kubernetes.io/managed-by": render.ManagedByValue})
+	managed := labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedByValue})
 	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&appsv1.Deployment{}:            {Label: managed},
 		&corev1.Service{}:               {Label: managed},

@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/controller/users"
 )
 
@@ -51,7 +52,7 @@ func TestLongUserNameGetsItsPassword(t *testing.T) {
 	if len(secret.Data[transferv1alpha1.DefaultPasswordKey]) == 0 {
 		t.Error("the generated Secret holds no password")
 	}
-	if _, ok := secret.Labels["transfer.pier.dev/user"]; ok {
+	if _, ok := secret.Labels[render.LabelUser]; ok {
 		t.Errorf("the Secret carries the user's name as a label, which cannot hold %d characters", len(name))
 	}
 	if ref := tu.Status.PasswordSecretRef; ref == nil || ref.Name != users.GeneratedPasswordSecretName(tu) || ref.Name != secret.Name {

@@ -279,11 +279,11 @@ func (r *UserReconciler) reconcileGeneratedPassword(ctx context.Context, tu *tra
 	if err != nil {
 		return fmt.Errorf("generating a password: %w", err)
 	}
-	labels := map[string]string{"app.kubernetes.io/managed-by": render.ManagedByValue}
+	labels := map[string]string{render.LabelManagedBy: render.ManagedByValue}
 	// A label value holds at most 63 characters, a user's name up to 244 here. The owner reference, not this
 	// label, ties the Secret to its user, so a longer name goes without it rather than failing the Secret.
 	if len(validation.IsValidLabelValue(tu.Name)) == 0 {
-		labels["transfer.pier.dev/user"] = tu.Name
+		labels[render.LabelUser] = tu.Name
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{

@@ -79,12 +79,12 @@ func ServiceType(te *v1alpha1.TransferEndpoint) corev1.ServiceType {
 func servicePorts(te *v1alpha1.TransferEndpoint, svcType corev1.ServiceType) []corev1.ServicePort {
 	var ports []corev1.ServicePort
 	if sftpEnabled(te) {
-		ports = append(ports, namedServicePort(portNameSFTP, sftpPort(te)))
+		ports = append(ports, namedServicePort(PortNameSFTP, sftpPort(te)))
 	}
 	if ftpEnabled(te) {
-		ports = append(ports, namedServicePort(portNameFTP, ftpPort(te)))
+		ports = append(ports, namedServicePort(PortNameFTP, ftpPort(te)))
 		if p, ok := implicitPort(te); ok {
-			ports = append(ports, namedServicePort(portNameFTPS, p))
+			ports = append(ports, namedServicePort(PortNameFTPS, p))
 		}
 	}
 	for _, p := range passivePorts(te) {
