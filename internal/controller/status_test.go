@@ -29,7 +29,6 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
-	"github.com/pier-dev/pier/internal/controller/users"
 )
 
 // TestLongUserNameGetsItsPassword: the longest name the CRD admits with generatePassword (244 characters, so that
@@ -55,7 +54,7 @@ func TestLongUserNameGetsItsPassword(t *testing.T) {
 	if _, ok := secret.Labels[render.LabelUser]; ok {
 		t.Errorf("the Secret carries the user's name as a label, which cannot hold %d characters", len(name))
 	}
-	if ref := tu.Status.PasswordSecretRef; ref == nil || ref.Name != users.GeneratedPasswordSecretName(tu) || ref.Name != secret.Name {
+	if ref := tu.Status.PasswordSecretRef; ref == nil || ref.Name != render.GeneratedPasswordSecretName(tu) || ref.Name != secret.Name {
 		t.Errorf("status.passwordSecretRef = %+v, want Secret %s", ref, secret.Name)
 	}
 }

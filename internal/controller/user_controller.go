@@ -28,7 +28,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -261,7 +260,7 @@ func (r *UserReconciler) reconcileGeneratedPassword(ctx context.Context, tu *tra
 		tu.Status.PasswordSecretRef = nil
 		return nil
 	}
-	name := users.GeneratedPasswordSecretName(tu)
+	name := render.GeneratedPasswordSecretName(tu)
 	ref := &transferv1alpha1.SecretKeyReference{Name: name, Key: transferv1alpha1.DefaultPasswordKey}
 	existing := &corev1.Secret{}
 	err := r.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: name}, existing)
@@ -279,21 +278,7 @@ func (r *UserReconciler) reconcileGeneratedPassword(ctx context.Context, tu *tra
 	if err != nil {
 		return fmt.Errorf("generating a password: %w", err)
 	}
-	labels := map[string]string{render.LabelManagedBy: render.ManagedByValue}
-	// A label value holds at most 63 characters, a user's name up to 244 here. The owner reference, not this
-	// label, ties the Secret to its user, so a longer name goes without it rather than failing the Secret.
-	if len(validation.IsValidLabelValue(tu.Name)) == 0 {
-		labels[render.LabelUser] = tu.Name
-	}
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: tu.Namespace, Labels: labels,
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(tu, transferv1alpha1.GroupVersion.WithKind("TransferUser"))},
-		},
-		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{transferv1alpha1.DefaultPasswordKey: []byte(password)},
-	}
-	if err := r.Create(ctx, secret, client.FieldOwner(render.FieldOwner)); err != nil {
+	if err := r.Create(ctx, render.GeneratedPasswordSecret(tu, password), client.FieldOwner(render.FieldOwner)); err != nil {
 		return fmt.Errorf("creating generated password Secret %s: %w", name, err)
 	}
 	tu.Status.PasswordSecretRef = ref
