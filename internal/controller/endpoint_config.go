@@ -18,14 +18,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
@@ -44,7 +41,9 @@ const (
 // by one rather than failing the whole, and when the whole still cannot be written the served config is written
 // again with only what shrinks it (shrinkOnly).
 func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointState) error {
-	served, err := r.servedConfig(ctx, s)
+	// The config served now supplies the hashes of unchanged passwords, and stands in for credentials whose
+	// Secrets cannot be used.
+	served, _, err := readServedConfig(ctx, r.Client, s.te)
 	if err != nil {
 		return err
 	}
@@ -117,30 +116,6 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 	return nil
 }
 
-// servedConfig is the config in the endpoint's config Secret now, nil when there is none yet. Its password hashes
-// are reused for unchanged passwords, and its entries stand in for credentials whose Secrets cannot be used.
-func (r *EndpointReconciler) servedConfig(ctx context.Context, s *endpointState) (*serverconfig.Config, error) {
-	secret := &corev1.Secret{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: s.te.Namespace, Name: s.names.ConfigSecret}, secret)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading config Secret %s: %w", s.names.ConfigSecret, err)
-	}
-	if !metav1.IsControlledBy(secret, s.te) {
-		// Not written by this endpoint (planted before it was created): its users and hashes are nobody's last
-		// good credentials, and its host-key names no proof that keys were served. It is overwritten.
-		return nil, nil
-	}
-	cfg, err := serverconfig.Parse(render.ConfigData(secret))
-	if err != nil {
-		// Someone edited it by hand; it is about to be overwritten, and nothing in it can be trusted.
-		return nil, nil //nolint:nilerr // an unreadable config is the same as none
-	}
-	return cfg, nil
-}
-
 // hostKeyNames are the host-key Secret entries the config points at: the ones found this time, else the ones the
 // served config uses (the Secret may be briefly unreadable, and the pods still have it mounted). ok is false for
 // an SFTP endpoint without any.
@@ -152,10 +127,8 @@ func (s *endpointState) hostKeyNames(served *serverconfig.Config) ([]string, boo
 	for _, k := range s.hostKeys {
 		names = append(names, k.Name)
 	}
-	if len(names) == 0 && served != nil && served.SFTP != nil {
-		for _, file := range served.SFTP.HostKeyFiles {
-			names = append(names, path.Base(file))
-		}
+	if len(names) == 0 {
+		names = hostKeyFileNames(served)
 	}
 	return names, len(names) > 0
 }

@@ -17,7 +17,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 
@@ -217,15 +216,8 @@ func (r *EndpointReconciler) writeHostKeys(ctx context.Context, te *transferv1al
 // there is no config yet. With status.hostKeys they tell whether the endpoint has served keys: the status
 // alone could have been lost (restored from a backup without it).
 func (r *EndpointReconciler) servedKeyNames(ctx context.Context, s *endpointState) ([]string, error) {
-	served, err := r.servedConfig(ctx, s)
-	if err != nil || served == nil || served.SFTP == nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(served.SFTP.HostKeyFiles))
-	for _, file := range served.SFTP.HostKeyFiles {
-		names = append(names, path.Base(file))
-	}
-	return names, nil
+	served, _, err := readServedConfig(ctx, r.Client, s.te)
+	return hostKeyFileNames(served), err
 }
 
 // hostKeysMissing reports a host-key Secret that does not exist. Before any key was served that is a set-up
