@@ -27,7 +27,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -81,7 +80,7 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		return ctrl.Result{}, nil
 	}
 
-	original := te.DeepCopy()
+	patch := newStatusPatch(r.Client, te)
 	s := &endpointState{te: te, names: render.NamesFor(te)}
 	defer func() {
 		// A conflict only means the cache was behind; the retry will decide Ready.
@@ -90,11 +89,8 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		} else {
 			s.writeStatus(nil)
 		}
-		if equality.Semantic.DeepEqual(original.Status, te.Status) {
-			return
-		}
-		if patchErr := r.Status().Patch(ctx, te, client.MergeFrom(original)); patchErr != nil {
-			err = errors.Join(err, fmt.Errorf("writing the status of TransferEndpoint %s: %w", req, patchErr))
+		if patchErr := patch.apply(ctx, te); patchErr != nil {
+			err = errors.Join(err, patchErr)
 		}
 	}()
 

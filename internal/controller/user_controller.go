@@ -23,7 +23,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -77,7 +76,7 @@ func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resul
 	if !tu.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	original := tu.DeepCopy()
+	patch := newStatusPatch(r.Client, tu)
 	defer func() {
 		// Whatever stopped this reconcile is the user's Ready condition until a retry gets further, so no user is
 		// ever left without a status. A conflict only means the cache was behind; the retry decides Ready.
@@ -86,11 +85,8 @@ func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resul
 				Status: metav1.ConditionFalse, Reason: reasonReconcileFailed, Message: err.Error(), ObservedGeneration: tu.Generation})
 		}
 		tu.Status.ObservedGeneration = tu.Generation
-		if equality.Semantic.DeepEqual(original.Status, tu.Status) {
-			return
-		}
-		if patchErr := r.Status().Patch(ctx, tu, client.MergeFrom(original)); patchErr != nil {
-			err = errors.Join(err, fmt.Errorf("writing the status of TransferUser %s: %w", req, patchErr))
+		if patchErr := patch.apply(ctx, tu); patchErr != nil {
+			err = errors.Join(err, patchErr)
 		}
 	}()
 

@@ -1,0 +1,76 @@
+// Copyright 2026 The pier authors.
+//
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+)
+
+// statusPatch is cluster-api's patch.Helper reduced to what pier's reconcilers need: it takes a snapshot of an
+// object when a reconcile starts, and at the end writes the object's status, and only its status, when it
+// differs from the snapshot. So a reconcile writes its status at most once, and a reconcile that changed nothing
+// writes nothing (a status write would wake every watcher of the object, the operator included). The write is a
+// merge patch against the snapshot: it carries only what this reconcile changed, so it needs no resourceVersion
+// and does not fail on a concurrent change of other fields.
+type statusPatch struct {
+	client client.Client
+	before client.Object
+}
+
+// newStatusPatch takes the snapshot of obj; call it before the reconcile changes obj.
+func newStatusPatch(c client.Client, obj client.Object) *statusPatch {
+	return &statusPatch{client: c, before: obj.DeepCopyObject().(client.Object)}
+}
+
+// apply writes obj's status when it changed since the snapshot.
+func (p *statusPatch) apply(ctx context.Context, obj client.Object) error {
+	changed, err := statusChanged(p.before, obj)
+	if err != nil || !changed {
+		return err
+	}
+	if err := p.client.Status().Patch(ctx, obj, client.MergeFrom(p.before)); err != nil {
+		return fmt.Errorf("writing the status of %s %s: %w", kindOf(p.client, obj), client.ObjectKeyFromObject(obj), err)
+	}
+	return nil
+}
+
+// statusChanged compares the status of two objects as the API server would see it, in their JSON form (as
+// cluster-api does): an empty list and a missing one are the same there, and a patch between them would be empty.
+func statusChanged(before, after client.Object) (bool, error) {
+	was, err := runtime.DefaultUnstructuredConverter.ToUnstructured(before)
+	if err != nil {
+		return false, fmt.Errorf("comparing the status of %s: %w", client.ObjectKeyFromObject(before), err)
+	}
+	is, err := runtime.DefaultUnstructuredConverter.ToUnstructured(after)
+	if err != nil {
+		return false, fmt.Errorf("comparing the status of %s: %w", client.ObjectKeyFromObject(after), err)
+	}
+	return !equality.Semantic.DeepEqual(was["status"], is["status"]), nil
+}
+
+// kindOf is obj's kind for messages, from the client's scheme: typed objects often arrive without their TypeMeta.
+func kindOf(c client.Client, obj client.Object) string {
+	gvk, err := apiutil.GVKForObject(obj, c.Scheme())
+	if err != nil {
+		return fmt.Sprintf("%T", obj)
+	}
+	return gvk.Kind
+}
