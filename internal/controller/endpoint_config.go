@@ -29,12 +29,6 @@ import (
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
-const (
-	reasonConfigRendered = "ConfigRendered"
-	reasonInvalidConfig  = "InvalidConfig"
-	reasonNoHostKeys     = "NoHostKeys"
-)
-
 // reconcileConfig renders the server config, with every user bound to the endpoint that it can serve, into the
 // config Secret the pods mount and watch. Whatever else fails, a change that takes access away (a user deleted,
 // disabled, restricted, or whose Secret is gone) reaches the Secret: users that cannot be served are left out one
@@ -57,7 +51,7 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 
 	hostKeyNames, ok := s.hostKeyNames(served)
 	if !ok {
-		s.configProblem(reasonNoHostKeys, "no usable SSH host keys yet (see the HostKeysReady condition); the server cannot start without them")
+		s.configProblem(transferv1alpha1.ReasonNoHostKeys, "no usable SSH host keys yet (see the HostKeysReady condition); the server cannot start without them")
 		return nil
 	}
 	inputs := render.ConfigInputs{HostKeyNames: hostKeyNames, PassiveAddresses: s.passiveAddresses(served)}
@@ -74,8 +68,8 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 	if err != nil {
 		// The CRD's validation should make this impossible; if it happens, keep serving the last config.
 		msg := fmt.Sprintf("the rendered server config is invalid, keeping the last one: %v", err)
-		s.configProblem(reasonInvalidConfig, msg)
-		r.warn(s.te, reasonInvalidConfig, msg)
+		s.configProblem(transferv1alpha1.ReasonInvalidConfig, msg)
+		r.warn(s.te, transferv1alpha1.ReasonInvalidConfig, msg)
 		return nil
 	}
 	if _, err := ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), &corev1.Secret{}, secretKind); err != nil {
@@ -109,8 +103,8 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 		return fmt.Errorf("%s, and so did writing the served config with only removals and restrictions applied: %w", msg, err)
 	}
 	msg += "; the served config was written again with only removals, disables and restrictions applied"
-	s.set(transferv1alpha1.ConditionUsersServed, metav1.ConditionFalse, reasonConfigWriteFail, msg)
-	r.warn(s.te, reasonConfigWriteFail, msg)
+	s.set(transferv1alpha1.ConditionUsersServed, metav1.ConditionFalse, transferv1alpha1.ReasonConfigWriteFailed, msg)
+	r.warn(s.te, transferv1alpha1.ReasonConfigWriteFailed, msg)
 	s.config = shrunk
 	s.users = int32(len(shrunk.Users))
 	return nil
@@ -158,18 +152,18 @@ func (s *endpointState) passiveAddresses(served *serverconfig.Config) []string {
 			msg = fmt.Sprintf("passive mode announces %s: spec.ftp.passive.address %s, and the load balancer's address of the other IP family",
 				announced, ftp.Passive.Address)
 		}
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "Configured", msg)
+		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, transferv1alpha1.ReasonConfigured, msg)
 	case len(addresses) > 0:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "LoadBalancer",
+		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, transferv1alpha1.ReasonLoadBalancer,
 			fmt.Sprintf("passive mode announces the load balancer's address %s", announced))
 	case render.ServiceType(s.te) == corev1.ServiceTypeLoadBalancer:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, "LoadBalancerPending",
+		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, transferv1alpha1.ReasonLoadBalancerPending,
 			"waiting for the Service's load-balancer address; until then passive mode announces the pod's own address, which clients outside the cluster cannot reach")
 	case render.ServiceType(s.te) == corev1.ServiceTypeNodePort:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, "AddressRequired",
+		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, transferv1alpha1.ReasonAddressRequired,
 			"a NodePort Service has no single external address: set spec.ftp.passive.address to the address clients reach the nodes at, or passive mode will announce the pod's own address")
 	default:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "ClusterInternal",
+		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, transferv1alpha1.ReasonClusterInternal,
 			"passive mode announces the pod's address, reachable from inside the cluster; use a LoadBalancer Service or set spec.ftp.passive.address for clients outside it")
 	}
 	return addresses

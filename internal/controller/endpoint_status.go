@@ -133,7 +133,7 @@ func (s *endpointState) writeStatus(failure error) {
 	switch {
 	case failure != nil:
 		s.setCondition(metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
-			Reason: "ReconcileFailed", Message: failure.Error()})
+			Reason: transferv1alpha1.ReasonReconcileFailed, Message: failure.Error()})
 	case s.configFailure != nil:
 		s.setCondition(metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: s.configFailure.Reason, Message: s.configFailure.Message})
@@ -153,7 +153,7 @@ func (s *endpointState) ready() metav1.Condition {
 		return metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: c.Reason, Message: fmt.Sprintf("%s: %s", t, c.Message)}
 	}
-	return metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Serving",
+	return metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: transferv1alpha1.ReasonServing,
 		Message: fmt.Sprintf("serving %s to %d users", s.te.Status.Protocols, s.users)}
 }
 

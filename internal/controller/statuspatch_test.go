@@ -63,7 +63,7 @@ func TestStatusPatch(t *testing.T) {
 		{"only the spec changed", func(tu *transferv1alpha1.TransferUser) { tu.Spec.Disabled = true }, 0},
 		{"a condition set", func(tu *transferv1alpha1.TransferUser) {
 			meta.SetStatusCondition(&tu.Status.Conditions, metav1.Condition{Type: transferv1alpha1.ConditionReady,
-				Status: metav1.ConditionTrue, Reason: "Serving", Message: "ok"})
+				Status: metav1.ConditionTrue, Reason: transferv1alpha1.ReasonServing, Message: "ok"})
 		}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

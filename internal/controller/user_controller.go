@@ -39,16 +39,6 @@ import (
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
-// Reasons of a TransferUser's Ready condition, besides the problems of package users.
-const (
-	reasonServing             = "Serving"
-	reasonDisabled            = "Disabled"
-	reasonEndpointNotFound    = "EndpointNotFound"
-	reasonEndpointUnavailable = "EndpointUnavailable"
-	reasonPending             = "Pending"
-	reasonReconcileFailed     = "ReconcileFailed"
-)
-
 // pendingRecheck is how soon a Pending user is checked again.
 const pendingRecheck = 2 * time.Second
 
@@ -82,7 +72,7 @@ func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resul
 		// ever left without a status. A conflict only means the cache was behind; the retry decides Ready.
 		if err != nil && !apierrors.IsConflict(err) {
 			meta.SetStatusCondition(&tu.Status.Conditions, metav1.Condition{Type: transferv1alpha1.ConditionReady,
-				Status: metav1.ConditionFalse, Reason: reasonReconcileFailed, Message: err.Error(), ObservedGeneration: tu.Generation})
+				Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonReconcileFailed, Message: err.Error(), ObservedGeneration: tu.Generation})
 		}
 		tu.Status.ObservedGeneration = tu.Generation
 		if patchErr := patch.apply(ctx, tu); patchErr != nil {
@@ -100,7 +90,7 @@ func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resul
 	ready.Type = transferv1alpha1.ConditionReady
 	ready.ObservedGeneration = tu.Generation
 	meta.SetStatusCondition(&tu.Status.Conditions, ready)
-	if ready.Reason == reasonPending {
+	if ready.Reason == transferv1alpha1.ReasonPending {
 		// The config Secret's next change normally wakes this user up; looking again soon also covers a watch
 		// event lost while the informer re-lists, so a user never stays Pending behind a served config.
 		return ctrl.Result{RequeueAfter: pendingRecheck}, nil
@@ -115,7 +105,7 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 	endpoint := &transferv1alpha1.TransferEndpoint{}
 	err := r.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: tu.Spec.EndpointRef.Name}, endpoint)
 	if apierrors.IsNotFound(err) {
-		return r.notReady(tu, reasonEndpointNotFound, fmt.Sprintf("TransferEndpoint %s does not exist in namespace %s",
+		return r.notReady(tu, transferv1alpha1.ReasonEndpointNotFound, fmt.Sprintf("TransferEndpoint %s does not exist in namespace %s",
 			tu.Spec.EndpointRef.Name, tu.Namespace), false), nil
 	}
 	if err != nil {
@@ -142,7 +132,7 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 	}
 	if want == nil {
 		p := problems[0]
-		return r.notReady(tu, p.Reason, p.Message, p.Reason != users.ReasonPasswordPending), nil
+		return r.notReady(tu, p.Reason, p.Message, p.Reason != transferv1alpha1.ReasonGeneratedPasswordPending), nil
 	}
 	if servedEntry == nil || !users.Equal(*want, *servedEntry) {
 		return r.notServedYet(ctx, tu, endpoint, *want, servedEntry), nil
@@ -153,7 +143,7 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		return r.notReady(tu, reason, message, true), nil
 	}
 	if tu.Spec.Disabled {
-		return metav1.Condition{Status: metav1.ConditionTrue, Reason: reasonDisabled,
+		return metav1.Condition{Status: metav1.ConditionTrue, Reason: transferv1alpha1.ReasonDisabled,
 			Message: fmt.Sprintf("endpoint %s refuses this login and has closed its sessions", endpoint.Name)}, nil
 	}
 	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionAvailable); c == nil || c.Status != metav1.ConditionTrue {
@@ -163,13 +153,13 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		} else {
 			msg += " (the endpoint has not reported its pods yet)"
 		}
-		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonEndpointUnavailable, Message: msg}, nil
+		return metav1.Condition{Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonEndpointUnavailable, Message: msg}, nil
 	}
 	msg := fmt.Sprintf("endpoint %s serves this login", endpoint.Name)
 	if users.IsAdministrator(tu) {
 		msg += fmt.Sprintf(", as an Administrator whose home %s may hold other users' homes", users.Home(tu))
 	}
-	return metav1.Condition{Status: metav1.ConditionTrue, Reason: reasonServing, Message: msg}, nil
+	return metav1.Condition{Status: metav1.ConditionTrue, Reason: transferv1alpha1.ReasonServing, Message: msg}, nil
 }
 
 // notServedYet is the Ready condition of a user the endpoint's config does not serve as wanted (yet): left out
@@ -177,20 +167,20 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 func (r *UserReconciler) notServedYet(ctx context.Context, tu *transferv1alpha1.TransferUser,
 	endpoint *transferv1alpha1.TransferEndpoint, want serverconfig.User, servedEntry *serverconfig.User) metav1.Condition {
 	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionUsersServed); servedEntry == nil &&
-		c != nil && c.Reason == reasonEndpointFull {
-		return r.notReady(tu, reasonEndpointFull, fmt.Sprintf("endpoint %s does not serve this user: %s",
+		c != nil && c.Reason == transferv1alpha1.ReasonEndpointFull {
+		return r.notReady(tu, transferv1alpha1.ReasonEndpointFull, fmt.Sprintf("endpoint %s does not serve this user: %s",
 			endpoint.Name, c.Message), true)
 	}
 	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionReady); servedEntry == nil &&
 		c != nil && c.Status == metav1.ConditionFalse {
 		// An endpoint that cannot write its config (no host keys, an invalid spec, an API error) would leave
 		// the user Pending for ever: say why instead.
-		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonEndpointUnavailable, Message: fmt.Sprintf(
+		return metav1.Condition{Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonEndpointUnavailable, Message: fmt.Sprintf(
 			"endpoint %s does not serve this user yet; the endpoint is not ready: %s: %s", endpoint.Name, c.Reason, c.Message)}
 	}
 	logf.FromContext(ctx).Info("the endpoint does not serve this user's current settings yet",
 		"served", servedEntry != nil, "differs", diffOrNew(want, servedEntry))
-	return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonPending,
+	return metav1.Condition{Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonPending,
 		Message: fmt.Sprintf("waiting for endpoint %s to serve this user's current settings", endpoint.Name)}
 }
 
@@ -288,7 +278,7 @@ func (r *UserReconciler) passwordSecretTaken(tu *transferv1alpha1.TransferUser, 
 	msg := fmt.Sprintf("Secret %s exists and is not owned by this TransferUser, so no password was generated into it; "+
 		"delete or rename it, or set spec.password instead of generatePassword", name)
 	if r.Recorder != nil {
-		r.Recorder.Eventf(tu, nil, corev1.EventTypeWarning, "PasswordSecretConflict", "Reconcile", "%s", msg)
+		r.Recorder.Eventf(tu, nil, corev1.EventTypeWarning, transferv1alpha1.ReasonPasswordSecretConflict, "Reconcile", "%s", msg)
 	}
 	return nil
 }
