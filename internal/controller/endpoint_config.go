@@ -54,7 +54,11 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		s.configProblem(transferv1alpha1.ReasonNoHostKeys, "no usable SSH host keys yet (see the HostKeysReady condition); the server cannot start without them")
 		return nil
 	}
-	inputs := render.ConfigInputs{HostKeyNames: hostKeyNames, PassiveAddresses: s.passiveAddresses(served)}
+	passive, kept := s.passiveAddresses(served)
+	if s.te.Spec.FTP != nil && !kept {
+		s.put(addressReady(s.te, passive))
+	}
+	inputs := render.ConfigInputs{HostKeyNames: hostKeyNames, PassiveAddresses: passive}
 	var cfg *serverconfig.Config
 	data, gzipped, err := fitConfig(&plan, s.te.Name, MaxConfigBytes, func(entries []serverconfig.User) ([]byte, error) {
 		inputs.Users = entries
@@ -128,43 +132,50 @@ func (s *endpointState) hostKeyNames(served *serverconfig.Config) ([]string, boo
 }
 
 // passiveAddresses are what FTP's passive mode announces, one per IP family (render.PassiveAddresses):
-// spec.ftp.passive.address and the Service's load-balancer addresses. It also sets AddressReady.
-//
-// When the Service could not be read this time (its step failed), the served config's addresses are kept.
-func (s *endpointState) passiveAddresses(served *serverconfig.Config) []string {
+// spec.ftp.passive.address and the Service's load-balancer addresses. kept is true when they are the served
+// config's, because the Service could not be read this time (its step failed); AddressReady then stays as it was.
+func (s *endpointState) passiveAddresses(served *serverconfig.Config) (addresses []string, kept bool) {
 	ftp := s.te.Spec.FTP
 	if ftp == nil {
-		return nil
+		return nil, false
 	}
-	if s.service == nil && render.ServiceType(s.te) == corev1.ServiceTypeLoadBalancer && served != nil && served.FTP != nil {
-		return served.FTP.Passive.Addresses()
+	loadBalancer := render.ServiceType(s.te) == corev1.ServiceTypeLoadBalancer
+	if s.service == nil && loadBalancer && served != nil && served.FTP != nil {
+		return served.FTP.Passive.Addresses(), true
 	}
 	var ingress []corev1.LoadBalancerIngress
-	if render.ServiceType(s.te) == corev1.ServiceTypeLoadBalancer && s.service != nil {
+	if loadBalancer && s.service != nil {
 		ingress = s.service.Status.LoadBalancer.Ingress
 	}
-	addresses := render.PassiveAddresses(ftp.Passive.Address, ingress)
+	return render.PassiveAddresses(ftp.Passive.Address, ingress), false
+}
+
+// addressReady is the AddressReady condition of an FTP endpoint whose passive mode announces addresses: where
+// they come from, or why there are none and what clients then get.
+func addressReady(te *transferv1alpha1.TransferEndpoint, addresses []string) metav1.Condition {
+	c := metav1.Condition{Type: transferv1alpha1.ConditionAddressReady, Status: metav1.ConditionTrue}
+	explicit := te.Spec.FTP.Passive.Address
 	announced := strings.Join(addresses, " and ")
 	switch {
-	case ftp.Passive.Address != "":
-		msg := fmt.Sprintf("passive mode announces %s from spec.ftp.passive.address", ftp.Passive.Address)
+	case explicit != "":
+		c.Reason = transferv1alpha1.ReasonConfigured
+		c.Message = fmt.Sprintf("passive mode announces %s from spec.ftp.passive.address", explicit)
 		if len(addresses) > 1 {
-			msg = fmt.Sprintf("passive mode announces %s: spec.ftp.passive.address %s, and the load balancer's address of the other IP family",
-				announced, ftp.Passive.Address)
+			c.Message = fmt.Sprintf("passive mode announces %s: spec.ftp.passive.address %s, and the load balancer's address of the other IP family",
+				announced, explicit)
 		}
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, transferv1alpha1.ReasonConfigured, msg)
 	case len(addresses) > 0:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, transferv1alpha1.ReasonLoadBalancer,
-			fmt.Sprintf("passive mode announces the load balancer's address %s", announced))
-	case render.ServiceType(s.te) == corev1.ServiceTypeLoadBalancer:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, transferv1alpha1.ReasonLoadBalancerPending,
-			"waiting for the Service's load-balancer address; until then passive mode announces the pod's own address, which clients outside the cluster cannot reach")
-	case render.ServiceType(s.te) == corev1.ServiceTypeNodePort:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, transferv1alpha1.ReasonAddressRequired,
-			"a NodePort Service has no single external address: set spec.ftp.passive.address to the address clients reach the nodes at, or passive mode will announce the pod's own address")
+		c.Reason = transferv1alpha1.ReasonLoadBalancer
+		c.Message = fmt.Sprintf("passive mode announces the load balancer's address %s", announced)
+	case render.ServiceType(te) == corev1.ServiceTypeLoadBalancer:
+		c.Status, c.Reason = metav1.ConditionFalse, transferv1alpha1.ReasonLoadBalancerPending
+		c.Message = "waiting for the Service's load-balancer address; until then passive mode announces the pod's own address, which clients outside the cluster cannot reach"
+	case render.ServiceType(te) == corev1.ServiceTypeNodePort:
+		c.Status, c.Reason = metav1.ConditionFalse, transferv1alpha1.ReasonAddressRequired
+		c.Message = "a NodePort Service has no single external address: set spec.ftp.passive.address to the address clients reach the nodes at, or passive mode will announce the pod's own address"
 	default:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, transferv1alpha1.ReasonClusterInternal,
-			"passive mode announces the pod's address, reachable from inside the cluster; use a LoadBalancer Service or set spec.ftp.passive.address for clients outside it")
+		c.Reason = transferv1alpha1.ReasonClusterInternal
+		c.Message = "passive mode announces the pod's address, reachable from inside the cluster; use a LoadBalancer Service or set spec.ftp.passive.address for clients outside it"
 	}
-	return addresses
+	return c
 }

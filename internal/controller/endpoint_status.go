@@ -59,11 +59,17 @@ type endpointState struct {
 	hostKeyOutcome hostKeyOutcome
 }
 
+// set records a condition a step found; writeStatus puts it in the status.
 func (s *endpointState) set(condType string, status metav1.ConditionStatus, reason, message string) {
+	s.put(metav1.Condition{Type: condType, Status: status, Reason: reason, Message: message})
+}
+
+// put records a condition a step found, as set does.
+func (s *endpointState) put(c metav1.Condition) {
 	if s.conditions == nil {
 		s.conditions = map[string]metav1.Condition{}
 	}
-	s.conditions[condType] = metav1.Condition{Type: condType, Status: status, Reason: reason, Message: message}
+	s.conditions[c.Type] = c
 }
 
 func (s *endpointState) configProblem(reason, message string) {
