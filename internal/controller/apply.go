@@ -34,21 +34,12 @@ import (
 // against the live object cannot see); an equal hash with a drifted field means someone edited the child by hand.
 const annotationSpecHash = "transfer.pier.dev/spec-hash"
 
-// child describes how to compare and update one kind of child object.
-type child[T client.Object] struct {
-	// inSync reports whether the live object already has every field the desired one sets.
-	inSync func(desired, live T) bool
-	// update copies the desired fields onto the live object, keeping what the API server or other controllers
-	// own (a Service's cluster IP, allocated node ports).
-	update func(desired, live T)
-}
-
 // ensure creates desired when it is missing, or updates the live object when it drifted from desired, and
 // returns the object as it is now in the API server. It reads through c's cache first and writes nothing when the
-// child is in sync, so a reconcile with nothing to do makes no API writes. live must be an empty object of
-// desired's type, used for the read.
-func ensure[T client.Object](ctx context.Context, c client.Client, apiReader client.Reader, desired, live T, kind child[T]) (T, error) {
+// child is in sync, so a reconcile with nothing to do makes no API writes. kind says how to compare and update.
+func ensure[T client.Object](ctx context.Context, c client.Client, apiReader client.Reader, desired T, kind child[T]) (T, error) {
 	var none T
+	live := kind.empty()
 	hash, err := specHash(desired)
 	if err != nil {
 		return none, err

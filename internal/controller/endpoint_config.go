@@ -76,7 +76,7 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		r.warn(s.te, transferv1alpha1.ReasonInvalidConfig, msg)
 		return nil
 	}
-	if _, err := ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), &corev1.Secret{}, secretKind); err != nil {
+	if _, err := ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), secretKind); err != nil {
 		return r.writeShrinkOnly(ctx, s, served, plan, err)
 	}
 	s.config = cfg
@@ -101,7 +101,7 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 		if gzipped {
 			data = serverconfig.Gzip(data)
 		}
-		_, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), &corev1.Secret{}, secretKind)
+		_, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), secretKind)
 	}
 	if err != nil {
 		return fmt.Errorf("%s, and so did writing the served config with only removals and restrictions applied: %w", msg, err)

@@ -25,10 +25,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -56,16 +53,11 @@ type EndpointReconciler struct {
 	Now func() time.Time
 }
 
+// The endpoint, and its server pods, which explain missing replicas. The markers of the children are beside their
+// kinds in kinds.go.
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferendpoints,verbs=get;list;watch
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferendpoints/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;delete
-// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;update;delete
 
 // Reconcile brings one TransferEndpoint's children to what its spec asks for and reports the result in its status,
 // written once at the end and only when it changed.
@@ -95,14 +87,12 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 	}()
 
 	steps := []func(context.Context, *endpointState) error{
-		r.reconcileRBAC,
+		r.reconcileChildren,
 		r.reconcileHostKeys,
 		r.reconcileTLS,
-		r.reconcileStorage,
 		r.reconcileService,
 		r.reconcileConfig,
 		r.reconcileDeployment,
-		r.reconcileDisruptionBudget,
 	}
 	// Every step runs even when one before it failed: a Service or a Certificate that cannot be applied must not
 	// keep a revoked user's removal from reaching the config Secret. Each step copes with what an earlier one
@@ -136,30 +126,6 @@ func (r *EndpointReconciler) warn(te *transferv1alpha1.TransferEndpoint, reason,
 	}
 }
 
-// reconcileRBAC gives the pods a ServiceAccount that may read exactly one Secret, the endpoint's config, so
-// pier-server can watch it through the API instead of waiting for the kubelet to refresh the mounted file.
-func (r *EndpointReconciler) reconcileRBAC(ctx context.Context, s *endpointState) error {
-	if _, err := ensure(ctx, r.Client, r.APIReader, render.ServiceAccount(s.te), &corev1.ServiceAccount{}, serviceAccountKind); err != nil {
-		return err
-	}
-	if _, err := ensure(ctx, r.Client, r.APIReader, render.Role(s.te), &rbacv1.Role{}, roleKind); err != nil {
-		return err
-	}
-	_, err := ensure(ctx, r.Client, r.APIReader, render.RoleBinding(s.te), &rbacv1.RoleBinding{}, roleBindingKind)
-	return err
-}
-
-// reconcileStorage creates the claim of a volumeClaimTemplate. An existing claim is the user's; emptyDir needs
-// nothing.
-func (r *EndpointReconciler) reconcileStorage(ctx context.Context, s *endpointState) error {
-	pvc := render.PersistentVolumeClaim(s.te)
-	if pvc == nil {
-		return nil
-	}
-	_, err := ensure(ctx, r.Client, r.APIReader, pvc, &corev1.PersistentVolumeClaim{}, persistentVolumeClaimKind)
-	return err
-}
-
 // reconcileService applies the Service and reads back its load-balancer address, which FTP's passive mode
 // announces when spec.ftp.passive.address is empty.
 func (r *EndpointReconciler) reconcileService(ctx context.Context, s *endpointState) error {
@@ -167,7 +133,7 @@ func (r *EndpointReconciler) reconcileService(ctx context.Context, s *endpointSt
 	if err := r.checkPrimaryFamily(ctx, desired); err != nil {
 		return err
 	}
-	svc, err := ensure(ctx, r.Client, r.APIReader, desired, &corev1.Service{}, serviceKind)
+	svc, err := ensure(ctx, r.Client, r.APIReader, desired, serviceKind)
 	if err != nil {
 		return err
 	}
@@ -219,7 +185,7 @@ func (r *EndpointReconciler) reconcileDeployment(ctx context.Context, s *endpoin
 		ImagePullPolicy: r.ServerImagePullPolicy,
 		RestartHash:     render.RestartHash(s.config),
 	})
-	dep, err := ensure(ctx, r.Client, r.APIReader, desired, &appsv1.Deployment{}, deploymentKind)
+	dep, err := ensure(ctx, r.Client, r.APIReader, desired, deploymentKind)
 	if err != nil {
 		return err
 	}
@@ -231,26 +197,4 @@ func (r *EndpointReconciler) reconcileDeployment(ctx context.Context, s *endpoin
 	}
 	s.pods = pods.Items
 	return nil
-}
-
-// reconcileDisruptionBudget keeps one pod of a replicated endpoint up through node drains, and removes the budget
-// when the endpoint scales down to one replica (a budget on a single pod would block every drain).
-func (r *EndpointReconciler) reconcileDisruptionBudget(ctx context.Context, s *endpointState) error {
-	pdb := render.PodDisruptionBudget(s.te)
-	if pdb == nil {
-		stale := &policyv1.PodDisruptionBudget{}
-		stale.Namespace, stale.Name = s.te.Namespace, s.names.PodDisruptionBudget
-		return remove(ctx, r.Client, stale, s.te)
-	}
-	_, err := ensure(ctx, r.Client, r.APIReader, pdb, &policyv1.PodDisruptionBudget{}, podDisruptionBudgetKind)
-	return err
-}
-
-// newCertificate is an empty Certificate for reads and deletes.
-func newCertificate(namespace, name string) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(render.CertificateGVK)
-	u.SetNamespace(namespace)
-	u.SetName(name)
-	return u
 }

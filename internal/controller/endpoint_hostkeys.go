@@ -74,8 +74,6 @@ const (
 	keysRegeneratedEarlier
 )
 
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
-
 // reconcileHostKeys finds the SFTP host keys: the user's Secret, or the operator's own. The operator generates
 // keys the first time, and after that only when asked to with the annotation AnnotationRegenerateHostKeys: once
 // an endpoint has served keys clients have pinned them, and to a client, keys that change unasked look exactly

@@ -60,7 +60,7 @@ func (r *EndpointReconciler) reconcileTLS(ctx context.Context, s *endpointState)
 			return nil
 		}
 		cert := render.Certificate(s.te)
-		if _, err := ensure(ctx, r.Client, r.APIReader, cert, newCertificate("", ""), certificateKind); err != nil {
+		if _, err := ensure(ctx, r.Client, r.APIReader, cert, certificateKind); err != nil {
 			return err
 		}
 	}
