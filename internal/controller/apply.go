@@ -65,10 +65,10 @@ func ensure[T client.Object](ctx context.Context, c client.Client, apiReader cli
 		return none, fmt.Errorf("reading %s: %w", describe(desired), err)
 	}
 
-	if live.GetAnnotations()[annotationSpecHash] == hash && hasMetadata(desired, live) && kind.inSync(desired, live) {
+	if live.GetAnnotations()[annotationSpecHash] == hash && hasMetadata(desired, live) && kind.specInSync(desired, live) {
 		return live, nil
 	}
-	kind.update(desired, live)
+	kind.updateSpec(desired, live)
 	mergeMetadata(desired, live)
 	if err := c.Update(ctx, live, client.FieldOwner(render.FieldOwner)); err != nil {
 		return none, fmt.Errorf("updating %s: %w", describe(desired), err)

@@ -61,31 +61,16 @@ type EndpointReconciler struct {
 
 // Reconcile brings one TransferEndpoint's children to what its spec asks for and reports the result in its status,
 // written once at the end and only when it changed.
-func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
-	te := &transferv1alpha1.TransferEndpoint{}
-	if err := r.Get(ctx, req.NamespacedName, te); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !te.DeletionTimestamp.IsZero() {
-		// Owner references let the garbage collector remove the children; nothing outside the cluster needs
-		// cleaning up, so there is no finalizer.
-		return ctrl.Result{}, nil
-	}
+func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	s := &endpointState{te: &transferv1alpha1.TransferEndpoint{}}
+	return reconcileWithStatus(ctx, r.Client, req, s.te, func() (ctrl.Result, error) {
+		s.names = render.NamesFor(s.te)
+		return r.reconcile(ctx, s)
+	}, s.writeStatus)
+}
 
-	patch := newStatusPatch(r.Client, te)
-	s := &endpointState{te: te, names: render.NamesFor(te)}
-	defer func() {
-		// A conflict only means the cache was behind; the retry will decide Ready.
-		if err != nil && !apierrors.IsConflict(err) {
-			s.writeStatus(err)
-		} else {
-			s.writeStatus(nil)
-		}
-		if patchErr := patch.apply(ctx, te); patchErr != nil {
-			err = errors.Join(err, patchErr)
-		}
-	}()
-
+// reconcile runs the steps of one reconcile of the endpoint; s records what they find, for its status.
+func (r *EndpointReconciler) reconcile(ctx context.Context, s *endpointState) (ctrl.Result, error) {
 	steps := []func(context.Context, *endpointState) error{
 		r.reconcileChildren,
 		r.reconcileHostKeys,

@@ -74,6 +74,9 @@ type kindTraits struct {
 	certManager bool
 	// deletes: the operator deletes the endpoint's child of this kind when the endpoint no longer wants it.
 	deletes bool
+	// keepsSpec: the operator creates the child and never changes its spec after (it keeps only the labels,
+	// annotations and owner reference in step); the kind has no inSync or update.
+	keepsSpec bool
 }
 
 // child declares one kind of child: its Go type T, how it is rendered, and how it is compared with and brought
@@ -94,6 +97,16 @@ type child[T client.Object] struct {
 	// update copies the desired fields onto the live object, keeping what the API server or other controllers
 	// own (a Service's cluster IP, allocated node ports).
 	update func(desired, live T)
+}
+
+// specInSync reports whether live's spec needs no update to match desired.
+func (k child[T]) specInSync(desired, live T) bool { return k.keepsSpec || k.inSync(desired, live) }
+
+// updateSpec brings live's spec to desired, unless the kind keeps it.
+func (k child[T]) updateSpec(desired, live T) {
+	if !k.keepsSpec {
+		k.update(desired, live)
+	}
 }
 
 func (k child[T]) object() client.Object { return k.empty() }
@@ -160,10 +173,9 @@ func isNil[T client.Object](obj T) bool {
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;update
 
 var serviceAccountKind = child[*corev1.ServiceAccount]{
-	empty:   func() *corev1.ServiceAccount { return &corev1.ServiceAccount{} },
-	desired: render.ServiceAccount,
-	inSync:  func(_, _ *corev1.ServiceAccount) bool { return true },
-	update:  func(_, _ *corev1.ServiceAccount) {},
+	kindTraits: kindTraits{keepsSpec: true}, // it has none the operator sets
+	empty:      func() *corev1.ServiceAccount { return &corev1.ServiceAccount{} },
+	desired:    render.ServiceAccount,
 }
 
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update
@@ -193,10 +205,9 @@ var roleBindingKind = child[*rbacv1.RoleBinding]{
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;update
 
 var persistentVolumeClaimKind = child[*corev1.PersistentVolumeClaim]{
-	empty:   func() *corev1.PersistentVolumeClaim { return &corev1.PersistentVolumeClaim{} },
-	desired: render.PersistentVolumeClaim,
-	inSync:  func(_, _ *corev1.PersistentVolumeClaim) bool { return true },
-	update:  func(_, _ *corev1.PersistentVolumeClaim) {},
+	kindTraits: kindTraits{keepsSpec: true},
+	empty:      func() *corev1.PersistentVolumeClaim { return &corev1.PersistentVolumeClaim{} },
+	desired:    render.PersistentVolumeClaim,
 }
 
 // The budget keeps one pod of a replicated endpoint up through node drains; it is deleted when the endpoint

@@ -16,10 +16,13 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 )
@@ -33,6 +36,33 @@ import (
 type statusPatch struct {
 	client client.Client
 	before client.Object
+}
+
+// reconcileWithStatus is the frame of both reconcilers. It reads the object of req into obj, and does nothing when
+// it is gone or being deleted: owner references let the garbage collector remove the children, and nothing outside
+// the cluster needs cleaning up, so there is no finalizer. Otherwise it runs reconcile, lets record put the outcome
+// on obj's status, and writes the status once (statusPatch). record gets the error that stopped reconcile, nil
+// when reconcile finished or the error was a conflict, which only means the cache was behind: the retry decides.
+func reconcileWithStatus[T client.Object](ctx context.Context, c client.Client, req ctrl.Request, obj T,
+	reconcile func() (ctrl.Result, error), record func(failure error)) (result ctrl.Result, err error) {
+	if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.GetDeletionTimestamp().IsZero() {
+		return ctrl.Result{}, nil
+	}
+	patch := newStatusPatch(c, obj)
+	defer func() {
+		failure := err
+		if apierrors.IsConflict(err) {
+			failure = nil
+		}
+		record(failure)
+		if patchErr := patch.apply(ctx, obj); patchErr != nil {
+			err = errors.Join(err, patchErr)
+		}
+	}()
+	return reconcile()
 }
 
 // newStatusPatch takes the snapshot of obj; call it before the reconcile changes obj.

@@ -16,7 +16,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -58,28 +57,23 @@ type UserReconciler struct {
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferusers/status,verbs=get;update;patch
 
 // Reconcile checks one TransferUser and writes its status once, only when it changed.
-func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	tu := &transferv1alpha1.TransferUser{}
-	if err := r.Get(ctx, req.NamespacedName, tu); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !tu.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
-	}
-	patch := newStatusPatch(r.Client, tu)
-	defer func() {
-		// Whatever stopped this reconcile is the user's Ready condition until a retry gets further, so no user is
-		// ever left without a status. A conflict only means the cache was behind; the retry decides Ready.
-		if err != nil && !apierrors.IsConflict(err) {
-			meta.SetStatusCondition(&tu.Status.Conditions, metav1.Condition{Type: transferv1alpha1.ConditionReady,
-				Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonReconcileFailed, Message: err.Error(), ObservedGeneration: tu.Generation})
-		}
-		tu.Status.ObservedGeneration = tu.Generation
-		if patchErr := patch.apply(ctx, tu); patchErr != nil {
-			err = errors.Join(err, patchErr)
-		}
-	}()
+	return reconcileWithStatus(ctx, r.Client, req, tu, func() (ctrl.Result, error) { return r.reconcile(ctx, tu) },
+		func(failure error) {
+			// Whatever stopped this reconcile is the user's Ready condition until a retry gets further, so no user
+			// is ever left without a status.
+			if failure != nil {
+				meta.SetStatusCondition(&tu.Status.Conditions, metav1.Condition{Type: transferv1alpha1.ConditionReady,
+					Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonReconcileFailed, Message: failure.Error(),
+					ObservedGeneration: tu.Generation})
+			}
+			tu.Status.ObservedGeneration = tu.Generation
+		})
+}
 
+// reconcile keeps the user's generated password and decides its Ready condition.
+func (r *UserReconciler) reconcile(ctx context.Context, tu *transferv1alpha1.TransferUser) (ctrl.Result, error) {
 	if err := r.reconcileGeneratedPassword(ctx, tu); err != nil {
 		return ctrl.Result{}, err
 	}
