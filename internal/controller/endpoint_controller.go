@@ -105,10 +105,18 @@ func (r *EndpointReconciler) now() time.Time {
 
 // warn records a Warning event on the endpoint: something its owner must fix.
 func (r *EndpointReconciler) warn(te *transferv1alpha1.TransferEndpoint, reason, message string) {
+	r.event(te, corev1.EventTypeWarning, reason, message)
+}
+
+// note records a Normal event on the endpoint: something its owner should know, with nothing to fix.
+func (r *EndpointReconciler) note(te *transferv1alpha1.TransferEndpoint, reason, message string) {
+	r.event(te, corev1.EventTypeNormal, reason, message)
+}
+
+// event logs and records an event on the endpoint.
+func (r *EndpointReconciler) event(te *transferv1alpha1.TransferEndpoint, eventType, reason, message string) {
 	logf.Log.WithName("endpoint").Info(message, "endpoint", client.ObjectKeyFromObject(te), "reason", reason)
-	if r.Recorder != nil {
-		r.Recorder.Eventf(te, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", message)
-	}
+	recordEvent(r.Recorder, te, eventType, reason, message)
 }
 
 // reconcileService applies the Service and reads back its load-balancer address, which FTP's passive mode

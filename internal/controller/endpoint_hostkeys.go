@@ -25,7 +25,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/hostkeys"
@@ -342,14 +341,6 @@ func (r *EndpointReconciler) recordKeyChange(s *endpointState, keys []hostkeys.K
 		r.note(s.te, transferv1alpha1.ReasonHostKeysChanged, fmt.Sprintf("the SSH host keys in Secret %s "+
 			"changed: now serving %s; retired %s. Clients that pinned the retired keys will see a changed host key",
 			name, describeKeys(now), retired))
-	}
-}
-
-// note records a Normal event on the endpoint: something its owner should know, with nothing to fix.
-func (r *EndpointReconciler) note(te *transferv1alpha1.TransferEndpoint, reason, message string) {
-	logf.Log.WithName("endpoint").Info(message, "endpoint", client.ObjectKeyFromObject(te), "reason", reason)
-	if r.Recorder != nil {
-		r.Recorder.Eventf(te, nil, corev1.EventTypeNormal, reason, "Reconcile", "%s", message)
 	}
 }
 

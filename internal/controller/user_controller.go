@@ -227,8 +227,8 @@ func diffOrNew(want serverconfig.User, served *serverconfig.User) []string {
 
 // notReady is a Ready=False condition; warn also records a Warning event, for problems the user must fix.
 func (r *UserReconciler) notReady(tu *transferv1alpha1.TransferUser, reason, message string, warn bool) metav1.Condition {
-	if warn && r.Recorder != nil {
-		r.Recorder.Eventf(tu, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", message)
+	if warn {
+		recordEvent(r.Recorder, tu, corev1.EventTypeWarning, reason, message)
 	}
 	return metav1.Condition{Status: metav1.ConditionFalse, Reason: reason, Message: message}
 }
@@ -271,9 +271,7 @@ func (r *UserReconciler) passwordSecretTaken(tu *transferv1alpha1.TransferUser, 
 	tu.Status.PasswordSecretRef = nil
 	msg := fmt.Sprintf("Secret %s exists and is not owned by this TransferUser, so no password was generated into it; "+
 		"delete or rename it, or set spec.password instead of generatePassword", name)
-	if r.Recorder != nil {
-		r.Recorder.Eventf(tu, nil, corev1.EventTypeWarning, transferv1alpha1.ReasonPasswordSecretConflict, "Reconcile", "%s", msg)
-	}
+	recordEvent(r.Recorder, tu, corev1.EventTypeWarning, transferv1alpha1.ReasonPasswordSecretConflict, msg)
 	return nil
 }
 
