@@ -21,6 +21,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -245,6 +246,18 @@ func condition(t *testing.T, obj client.Object, condType string, status metav1.C
 		return nil
 	})
 	return found
+}
+
+// conditionSays waits until the object's condition has the status and reason, and a message that contains text.
+func conditionSays(t *testing.T, obj client.Object, condType string, status metav1.ConditionStatus, reason, text string) {
+	t.Helper()
+	eventually(t, func() error {
+		c := condition(t, obj, condType, status, reason)
+		if !strings.Contains(c.Message, text) {
+			return fmt.Errorf("%s: the message %q does not say %q", condType, c.Message, text)
+		}
+		return nil
+	})
 }
 
 // servedConfig reads and parses the endpoint's config Secret.
