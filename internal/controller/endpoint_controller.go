@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package controllers holds pier's reconcilers: TransferEndpoint into a running pier-server Deployment and its
+// Package controller holds pier's reconcilers: TransferEndpoint into a running pier-server Deployment and its
 // children, TransferUser into a login on it. What the children look like is decided by the pure functions of
 // internal/controller/render; this package reads the cluster, calls them, and writes only what changed.
 package controller
