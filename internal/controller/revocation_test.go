@@ -237,7 +237,7 @@ func TestEndpointUnavailable(t *testing.T) {
 	ns := env.Namespace(t)
 	te := sftpEndpointWithoutPods(t, ns)
 	olga := createPasswordUser(t, ns, "olga")
-	conditionSays(t, olga, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointUnavailable", "0 of 1 pods available")
+	falseConditionSays(t, olga, transferv1alpha1.ConditionReady, "EndpointUnavailable", "0 of 1 pods available")
 	userEntry(t, te, "olga", true)
 	podsAvailable(t, te)
 	condition(t, olga, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
@@ -341,5 +341,5 @@ func TestUserOfAnEndpointThatCannotServe(t *testing.T) {
 	}
 	create(t, te)
 	lea := createPasswordUser(t, ns, "lea")
-	conditionSays(t, lea, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointUnavailable", "NoHostKeys")
+	falseConditionSays(t, lea, transferv1alpha1.ConditionReady, "EndpointUnavailable", "NoHostKeys")
 }

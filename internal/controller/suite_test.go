@@ -248,11 +248,12 @@ func condition(t *testing.T, obj client.Object, condType string, status metav1.C
 	return found
 }
 
-// conditionSays waits until the object's condition has the status and reason, and a message that contains text.
-func conditionSays(t *testing.T, obj client.Object, condType string, status metav1.ConditionStatus, reason, text string) {
+// falseConditionSays waits until the object's condition is False with the reason, and a message that contains
+// text.
+func falseConditionSays(t *testing.T, obj client.Object, condType, reason, text string) {
 	t.Helper()
 	eventually(t, func() error {
-		c := condition(t, obj, condType, status, reason)
+		c := condition(t, obj, condType, metav1.ConditionFalse, reason)
 		if !strings.Contains(c.Message, text) {
 			return fmt.Errorf("%s: the message %q does not say %q", condType, c.Message, text)
 		}

@@ -104,7 +104,38 @@ var conditionWords = regexp.MustCompile(`(?i)^(reason|condtype|status|type)$`)
 // status.
 func TestNoInlineReasons(t *testing.T) {
 	files := parseGo(t, filepath.Join(controlplane.RepoRoot(), "internal", "controller"), true)
-	// The parameters named like a condition's parts, by function name.
+	params := conditionParams(files)
+	if len(params["set"]) == 0 || len(params["notReady"]) == 0 {
+		t.Fatalf("found no reason parameter of endpointState.set or UserReconciler.notReady: the scan no longer matches the code")
+	}
+	checked := 0
+	for path, file := range files {
+		ast.Inspect(file, func(n ast.Node) bool {
+			for _, place := range reasonPlaces(n, params) {
+				checked++
+				if value, ok := stringLiteral(place.expr); ok {
+					t.Errorf("%s: %s is the literal %q: use a constant of api/v1alpha1 (metav1.Condition... for a status)",
+						path, place.what, value)
+				}
+			}
+			if spec, ok := n.(*ast.ValueSpec); ok {
+				for i, name := range spec.Names {
+					if strings.HasPrefix(strings.ToLower(name.Name), "reason") && i < len(spec.Values) {
+						t.Errorf("%s: %s declares a reason: declare it in api/v1alpha1/conditions.go", path, name.Name)
+					}
+				}
+			}
+			return true
+		})
+	}
+	if checked < 50 {
+		t.Errorf("checked only %d places where a reason goes in internal/controller: the scan no longer matches the code", checked)
+	}
+}
+
+// conditionParams are the positions of the parameters named like a condition's parts (conditionWords) of every
+// function declared in files, by function name, and Eventf's reason.
+func conditionParams(files map[string]*ast.File) map[string][]int {
 	params := map[string][]int{"Eventf": {3}}
 	for _, file := range files {
 		for _, decl := range file.Decls {
@@ -126,62 +157,50 @@ func TestNoInlineReasons(t *testing.T) {
 			}
 		}
 	}
-	if len(params["set"]) == 0 || len(params["notReady"]) == 0 {
-		t.Fatalf("found no reason parameter of endpointState.set or UserReconciler.notReady: the scan no longer matches the code")
-	}
+	return params
+}
 
-	checked := 0
-	for path, file := range files {
-		inline := func(e ast.Expr, where string) {
-			checked++
-			if value, ok := stringLiteral(e); ok {
-				t.Errorf("%s: %s is the literal %q: use a constant of api/v1alpha1 (metav1.Condition... for a status)", path, where, value)
+// place is an expression that gives a condition's type, status or reason.
+type place struct {
+	expr ast.Expr
+	what string
+}
+
+// reasonPlaces are the expressions of node n that give a condition's type, status or reason.
+func reasonPlaces(n ast.Node, params map[string][]int) []place {
+	var out []place
+	switch n := n.(type) {
+	case *ast.AssignStmt:
+		for i, lhs := range n.Lhs {
+			if name := exprName(lhs); strings.HasSuffix(strings.ToLower(name), "reason") && i < len(n.Rhs) {
+				out = append(out, place{n.Rhs[i], "the assignment to " + name})
 			}
 		}
-		ast.Inspect(file, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.ValueSpec:
-				for i, name := range n.Names {
-					if strings.HasPrefix(strings.ToLower(name.Name), "reason") && i < len(n.Values) {
-						t.Errorf("%s: %s declares a reason: declare it in api/v1alpha1/conditions.go", path, name.Name)
-					}
-				}
-			case *ast.AssignStmt:
-				for i, lhs := range n.Lhs {
-					if name := exprName(lhs); strings.HasSuffix(strings.ToLower(name), "reason") && i < len(n.Rhs) {
-						inline(n.Rhs[i], "the assignment to "+name)
-					}
-				}
-			case *ast.CompositeLit:
-				isCondition := exprName(n.Type) == "Condition"
-				for _, elt := range n.Elts {
-					kv, ok := elt.(*ast.KeyValueExpr)
-					if !ok {
-						continue
-					}
-					if key := exprName(kv.Key); key == "Reason" || isCondition && (key == "Type" || key == "Status") {
-						inline(kv.Value, "the field "+key)
-					}
-				}
-			case *ast.CallExpr:
-				name := exprName(n.Fun)
-				for _, i := range params[name] {
-					if i < len(n.Args) {
-						inline(n.Args[i], "a condition argument of "+name)
-					}
-				}
-				for i, arg := range n.Args[:max(len(n.Args)-1, 0)] {
-					if s := exprName(arg); s == "ConditionTrue" || s == "ConditionFalse" || s == "ConditionUnknown" {
-						inline(n.Args[i+1], "the reason after "+s)
-					}
-				}
+	case *ast.CompositeLit:
+		isCondition := exprName(n.Type) == "Condition"
+		for _, elt := range n.Elts {
+			kv, ok := elt.(*ast.KeyValueExpr)
+			if !ok {
+				continue
 			}
-			return true
-		})
+			if key := exprName(kv.Key); key == "Reason" || isCondition && (key == "Type" || key == "Status") {
+				out = append(out, place{kv.Value, "the field " + key})
+			}
+		}
+	case *ast.CallExpr:
+		name := exprName(n.Fun)
+		for _, i := range params[name] {
+			if i < len(n.Args) {
+				out = append(out, place{n.Args[i], "a condition argument of " + name})
+			}
+		}
+		for i, arg := range n.Args[:max(len(n.Args)-1, 0)] {
+			if s := exprName(arg); s == "ConditionTrue" || s == "ConditionFalse" || s == "ConditionUnknown" {
+				out = append(out, place{n.Args[i+1], "the reason after " + s})
+			}
+		}
 	}
-	if checked < 50 {
-		t.Errorf("checked only %d places where a reason goes in internal/controller: the scan no longer matches the code", checked)
-	}
+	return out
 }
 
 // exprName is the name an identifier or a selector ends in: x, a.x and a.b.x all give x.
