@@ -34,21 +34,12 @@ import (
 // against the live object cannot see); an equal hash with a drifted field means someone edited the child by hand.
 const annotationSpecHash = "transfer.pier.dev/spec-hash"
 
-// child describes how to compare and update one kind of child object.
-type child[T client.Object] struct {
-	// inSync reports whether the live object already has every field the desired one sets.
-	inSync func(desired, live T) bool
-	// update copies the desired fields onto the live object, keeping what the API server or other controllers
-	// own (a Service's cluster IP, allocated node ports).
-	update func(desired, live T)
-}
-
 // ensure creates desired when it is missing, or updates the live object when it drifted from desired, and
 // returns the object as it is now in the API server. It reads through c's cache first and writes nothing when the
-// child is in sync, so a reconcile with nothing to do makes no API writes. live must be an empty object of
-// desired's type, used for the read.
-func ensure[T client.Object](ctx context.Context, c client.Client, apiReader client.Reader, desired, live T, kind child[T]) (T, error) {
+// child is in sync, so a reconcile with nothing to do makes no API writes. kind says how to compare and update.
+func ensure[T client.Object](ctx context.Context, c client.Client, apiReader client.Reader, desired T, kind child[T]) (T, error) {
 	var none T
+	live := kind.empty()
 	hash, err := specHash(desired)
 	if err != nil {
 		return none, err
@@ -74,10 +65,10 @@ func ensure[T client.Object](ctx context.Context, c client.Client, apiReader cli
 		return none, fmt.Errorf("reading %s: %w", describe(desired), err)
 	}
 
-	if live.GetAnnotations()[annotationSpecHash] == hash && hasMetadata(desired, live) && kind.inSync(desired, live) {
+	if live.GetAnnotations()[annotationSpecHash] == hash && hasMetadata(desired, live) && kind.specInSync(desired, live) {
 		return live, nil
 	}
-	kind.update(desired, live)
+	kind.updateSpec(desired, live)
 	mergeMetadata(desired, live)
 	if err := c.Update(ctx, live, client.FieldOwner(render.FieldOwner)); err != nil {
 		return none, fmt.Errorf("updating %s: %w", describe(desired), err)
@@ -94,7 +85,7 @@ func remove(ctx context.Context, c client.Client, obj client.Object, owner metav
 	if !metav1.IsControlledBy(obj, owner) {
 		return nil
 	}
-	if err := c.Delete(ctx, obj, client.Preconditions{UID: ptrTo(obj.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
+	if err := c.Delete(ctx, obj, client.Preconditions{UID: new(obj.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting %s: %w", describe(obj), err)
 	}
 	return nil
@@ -188,8 +179,6 @@ func describe(obj client.Object) string {
 	}
 	return fmt.Sprintf("%s %s/%s", kind, obj.GetNamespace(), obj.GetName())
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 func ptrEqual[T comparable](a, b *T) bool {
 	if a == nil || b == nil {

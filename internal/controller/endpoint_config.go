@@ -18,24 +18,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/serverconfig"
-)
-
-const (
-	reasonConfigRendered = "ConfigRendered"
-	reasonInvalidConfig  = "InvalidConfig"
-	reasonNoHostKeys     = "NoHostKeys"
 )
 
 // reconcileConfig renders the server config, with every user bound to the endpoint that it can serve, into the
@@ -44,7 +35,9 @@ const (
 // by one rather than failing the whole, and when the whole still cannot be written the served config is written
 // again with only what shrinks it (shrinkOnly).
 func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointState) error {
-	served, err := r.servedConfig(ctx, s)
+	// The config served now supplies the hashes of unchanged passwords, and stands in for credentials whose
+	// Secrets cannot be used.
+	served, _, err := readServedConfig(ctx, r.Client, s.te)
 	if err != nil {
 		return err
 	}
@@ -58,10 +51,14 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 
 	hostKeyNames, ok := s.hostKeyNames(served)
 	if !ok {
-		s.configProblem(reasonNoHostKeys, "no usable SSH host keys yet (see the HostKeysReady condition); the server cannot start without them")
+		s.configProblem(transferv1alpha1.ReasonNoHostKeys, "no usable SSH host keys yet (see the HostKeysReady condition); the server cannot start without them")
 		return nil
 	}
-	inputs := render.ConfigInputs{HostKeyNames: hostKeyNames, PassiveAddresses: s.passiveAddresses(served)}
+	passive, kept := s.passiveAddresses(served)
+	if s.te.Spec.FTP != nil && !kept {
+		s.put(addressReady(s.te, passive))
+	}
+	inputs := render.ConfigInputs{HostKeyNames: hostKeyNames, PassiveAddresses: passive}
 	var cfg *serverconfig.Config
 	data, gzipped, err := fitConfig(&plan, s.te.Name, MaxConfigBytes, func(entries []serverconfig.User) ([]byte, error) {
 		inputs.Users = entries
@@ -75,11 +72,11 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 	if err != nil {
 		// The CRD's validation should make this impossible; if it happens, keep serving the last config.
 		msg := fmt.Sprintf("the rendered server config is invalid, keeping the last one: %v", err)
-		s.configProblem(reasonInvalidConfig, msg)
-		r.warn(s.te, reasonInvalidConfig, msg)
+		s.configProblem(transferv1alpha1.ReasonInvalidConfig, msg)
+		r.warn(s.te, transferv1alpha1.ReasonInvalidConfig, msg)
 		return nil
 	}
-	if _, err := ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), &corev1.Secret{}, secretKind); err != nil {
+	if _, err := ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), secretKind); err != nil {
 		return r.writeShrinkOnly(ctx, s, served, plan, err)
 	}
 	s.config = cfg
@@ -104,41 +101,17 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 		if gzipped {
 			data = serverconfig.Gzip(data)
 		}
-		_, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), &corev1.Secret{}, secretKind)
+		_, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), secretKind)
 	}
 	if err != nil {
 		return fmt.Errorf("%s, and so did writing the served config with only removals and restrictions applied: %w", msg, err)
 	}
 	msg += "; the served config was written again with only removals, disables and restrictions applied"
-	s.set(transferv1alpha1.ConditionUsersServed, metav1.ConditionFalse, reasonConfigWriteFail, msg)
-	r.warn(s.te, reasonConfigWriteFail, msg)
+	s.set(transferv1alpha1.ConditionUsersServed, metav1.ConditionFalse, transferv1alpha1.ReasonConfigWriteFailed, msg)
+	r.warn(s.te, transferv1alpha1.ReasonConfigWriteFailed, msg)
 	s.config = shrunk
 	s.users = int32(len(shrunk.Users))
 	return nil
-}
-
-// servedConfig is the config in the endpoint's config Secret now, nil when there is none yet. Its password hashes
-// are reused for unchanged passwords, and its entries stand in for credentials whose Secrets cannot be used.
-func (r *EndpointReconciler) servedConfig(ctx context.Context, s *endpointState) (*serverconfig.Config, error) {
-	secret := &corev1.Secret{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: s.te.Namespace, Name: s.names.ConfigSecret}, secret)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading config Secret %s: %w", s.names.ConfigSecret, err)
-	}
-	if !metav1.IsControlledBy(secret, s.te) {
-		// Not written by this endpoint (planted before it was created): its users and hashes are nobody's last
-		// good credentials, and its host-key names no proof that keys were served. It is overwritten.
-		return nil, nil
-	}
-	cfg, err := serverconfig.Parse(render.ConfigData(secret))
-	if err != nil {
-		// Someone edited it by hand; it is about to be overwritten, and nothing in it can be trusted.
-		return nil, nil //nolint:nilerr // an unreadable config is the same as none
-	}
-	return cfg, nil
 }
 
 // hostKeyNames are the host-key Secret entries the config points at: the ones found this time, else the ones the
@@ -152,57 +125,57 @@ func (s *endpointState) hostKeyNames(served *serverconfig.Config) ([]string, boo
 	for _, k := range s.hostKeys {
 		names = append(names, k.Name)
 	}
-	if len(names) == 0 && served != nil && served.SFTP != nil {
-		for _, file := range served.SFTP.HostKeyFiles {
-			names = append(names, path.Base(file))
-		}
+	if len(names) == 0 {
+		names = hostKeyFileNames(served)
 	}
 	return names, len(names) > 0
 }
 
 // passiveAddresses are what FTP's passive mode announces, one per IP family (render.PassiveAddresses):
-// spec.ftp.passive.address and the Service's load-balancer addresses. It also sets AddressReady.
-//
-// When the Service could not be read this time (its step failed), the served config's addresses are kept.
-func (s *endpointState) passiveAddresses(served *serverconfig.Config) []string {
+// spec.ftp.passive.address and the Service's load-balancer addresses. kept is true when they are the served
+// config's, because the Service could not be read this time (its step failed); AddressReady then stays as it was.
+func (s *endpointState) passiveAddresses(served *serverconfig.Config) (addresses []string, kept bool) {
 	ftp := s.te.Spec.FTP
 	if ftp == nil {
-		return nil
+		return nil, false
 	}
-	if s.service == nil && s.serviceType() == corev1.ServiceTypeLoadBalancer && served != nil && served.FTP != nil {
-		return served.FTP.Passive.Addresses()
+	loadBalancer := render.ServiceType(s.te) == corev1.ServiceTypeLoadBalancer
+	if s.service == nil && loadBalancer && served != nil && served.FTP != nil {
+		return served.FTP.Passive.Addresses(), true
 	}
 	var ingress []corev1.LoadBalancerIngress
-	if s.serviceType() == corev1.ServiceTypeLoadBalancer && s.service != nil {
+	if loadBalancer && s.service != nil {
 		ingress = s.service.Status.LoadBalancer.Ingress
 	}
-	addresses := render.PassiveAddresses(ftp.Passive.Address, ingress)
-	announced := strings.Join(addresses, " and ")
-	switch {
-	case ftp.Passive.Address != "":
-		msg := fmt.Sprintf("passive mode announces %s from spec.ftp.passive.address", ftp.Passive.Address)
-		if len(addresses) > 1 {
-			msg = fmt.Sprintf("passive mode announces %s: spec.ftp.passive.address %s, and the load balancer's address of the other IP family",
-				announced, ftp.Passive.Address)
-		}
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "Configured", msg)
-	case len(addresses) > 0:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "LoadBalancer",
-			fmt.Sprintf("passive mode announces the load balancer's address %s", announced))
-	case s.serviceType() == corev1.ServiceTypeLoadBalancer:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, "LoadBalancerPending",
-			"waiting for the Service's load-balancer address; until then passive mode announces the pod's own address, which clients outside the cluster cannot reach")
-	case s.serviceType() == corev1.ServiceTypeNodePort:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionFalse, "AddressRequired",
-			"a NodePort Service has no single external address: set spec.ftp.passive.address to the address clients reach the nodes at, or passive mode will announce the pod's own address")
-	default:
-		s.set(transferv1alpha1.ConditionAddressReady, metav1.ConditionTrue, "ClusterInternal",
-			"passive mode announces the pod's address, reachable from inside the cluster; use a LoadBalancer Service or set spec.ftp.passive.address for clients outside it")
-	}
-	return addresses
+	return render.PassiveAddresses(ftp.Passive.Address, ingress), false
 }
 
-// serviceType is the type of the endpoint's Service; the endpoint is defaulted, so it is set.
-func (s *endpointState) serviceType() corev1.ServiceType {
-	return corev1.ServiceType(s.te.Spec.Service.Type)
+// addressReady is the AddressReady condition of an FTP endpoint whose passive mode announces addresses: where
+// they come from, or why there are none and what clients then get.
+func addressReady(te *transferv1alpha1.TransferEndpoint, addresses []string) metav1.Condition {
+	c := metav1.Condition{Type: transferv1alpha1.ConditionAddressReady, Status: metav1.ConditionTrue}
+	explicit := te.Spec.FTP.Passive.Address
+	announced := strings.Join(addresses, " and ")
+	switch {
+	case explicit != "":
+		c.Reason = transferv1alpha1.ReasonConfigured
+		c.Message = fmt.Sprintf("passive mode announces %s from spec.ftp.passive.address", explicit)
+		if len(addresses) > 1 {
+			c.Message = fmt.Sprintf("passive mode announces %s: spec.ftp.passive.address %s, and the load balancer's address of the other IP family",
+				announced, explicit)
+		}
+	case len(addresses) > 0:
+		c.Reason = transferv1alpha1.ReasonLoadBalancer
+		c.Message = fmt.Sprintf("passive mode announces the load balancer's address %s", announced)
+	case render.ServiceType(te) == corev1.ServiceTypeLoadBalancer:
+		c.Status, c.Reason = metav1.ConditionFalse, transferv1alpha1.ReasonLoadBalancerPending
+		c.Message = "waiting for the Service's load-balancer address; until then passive mode announces the pod's own address, which clients outside the cluster cannot reach"
+	case render.ServiceType(te) == corev1.ServiceTypeNodePort:
+		c.Status, c.Reason = metav1.ConditionFalse, transferv1alpha1.ReasonAddressRequired
+		c.Message = "a NodePort Service has no single external address: set spec.ftp.passive.address to the address clients reach the nodes at, or passive mode will announce the pod's own address"
+	default:
+		c.Reason = transferv1alpha1.ReasonClusterInternal
+		c.Message = "passive mode announces the pod's address, reachable from inside the cluster; use a LoadBalancer Service or set spec.ftp.passive.address for clients outside it"
+	}
+	return c
 }

@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package controllers holds pier's reconcilers: TransferEndpoint into a running pier-server Deployment and its
+// Package controller holds pier's reconcilers: TransferEndpoint into a running pier-server Deployment and its
 // children, TransferUser into a login on it. What the children look like is decided by the pure functions of
 // internal/controller/render; this package reads the cluster, calls them, and writes only what changed.
 package controller
@@ -25,11 +25,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -60,59 +56,31 @@ type EndpointReconciler struct {
 	Now func() time.Time
 }
 
+// The endpoint, and its server pods, which explain missing replicas. The markers of the children are beside their
+// kinds in kinds.go.
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferendpoints,verbs=get;list;watch
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferendpoints/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;delete
-// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;update;delete
 
 // Reconcile brings one TransferEndpoint's children to what its spec asks for and reports the result in its status,
 // written once at the end and only when it changed.
-func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
-	te := &transferv1alpha1.TransferEndpoint{}
-	if err := r.Get(ctx, req.NamespacedName, te); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !te.DeletionTimestamp.IsZero() {
-		// Owner references let the garbage collector remove the children; nothing outside the cluster needs
-		// cleaning up, so there is no finalizer.
-		return ctrl.Result{}, nil
-	}
-	// Once, before anything reads the spec: render and every step below take the defaults as given. Before the
-	// status snapshot, so the defaults never reach the status patch.
-	te.Default()
+func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	s := &endpointState{te: &transferv1alpha1.TransferEndpoint{}}
+	return reconcileWithStatus(ctx, r.Client, req, s.te, func() (ctrl.Result, error) {
+		s.names = render.NamesFor(s.te)
+		return r.reconcile(ctx, s)
+	}, nil, s.writeStatus)
+}
 
-	original := te.DeepCopy()
-	s := &endpointState{te: te, names: render.NamesFor(te)}
-	defer func() {
-		// A conflict only means the cache was behind; the retry will decide Ready.
-		if err != nil && !apierrors.IsConflict(err) {
-			s.writeStatus(err)
-		} else {
-			s.writeStatus(nil)
-		}
-		if equality.Semantic.DeepEqual(original.Status, te.Status) {
-			return
-		}
-		if patchErr := r.Status().Patch(ctx, te, client.MergeFrom(original)); patchErr != nil {
-			err = errors.Join(err, fmt.Errorf("writing the status of TransferEndpoint %s: %w", req, patchErr))
-		}
-	}()
-
+// reconcile runs the steps of one reconcile of the endpoint; s records what they find, for its status.
+func (r *EndpointReconciler) reconcile(ctx context.Context, s *endpointState) (ctrl.Result, error) {
 	steps := []func(context.Context, *endpointState) error{
-		r.reconcileRBAC,
+		r.reconcileChildren,
 		r.reconcileHostKeys,
 		r.reconcileTLS,
-		r.reconcileStorage,
 		r.reconcileService,
 		r.reconcileConfig,
 		r.reconcileDeployment,
-		r.reconcileDisruptionBudget,
 	}
 	// Every step runs even when one before it failed: a Service or a Certificate that cannot be applied must not
 	// keep a revoked user's removal from reaching the config Secret. Each step copes with what an earlier one
@@ -140,34 +108,18 @@ func (r *EndpointReconciler) now() time.Time {
 
 // warn records a Warning event on the endpoint: something its owner must fix.
 func (r *EndpointReconciler) warn(te *transferv1alpha1.TransferEndpoint, reason, message string) {
+	r.event(te, corev1.EventTypeWarning, reason, message)
+}
+
+// note records a Normal event on the endpoint: something its owner should know, with nothing to fix.
+func (r *EndpointReconciler) note(te *transferv1alpha1.TransferEndpoint, reason, message string) {
+	r.event(te, corev1.EventTypeNormal, reason, message)
+}
+
+// event logs and records an event on the endpoint.
+func (r *EndpointReconciler) event(te *transferv1alpha1.TransferEndpoint, eventType, reason, message string) {
 	logf.Log.WithName("endpoint").Info(message, "endpoint", client.ObjectKeyFromObject(te), "reason", reason)
-	if r.Recorder != nil {
-		r.Recorder.Eventf(te, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", message)
-	}
-}
-
-// reconcileRBAC gives the pods a ServiceAccount that may read exactly one Secret, the endpoint's config, so
-// pier-server can watch it through the API instead of waiting for the kubelet to refresh the mounted file.
-func (r *EndpointReconciler) reconcileRBAC(ctx context.Context, s *endpointState) error {
-	if _, err := ensure(ctx, r.Client, r.APIReader, render.ServiceAccount(s.te), &corev1.ServiceAccount{}, serviceAccountKind); err != nil {
-		return err
-	}
-	if _, err := ensure(ctx, r.Client, r.APIReader, render.Role(s.te), &rbacv1.Role{}, roleKind); err != nil {
-		return err
-	}
-	_, err := ensure(ctx, r.Client, r.APIReader, render.RoleBinding(s.te), &rbacv1.RoleBinding{}, roleBindingKind)
-	return err
-}
-
-// reconcileStorage creates the claim of a volumeClaimTemplate. An existing claim is the user's; emptyDir needs
-// nothing.
-func (r *EndpointReconciler) reconcileStorage(ctx context.Context, s *endpointState) error {
-	pvc := render.PersistentVolumeClaim(s.te)
-	if pvc == nil {
-		return nil
-	}
-	_, err := ensure(ctx, r.Client, r.APIReader, pvc, &corev1.PersistentVolumeClaim{}, persistentVolumeClaimKind)
-	return err
+	recordEvent(r.Recorder, te, eventType, reason, message)
 }
 
 // reconcileService applies the Service and reads back its load-balancer address, which FTP's passive mode
@@ -177,7 +129,7 @@ func (r *EndpointReconciler) reconcileService(ctx context.Context, s *endpointSt
 	if err := r.checkPrimaryFamily(ctx, desired); err != nil {
 		return err
 	}
-	svc, err := ensure(ctx, r.Client, r.APIReader, desired, &corev1.Service{}, serviceKind)
+	svc, err := ensure(ctx, r.Client, r.APIReader, desired, serviceKind)
 	if err != nil {
 		return err
 	}
@@ -229,7 +181,7 @@ func (r *EndpointReconciler) reconcileDeployment(ctx context.Context, s *endpoin
 		ImagePullPolicy: r.ServerImagePullPolicy,
 		RestartHash:     render.RestartHash(s.config),
 	})
-	dep, err := ensure(ctx, r.Client, r.APIReader, desired, &appsv1.Deployment{}, deploymentKind)
+	dep, err := ensure(ctx, r.Client, r.APIReader, desired, deploymentKind)
 	if err != nil {
 		return err
 	}
@@ -241,26 +193,4 @@ func (r *EndpointReconciler) reconcileDeployment(ctx context.Context, s *endpoin
 	}
 	s.pods = pods.Items
 	return nil
-}
-
-// reconcileDisruptionBudget keeps one pod of a replicated endpoint up through node drains, and removes the budget
-// when the endpoint scales down to one replica (a budget on a single pod would block every drain).
-func (r *EndpointReconciler) reconcileDisruptionBudget(ctx context.Context, s *endpointState) error {
-	pdb := render.PodDisruptionBudget(s.te)
-	if pdb == nil {
-		stale := &policyv1.PodDisruptionBudget{}
-		stale.Namespace, stale.Name = s.te.Namespace, s.names.PodDisruptionBudget
-		return remove(ctx, r.Client, stale, s.te)
-	}
-	_, err := ensure(ctx, r.Client, r.APIReader, pdb, &policyv1.PodDisruptionBudget{}, podDisruptionBudgetKind)
-	return err
-}
-
-// newCertificate is an empty Certificate for reads and deletes.
-func newCertificate(namespace, name string) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(render.CertificateGVK)
-	u.SetNamespace(namespace)
-	u.SetName(name)
-	return u
 }

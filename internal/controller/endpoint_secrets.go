@@ -30,15 +30,6 @@ import (
 	"github.com/pier-dev/pier/internal/controller/render"
 )
 
-// Reasons of the HostKeysReady and TLSReady conditions.
-const (
-	reasonSecretNotFound          = "SecretNotFound"
-	reasonCertManagerNotInstalled = "CertManagerNotInstalled"
-	reasonCertificatePending      = "CertificatePending"
-	reasonInvalidCertificate      = "InvalidCertificate"
-	reasonCertificateExpired      = "CertificateExpired"
-)
-
 // needsTLS reports whether the endpoint serves FTPS and so needs a certificate.
 func needsTLS(te *transferv1alpha1.TransferEndpoint) bool {
 	ftp := te.Spec.FTP
@@ -64,12 +55,12 @@ func (r *EndpointReconciler) reconcileTLS(ctx context.Context, s *endpointState)
 		if !r.CertManager {
 			msg := "spec.ftp.tls.issuerRef needs cert-manager, which is not installed in this cluster " +
 				"(no certificates.cert-manager.io); install it and restart the operator, or set spec.ftp.tls.secretRef"
-			s.set(transferv1alpha1.ConditionTLSReady, metav1.ConditionFalse, reasonCertManagerNotInstalled, msg)
-			r.warn(s.te, reasonCertManagerNotInstalled, msg)
+			s.set(transferv1alpha1.ConditionTLSReady, metav1.ConditionFalse, transferv1alpha1.ReasonCertManagerNotInstalled, msg)
+			r.warn(s.te, transferv1alpha1.ReasonCertManagerNotInstalled, msg)
 			return nil
 		}
 		cert := render.Certificate(s.te)
-		if _, err := ensure(ctx, r.Client, r.APIReader, cert, newCertificate("", ""), certificateKind); err != nil {
+		if _, err := ensure(ctx, r.Client, r.APIReader, cert, certificateKind); err != nil {
 			return err
 		}
 	}
@@ -78,13 +69,13 @@ func (r *EndpointReconciler) reconcileTLS(ctx context.Context, s *endpointState)
 	err := r.Get(ctx, types.NamespacedName{Namespace: s.te.Namespace, Name: name}, secret)
 	if apierrors.IsNotFound(err) {
 		if tls.TLS.IssuerRef != nil {
-			s.set(transferv1alpha1.ConditionTLSReady, metav1.ConditionFalse, reasonCertificatePending,
+			s.set(transferv1alpha1.ConditionTLSReady, metav1.ConditionFalse, transferv1alpha1.ReasonCertificatePending,
 				fmt.Sprintf("waiting for cert-manager to issue Certificate %s into Secret %s", s.names.Certificate, name))
 			return nil
 		}
 		msg := fmt.Sprintf("Secret %s named in spec.ftp.tls.secretRef does not exist in namespace %s", name, s.te.Namespace)
-		s.set(transferv1alpha1.ConditionTLSReady, metav1.ConditionFalse, reasonSecretNotFound, msg)
-		r.warn(s.te, reasonSecretNotFound, msg)
+		s.set(transferv1alpha1.ConditionTLSReady, metav1.ConditionFalse, transferv1alpha1.ReasonSecretNotFound, msg)
+		r.warn(s.te, transferv1alpha1.ReasonSecretNotFound, msg)
 		return nil
 	}
 	if err != nil {
@@ -98,9 +89,9 @@ func (r *EndpointReconciler) reconcileTLS(ctx context.Context, s *endpointState)
 		s.tls.NotAfter = &metav1.Time{Time: info.NotAfter}
 	}
 	if err != nil {
-		reason := reasonInvalidCertificate
+		reason := transferv1alpha1.ReasonInvalidCertificate
 		if !info.NotAfter.IsZero() && now.After(info.NotAfter) {
-			reason = reasonCertificateExpired
+			reason = transferv1alpha1.ReasonCertificateExpired
 		}
 		msg := fmt.Sprintf("TLS Secret %s: %v", name, err)
 		s.set(transferv1alpha1.ConditionTLSReady, metav1.ConditionFalse, reason, msg)
@@ -114,7 +105,7 @@ func (r *EndpointReconciler) reconcileTLS(ctx context.Context, s *endpointState)
 	if len(info.DNSNames) > 0 {
 		names = strings.Join(info.DNSNames, ", ")
 	}
-	s.set(transferv1alpha1.ConditionTLSReady, metav1.ConditionTrue, "Valid",
+	s.set(transferv1alpha1.ConditionTLSReady, metav1.ConditionTrue, transferv1alpha1.ReasonValid,
 		fmt.Sprintf("certificate for %s from Secret %s, valid until %s", names, name, info.NotAfter.UTC().Format(time.RFC3339)))
 	// Look again when it expires, so TLSReady turns False even if nothing else changes.
 	s.requeueAt(info.NotAfter.Sub(now) + time.Second)

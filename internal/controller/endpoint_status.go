@@ -59,11 +59,17 @@ type endpointState struct {
 	hostKeyOutcome hostKeyOutcome
 }
 
+// set records a condition a step found; writeStatus puts it in the status.
 func (s *endpointState) set(condType string, status metav1.ConditionStatus, reason, message string) {
+	s.put(metav1.Condition{Type: condType, Status: status, Reason: reason, Message: message})
+}
+
+// put records a condition a step found, as set does.
+func (s *endpointState) put(c metav1.Condition) {
 	if s.conditions == nil {
 		s.conditions = map[string]metav1.Condition{}
 	}
-	s.conditions[condType] = metav1.Condition{Type: condType, Status: status, Reason: reason, Message: message}
+	s.conditions[c.Type] = c
 }
 
 func (s *endpointState) configProblem(reason, message string) {
@@ -133,7 +139,7 @@ func (s *endpointState) writeStatus(failure error) {
 	switch {
 	case failure != nil:
 		s.setCondition(metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
-			Reason: "ReconcileFailed", Message: failure.Error()})
+			Reason: transferv1alpha1.ReasonReconcileFailed, Message: failure.Error()})
 	case s.configFailure != nil:
 		s.setCondition(metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: s.configFailure.Reason, Message: s.configFailure.Message})
@@ -153,7 +159,7 @@ func (s *endpointState) ready() metav1.Condition {
 		return metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: c.Reason, Message: fmt.Sprintf("%s: %s", t, c.Message)}
 	}
-	return metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Serving",
+	return metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: transferv1alpha1.ReasonServing,
 		Message: fmt.Sprintf("serving %s to %d users", s.te.Status.Protocols, s.users)}
 }
 
@@ -166,12 +172,12 @@ func (s *endpointState) setCondition(c metav1.Condition) {
 func protocols(te *transferv1alpha1.TransferEndpoint) string {
 	var list []string
 	if te.Spec.SFTP != nil {
-		list = append(list, "sftp")
+		list = append(list, render.PortNameSFTP)
 	}
 	if te.Spec.FTP != nil {
-		list = append(list, "ftp")
+		list = append(list, render.PortNameFTP)
 		if te.Spec.FTP.TLS.ImplicitPort != nil {
-			list = append(list, "ftps")
+			list = append(list, render.PortNameFTPS)
 		}
 	}
 	return strings.Join(list, ",")
@@ -180,21 +186,14 @@ func protocols(te *transferv1alpha1.TransferEndpoint) string {
 // addresses are the URLs clients connect to: through the load balancer when it has an address, else the
 // Service's cluster DNS name.
 func addresses(svc *corev1.Service) []transferv1alpha1.EndpointAddress {
-	hosts := []string{}
-	for _, ingress := range svc.Status.LoadBalancer.Ingress {
-		if ingress.IP != "" {
-			hosts = append(hosts, ingress.IP)
-		} else if ingress.Hostname != "" {
-			hosts = append(hosts, ingress.Hostname)
-		}
-	}
+	hosts := render.IngressAddresses(svc.Status.LoadBalancer.Ingress)
 	if len(hosts) == 0 {
 		hosts = append(hosts, fmt.Sprintf("%s.%s.svc", svc.Name, svc.Namespace))
 	}
 	var out []transferv1alpha1.EndpointAddress
 	for _, host := range hosts {
 		for _, p := range svc.Spec.Ports {
-			if p.Name != "sftp" && p.Name != "ftp" && p.Name != "ftps" {
+			if p.Name != render.PortNameSFTP && p.Name != render.PortNameFTP && p.Name != render.PortNameFTPS {
 				continue
 			}
 			url := p.Name + "://" + net.JoinHostPort(host, strconv.Itoa(int(p.Port)))

@@ -58,14 +58,20 @@ func newEndpoint(namespace, name string) *transferv1alpha1.TransferEndpoint {
 	}
 }
 
-func TestEndpointCreatesEveryChild(t *testing.T) {
-	ns := env.Namespace(t)
-	te := newEndpoint(ns, "partners")
+// createEndpoint creates newEndpoint(ns, name) in a new namespace ns and waits for its Deployment.
+func createEndpoint(t *testing.T, name string) (ns string, te *transferv1alpha1.TransferEndpoint, names render.Names, dep *appsv1.Deployment) {
+	t.Helper()
+	ns = env.Namespace(t)
+	te = newEndpoint(ns, name)
 	create(t, te)
-	names := render.NamesFor(te)
-
-	dep := &appsv1.Deployment{}
+	names = render.NamesFor(te)
+	dep = &appsv1.Deployment{}
 	get(t, ns, names.Deployment, dep)
+	return ns, te, names, dep
+}
+
+func TestEndpointCreatesEveryChild(t *testing.T) {
+	ns, te, names, dep := createEndpoint(t, "partners")
 	checkDeployment(t, te, dep)
 	checkService(t, te)
 	checkServerRBAC(t, te)
@@ -206,12 +212,7 @@ func markAvailable(t *testing.T, dep *appsv1.Deployment) {
 }
 
 func TestSpecChangeRollsPodsOnlyWhenNeeded(t *testing.T) {
-	ns := env.Namespace(t)
-	te := newEndpoint(ns, "rolling")
-	create(t, te)
-	names := render.NamesFor(te)
-	dep := &appsv1.Deployment{}
-	get(t, ns, names.Deployment, dep)
+	ns, te, names, dep := createEndpoint(t, "rolling")
 	hash := dep.Spec.Template.Annotations[render.AnnotationRestartHash]
 	_, secret := servedConfig(t, te)
 
@@ -242,7 +243,7 @@ func TestSpecChangeRollsPodsOnlyWhenNeeded(t *testing.T) {
 			return fmt.Errorf("restart hash unchanged after removing the implicit FTPS port")
 		}
 		for _, p := range dep.Spec.Template.Spec.Containers[0].Ports {
-			if p.Name == "ftps" {
+			if p.Name == render.PortNameFTPS {
 				return fmt.Errorf("container still has the ftps port")
 			}
 		}

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
@@ -36,14 +37,6 @@ const (
 	// config goes in plain when it fits, gzipped when only that fits (about 10,000 users with a key each); past
 	// that, the newest users are left out.
 	MaxConfigBytes = 1000 * 1000
-)
-
-// Reasons of the UsersServed condition and of users left out by the endpoint.
-const (
-	reasonAllUsersServed  = "AllUsersServed"
-	reasonUsersNotServed  = "UsersNotServed"
-	reasonEndpointFull    = "EndpointFull"
-	reasonConfigWriteFail = "ConfigWriteFailed"
 )
 
 // plannedUser is one TransferUser the endpoint serves.
@@ -98,7 +91,7 @@ func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1
 			continue
 		}
 		if len(plan.served) >= MaxUsersPerEndpoint {
-			plan.leftOut = append(plan.leftOut, leftOut{tu.Name, reasonEndpointFull, fmt.Sprintf(
+			plan.leftOut = append(plan.leftOut, leftOut{tu.Name, transferv1alpha1.ReasonEndpointFull, fmt.Sprintf(
 				"endpoint %s serves at most %d users; this user is among the newest beyond that", te.Name, MaxUsersPerEndpoint)})
 			continue
 		}
@@ -154,7 +147,7 @@ func fitConfig(plan *userPlan, endpoint string, limit int, render func([]serverc
 		return nil, false, fitErr
 	}
 	for _, u := range plan.served[n:] {
-		plan.leftOut = append(plan.leftOut, leftOut{u.name, reasonEndpointFull, fmt.Sprintf(
+		plan.leftOut = append(plan.leftOut, leftOut{u.name, transferv1alpha1.ReasonEndpointFull, fmt.Sprintf(
 			"endpoint %s's config would take more than the %d bytes its Secret may hold (gzipped) with this user; "+
 				"the oldest users that fit are served, this one is among the newest beyond that", endpoint, limit)})
 	}
@@ -166,15 +159,15 @@ func fitConfig(plan *userPlan, endpoint string, limit int, render func([]serverc
 // usersCondition sets UsersServed: which TransferUsers the endpoint does not serve, and why.
 func (s *endpointState) usersCondition(plan userPlan) {
 	if len(plan.leftOut) == 0 {
-		s.set(transferv1alpha1.ConditionUsersServed, "True", reasonAllUsersServed,
+		s.set(transferv1alpha1.ConditionUsersServed, metav1.ConditionTrue, transferv1alpha1.ReasonAllUsersServed,
 			fmt.Sprintf("every bound TransferUser is served (%d)", len(plan.served)))
 		return
 	}
-	reason := reasonUsersNotServed
+	reason := transferv1alpha1.ReasonUsersNotServed
 	var named []string
 	for i, u := range plan.leftOut {
-		if u.reason == reasonEndpointFull {
-			reason = reasonEndpointFull
+		if u.reason == transferv1alpha1.ReasonEndpointFull {
+			reason = transferv1alpha1.ReasonEndpointFull
 		}
 		if i < maxNamedUsers {
 			named = append(named, fmt.Sprintf("%s (%s)", u.name, u.reason))
@@ -185,11 +178,11 @@ func (s *endpointState) usersCondition(plan userPlan) {
 		more = fmt.Sprintf(" and %d more", n)
 	}
 	full := ""
-	if reason == reasonEndpointFull {
+	if reason == transferv1alpha1.ReasonEndpointFull {
 		full = fmt.Sprintf(" (an endpoint serves at most %d users and %d bytes of config, gzipped; the oldest users that fit are served)",
 			MaxUsersPerEndpoint, MaxConfigBytes)
 	}
-	s.set(transferv1alpha1.ConditionUsersServed, "False", reason, fmt.Sprintf(
+	s.set(transferv1alpha1.ConditionUsersServed, metav1.ConditionFalse, reason, fmt.Sprintf(
 		"%d of %d bound TransferUsers are not served: %s%s%s; each one's Ready condition says why",
 		len(plan.leftOut), len(plan.leftOut)+len(plan.served), strings.Join(named, ", "), more, full))
 }

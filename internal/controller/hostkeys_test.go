@@ -350,13 +350,7 @@ func TestBrokenHostKeySecret(t *testing.T) {
 
 	// Emptied: the same.
 	update(t, secret, func(s *corev1.Secret) { s.Data = nil })
-	eventually(t, func() error {
-		c := condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, "InvalidHostKeys")
-		if !strings.Contains(c.Message, "holds no host key") {
-			return fmt.Errorf("HostKeysReady: %s", c.Message)
-		}
-		return nil
-	})
+	falseConditionSays(t, te, transferv1alpha1.ConditionHostKeysReady, "InvalidHostKeys", "holds no host key")
 	if got := fingerprints(te.Status.HostKeys); !slices.Equal(got, served) {
 		t.Errorf("status.hostKeys = %v, want the served %v", got, served)
 	}
@@ -477,13 +471,7 @@ func TestHostKeysMissingAfterTheStatusWasLost(t *testing.T) {
 	// The poke comes after the status change in the endpoint's watch, so the reconcile it causes sees the lost
 	// status whatever the reconcile of the Secret's deletion saw.
 	poke(t, te)
-	eventually(t, func() error {
-		c := condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, "HostKeysMissing")
-		if !strings.Contains(c.Message, "no longer in the status") {
-			return fmt.Errorf("HostKeysReady: %s", c.Message)
-		}
-		return nil
-	})
+	falseConditionSays(t, te, transferv1alpha1.ConditionHostKeysReady, "HostKeysMissing", "no longer in the status")
 	noSecret(t, ns, names.HostKeysSecret)
 }
 

@@ -108,9 +108,7 @@ func keysOf(s *corev1.Secret) []string {
 func TestRevocationGetsThroughAFailingStep(t *testing.T) {
 	ns := env.Namespace(t)
 	te := sftpEndpoint(t, ns)
-	create(t, passwordSecret(ns, "pat-pw", "pat's password"))
-	pat := withPassword(newUser(ns, "pat", "pat"), "pat-pw")
-	create(t, pat)
+	pat := createPasswordUser(t, ns, "pat")
 	condition(t, pat, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
 
 	squatter := &corev1.Service{

@@ -39,9 +39,7 @@ import (
 func TestDeletedPasswordSecretRevokesThePassword(t *testing.T) {
 	ns := env.Namespace(t)
 	te := sftpEndpoint(t, ns)
-	create(t, passwordSecret(ns, "heidi-pw", "heidi's password"))
-	heidi := withPassword(newUser(ns, "heidi", "heidi"), "heidi-pw")
-	create(t, heidi)
+	heidi := createPasswordUser(t, ns, "heidi")
 	condition(t, heidi, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
 
 	if err := k8s.Delete(context.Background(), passwordSecret(ns, "heidi-pw", "")); err != nil {
@@ -173,9 +171,7 @@ func TestTooManyKeysLeavesOnlyThatUserBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	update(t, others[1], func(tu *transferv1alpha1.TransferUser) { tu.Spec.Disabled = true })
-	create(t, passwordSecret(ns, "yuri-pw", "yuri's password"))
-	yuri := withPassword(newUser(ns, "yuri", "yuri"), "yuri-pw")
-	create(t, yuri)
+	yuri := createPasswordUser(t, ns, "yuri")
 	userEntry(t, te, "walt", false)
 	condition(t, others[1], transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Disabled")
 	condition(t, yuri, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
@@ -240,16 +236,8 @@ func TestOverlappingHomesAreRefused(t *testing.T) {
 func TestEndpointUnavailable(t *testing.T) {
 	ns := env.Namespace(t)
 	te := sftpEndpointWithoutPods(t, ns)
-	create(t, passwordSecret(ns, "olga-pw", "olga's password"))
-	olga := withPassword(newUser(ns, "olga", "olga"), "olga-pw")
-	create(t, olga)
-	eventually(t, func() error {
-		c := condition(t, olga, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointUnavailable")
-		if !strings.Contains(c.Message, "0 of 1 pods available") {
-			return fmt.Errorf("message %q should say what the endpoint says", c.Message)
-		}
-		return nil
-	})
+	olga := createPasswordUser(t, ns, "olga")
+	falseConditionSays(t, olga, transferv1alpha1.ConditionReady, "EndpointUnavailable", "0 of 1 pods available")
 	userEntry(t, te, "olga", true)
 	podsAvailable(t, te)
 	condition(t, olga, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
@@ -352,14 +340,6 @@ func TestUserOfAnEndpointThatCannotServe(t *testing.T) {
 			HostKeys: &transferv1alpha1.HostKeysSpec{SecretRef: transferv1alpha1.LocalObjectReference{Name: "missing-keys"}}}},
 	}
 	create(t, te)
-	create(t, passwordSecret(ns, "lea-pw", "lea's password"))
-	lea := withPassword(newUser(ns, "lea", "lea"), "lea-pw")
-	create(t, lea)
-	eventually(t, func() error {
-		c := condition(t, lea, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointUnavailable")
-		if !strings.Contains(c.Message, "NoHostKeys") {
-			return fmt.Errorf("the message should say why the endpoint cannot serve: %s", c.Message)
-		}
-		return nil
-	})
+	lea := createPasswordUser(t, ns, "lea")
+	falseConditionSays(t, lea, transferv1alpha1.ConditionReady, "EndpointUnavailable", "NoHostKeys")
 }

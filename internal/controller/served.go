@@ -17,6 +17,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"path"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +30,43 @@ import (
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
+
+// readServedConfig is the config in the endpoint's config Secret now, and the Secret's resourceVersion. The
+// config is nil when there is none the operator can trust: no Secret yet (resourceVersion ""), a Secret this
+// endpoint did not write (planted before it was created: its users and hashes are nobody's last good credentials,
+// and its host-key names no proof that keys were served), or one that does not parse (edited by hand). The
+// endpoint reconciler overwrites the last two. Only an API error is an error.
+func readServedConfig(ctx context.Context, c client.Reader, te *transferv1alpha1.TransferEndpoint) (*serverconfig.Config, string, error) {
+	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, key, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, "", nil
+		}
+		return nil, "", fmt.Errorf("reading config Secret %s: %w", key.Name, err)
+	}
+	if !metav1.IsControlledBy(secret, te) {
+		return nil, secret.ResourceVersion, nil
+	}
+	cfg, err := serverconfig.Parse(render.ConfigData(secret))
+	if err != nil {
+		return nil, secret.ResourceVersion, nil //nolint:nilerr // an unreadable config is the same as none
+	}
+	return cfg, secret.ResourceVersion, nil
+}
+
+// hostKeyFileNames are the host-key Secret entries a config names, which its pods load; nil without a config or
+// without SFTP.
+func hostKeyFileNames(cfg *serverconfig.Config) []string {
+	if cfg == nil || cfg.SFTP == nil {
+		return nil
+	}
+	names := make([]string, 0, len(cfg.SFTP.HostKeyFiles))
+	for _, file := range cfg.SFTP.HostKeyFiles {
+		names = append(names, path.Base(file))
+	}
+	return names
+}
 
 // servedConfigs remembers the users of each endpoint's config Secret, parsed, by the Secret's resourceVersion.
 // Every user of an endpoint checks that config after each change of it; with thousands of users, reading and
@@ -44,10 +82,11 @@ type servedUsers struct {
 	users           map[string]serverconfig.User
 }
 
-// entry is the config entry the endpoint serves for username now, nil when it serves none (or has no readable
-// config yet).
+// entry is the config entry the endpoint serves for username now, nil when it serves none (or has no config it
+// can trust yet, readServedConfig).
 func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transferv1alpha1.TransferEndpoint, username string) (*serverconfig.User, error) {
 	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
+	// The metadata alone says whether the cached parse is still current, without reading the whole Secret.
 	current := &metav1.PartialObjectMetadata{}
 	current.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	if err := cl.Get(ctx, key, current); err != nil {
@@ -61,16 +100,14 @@ func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transfe
 	cached, ok := c.byEndpoint[key]
 	c.mu.Unlock()
 	if !ok || cached.resourceVersion != current.ResourceVersion {
-		secret := &corev1.Secret{}
-		if err := cl.Get(ctx, key, secret); err != nil {
-			return nil, client.IgnoreNotFound(err)
+		cfg, resourceVersion, err := readServedConfig(ctx, cl, te)
+		if err != nil || resourceVersion == "" {
+			c.forget(key)
+			return nil, err
 		}
-		cached = servedUsers{resourceVersion: secret.ResourceVersion, users: map[string]serverconfig.User{}}
-		// An unreadable config, or one the endpoint did not write, serves nobody as far as users are concerned;
-		// the endpoint reconciler replaces it.
-		if !metav1.IsControlledBy(secret, te) {
-			cached.users = nil
-		} else if cfg, err := serverconfig.Parse(render.ConfigData(secret)); err == nil {
+		cached = servedUsers{resourceVersion: resourceVersion}
+		if cfg != nil {
+			cached.users = make(map[string]serverconfig.User, len(cfg.Users))
 			for _, u := range cfg.Users {
 				cached.users[u.Username] = u
 			}

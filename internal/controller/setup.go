@@ -18,14 +18,10 @@ import (
 	"context"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
@@ -102,22 +98,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 // memory. Secrets are not cached at all (see ClientOptions); they are watched as metadata only. certManager says
 // whether cert-manager's Certificate kind exists: the cache refuses to start with an entry for a missing kind.
 func CacheOptions(namespaces []string, certManager bool) cache.Options {
-	managed := labels.SelectorFromSet(labels.Set{"app.kubernetes.io/managed-by": render.ManagedByValue})
+	managed := labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedByValue})
 	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&appsv1.Deployment{}:            {Label: managed},
-		&corev1.Service{}:               {Label: managed},
-		&corev1.ServiceAccount{}:        {Label: managed},
-		&corev1.PersistentVolumeClaim{}: {Label: managed},
-		&rbacv1.Role{}:                  {Label: managed},
-		&rbacv1.RoleBinding{}:           {Label: managed},
-		&policyv1.PodDisruptionBudget{}: {Label: managed},
 		// The endpoints' server pods carry the label too (render.Labels); no other pod is cached.
 		&corev1.Pod{}: {Label: managed},
 	}}
-	if certManager {
-		certificate := &unstructured.Unstructured{}
-		certificate.SetGroupVersionKind(render.CertificateGVK)
-		opts.ByObject[certificate] = cache.ByObject{Label: managed}
+	for _, k := range installedKinds(certManager) {
+		if !k.traits().uncached {
+			opts.ByObject[k.object()] = cache.ByObject{Label: managed}
+		}
 	}
 	if len(namespaces) > 0 {
 		opts.DefaultNamespaces = map[string]cache.Config{}
@@ -141,10 +130,16 @@ func ManagerOptions(cfg *rest.Config, base ctrl.Options, namespaces []string) (c
 	return base, certManager, nil
 }
 
-// ClientOptions make every Secret read go to the API server: users' passwords and keys are read when needed and
-// never kept in the operator's memory.
+// ClientOptions make every read of an uncached kind (childKinds) go to the API server: Secrets, so that users'
+// passwords and keys are read when needed and never kept in the operator's memory.
 func ClientOptions() client.Options {
-	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
+	var uncached []client.Object
+	for _, k := range childKinds {
+		if k.traits().uncached {
+			uncached = append(uncached, k.object())
+		}
+	}
+	return client.Options{Cache: &client.CacheOptions{DisableFor: uncached}}
 }
 
 // CertManagerInstalled asks the API server, once at start, whether cert-manager's Certificate kind exists.
@@ -217,22 +212,16 @@ func (r *EndpointReconciler) setupWithManager(mgr ctrl.Manager, opts Options, ce
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("transferendpoint").
 		For(&transferv1alpha1.TransferEndpoint{}, builder.WithPredicates(specChanged)).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&corev1.ServiceAccount{}).
-		Owns(&corev1.PersistentVolumeClaim{}).
-		Owns(&rbacv1.Role{}).
-		Owns(&rbacv1.RoleBinding{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
+		// The Secrets (uncached) as metadata: those the endpoint owns, and those it or its users name.
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.endpointsForSecret)).
 		Watches(&transferv1alpha1.TransferUser{}, handler.EnqueueRequestsFromMapFunc(endpointOfUser),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(endpointOfPod), builder.WithPredicates(podProblemChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles})
-	if certManager {
-		certificate := &unstructured.Unstructured{}
-		certificate.SetGroupVersionKind(render.CertificateGVK)
-		b = b.Owns(certificate)
+	for _, k := range installedKinds(certManager) {
+		if !k.traits().uncached {
+			b = b.Owns(k.object())
+		}
 	}
 	return b.Complete(r)
 }

@@ -28,7 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/internal/controller/users"
+	"github.com/pier-dev/pier/internal/controller/render"
 )
 
 // TestLongUserNameGetsItsPassword: the longest name the CRD admits with generatePassword (244 characters, so that
@@ -51,10 +51,10 @@ func TestLongUserNameGetsItsPassword(t *testing.T) {
 	if len(secret.Data[transferv1alpha1.DefaultPasswordKey]) == 0 {
 		t.Error("the generated Secret holds no password")
 	}
-	if _, ok := secret.Labels["transfer.pier.dev/user"]; ok {
+	if _, ok := secret.Labels[render.LabelUser]; ok {
 		t.Errorf("the Secret carries the user's name as a label, which cannot hold %d characters", len(name))
 	}
-	if ref := tu.Status.PasswordSecretRef; ref == nil || ref.Name != users.GeneratedPasswordSecretName(tu) || ref.Name != secret.Name {
+	if ref := tu.Status.PasswordSecretRef; ref == nil || ref.Name != render.GeneratedPasswordSecretName(tu) || ref.Name != secret.Name {
 		t.Errorf("status.passwordSecretRef = %+v, want Secret %s", ref, secret.Name)
 	}
 }

@@ -256,6 +256,19 @@ func condition(t *testing.T, obj client.Object, condType string, status metav1.C
 	return found
 }
 
+// falseConditionSays waits until the object's condition is False with the reason, and a message that contains
+// text.
+func falseConditionSays(t *testing.T, obj client.Object, condType, reason, text string) {
+	t.Helper()
+	eventually(t, func() error {
+		c := condition(t, obj, condType, metav1.ConditionFalse, reason)
+		if !strings.Contains(c.Message, text) {
+			return fmt.Errorf("%s: the message %q does not say %q", condType, c.Message, text)
+		}
+		return nil
+	})
+}
+
 // servedConfig reads and parses the endpoint's config Secret.
 func servedConfig(t *testing.T, te *transferv1alpha1.TransferEndpoint) (*serverconfig.Config, *corev1.Secret) {
 	t.Helper()

@@ -16,18 +16,15 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,16 +35,6 @@ import (
 	"github.com/pier-dev/pier/internal/controller/users"
 	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
-)
-
-// Reasons of a TransferUser's Ready condition, besides the problems of package users.
-const (
-	reasonServing             = "Serving"
-	reasonDisabled            = "Disabled"
-	reasonEndpointNotFound    = "EndpointNotFound"
-	reasonEndpointUnavailable = "EndpointUnavailable"
-	reasonPending             = "Pending"
-	reasonReconcileFailed     = "ReconcileFailed"
 )
 
 // pendingRecheck is how soon a Pending user is checked again.
@@ -71,36 +58,24 @@ type UserReconciler struct {
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferusers/status,verbs=get;update;patch
 
 // Reconcile checks one TransferUser and writes its status once, only when it changed.
-func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	tu := &transferv1alpha1.TransferUser{}
-	if err := r.Get(ctx, req.NamespacedName, tu); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.Users.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !tu.DeletionTimestamp.IsZero() {
-		r.Users.Forget(req.NamespacedName)
-		return ctrl.Result{}, nil
-	}
-	tu.Default() // before the status snapshot, so the defaults never reach the status patch
-	original := tu.DeepCopy()
-	defer func() {
-		// Whatever stopped this reconcile is the user's Ready condition until a retry gets further, so no user is
-		// ever left without a status. A conflict only means the cache was behind; the retry decides Ready.
-		if err != nil && !apierrors.IsConflict(err) {
-			meta.SetStatusCondition(&tu.Status.Conditions, metav1.Condition{Type: transferv1alpha1.ConditionReady,
-				Status: metav1.ConditionFalse, Reason: reasonReconcileFailed, Message: err.Error(), ObservedGeneration: tu.Generation})
-		}
-		tu.Status.ObservedGeneration = tu.Generation
-		if equality.Semantic.DeepEqual(original.Status, tu.Status) {
-			return
-		}
-		if patchErr := r.Status().Patch(ctx, tu, client.MergeFrom(original)); patchErr != nil {
-			err = errors.Join(err, fmt.Errorf("writing the status of TransferUser %s: %w", req, patchErr))
-		}
-	}()
+	return reconcileWithStatus(ctx, r.Client, req, tu, func() (ctrl.Result, error) { return r.reconcile(ctx, tu) },
+		func() { r.Users.Forget(req.NamespacedName) },
+		func(failure error) {
+			// Whatever stopped this reconcile is the user's Ready condition until a retry gets further, so no user
+			// is ever left without a status.
+			if failure != nil {
+				meta.SetStatusCondition(&tu.Status.Conditions, metav1.Condition{Type: transferv1alpha1.ConditionReady,
+					Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonReconcileFailed, Message: failure.Error(),
+					ObservedGeneration: tu.Generation})
+			}
+			tu.Status.ObservedGeneration = tu.Generation
+		})
+}
 
+// reconcile keeps the user's generated password and decides its Ready condition.
+func (r *UserReconciler) reconcile(ctx context.Context, tu *transferv1alpha1.TransferUser) (ctrl.Result, error) {
 	if err := r.reconcileGeneratedPassword(ctx, tu); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -111,7 +86,7 @@ func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resul
 	ready.Type = transferv1alpha1.ConditionReady
 	ready.ObservedGeneration = tu.Generation
 	meta.SetStatusCondition(&tu.Status.Conditions, ready)
-	if ready.Reason == reasonPending {
+	if ready.Reason == transferv1alpha1.ReasonPending {
 		// The config Secret's next change normally wakes this user up; looking again soon also covers a watch
 		// event lost while the informer re-lists, so a user never stays Pending behind a served config.
 		return ctrl.Result{RequeueAfter: pendingRecheck}, nil
@@ -126,7 +101,7 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 	endpoint := &transferv1alpha1.TransferEndpoint{}
 	err := r.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: tu.Spec.EndpointRef.Name}, endpoint)
 	if apierrors.IsNotFound(err) {
-		return r.notReady(tu, reasonEndpointNotFound, fmt.Sprintf("TransferEndpoint %s does not exist in namespace %s",
+		return r.notReady(tu, transferv1alpha1.ReasonEndpointNotFound, fmt.Sprintf("TransferEndpoint %s does not exist in namespace %s",
 			tu.Spec.EndpointRef.Name, tu.Namespace), false), nil
 	}
 	if err != nil {
@@ -155,7 +130,7 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 	}
 	if want == nil {
 		p := problems[0]
-		return r.notReady(tu, p.Reason, p.Message, p.Reason != users.ReasonPasswordPending), nil
+		return r.notReady(tu, p.Reason, p.Message, p.Reason != transferv1alpha1.ReasonGeneratedPasswordPending), nil
 	}
 	if servedEntry == nil || !users.Equal(*want, *servedEntry) {
 		return r.notServedYet(ctx, tu, endpoint, *want, servedEntry), nil
@@ -166,7 +141,7 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		return r.notReady(tu, reason, message, true), nil
 	}
 	if tu.Spec.Disabled {
-		return metav1.Condition{Status: metav1.ConditionTrue, Reason: reasonDisabled,
+		return metav1.Condition{Status: metav1.ConditionTrue, Reason: transferv1alpha1.ReasonDisabled,
 			Message: fmt.Sprintf("endpoint %s refuses this login and has closed its sessions", endpoint.Name)}, nil
 	}
 	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionAvailable); c == nil || c.Status != metav1.ConditionTrue {
@@ -176,13 +151,13 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		} else {
 			msg += " (the endpoint has not reported its pods yet)"
 		}
-		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonEndpointUnavailable, Message: msg}, nil
+		return metav1.Condition{Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonEndpointUnavailable, Message: msg}, nil
 	}
 	msg := fmt.Sprintf("endpoint %s serves this login", endpoint.Name)
 	if users.IsAdministrator(tu) {
 		msg += fmt.Sprintf(", as an Administrator whose home %s may hold other users' homes", users.Home(tu))
 	}
-	return metav1.Condition{Status: metav1.ConditionTrue, Reason: reasonServing, Message: msg}, nil
+	return metav1.Condition{Status: metav1.ConditionTrue, Reason: transferv1alpha1.ReasonServing, Message: msg}, nil
 }
 
 // notServedYet is the Ready condition of a user the endpoint's config does not serve as wanted (yet): left out
@@ -190,20 +165,20 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 func (r *UserReconciler) notServedYet(ctx context.Context, tu *transferv1alpha1.TransferUser,
 	endpoint *transferv1alpha1.TransferEndpoint, want serverconfig.User, servedEntry *serverconfig.User) metav1.Condition {
 	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionUsersServed); servedEntry == nil &&
-		c != nil && c.Reason == reasonEndpointFull {
-		return r.notReady(tu, reasonEndpointFull, fmt.Sprintf("endpoint %s does not serve this user: %s",
+		c != nil && c.Reason == transferv1alpha1.ReasonEndpointFull {
+		return r.notReady(tu, transferv1alpha1.ReasonEndpointFull, fmt.Sprintf("endpoint %s does not serve this user: %s",
 			endpoint.Name, c.Message), true)
 	}
 	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionReady); servedEntry == nil &&
 		c != nil && c.Status == metav1.ConditionFalse {
 		// An endpoint that cannot write its config (no host keys, an invalid spec, an API error) would leave
 		// the user Pending for ever: say why instead.
-		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonEndpointUnavailable, Message: fmt.Sprintf(
+		return metav1.Condition{Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonEndpointUnavailable, Message: fmt.Sprintf(
 			"endpoint %s does not serve this user yet; the endpoint is not ready: %s: %s", endpoint.Name, c.Reason, c.Message)}
 	}
 	logf.FromContext(ctx).Info("the endpoint does not serve this user's current settings yet",
 		"served", servedEntry != nil, "differs", diffOrNew(want, servedEntry))
-	return metav1.Condition{Status: metav1.ConditionFalse, Reason: reasonPending,
+	return metav1.Condition{Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonPending,
 		Message: fmt.Sprintf("waiting for endpoint %s to serve this user's current settings", endpoint.Name)}
 }
 
@@ -256,8 +231,8 @@ func diffOrNew(want serverconfig.User, served *serverconfig.User) []string {
 
 // notReady is a Ready=False condition; warn also records a Warning event, for problems the user must fix.
 func (r *UserReconciler) notReady(tu *transferv1alpha1.TransferUser, reason, message string, warn bool) metav1.Condition {
-	if warn && r.Recorder != nil {
-		r.Recorder.Eventf(tu, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", message)
+	if warn {
+		recordEvent(r.Recorder, tu, corev1.EventTypeWarning, reason, message)
 	}
 	return metav1.Condition{Status: metav1.ConditionFalse, Reason: reason, Message: message}
 }
@@ -269,7 +244,7 @@ func (r *UserReconciler) reconcileGeneratedPassword(ctx context.Context, tu *tra
 		tu.Status.PasswordSecretRef = nil
 		return nil
 	}
-	name := users.GeneratedPasswordSecretName(tu)
+	name := render.GeneratedPasswordSecretName(tu)
 	ref := &transferv1alpha1.SecretKeyReference{Name: name, Key: transferv1alpha1.DefaultPasswordKey}
 	// Its metadata only: whether it exists and who owns it. The password in it is read by the resolve step.
 	existing := &metav1.PartialObjectMetadata{}
@@ -289,21 +264,7 @@ func (r *UserReconciler) reconcileGeneratedPassword(ctx context.Context, tu *tra
 	if err != nil {
 		return fmt.Errorf("generating a password: %w", err)
 	}
-	labels := map[string]string{"app.kubernetes.io/managed-by": render.ManagedByValue}
-	// A label value holds at most 63 characters, a user's name up to 244 here. The owner reference, not this
-	// label, ties the Secret to its user, so a longer name goes without it rather than failing the Secret.
-	if len(validation.IsValidLabelValue(tu.Name)) == 0 {
-		labels["transfer.pier.dev/user"] = tu.Name
-	}
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: tu.Namespace, Labels: labels,
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(tu, transferv1alpha1.GroupVersion.WithKind("TransferUser"))},
-		},
-		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{transferv1alpha1.DefaultPasswordKey: []byte(password)},
-	}
-	if err := r.Create(ctx, secret, client.FieldOwner(render.FieldOwner)); err != nil {
+	if err := r.Create(ctx, render.GeneratedPasswordSecret(tu, password), client.FieldOwner(render.FieldOwner)); err != nil {
 		return fmt.Errorf("creating generated password Secret %s: %w", name, err)
 	}
 	tu.Status.PasswordSecretRef = ref
@@ -316,8 +277,6 @@ func (r *UserReconciler) passwordSecretTaken(tu *transferv1alpha1.TransferUser, 
 	tu.Status.PasswordSecretRef = nil
 	msg := fmt.Sprintf("Secret %s exists and is not owned by this TransferUser, so no password was generated into it; "+
 		"delete or rename it, or set spec.password instead of generatePassword", name)
-	if r.Recorder != nil {
-		r.Recorder.Eventf(tu, nil, corev1.EventTypeWarning, "PasswordSecretConflict", "Reconcile", "%s", msg)
-	}
+	recordEvent(r.Recorder, tu, corev1.EventTypeWarning, transferv1alpha1.ReasonPasswordSecretConflict, msg)
 	return nil
 }

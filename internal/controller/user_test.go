@@ -85,6 +85,16 @@ func withPassword(tu *transferv1alpha1.TransferUser, secret string) *transferv1a
 	return tu
 }
 
+// createPasswordUser creates the TransferUser name (username name) of the endpoint "files", whose password is
+// "<name>'s password" in the Secret <name>-pw.
+func createPasswordUser(t *testing.T, namespace, name string) *transferv1alpha1.TransferUser {
+	t.Helper()
+	create(t, passwordSecret(namespace, name+"-pw", name+"'s password"))
+	tu := withPassword(newUser(namespace, name, name), name+"-pw")
+	create(t, tu)
+	return tu
+}
+
 func authorizedKey(t *testing.T) string {
 	t.Helper()
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(testcreds.Signer(t).PublicKey())))
@@ -163,9 +173,7 @@ func TestUserAddChangeRemove(t *testing.T) {
 func TestUnchangedPasswordKeepsConfigByteIdentical(t *testing.T) {
 	ns := env.Namespace(t)
 	te := sftpEndpoint(t, ns)
-	create(t, passwordSecret(ns, "bob-pw", "bob's password"))
-	bob := withPassword(newUser(ns, "bob", "bob"), "bob-pw")
-	create(t, bob)
+	bob := createPasswordUser(t, ns, "bob")
 	condition(t, bob, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
 	_, before := servedConfig(t, te)
 
@@ -280,9 +288,7 @@ func TestDuplicateUsernames(t *testing.T) {
 
 func TestUserWaitsForItsEndpoint(t *testing.T) {
 	ns := env.Namespace(t)
-	create(t, passwordSecret(ns, "frank-pw", "frank's password"))
-	frank := withPassword(newUser(ns, "frank", "frank"), "frank-pw")
-	create(t, frank)
+	frank := createPasswordUser(t, ns, "frank")
 	condition(t, frank, transferv1alpha1.ConditionReady, metav1.ConditionFalse, "EndpointNotFound")
 	te := sftpEndpoint(t, ns)
 	condition(t, frank, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")

@@ -68,20 +68,7 @@ func EndpointInfo(ctx context.Context, c client.Client, namespace, name string) 
 	}
 	e := &Endpoint{Namespace: namespace, Name: name, Host: "127.0.0.1"}
 	for _, p := range dep.Spec.Template.Spec.Containers[0].Ports {
-		port := int(p.ContainerPort)
-		switch {
-		case p.Name == "sftp":
-			e.SFTPPort = port
-		case p.Name == "ftp":
-			e.FTPPort = port
-		case p.Name == "ftps":
-			e.FTPSPort = port
-		case strings.HasPrefix(p.Name, "pasv-"):
-			if e.PassiveStart == 0 || port < e.PassiveStart {
-				e.PassiveStart = port
-			}
-			e.PassiveEnd = max(e.PassiveEnd, port)
-		}
+		e.addPort(p.Name, int(p.ContainerPort))
 	}
 	if te.Spec.SFTP != nil {
 		var err error
@@ -90,6 +77,24 @@ func EndpointInfo(ctx context.Context, c client.Client, namespace, name string) 
 		}
 	}
 	return e, nil
+}
+
+// addPort records one of the endpoint's ports by the name render gives it, the same in the container and the
+// Service.
+func (e *Endpoint) addPort(name string, port int) {
+	switch {
+	case name == render.PortNameSFTP:
+		e.SFTPPort = port
+	case name == render.PortNameFTP:
+		e.FTPPort = port
+	case name == render.PortNameFTPS:
+		e.FTPSPort = port
+	case strings.HasPrefix(name, render.PortNamePassivePrefix):
+		if e.PassiveStart == 0 || port < e.PassiveStart {
+			e.PassiveStart = port
+		}
+		e.PassiveEnd = max(e.PassiveEnd, port)
+	}
 }
 
 // knownHosts is one known_hosts line per host key in the host-key Secret, for the hosts on port.
@@ -138,20 +143,7 @@ func ServiceEndpoint(ctx context.Context, c client.Client, namespace, name strin
 	}
 	e := &Endpoint{Namespace: namespace, Name: name, Host: svc.Spec.ClusterIP}
 	for _, p := range svc.Spec.Ports {
-		port := int(p.Port)
-		switch {
-		case p.Name == "sftp":
-			e.SFTPPort = port
-		case p.Name == "ftp":
-			e.FTPPort = port
-		case p.Name == "ftps":
-			e.FTPSPort = port
-		case strings.HasPrefix(p.Name, "pasv-"):
-			if e.PassiveStart == 0 || port < e.PassiveStart {
-				e.PassiveStart = port
-			}
-			e.PassiveEnd = max(e.PassiveEnd, port)
-		}
+		e.addPort(p.Name, int(p.Port))
 	}
 	if te.Spec.SFTP != nil {
 		var err error

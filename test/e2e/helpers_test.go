@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
@@ -239,7 +240,7 @@ func serverPod(t *testing.T) *corev1.Pod {
 	var running []corev1.Pod
 	eventually(t, "one running server pod", func() error {
 		if err := target.Client().List(context.Background(), &list, client.InNamespace(namespace),
-			client.MatchingLabels{"transfer.pier.dev/endpoint": endpointName}); err != nil {
+			client.MatchingLabels{render.LabelEndpoint: endpointName}); err != nil {
 			return err
 		}
 		running = running[:0]

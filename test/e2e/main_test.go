@@ -33,6 +33,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
@@ -96,7 +97,7 @@ func run(m *testing.M) (int, error) {
 		ManagerBinary: filepath.Join(bin, "manager"),
 		ServerBinary:  filepath.Join(bin, "pier-server"),
 		// Every pier pod binds the same container ports: the suite runs one endpoint's pods at a time.
-		RunPods: labels.SelectorFromSet(labels.Set{"transfer.pier.dev/endpoint": endpointName}),
+		RunPods: labels.SelectorFromSet(labels.Set{render.LabelEndpoint: endpointName}),
 		Log:     log,
 	})
 	if err != nil {

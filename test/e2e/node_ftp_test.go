@@ -189,7 +189,7 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 // ftpServicePort is the Service's FTP control port.
 func ftpServicePort(svc *corev1.Service) corev1.ServicePort {
 	for _, p := range svc.Spec.Ports {
-		if p.Name == "ftp" {
+		if p.Name == render.PortNameFTP {
 			return p
 		}
 	}

@@ -83,7 +83,7 @@ func (n *nodeTarget) kubectlT(t *testing.T, input string, args ...string) {
 func endpointPods(ctx context.Context, ns, name string) ([]corev1.Pod, error) {
 	var list corev1.PodList
 	if err := target.Client().List(ctx, &list, client.InNamespace(ns),
-		client.MatchingLabels{"transfer.pier.dev/endpoint": name}); err != nil {
+		client.MatchingLabels{render.LabelEndpoint: name}); err != nil {
 		return nil, err
 	}
 	var ready []corev1.Pod
@@ -339,7 +339,7 @@ func waitRolledOut(t *testing.T, te *transferv1alpha1.TransferEndpoint, replicas
 		}
 		var pods corev1.PodList
 		if err := c.List(ctx, &pods, client.InNamespace(te.Namespace),
-			client.MatchingLabels{"transfer.pier.dev/endpoint": te.Name}); err != nil {
+			client.MatchingLabels{render.LabelEndpoint: te.Name}); err != nil {
 			return err
 		}
 		ips := map[string]bool{}
@@ -408,7 +408,7 @@ func sftpGet(ep *localcluster.Endpoint, cfg *ssh.ClientConfig, name string) ([]b
 func testGarbageCollection(t *testing.T, n *nodeTarget, te *transferv1alpha1.TransferEndpoint) {
 	ctx := context.Background()
 	c := target.Client()
-	selector := client.MatchingLabels{"transfer.pier.dev/endpoint": te.Name}
+	selector := client.MatchingLabels{render.LabelEndpoint: te.Name}
 	lists := map[string]client.ObjectList{
 		"Deployment": &appsv1.DeploymentList{}, "ReplicaSet": &appsv1.ReplicaSetList{}, "Pod": &corev1.PodList{},
 		"Service": &corev1.ServiceList{}, "Secret": &corev1.SecretList{}, "ServiceAccount": &corev1.ServiceAccountList{},

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -193,7 +192,7 @@ var readyReasons = map[string]string{
 	"HostKeySecretConflict":   "Degraded",
 	"EndpointFull":            "Degraded",
 	// Reasons of other conditions (never of Ready); listed so the drift check below knows them.
-	"MinimumReplicasAvailable": "", "ConfigRendered": "", "Valid": "", "Loaded": "", "Configured": "",
+	"MinimumReplicasAvailable": "", "Valid": "", "Loaded": "", "Configured": "",
 	"ClusterInternal": "", "LoadBalancer": "", "AllUsersServed": "", "UsersNotServed": "", "ConfigWriteFailed": "",
 	// Reasons of events only.
 	"HostKeysGenerated": "", "HostKeysRegenerated": "", "HostKeysChanged": "", "HostKeyRegenerationRefused": "",
@@ -252,34 +251,25 @@ func TestHealthSpecialCases(t *testing.T) {
 	}
 }
 
-// TestEveryReasonIsClassified looks for condition reasons in the controllers' source, so that a reason added
-// there is added to readyReasons (and, if it resolves by itself, to the health script's list) too. It finds the
-// forms the controllers use today: constants named reason..., Reason: "X", and (ConditionFalse|True), "X".
+// TestEveryReasonIsClassified reads the reasons the operator may set (apiReasons: the Reason constants of
+// api/v1alpha1, which TestNoInlineReasons keeps complete), so that a reason added there is added to readyReasons
+// (and, if it resolves by itself, to the health script's list) too; and that readyReasons lists no reason the
+// operator no longer has.
 func TestEveryReasonIsClassified(t *testing.T) {
-	patterns := regexp.MustCompile(`(?:[rR]eason\w*\s*=\s*"(\w+)"|Reason:\s*"(\w+)"|Condition(?:True|False|Unknown),\s*"(\w+)")`)
-	files, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "internal", "controller", "*", "*.go"))
-	if err != nil {
-		t.Fatal(err)
+	reasons := apiReasons(t)
+	if len(reasons) < 20 {
+		t.Errorf("found only %d reason constants in api/v1alpha1: the reader no longer matches the code", len(reasons))
 	}
-	top, _ := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "internal", "controller", "*.go"))
-	found := 0
-	for _, file := range append(files, top...) {
-		if matched, _ := filepath.Match("*_test.go", filepath.Base(file)); matched {
-			continue
-		}
-		src, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range patterns.FindAllStringSubmatch(string(src), -1) {
-			reason := m[1] + m[2] + m[3]
-			found++
-			if _, ok := readyReasons[reason]; !ok {
-				t.Errorf("%s sets condition reason %q, which readyReasons does not classify", filepath.Base(file), reason)
-			}
+	values := map[string]bool{}
+	for name, reason := range reasons {
+		values[reason] = true
+		if _, ok := readyReasons[reason]; !ok {
+			t.Errorf("api/v1alpha1 declares %s = %q, which readyReasons does not classify", name, reason)
 		}
 	}
-	if found < 20 {
-		t.Errorf("found only %d reasons in internal/controller/: the patterns no longer match the code", found)
+	for reason := range readyReasons {
+		if !values[reason] {
+			t.Errorf("readyReasons classifies %q, which is no reason constant of api/v1alpha1", reason)
+		}
 	}
 }

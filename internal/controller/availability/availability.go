@@ -33,25 +33,6 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 )
 
-// Reasons of the Available condition. The Ready condition repeats the reason when Available is False.
-const (
-	// ReasonMinimumReplicasAvailable: the Deployment is Available (the message still names a failing pod, such
-	// as the new pod of a stuck rollout, when there is one).
-	ReasonMinimumReplicasAvailable = "MinimumReplicasAvailable"
-	// ReasonPodsNotAvailable: pods are missing and nothing says why yet; usually they are starting.
-	ReasonPodsNotAvailable = "PodsNotAvailable"
-	// ReasonScaledToZero: spec.replicas is 0.
-	ReasonScaledToZero = "ScaledToZero"
-	// ReasonReplicaFailure: the ReplicaSet cannot create pods (a missing PriorityClass or ServiceAccount, a quota,
-	// a Pod Security or admission webhook refusal).
-	ReasonReplicaFailure = "ReplicaFailure"
-	// ReasonPodsUnschedulable: the scheduler cannot place a pod (resources, node selectors, taints, an unbound
-	// claim). It may resolve by itself, for example when a cluster autoscaler adds a node.
-	ReasonPodsUnschedulable = "PodsUnschedulable"
-	// ReasonPodsFailing: a container cannot start or keeps crashing (image pull, crash loop, bad configuration).
-	ReasonPodsFailing = "PodsFailing"
-)
-
 // maxExplanation bounds what a pod's problem adds to a condition message: a termination message may hold
 // kilobytes of log, and the status is read by people, not parsers.
 const maxExplanation = 1024
@@ -62,13 +43,13 @@ const maxExplanation = 1024
 func Condition(d *appsv1.Deployment, pods []corev1.Pod) metav1.Condition {
 	want := replicas(d)
 	c := metav1.Condition{Type: transferv1alpha1.ConditionAvailable, Status: metav1.ConditionFalse,
-		Reason: ReasonPodsNotAvailable, Message: fmt.Sprintf("%d of %d pods available", d.Status.AvailableReplicas, want)}
+		Reason: transferv1alpha1.ReasonPodsNotAvailable, Message: fmt.Sprintf("%d of %d pods available", d.Status.AvailableReplicas, want)}
 	if want == 0 {
-		c.Reason, c.Message = ReasonScaledToZero, "spec.replicas is 0"
+		c.Reason, c.Message = transferv1alpha1.ReasonScaledToZero, "spec.replicas is 0"
 		return c
 	}
 	if deploymentAvailable(d) {
-		c.Status, c.Reason = metav1.ConditionTrue, ReasonMinimumReplicasAvailable
+		c.Status, c.Reason = metav1.ConditionTrue, transferv1alpha1.ReasonMinimumReplicasAvailable
 	}
 	if reason, why := explain(d, pods); why != "" {
 		c.Message += ": " + why
@@ -84,7 +65,7 @@ func Condition(d *appsv1.Deployment, pods []corev1.Pod) metav1.Condition {
 func explain(d *appsv1.Deployment, pods []corev1.Pod) (reason, why string) {
 	for _, dc := range d.Status.Conditions {
 		if dc.Type == appsv1.DeploymentReplicaFailure && dc.Status == corev1.ConditionTrue {
-			return ReasonReplicaFailure, bounded(dc.Reason + ": " + dc.Message)
+			return transferv1alpha1.ReasonReplicaFailure, bounded(dc.Reason + ": " + dc.Message)
 		}
 	}
 	newestFirst := make([]*corev1.Pod, 0, len(pods))
@@ -115,12 +96,12 @@ func PodProblem(p *corev1.Pod) (reason, why string) {
 	statuses := slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses)
 	for _, cs := range statuses {
 		if problem := containerProblem(cs); problem != "" {
-			return ReasonPodsFailing, bounded(fmt.Sprintf("pod %s: container %s: %s", p.Name, cs.Name, problem))
+			return transferv1alpha1.ReasonPodsFailing, bounded(fmt.Sprintf("pod %s: container %s: %s", p.Name, cs.Name, problem))
 		}
 	}
 	for _, pc := range p.Status.Conditions {
 		if pc.Type == corev1.PodScheduled && pc.Status == corev1.ConditionFalse {
-			return ReasonPodsUnschedulable, bounded(fmt.Sprintf("pod %s: %s: %s", p.Name, pc.Reason, pc.Message))
+			return transferv1alpha1.ReasonPodsUnschedulable, bounded(fmt.Sprintf("pod %s: %s: %s", p.Name, pc.Reason, pc.Message))
 		}
 	}
 	return "", ""

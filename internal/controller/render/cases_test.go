@@ -116,7 +116,7 @@ func endpointMeta(name, uid string) metav1.ObjectMeta {
 func defaultLimits() v1alpha1.LimitsSpec {
 	return v1alpha1.LimitsSpec{
 		IdleTimeout:      &metav1.Duration{Duration: 5 * time.Minute},
-		MaxLoginFailures: ptrTo(int32(5)),
+		MaxLoginFailures: new(int32(5)),
 		BanDuration:      &metav1.Duration{Duration: 15 * time.Minute},
 	}
 }
@@ -133,7 +133,7 @@ func sftpMinimal() *v1alpha1.TransferEndpoint {
 			SFTP:     &v1alpha1.SFTPSpec{Port: 22, AuthMethods: defaultAuthMethods()},
 			Service:  v1alpha1.ServiceSpec{Type: "ClusterIP"},
 			Storage:  v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-			Replicas: ptrTo(int32(1)),
+			Replicas: new(int32(1)),
 			Limits:   defaultLimits(),
 		},
 	}
@@ -151,17 +151,17 @@ func partners() *v1alpha1.TransferEndpoint {
 				Port: 21,
 				TLS: v1alpha1.FTPTLSSpec{
 					Mode:                v1alpha1.FTPTLSRequired,
-					ImplicitPort:        ptrTo(int32(990)),
+					ImplicitPort:        new(int32(990)),
 					IssuerRef:           &v1alpha1.IssuerReference{Name: "pier-demo-ca", Kind: "Issuer", Group: "cert-manager.io"},
 					DNSNames:            []string{"localhost"},
-					RequireSessionReuse: ptrTo(true),
+					RequireSessionReuse: new(true),
 					MinVersion:          "1.2",
 				},
 				Passive: v1alpha1.PassiveSpec{PortRange: v1alpha1.PortRange{Start: 30000, End: 30019}},
 			},
 			Service:  v1alpha1.ServiceSpec{Type: "ClusterIP"},
 			Storage:  v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-			Replicas: ptrTo(int32(1)),
+			Replicas: new(int32(1)),
 			Limits:   limits,
 		},
 	}
@@ -177,7 +177,7 @@ func ftpNodePort() *v1alpha1.TransferEndpoint {
 				TLS: v1alpha1.FTPTLSSpec{
 					Mode:                v1alpha1.FTPTLSOptional,
 					SecretRef:           &v1alpha1.LocalObjectReference{Name: "legacy-ftp-tls"},
-					RequireSessionReuse: ptrTo(true),
+					RequireSessionReuse: new(true),
 					MinVersion:          "1.2",
 				},
 				Passive: v1alpha1.PassiveSpec{
@@ -194,7 +194,7 @@ func ftpNodePort() *v1alpha1.TransferEndpoint {
 					}},
 				},
 			}},
-			Replicas: ptrTo(int32(1)),
+			Replicas: new(int32(1)),
 			Limits:   defaultLimits(),
 		},
 	}
@@ -213,12 +213,12 @@ func sftpPVC() *v1alpha1.TransferEndpoint {
 			Service: v1alpha1.ServiceSpec{
 				Type:                     "LoadBalancer",
 				LoadBalancerSourceRanges: []v1alpha1.CIDR{"198.51.100.0/24", "203.0.113.0/24"},
-				ExternalTrafficPolicy:    ptrTo(corev1.ServiceExternalTrafficPolicyLocal),
+				ExternalTrafficPolicy:    new(corev1.ServiceExternalTrafficPolicyLocal),
 			},
 			Storage: v1alpha1.StorageSpec{
 				PersistentVolumeClaim: &v1alpha1.ExistingClaim{ClaimName: "archive-data"},
 			},
-			Replicas: ptrTo(int32(2)),
+			Replicas: new(int32(2)),
 			Limits:   defaultLimits(),
 			PodTemplate: v1alpha1.PodTemplateSpec{
 				Resources: corev1.ResourceRequirements{
@@ -244,9 +244,9 @@ func replicated() *v1alpha1.TransferEndpoint {
 				Port: 21,
 				TLS: v1alpha1.FTPTLSSpec{
 					Mode:                v1alpha1.FTPTLSRequired,
-					ImplicitPort:        ptrTo(int32(990)),
+					ImplicitPort:        new(int32(990)),
 					SecretRef:           &v1alpha1.LocalObjectReference{Name: "exchange-tls"},
-					RequireSessionReuse: ptrTo(true),
+					RequireSessionReuse: new(true),
 					MinVersion:          "1.3",
 				},
 				Passive: v1alpha1.PassiveSpec{PortRange: v1alpha1.PortRange{Start: 31000, End: 31009}},
@@ -259,7 +259,7 @@ func replicated() *v1alpha1.TransferEndpoint {
 					"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
 				},
 				LoadBalancerSourceRanges: []v1alpha1.CIDR{"192.0.2.0/24", "2001:db8::/32"},
-				LoadBalancerClass:        ptrTo("service.k8s.aws/nlb"),
+				LoadBalancerClass:        new("service.k8s.aws/nlb"),
 			},
 			Storage: v1alpha1.StorageSpec{VolumeClaimTemplate: &v1alpha1.VolumeClaimTemplate{
 				Metadata: v1alpha1.ObjectMetaTemplate{
@@ -268,18 +268,18 @@ func replicated() *v1alpha1.TransferEndpoint {
 				},
 				Spec: corev1.PersistentVolumeClaimSpec{
 					AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
-					StorageClassName: ptrTo("nfs-client"),
+					StorageClassName: new("nfs-client"),
 					Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{
 						corev1.ResourceStorage: resource.MustParse("100Gi"),
 					}},
 				},
 			}},
-			Replicas: ptrTo(int32(3)),
+			Replicas: new(int32(3)),
 			Limits: v1alpha1.LimitsSpec{
 				MaxConnections:      500,
 				MaxConnectionsPerIP: 10,
 				IdleTimeout:         &metav1.Duration{Duration: 90 * time.Second},
-				MaxLoginFailures:    ptrTo(int32(10)),
+				MaxLoginFailures:    new(int32(10)),
 				BanDuration:         &metav1.Duration{Duration: time.Hour},
 			},
 			AllowedSourceRanges: []v1alpha1.CIDR{"192.0.2.0/24", "2001:db8::/32"},
@@ -326,21 +326,21 @@ func dualStack() *v1alpha1.TransferEndpoint {
 				Port: 21,
 				TLS: v1alpha1.FTPTLSSpec{
 					Mode:                v1alpha1.FTPTLSRequired,
-					ImplicitPort:        ptrTo(int32(990)),
+					ImplicitPort:        new(int32(990)),
 					SecretRef:           &v1alpha1.LocalObjectReference{Name: "dual-tls"},
-					RequireSessionReuse: ptrTo(true),
+					RequireSessionReuse: new(true),
 					MinVersion:          "1.2",
 				},
 				Passive: v1alpha1.PassiveSpec{PortRange: v1alpha1.PortRange{Start: 30000, End: 30004}},
 			},
 			Service: v1alpha1.ServiceSpec{
 				Type:                  "LoadBalancer",
-				ExternalTrafficPolicy: ptrTo(corev1.ServiceExternalTrafficPolicyLocal),
-				IPFamilyPolicy:        ptrTo(corev1.IPFamilyPolicyRequireDualStack),
+				ExternalTrafficPolicy: new(corev1.ServiceExternalTrafficPolicyLocal),
+				IPFamilyPolicy:        new(corev1.IPFamilyPolicyRequireDualStack),
 				IPFamilies:            []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol},
 			},
 			Storage:  v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-			Replicas: ptrTo(int32(1)),
+			Replicas: new(int32(1)),
 			Limits:   defaultLimits(),
 		},
 	}
@@ -355,18 +355,18 @@ func ipv6Only() *v1alpha1.TransferEndpoint {
 				Port: 21,
 				TLS: v1alpha1.FTPTLSSpec{
 					Mode:                v1alpha1.FTPTLSDisabled,
-					RequireSessionReuse: ptrTo(true),
+					RequireSessionReuse: new(true),
 					MinVersion:          "1.2",
 				},
 				Passive: v1alpha1.PassiveSpec{PortRange: v1alpha1.PortRange{Start: 30000, End: 30001}},
 			},
 			Service: v1alpha1.ServiceSpec{
 				Type:           "LoadBalancer",
-				IPFamilyPolicy: ptrTo(corev1.IPFamilyPolicySingleStack),
+				IPFamilyPolicy: new(corev1.IPFamilyPolicySingleStack),
 				IPFamilies:     []corev1.IPFamily{corev1.IPv6Protocol},
 			},
 			Storage:  v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-			Replicas: ptrTo(int32(1)),
+			Replicas: new(int32(1)),
 			Limits:   defaultLimits(),
 		},
 	}

@@ -140,7 +140,7 @@ func ftpConfig(te *v1alpha1.TransferEndpoint, passiveAddresses []string) *server
 		ftp.ImplicitTLSAddress = implicitListenAddress
 	}
 	if spec.TLS.RequireSessionReuse != nil {
-		ftp.TLS.RequireSessionReuse = ptrTo(*spec.TLS.RequireSessionReuse)
+		ftp.TLS.RequireSessionReuse = new(*spec.TLS.RequireSessionReuse)
 	}
 	if ftpServesTLS(te) {
 		ftp.TLS.CertFile = path.Join(TLSMountPath, tlsCertKey)
@@ -159,7 +159,7 @@ func limitsConfig(spec v1alpha1.LimitsSpec) serverconfig.Limits {
 		BanDuration:         duration(spec.BanDuration),
 	}
 	if spec.MaxLoginFailures != nil {
-		limits.MaxLoginFailures = ptrTo(int(*spec.MaxLoginFailures))
+		limits.MaxLoginFailures = new(int(*spec.MaxLoginFailures))
 	}
 	return limits
 }

@@ -51,7 +51,7 @@ func TestRestartHash(t *testing.T) {
 		{"limits", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
 			te.Spec.Limits.MaxConnections = 7
 			te.Spec.Limits.IdleTimeout = &metav1.Duration{Duration: 42 * time.Second}
-			te.Spec.Limits.MaxLoginFailures = ptrTo(int32(0))
+			te.Spec.Limits.MaxLoginFailures = new(int32(0))
 		}, false},
 		{"allowed source ranges", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) {
 			te.Spec.AllowedSourceRanges = []v1alpha1.CIDR{"10.0.0.0/8"}
@@ -78,7 +78,7 @@ func TestRestartHash(t *testing.T) {
 			// The container ports stay the same; only the Service maps other ports onto them.
 			te.Spec.SFTP.Port = 2022
 			te.Spec.FTP.Port = 2021
-			te.Spec.FTP.TLS.ImplicitPort = ptrTo(int32(10990))
+			te.Spec.FTP.TLS.ImplicitPort = new(int32(10990))
 		}, false},
 		{"SFTP turned off", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) { te.Spec.SFTP = nil }, true},
 		{"FTP turned off", func(te *v1alpha1.TransferEndpoint, _ *ConfigInputs) { te.Spec.FTP = nil }, true},
@@ -186,6 +186,23 @@ func TestServerConfigTLSAndPassive(t *testing.T) {
 	cfg = ServerConfig(te, ConfigInputs{PassiveAddresses: []string{"192.0.2.1", "2001:db8::1"}})
 	if got := cfg.FTP.Passive.Addresses(); !slices.Equal(got, []string{"192.0.2.1", "2001:db8::1"}) {
 		t.Errorf("passive addresses %q, want the caller's", got)
+	}
+}
+
+// TestIngressAddresses: every ingress point, in the load balancer's order, by its IP or else its host name.
+func TestIngressAddresses(t *testing.T) {
+	ingress := []corev1.LoadBalancerIngress{
+		{Hostname: "abc.elb.example.com"},
+		{IP: "2001:db8::7", Hostname: "ignored.example.com"},
+		{}, // an ingress point still without either
+		{IP: "203.0.113.7"},
+	}
+	want := []string{"abc.elb.example.com", "2001:db8::7", "203.0.113.7"}
+	if got := IngressAddresses(ingress); !slices.Equal(got, want) {
+		t.Errorf("IngressAddresses = %q, want %q", got, want)
+	}
+	if got := IngressAddresses(nil); got != nil {
+		t.Errorf("IngressAddresses(nil) = %q, want none", got)
 	}
 }
 

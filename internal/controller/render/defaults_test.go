@@ -77,7 +77,7 @@ func unsetPartners() *v1alpha1.TransferEndpoint {
 		Spec: v1alpha1.TransferEndpointSpec{
 			SFTP: &v1alpha1.SFTPSpec{},
 			FTP: &v1alpha1.FTPSpec{TLS: v1alpha1.FTPTLSSpec{
-				ImplicitPort: ptrTo(int32(990)),
+				ImplicitPort: new(int32(990)),
 				IssuerRef:    &v1alpha1.IssuerReference{Name: "pier-demo-ca"},
 				DNSNames:     []string{"localhost"},
 			}},

@@ -51,10 +51,10 @@ func Deployment(te *v1alpha1.TransferEndpoint, in DeploymentInputs) *appsv1.Depl
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
 		ObjectMeta: objectMeta(te, names.Deployment),
 		Spec: appsv1.DeploymentSpec{
-			Replicas:             ptrTo(replicas(te)),
+			Replicas:             new(replicas(te)),
 			Selector:             &metav1.LabelSelector{MatchLabels: SelectorLabels(te)},
 			Strategy:             deploymentStrategy(te),
-			RevisionHistoryLimit: ptrTo(int32(revisionHistoryLimit)),
+			RevisionHistoryLimit: new(int32(revisionHistoryLimit)),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: podMetadata(te, in.RestartHash),
 				Spec:       podSpec(te, in),
@@ -73,8 +73,8 @@ func deploymentStrategy(te *v1alpha1.TransferEndpoint) appsv1.DeploymentStrategy
 	return appsv1.DeploymentStrategy{
 		Type: appsv1.RollingUpdateDeploymentStrategyType,
 		RollingUpdate: &appsv1.RollingUpdateDeployment{
-			MaxUnavailable: ptrTo(intstr.FromInt32(0)),
-			MaxSurge:       ptrTo(intstr.FromInt32(1)),
+			MaxUnavailable: new(intstr.FromInt32(0)),
+			MaxSurge:       new(intstr.FromInt32(1)),
 		},
 	}
 }
@@ -105,17 +105,17 @@ func podSpec(te *v1alpha1.TransferEndpoint, in DeploymentInputs) corev1.PodSpec 
 	return corev1.PodSpec{
 		ServiceAccountName: NamesFor(te).ServiceAccount,
 		// pier-server watches its config Secret through the API, with the Role the operator creates for it.
-		AutomountServiceAccountToken: ptrTo(true),
+		AutomountServiceAccountToken: new(true),
 		// Service links would put an environment variable for every Service of the namespace into the
 		// container; pier-server reads none of them.
-		EnableServiceLinks:            ptrTo(false),
-		TerminationGracePeriodSeconds: ptrTo(int64(terminationGracePeriodSeconds)),
+		EnableServiceLinks:            new(false),
+		TerminationGracePeriodSeconds: new(int64(terminationGracePeriodSeconds)),
 		SecurityContext: &corev1.PodSecurityContext{
-			RunAsNonRoot:        ptrTo(true),
-			RunAsUser:           ptrTo(int64(ServerUID)),
-			RunAsGroup:          ptrTo(int64(ServerUID)),
-			FSGroup:             ptrTo(int64(ServerUID)),
-			FSGroupChangePolicy: ptrTo(corev1.FSGroupChangeOnRootMismatch),
+			RunAsNonRoot:        new(true),
+			RunAsUser:           new(int64(ServerUID)),
+			RunAsGroup:          new(int64(ServerUID)),
+			FSGroup:             new(int64(ServerUID)),
+			FSGroupChangePolicy: new(corev1.FSGroupChangeOnRootMismatch),
 			SeccompProfile:      &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
 		Containers:                []corev1.Container{serverContainer(te, in)},

@@ -25,10 +25,6 @@ const (
 	// FieldOwner is the field manager of everything the operator applies.
 	FieldOwner = "pier-operator"
 
-	// LabelEndpoint names the TransferEndpoint a child object belongs to.
-	LabelEndpoint = "transfer.pier.dev/endpoint"
-	// ManagedByValue is the app.kubernetes.io/managed-by label of every child object.
-	ManagedByValue = "pier-operator"
 	// AnnotationRestartHash on the pod template changes, and so rolls the pods, only when the configuration changes
 	// in a way pier-server cannot apply while running. See RestartHash.
 	AnnotationRestartHash = "transfer.pier.dev/restart-hash"
@@ -55,15 +51,34 @@ const (
 	ServerUID = 65532
 )
 
-// Well-known label keys and values.
+// Label keys and values of the operator's children and server pods. The cache selects children by
+// LabelManagedBy=ManagedByValue, so a child without it is invisible to the operator.
 const (
-	labelName      = "app.kubernetes.io/name"
-	labelInstance  = "app.kubernetes.io/instance"
-	labelComponent = "app.kubernetes.io/component"
-	labelManagedBy = "app.kubernetes.io/managed-by"
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// LabelEndpoint names the TransferEndpoint a child object or server pod belongs to.
+	LabelEndpoint = "transfer.pier.dev/endpoint"
+	// LabelUser names the TransferUser a generated password Secret belongs to, when the name fits a label value.
+	LabelUser = "transfer.pier.dev/user"
 
-	appName       = "pier-server"
-	componentName = "file-transfer"
+	// ManagedByValue is the LabelManagedBy value of every child object.
+	ManagedByValue = "pier-operator"
+	appName        = "pier-server"
+	componentName  = "file-transfer"
+)
+
+// Port names, shared by the container and the Service (whose target ports refer to them by name). The names of
+// the control ports are also the URL schemes and protocol names of the endpoint's status. A port name is at most
+// 15 characters; "pasv-65535" is the longest we make.
+const (
+	PortNameSFTP   = "sftp"
+	PortNameFTP    = "ftp"
+	PortNameFTPS   = "ftps" // implicit FTPS
+	PortNameHealth = "health"
+	// PortNamePassivePrefix and the port number name each FTP passive port: pasv-30000.
+	PortNamePassivePrefix = "pasv-"
 )
 
 // Names holds the name of every child object of one endpoint, and of the Secrets and claim it uses but may not
@@ -143,8 +158,8 @@ func generatedHostKeysSecretName(te *v1alpha1.TransferEndpoint) string {
 // Labels are the labels of every child object, and of the server pods.
 func Labels(te *v1alpha1.TransferEndpoint) map[string]string {
 	labels := SelectorLabels(te)
-	labels[labelComponent] = componentName
-	labels[labelManagedBy] = ManagedByValue
+	labels[LabelComponent] = componentName
+	labels[LabelManagedBy] = ManagedByValue
 	return labels
 }
 
@@ -152,8 +167,8 @@ func Labels(te *v1alpha1.TransferEndpoint) map[string]string {
 // PodDisruptionBudget. A Deployment's selector cannot change, so this set must never grow or shrink.
 func SelectorLabels(te *v1alpha1.TransferEndpoint) map[string]string {
 	return map[string]string{
-		labelName:     appName,
-		labelInstance: te.Name,
+		LabelName:     appName,
+		LabelInstance: te.Name,
 		LabelEndpoint: te.Name,
 	}
 }
@@ -166,8 +181,8 @@ func OwnerReference(te *v1alpha1.TransferEndpoint) metav1.OwnerReference {
 		Kind:               "TransferEndpoint",
 		Name:               te.Name,
 		UID:                te.UID,
-		Controller:         ptrTo(true),
-		BlockOwnerDeletion: ptrTo(true),
+		Controller:         new(true),
+		BlockOwnerDeletion: new(true),
 	}
 }
 

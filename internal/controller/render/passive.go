@@ -46,11 +46,9 @@ func PassiveAddresses(explicit string, ingress []corev1.LoadBalancerIngress) []s
 		return []string{explicit}
 	}
 	hostname := ""
-	for _, in := range ingress {
-		if in.IP != "" {
-			take(in.IP)
-		} else if hostname == "" {
-			hostname = in.Hostname
+	for _, address := range IngressAddresses(ingress) {
+		if !take(address) && hostname == "" {
+			hostname = address
 		}
 	}
 	var out []string
@@ -61,6 +59,20 @@ func PassiveAddresses(explicit string, ingress []corev1.LoadBalancerIngress) []s
 	}
 	if len(out) == 0 && hostname != "" {
 		out = []string{hostname}
+	}
+	return out
+}
+
+// IngressAddresses are the load balancer's addresses in the order its status lists them: each ingress point's IP,
+// or its host name when it has no IP (as some cloud load balancers give).
+func IngressAddresses(ingress []corev1.LoadBalancerIngress) []string {
+	var out []string
+	for _, in := range ingress {
+		if in.IP != "" {
+			out = append(out, in.IP)
+		} else if in.Hostname != "" {
+			out = append(out, in.Hostname)
+		}
 	}
 	return out
 }

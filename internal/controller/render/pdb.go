@@ -33,7 +33,7 @@ func PodDisruptionBudget(te *v1alpha1.TransferEndpoint) *policyv1.PodDisruptionB
 		TypeMeta:   typeMeta("policy/v1", "PodDisruptionBudget"),
 		ObjectMeta: objectMeta(te, NamesFor(te).PodDisruptionBudget),
 		Spec: policyv1.PodDisruptionBudgetSpec{
-			MaxUnavailable: ptrTo(intstr.FromInt32(1)),
+			MaxUnavailable: new(intstr.FromInt32(1)),
 			Selector:       &metav1.LabelSelector{MatchLabels: SelectorLabels(te)},
 		},
 	}

@@ -28,16 +28,6 @@ import (
 // containerName is the name of the one container of the server pod.
 const containerName = "pier-server"
 
-// Port names, shared by the container and the Service (whose target ports refer to them by name). A port name is
-// at most 15 characters; "pasv-65535" is the longest we make.
-const (
-	portNameSFTP    = "sftp"
-	portNameFTP     = "ftp"
-	portNameFTPS    = "ftps"
-	portNameHealth  = "health"
-	portNamePassive = "pasv-"
-)
-
 // Volume names.
 const (
 	volumeConfig   = "config"
@@ -97,9 +87,9 @@ func serverContainer(te *v1alpha1.TransferEndpoint, in DeploymentInputs) corev1.
 		Resources:      containerResources(te),
 		VolumeMounts:   volumeMounts(te),
 		SecurityContext: &corev1.SecurityContext{
-			AllowPrivilegeEscalation: ptrTo(false),
-			ReadOnlyRootFilesystem:   ptrTo(true),
-			RunAsNonRoot:             ptrTo(true),
+			AllowPrivilegeEscalation: new(false),
+			ReadOnlyRootFilesystem:   new(true),
+			RunAsNonRoot:             new(true),
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		},
 	}
@@ -109,18 +99,18 @@ func serverContainer(te *v1alpha1.TransferEndpoint, in DeploymentInputs) corev1.
 func containerPorts(te *v1alpha1.TransferEndpoint) []corev1.ContainerPort {
 	var ports []corev1.ContainerPort
 	if sftpEnabled(te) {
-		ports = append(ports, tcpContainerPort(portNameSFTP, SFTPContainerPort))
+		ports = append(ports, tcpContainerPort(PortNameSFTP, SFTPContainerPort))
 	}
 	if ftpEnabled(te) {
-		ports = append(ports, tcpContainerPort(portNameFTP, FTPContainerPort))
+		ports = append(ports, tcpContainerPort(PortNameFTP, FTPContainerPort))
 		if _, ok := implicitPort(te); ok {
-			ports = append(ports, tcpContainerPort(portNameFTPS, FTPSContainerPort))
+			ports = append(ports, tcpContainerPort(PortNameFTPS, FTPSContainerPort))
 		}
 	}
 	for _, p := range passivePorts(te) {
 		ports = append(ports, tcpContainerPort(passivePortName(p), p))
 	}
-	ports = append(ports, tcpContainerPort(portNameHealth, HealthContainerPort))
+	ports = append(ports, tcpContainerPort(PortNameHealth, HealthContainerPort))
 	return ports
 }
 
@@ -130,7 +120,7 @@ func tcpContainerPort(name string, port int32) corev1.ContainerPort {
 
 // passivePortName names a passive port after its number, pasv-30000.
 func passivePortName(port int32) string {
-	return portNamePassive + strconv.Itoa(int(port))
+	return PortNamePassivePrefix + strconv.Itoa(int(port))
 }
 
 // httpProbe probes path on the health port. Every number is set, Kubernetes' defaults included: the reconciler
@@ -139,7 +129,7 @@ func passivePortName(port int32) string {
 func httpProbe(urlPath string, periodSeconds, failureThreshold int32) *corev1.Probe {
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{
-			HTTPGet: &corev1.HTTPGetAction{Path: urlPath, Port: intstr.FromString(portNameHealth), Scheme: corev1.URISchemeHTTP},
+			HTTPGet: &corev1.HTTPGetAction{Path: urlPath, Port: intstr.FromString(PortNameHealth), Scheme: corev1.URISchemeHTTP},
 		},
 		PeriodSeconds:    periodSeconds,
 		FailureThreshold: failureThreshold,
@@ -176,7 +166,7 @@ func volumes(te *v1alpha1.TransferEndpoint) []corev1.Volume {
 			// pier-server reads whichever file is there.
 			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 				SecretName:  names.ConfigSecret,
-				DefaultMode: ptrTo(secretDefaultMode),
+				DefaultMode: new(secretDefaultMode),
 			}},
 		},
 	}
@@ -189,7 +179,7 @@ func volumes(te *v1alpha1.TransferEndpoint) []corev1.Volume {
 	vols = append(vols,
 		corev1.Volume{Name: volumeData, VolumeSource: dataVolumeSource(te, names)},
 		corev1.Volume{Name: volumeTmp, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-			SizeLimit: ptrTo(tmpSizeLimit.DeepCopy()),
+			SizeLimit: new(tmpSizeLimit.DeepCopy()),
 		}}},
 	)
 	return vols
@@ -200,7 +190,7 @@ func secretVolume(name, secretName string) corev1.Volume {
 		Name: name,
 		VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 			SecretName:  secretName,
-			DefaultMode: ptrTo(secretDefaultMode),
+			DefaultMode: new(secretDefaultMode),
 		}},
 	}
 }

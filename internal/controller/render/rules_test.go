@@ -36,14 +36,14 @@ func TestDeploymentStrategy(t *testing.T) {
 		replicas *int32
 		want     string
 	}{
-		{"emptyDir, one pod", emptyDir, ptrTo(int32(1)), "RollingUpdate"},
+		{"emptyDir, one pod", emptyDir, new(int32(1)), "RollingUpdate"},
 		{"no storage set (emptyDir by default)", v1alpha1.StorageSpec{}, nil, "RollingUpdate"},
-		{"existing claim, one pod", claim, ptrTo(int32(1)), "Recreate"},
+		{"existing claim, one pod", claim, new(int32(1)), "Recreate"},
 		{"existing claim, replicas unset", claim, nil, "Recreate"},
-		{"claim template, one pod", template, ptrTo(int32(1)), "Recreate"},
-		{"existing claim, two pods", claim, ptrTo(int32(2)), "RollingUpdate"},
-		{"claim template, three pods", template, ptrTo(int32(3)), "RollingUpdate"},
-		{"existing claim, scaled to zero", claim, ptrTo(int32(0)), "RollingUpdate"},
+		{"claim template, one pod", template, new(int32(1)), "Recreate"},
+		{"existing claim, two pods", claim, new(int32(2)), "RollingUpdate"},
+		{"claim template, three pods", template, new(int32(3)), "RollingUpdate"},
+		{"existing claim, scaled to zero", claim, new(int32(0)), "RollingUpdate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,11 +133,11 @@ func TestSessionAffinity(t *testing.T) {
 		replicas *int32
 		want     bool
 	}{
-		{"FTP, one pod", partners(), ptrTo(int32(1)), false},
+		{"FTP, one pod", partners(), new(int32(1)), false},
 		{"FTP, replicas unset", partners(), nil, false},
-		{"FTP, two pods", partners(), ptrTo(int32(2)), true},
-		{"FTP only, three pods", ftpNodePort(), ptrTo(int32(3)), true},
-		{"SFTP only, three pods", sftpMinimal(), ptrTo(int32(3)), false},
+		{"FTP, two pods", partners(), new(int32(2)), true},
+		{"FTP only, three pods", ftpNodePort(), new(int32(3)), true},
+		{"SFTP only, three pods", sftpMinimal(), new(int32(3)), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

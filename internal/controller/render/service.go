@@ -32,7 +32,7 @@ const sessionAffinitySeconds = 10800
 // every FTP passive port (the same number outside and inside, because the server announces it to clients).
 func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 	spec := te.Spec.Service
-	svcType := serviceType(te)
+	svcType := ServiceType(te)
 
 	meta := objectMeta(te, NamesFor(te).Service)
 	meta.Annotations = maps.Clone(spec.Annotations)
@@ -50,10 +50,10 @@ func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 		},
 	}
 	if spec.IPFamilyPolicy != nil {
-		svc.Spec.IPFamilyPolicy = ptrTo(*spec.IPFamilyPolicy)
+		svc.Spec.IPFamilyPolicy = new(*spec.IPFamilyPolicy)
 	}
 	if spec.LoadBalancerClass != nil {
-		svc.Spec.LoadBalancerClass = ptrTo(*spec.LoadBalancerClass)
+		svc.Spec.LoadBalancerClass = new(*spec.LoadBalancerClass)
 	}
 	// A passive data connection must reach the pod that holds the client's control connection: that pod alone
 	// listens for it. A Service cannot promise that with several pods: ClientIP affinity holds per port, not
@@ -63,10 +63,16 @@ func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 	if ftpEnabled(te) && replicas(te) > 1 {
 		svc.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
 		svc.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{
-			ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptrTo(int32(sessionAffinitySeconds))},
+			ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: new(int32(sessionAffinitySeconds))},
 		}
 	}
 	return svc
+}
+
+// ServiceType is the type of the endpoint's (defaulted) Service. The reconciler asks it too, to know whether a
+// load balancer will give passive FTP an address.
+func ServiceType(te *v1alpha1.TransferEndpoint) corev1.ServiceType {
+	return corev1.ServiceType(te.Spec.Service.Type)
 }
 
 // servicePorts are the Service's ports. The control ports leave nodePort to Kubernetes; a passive port on a
@@ -74,12 +80,12 @@ func Service(te *v1alpha1.TransferEndpoint) *corev1.Service {
 func servicePorts(te *v1alpha1.TransferEndpoint, svcType corev1.ServiceType) []corev1.ServicePort {
 	var ports []corev1.ServicePort
 	if sftpEnabled(te) {
-		ports = append(ports, namedServicePort(portNameSFTP, te.Spec.SFTP.Port))
+		ports = append(ports, namedServicePort(PortNameSFTP, te.Spec.SFTP.Port))
 	}
 	if ftpEnabled(te) {
-		ports = append(ports, namedServicePort(portNameFTP, te.Spec.FTP.Port))
+		ports = append(ports, namedServicePort(PortNameFTP, te.Spec.FTP.Port))
 		if p, ok := implicitPort(te); ok {
-			ports = append(ports, namedServicePort(portNameFTPS, p))
+			ports = append(ports, namedServicePort(PortNameFTPS, p))
 		}
 	}
 	for _, p := range passivePorts(te) {

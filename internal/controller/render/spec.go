@@ -15,8 +15,6 @@
 package render
 
 import (
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/pier-dev/pier/api/v1alpha1"
 )
 
@@ -72,18 +70,8 @@ func replicas(te *v1alpha1.TransferEndpoint) int32 {
 	return *te.Spec.Replicas
 }
 
-// serviceType is the type of the endpoint's Service.
-func serviceType(te *v1alpha1.TransferEndpoint) corev1.ServiceType {
-	return corev1.ServiceType(te.Spec.Service.Type)
-}
-
 // usesClaim reports whether the files live on a PersistentVolumeClaim, an existing one or one the operator creates.
 func usesClaim(te *v1alpha1.TransferEndpoint) bool {
 	s := te.Spec.Storage
 	return s.PersistentVolumeClaim != nil || s.VolumeClaimTemplate != nil
-}
-
-// ptrTo returns a pointer to a copy of v, for the many optional fields of the Kubernetes API.
-func ptrTo[T any](v T) *T {
-	return &v
 }

@@ -24,12 +24,6 @@ import (
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
-// Reasons a TransferUser is refused because of another user of the same endpoint.
-const (
-	ReasonDuplicateUsername = "DuplicateUsername"
-	ReasonHomeOverlap       = "HomeOverlap"
-)
-
 // Older reports whether a comes before b in the order that decides who keeps a username or a home directory when
 // two users claim it: the older TransferUser, then the one whose name sorts first. A newer user never takes
 // anything away from one that had it first.
@@ -77,11 +71,11 @@ func Conflict(tu *transferv1alpha1.TransferUser, others []transferv1alpha1.Trans
 			continue
 		}
 		if other.Spec.Username == tu.Spec.Username {
-			first, problem = other, &Problem{Reason: ReasonDuplicateUsername, Effect: Refused, Message: fmt.Sprintf(
+			first, problem = other, &Problem{Reason: transferv1alpha1.ReasonDuplicateUsername, Effect: Refused, Message: fmt.Sprintf(
 				"username %q is already used on endpoint %s by TransferUser %s, which is older; choose another username",
 				tu.Spec.Username, tu.Spec.EndpointRef.Name, other.Name)}
 		} else if msg := overlap(key, admin, homeKey(other), IsAdministrator(other), Home(tu), Home(other), other.Name); msg != "" {
-			first, problem = other, &Problem{Reason: ReasonHomeOverlap, Effect: Refused, Message: msg}
+			first, problem = other, &Problem{Reason: transferv1alpha1.ReasonHomeOverlap, Effect: Refused, Message: msg}
 		}
 	}
 	return problem

@@ -42,25 +42,6 @@ import (
 //   - A user left unable to log in as its spec says (an FTP user without its password, a two-factor user missing a
 //     factor) is served disabled: refused, with its sessions closed, and its username kept.
 
-// Reasons a TransferUser is not served as it asks, used as its Ready condition's reason.
-const (
-	ReasonSecretNotFound        = "SecretNotFound"
-	ReasonSecretKeyNotFound     = "SecretKeyNotFound"
-	ReasonInvalidPassword       = "InvalidPassword"
-	ReasonPasswordEmpty         = "PasswordEmpty"
-	ReasonInvalidAuthorizedKeys = "InvalidAuthorizedKeys"
-	ReasonTooManyKeys           = "TooManyKeys"
-	ReasonEntryTooLarge         = "EntryTooLarge"
-	ReasonPasswordPending       = "GeneratedPasswordPending"
-	// ReasonPasswordSecretConflict: the generated password's Secret exists but the operator did not make it.
-	ReasonPasswordSecretConflict = "PasswordSecretConflict"
-	ReasonInvalidUser            = "InvalidUser"
-	ReasonNoCredentials          = "NoCredentials"
-	// ReasonSecretUnreadable is an API error other than not-found (RBAC, API server down): not the user's
-	// fault, and worth a retry.
-	ReasonSecretUnreadable = "SecretUnreadable"
-)
-
 // Limits of one user, documented in docs/operator.md. MaxKeysPerUser matches the CRD's limit on inline keys, so a
 // Secret cannot smuggle in more than the spec may hold; MaxEntryBytes bounds what one user adds to the endpoint's
 // config (50 RSA 4096 keys take about 37 KiB).
@@ -141,16 +122,16 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 		}
 		value, problem := readOwnedKey(ctx, c, tu.Namespace, *ref, owner)
 		switch {
-		case problem != nil && tu.Spec.Password == nil && problem.Reason == ReasonSecretNotFound:
+		case problem != nil && tu.Spec.Password == nil && problem.Reason == transferv1alpha1.ReasonSecretNotFound:
 			// The generated password's Secret is made by the user reconciler: a new one is coming. The old one is
 			// revoked meanwhile, since deleting the Secret is how a user asks for a new password.
-			creds.PasswordProblem = &Problem{Reason: ReasonPasswordPending, Secret: ref.Name, Effect: Revoked,
+			creds.PasswordProblem = &Problem{Reason: transferv1alpha1.ReasonGeneratedPasswordPending, Secret: ref.Name, Effect: Revoked,
 				Message: fmt.Sprintf("waiting for the generated password Secret %s", ref.Name)}
 		case problem != nil:
 			creds.PasswordProblem = problem
 		case isEmptyPassword(value):
 			// Emptying the Secret is a way to take the password away, not a typo to ride out.
-			creds.PasswordProblem = &Problem{Reason: ReasonPasswordEmpty, Secret: ref.Name, Effect: Revoked,
+			creds.PasswordProblem = &Problem{Reason: transferv1alpha1.ReasonPasswordEmpty, Secret: ref.Name, Effect: Revoked,
 				Message: fmt.Sprintf("Secret %s key %s is empty", ref.Name, ref.Key)}
 		default:
 			creds.Password = value
@@ -161,7 +142,7 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 			keys, err := credentials.ParseAuthorizedKeyLines(ak.Keys)
 			if err != nil {
 				// The spec is wrong and there is no older spec to fall back on: none of the inline keys count.
-				creds.KeysProblem = &Problem{Reason: ReasonInvalidAuthorizedKeys, Effect: Refused,
+				creds.KeysProblem = &Problem{Reason: transferv1alpha1.ReasonInvalidAuthorizedKeys, Effect: Refused,
 					Message: fmt.Sprintf("spec.authorizedKeys.keys: %v", err)}
 			}
 			creds.InlineKeys = keys
@@ -186,11 +167,11 @@ func readKeySecret(ctx context.Context, c client.Reader, tu *transferv1alpha1.Tr
 	}
 	keys, err := credentials.ParseAuthorizedKeys(value)
 	if err != nil {
-		return nil, credentials.Fingerprints(value), &Problem{Reason: ReasonInvalidAuthorizedKeys, Secret: ref.Name,
+		return nil, credentials.Fingerprints(value), &Problem{Reason: transferv1alpha1.ReasonInvalidAuthorizedKeys, Secret: ref.Name,
 			Effect: KeptLastGood, Message: fmt.Sprintf("Secret %s key %s: %v", ref.Name, ref.Key, err)}
 	}
 	if len(keys)+inline > MaxKeysPerUser {
-		return nil, credentials.Fingerprints(value), &Problem{Reason: ReasonTooManyKeys, Secret: ref.Name, Effect: KeptLastGood,
+		return nil, credentials.Fingerprints(value), &Problem{Reason: transferv1alpha1.ReasonTooManyKeys, Secret: ref.Name, Effect: KeptLastGood,
 			Message: fmt.Sprintf("Secret %s key %s holds %d keys and spec.authorizedKeys.keys %d: a user may have at most %d",
 				ref.Name, ref.Key, len(keys), inline, MaxKeysPerUser)}
 	}
@@ -209,21 +190,21 @@ func readOwnedKey(ctx context.Context, c client.Reader, namespace string, ref tr
 	var secret corev1.Secret
 	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &Problem{Reason: ReasonSecretNotFound, Secret: ref.Name, Effect: Revoked,
+			return nil, &Problem{Reason: transferv1alpha1.ReasonSecretNotFound, Secret: ref.Name, Effect: Revoked,
 				Message: fmt.Sprintf("Secret %s not found in namespace %s", ref.Name, namespace)}
 		}
 		// Anything else (RBAC, API down) is not the user's fault, and does not say the credential is gone.
-		return nil, &Problem{Reason: ReasonSecretUnreadable, Secret: ref.Name, Effect: KeptLastGood,
+		return nil, &Problem{Reason: transferv1alpha1.ReasonSecretUnreadable, Secret: ref.Name, Effect: KeptLastGood,
 			Message: fmt.Sprintf("reading Secret %s: %v", ref.Name, err)}
 	}
 	if owner != nil && !metav1.IsControlledBy(&secret, owner) {
-		return nil, &Problem{Reason: ReasonPasswordSecretConflict, Secret: ref.Name, Effect: Revoked,
+		return nil, &Problem{Reason: transferv1alpha1.ReasonPasswordSecretConflict, Secret: ref.Name, Effect: Revoked,
 			Message: fmt.Sprintf("Secret %s, where the generated password belongs, exists but was not made for this TransferUser, "+
 				"so its contents are not used: delete or rename it, or set spec.password instead of generatePassword", ref.Name)}
 	}
 	value, ok := secret.Data[ref.Key]
 	if !ok {
-		return nil, &Problem{Reason: ReasonSecretKeyNotFound, Secret: ref.Name, Effect: Revoked,
+		return nil, &Problem{Reason: transferv1alpha1.ReasonSecretKeyNotFound, Secret: ref.Name, Effect: Revoked,
 			Message: fmt.Sprintf("Secret %s has no key %q (it has: %s)", ref.Name, ref.Key, strings.Join(keysOf(secret.Data), ", "))}
 	}
 	return value, nil
@@ -256,14 +237,14 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *server
 			// malformed Secret.
 			secretKeys = lastGoodSecretKeys(last.AuthorizedKeys, creds.InlineKeys, fingerprintsOf(creds.SecretKeys))
 			u.AuthorizedKeys = appendUnique(secretKeys, lines(creds.InlineKeys))
-			problems = append(problems, &Problem{Reason: ReasonEntryTooLarge, Effect: KeptLastGood,
+			problems = append(problems, &Problem{Reason: transferv1alpha1.ReasonEntryTooLarge, Effect: KeptLastGood,
 				Secret: tu.Spec.AuthorizedKeys.SecretRef.Name,
 				Message: fmt.Sprintf("the user's authorized keys take %d bytes in the endpoint's config, more than the %d a user may take",
 					size, MaxEntryBytes) + keptOrNone(len(secretKeys) > 0, "keys")})
 		}
 		if size := EntrySize(u); size > MaxEntryBytes {
 			// The inline keys alone are too large: the spec asks for more than a user may have.
-			return nil, append(problems, &Problem{Reason: ReasonEntryTooLarge, Effect: Refused, Message: fmt.Sprintf(
+			return nil, append(problems, &Problem{Reason: transferv1alpha1.ReasonEntryTooLarge, Effect: Refused, Message: fmt.Sprintf(
 				"the user's authorized keys take %d bytes in the endpoint's config, more than the %d a user may take: "+
 					"use fewer or shorter keys (an ed25519 key takes about 100 bytes, an RSA 4096 key about 750)", size, MaxEntryBytes)})
 		}
@@ -275,7 +256,7 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *server
 		if err != nil {
 			ref := PasswordRef(tu)
 			u.PasswordHash = last.PasswordHash
-			problems = append(problems, &Problem{Reason: ReasonInvalidPassword, Secret: ref.Name, Effect: KeptLastGood,
+			problems = append(problems, &Problem{Reason: transferv1alpha1.ReasonInvalidPassword, Secret: ref.Name, Effect: KeptLastGood,
 				Message: fmt.Sprintf("Secret %s key %s: %v", ref.Name, ref.Key, err) + keptOrNone(last.PasswordHash != "", "password")})
 		} else {
 			u.PasswordHash = hash
@@ -283,7 +264,7 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *server
 	case p != nil && p.Effect == KeptLastGood:
 		u.PasswordHash = last.PasswordHash
 		p.Message += keptOrNone(last.PasswordHash != "", "password")
-	case p != nil && p.Reason != ReasonPasswordPending:
+	case p != nil && p.Reason != transferv1alpha1.ReasonGeneratedPasswordPending:
 		p.Message += "; the password is revoked"
 	}
 
@@ -293,17 +274,17 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *server
 		switch {
 		case disabled.Validate() != nil:
 			// Not a matter of credentials; the CRD's rules should make this impossible.
-			return nil, append(problems, &Problem{Reason: ReasonInvalidUser, Effect: Refused, Message: err.Error()})
+			return nil, append(problems, &Problem{Reason: transferv1alpha1.ReasonInvalidUser, Effect: Refused, Message: err.Error()})
 		case served != nil:
 			// The credentials left cannot log in as the spec says. The user was served: refuse it and close its
 			// sessions, rather than let it log in some other way than asked.
-			return &disabled, append(problems, &Problem{Reason: ReasonNoCredentials, Effect: Refused,
+			return &disabled, append(problems, &Problem{Reason: transferv1alpha1.ReasonNoCredentials, Effect: Refused,
 				Message: fmt.Sprintf("with the credentials left (%s) the user cannot log in as its spec says (%s), "+
 					"so the endpoint refuses it and has closed its sessions", credentialSummary(u), whyCannotLogIn(u))})
 		case len(problems) > 0:
 			return nil, problems // a new user with nothing to log in with yet: the problems say why
 		default:
-			return nil, []*Problem{{Reason: ReasonNoCredentials, Effect: Refused, Message: err.Error()}}
+			return nil, []*Problem{{Reason: transferv1alpha1.ReasonNoCredentials, Effect: Refused, Message: err.Error()}}
 		}
 	}
 	return &u, problems
@@ -405,7 +386,7 @@ func EntrySize(u serverconfig.User) int {
 func ErrUnreadable(problems []*Problem) error {
 	var errs []error
 	for _, p := range problems {
-		if p.Reason == ReasonSecretUnreadable {
+		if p.Reason == transferv1alpha1.ReasonSecretUnreadable {
 			errs = append(errs, p)
 		}
 	}

@@ -67,8 +67,8 @@ func passwordUser(protocols ...transferv1alpha1.Protocol) *transferv1alpha1.Tran
 }
 
 var (
-	missing   = &Problem{Reason: ReasonSecretNotFound, Effect: Revoked, Message: "Secret x not found"}
-	malformed = &Problem{Reason: ReasonInvalidAuthorizedKeys, Effect: KeptLastGood, Message: "Secret x key y: line 2: bad"}
+	missing   = &Problem{Reason: transferv1alpha1.ReasonSecretNotFound, Effect: Revoked, Message: "Secret x not found"}
+	malformed = &Problem{Reason: transferv1alpha1.ReasonInvalidAuthorizedKeys, Effect: KeptLastGood, Message: "Secret x key y: line 2: bad"}
 )
 
 // renderCase is one situation of a user's Secrets and spec, and what Render must make of it.
@@ -170,7 +170,7 @@ func revocationCases(f renderFixture) []renderCase {
 			Credentials{PasswordProblem: cloneProblem(missing), KeysProblem: cloneProblem(missing)}, f.served,
 			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && u.Disabled && u.PasswordHash == "" && len(u.AuthorizedKeys) == 0 &&
-					p[len(p)-1].Reason == ReasonNoCredentials, u, p)
+					p[len(p)-1].Reason == transferv1alpha1.ReasonNoCredentials, u, p)
 			}},
 		{"both gone, never served: not served", plain,
 			Credentials{PasswordProblem: cloneProblem(missing), KeysProblem: cloneProblem(missing)}, nil,
@@ -179,7 +179,7 @@ func revocationCases(f renderFixture) []renderCase {
 			Credentials{PasswordProblem: cloneProblem(missing), SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
 			func(u *serverconfig.User, p []*Problem) error { return expect(u != nil && u.Disabled, u, p) }},
 		{"password Secret emptied: revoked", plain,
-			Credentials{PasswordProblem: &Problem{Reason: ReasonPasswordEmpty, Effect: Revoked, Message: "Secret x key y is empty"},
+			Credentials{PasswordProblem: &Problem{Reason: transferv1alpha1.ReasonPasswordEmpty, Effect: Revoked, Message: "Secret x key y is empty"},
 				SecretKeys: []credentials.AuthorizedKey{f.newKey}}, f.served,
 			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && u.PasswordHash == "" && strings.Contains(p[0].Message, "revoked"), u, p)
@@ -230,7 +230,7 @@ func keptAndLimitCases(t *testing.T, f renderFixture) []renderCase {
 				return expect(u != nil && u.PasswordHash == f.oldHash &&
 					slices.Equal(u.Permissions, []serverconfig.Permission{serverconfig.PresetReadOnly}) &&
 					slices.Equal(u.AllowedSourceRanges, []string{"192.0.2.0/24"}) && slices.Equal(u.Protocols, []serverconfig.Protocol{"sftp"}) &&
-					len(p) == 1 && p[0].Reason == ReasonInvalidPassword, u, p)
+					len(p) == 1 && p[0].Reason == transferv1alpha1.ReasonInvalidPassword, u, p)
 			}},
 		{"unchanged password keeps its hash", plain,
 			Credentials{Password: []byte("old password\n"), SecretKeys: []credentials.AuthorizedKey{f.oldKey}}, f.served,
@@ -241,12 +241,12 @@ func keptAndLimitCases(t *testing.T, f renderFixture) []renderCase {
 			Credentials{Password: []byte("old password"), SecretKeys: append([]credentials.AuthorizedKey{f.oldKey}, bulky...)}, f.served,
 			func(u *serverconfig.User, p []*Problem) error {
 				return expect(u != nil && slices.Equal(u.AuthorizedKeys, []string{f.oldKey.Line}) &&
-					p[0].Reason == ReasonEntryTooLarge, u, p)
+					p[0].Reason == transferv1alpha1.ReasonEntryTooLarge, u, p)
 			}},
 		{"inline keys over the size limit: not served", inlineOnly,
 			Credentials{Password: []byte("old password"), InlineKeys: bulky}, f.served,
 			func(u *serverconfig.User, p []*Problem) error {
-				return expect(u == nil && p[len(p)-1].Reason == ReasonEntryTooLarge && p[len(p)-1].Effect == Refused, u, p)
+				return expect(u == nil && p[len(p)-1].Reason == transferv1alpha1.ReasonEntryTooLarge && p[len(p)-1].Effect == Refused, u, p)
 			}},
 	}
 }

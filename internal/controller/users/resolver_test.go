@@ -173,7 +173,7 @@ func TestResolveOncePerChange(t *testing.T) {
 	revoked := f.resolver.Resolve(ctx, tu, restricted.Entry)
 	f.wantReads(t, 4, "a deleted Secret")
 	if revoked.Entry == nil || revoked.Entry.PasswordHash != "" || !revoked.Entry.Disabled ||
-		!slices.ContainsFunc(revoked.Problems, func(p *Problem) bool { return p.Reason == ReasonSecretNotFound }) {
+		!slices.ContainsFunc(revoked.Problems, func(p *Problem) bool { return p.Reason == transferv1alpha1.ReasonSecretNotFound }) {
 		t.Errorf("after the Secret was deleted: %+v %v, want the password revoked and the user disabled", revoked.Entry, revoked.Problems)
 	}
 }

@@ -24,13 +24,9 @@ import (
 	"slices"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
-
-// GeneratedPasswordSecretName is the Secret the operator writes a generated password into.
-func GeneratedPasswordSecretName(tu *transferv1alpha1.TransferUser) string {
-	return tu.Name + "-password"
-}
 
 // PasswordRef is where the user's password lives: spec.password, or the generated Secret. Nil when the user logs
 // in with keys only.
@@ -43,7 +39,7 @@ func PasswordRef(tu *transferv1alpha1.TransferUser) *transferv1alpha1.SecretKeyR
 		}
 	case tu.Spec.GeneratePassword:
 		return &transferv1alpha1.SecretKeyReference{
-			Name: GeneratedPasswordSecretName(tu), Key: transferv1alpha1.DefaultPasswordKey,
+			Name: render.GeneratedPasswordSecretName(tu), Key: transferv1alpha1.DefaultPasswordKey,
 		}
 	}
 	return nil

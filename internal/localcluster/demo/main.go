@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
 )
 
@@ -130,7 +131,7 @@ func run(ctx context.Context, log *slog.Logger, opts options) (err error) {
 		StateDir:      stateDir,
 		ManagerBinary: abs("manager"),
 		ServerBinary:  abs("pier-server"),
-		RunPods:       labels.SelectorFromSet(labels.Set{"transfer.pier.dev/endpoint": endpoint}),
+		RunPods:       labels.SelectorFromSet(labels.Set{render.LabelEndpoint: endpoint}),
 		Log:           log,
 	})
 	if err != nil {

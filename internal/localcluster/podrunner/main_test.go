@@ -161,8 +161,8 @@ func eventually(t *testing.T, what string, check func() error) {
 // want one say so.
 func echoPodSpec(port int) corev1.PodSpec {
 	return corev1.PodSpec{
-		AutomountServiceAccountToken:  ptrTo(false),
-		TerminationGracePeriodSeconds: ptrTo[int64](5),
+		AutomountServiceAccountToken:  new(false),
+		TerminationGracePeriodSeconds: new(int64(5)),
 		Containers: []corev1.Container{{
 			Name:  "echo",
 			Image: echoImage,
@@ -256,8 +256,6 @@ func getInfo(t *testing.T, port int) info {
 	}
 	return i
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 func tokenReview(token string) *authenticationv1.TokenReview {
 	return &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}

@@ -175,7 +175,7 @@ func (w *worker) run(ctx context.Context) {
 // sync moves the pod one step: notice an exit, keep volumes current, or start the process.
 func (w *worker) sync(ctx context.Context, pod *corev1.Pod) {
 	if w.startTime == nil {
-		w.startTime = ptrTo(metav1.Now())
+		w.startTime = new(metav1.Now())
 	}
 	w.reap(pod)
 	if w.running() {
@@ -385,7 +385,7 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, gone bool) {
 	w.stop(gracePeriod(pod))
 	if !gone {
 		err := w.r.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
-			GracePeriodSeconds: ptrTo[int64](0),
+			GracePeriodSeconds: new(int64(0)),
 			Preconditions:      metav1.NewUIDPreconditions(string(pod.UID)),
 		})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {

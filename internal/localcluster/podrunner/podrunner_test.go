@@ -51,10 +51,10 @@ func createDeployment(t *testing.T, namespace, name string, port int, change fun
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptrTo[int32](1),
+			Replicas: new(int32(1)),
 			Selector: &metav1.LabelSelector{MatchLabels: selector},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
-				MaxSurge: ptrTo(intstr.FromInt32(1)), MaxUnavailable: ptrTo(intstr.FromInt32(0)),
+				MaxSurge: new(intstr.FromInt32(1)), MaxUnavailable: new(intstr.FromInt32(0)),
 			}},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: selector}, Spec: spec},
 		},
@@ -203,18 +203,18 @@ func TestSecurityContext(t *testing.T) {
 	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.SecurityContext = &corev1.PodSecurityContext{
-		RunAsNonRoot: ptrTo(true),
-		RunAsUser:    ptrTo[int64](1234),
-		RunAsGroup:   ptrTo[int64](2345),
-		FSGroup:      ptrTo[int64](3456),
+		RunAsNonRoot: new(true),
+		RunAsUser:    new(int64(1234)),
+		RunAsGroup:   new(int64(2345)),
+		FSGroup:      new(int64(3456)),
 	}
 	spec.Containers[0].SecurityContext = &corev1.SecurityContext{
-		ReadOnlyRootFilesystem:   ptrTo(true),
-		AllowPrivilegeEscalation: ptrTo(false),
+		ReadOnlyRootFilesystem:   new(true),
+		AllowPrivilegeEscalation: new(false),
 	}
 	spec.Volumes = []corev1.Volume{
 		// Readable by its owner only: the program reads it through fsGroup, as on a node.
-		{Name: "keys", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "keys", DefaultMode: ptrTo[int32](0o400)}}},
+		{Name: "keys", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "keys", DefaultMode: new(int32(0o400))}}},
 		{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 	}
 	spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
@@ -386,7 +386,7 @@ func TestClaimKeepsFilesAcrossPods(t *testing.T) {
 	}
 	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
-	spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptrTo[int64](1000), FSGroup: ptrTo[int64](1000)}
+	spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: new(int64(1000)), FSGroup: new(int64(1000))}
 	spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
 		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"},
 	}}}
@@ -482,7 +482,7 @@ func TestRefusesWhatItCannotRun(t *testing.T) {
 	createPod(t, ns, "two-containers", two)
 
 	rootSpec := echoPodSpec(testcreds.FreePort(t))
-	rootSpec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true)}
+	rootSpec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: new(true)}
 	createPod(t, ns, "no-user", rootSpec)
 
 	missing := echoPodSpec(testcreds.FreePort(t))

@@ -48,7 +48,7 @@ func TestReplacementWaitsForTheDrainingPod(t *testing.T) {
 	createDeployment(t, ns, "drainer", port, func(spec *corev1.PodSpec) {
 		// It goes on serving for a minute after SIGTERM, well within its grace period, like a server draining
 		// its connections; the test ends the drain once it has seen the replacement wait.
-		spec.TerminationGracePeriodSeconds = ptrTo[int64](120)
+		spec.TerminationGracePeriodSeconds = new(int64(120))
 		spec.Containers[0].Args = append(spec.Containers[0].Args, "--drain", "1m")
 		spec.Containers[0].Env = []corev1.EnvVar{podNameEnv}
 	})

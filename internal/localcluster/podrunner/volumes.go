@@ -130,7 +130,7 @@ func (w *worker) serviceAccountVolume(ctx context.Context, pod *corev1.Pod, dir 
 		return nil
 	}
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-		ExpirationSeconds: ptrTo[int64](tokenSeconds), // no audiences: the API server's own
+		ExpirationSeconds: new(int64(tokenSeconds)), // no audiences: the API server's own
 	}}
 	// The API server binds a token to a pod only for the pod's own service account; an empty name (no
 	// admission plugin set it) gets an unbound token of "default".
@@ -390,5 +390,3 @@ func sameFiles(dir string, files map[string]file, fsGroup int) bool {
 	}
 	return true
 }
-
-func ptrTo[T any](v T) *T { return &v }
