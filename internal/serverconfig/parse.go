@@ -155,8 +155,11 @@ func decodeError(err error) error {
 	return &FieldError{Field: m[2], Message: message}
 }
 
-// aString describes a string in decoding errors.
-const aString = "a string"
+// aString and aList describe a string and a list in decoding errors.
+const (
+	aString = "a string"
+	aList   = "a list"
+)
 
 // jsonKinds describes the kinds of JSON value encoding/json names in its errors.
 var jsonKinds = map[string]struct {
@@ -166,7 +169,7 @@ var jsonKinds = map[string]struct {
 	"string": {aString, true},
 	"number": {"a number", true},
 	"bool":   {"a boolean", true},
-	"array":  {"a list", false},
+	"array":  {aList, false},
 	"object": {"a mapping", false},
 }
 
@@ -174,7 +177,7 @@ var jsonKinds = map[string]struct {
 func describeGoType(t string) string {
 	t = strings.TrimPrefix(t, "*")
 	if strings.HasPrefix(t, "[]") {
-		return "a list"
+		return aList
 	}
 	kind := reflect.Struct
 	if rt, ok := goTypes()[t]; ok {
@@ -182,7 +185,7 @@ func describeGoType(t string) string {
 	}
 	switch kind {
 	case reflect.Slice, reflect.Array:
-		return "a list"
+		return aList
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return "a whole number"
