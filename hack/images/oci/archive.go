@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package main
+package oci
 
 import (
 	"archive/tar"
@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -31,8 +32,8 @@ import (
 // Annotations of index.json naming the image, as containerd itself writes them on export: ctr import (and so
 // kind load image-archive) tags the image with the full name, other tools read the tag.
 const (
-	annotationImageName = "io.containerd.image.name"
-	annotationRefName   = "org.opencontainers.image.ref.name"
+	AnnotationImageName = "io.containerd.image.name"
+	AnnotationRefName   = "org.opencontainers.image.ref.name"
 )
 
 // blob is one file under blobs/sha256/.
@@ -42,11 +43,16 @@ type blob struct {
 	open   func() (io.ReadCloser, error)
 }
 
-// writeArchive writes idx as a tarred OCI image layout (an "OCI archive"): oci-layout, index.json naming the image
-// ref (tag is its tag), and every blob once. It is the format that holds a multi-platform image index and that
-// ctr images import, kind load image-archive, podman load, skopeo (oci-archive:) and recent docker load accept.
-// The file is written next to path and renamed, so an interrupted build leaves no half archive.
-func writeArchive(path string, idx v1.ImageIndex, ref, tag string, mtime time.Time) error {
+// WriteArchive writes idx as a tarred OCI image layout (an "OCI archive"): oci-layout, index.json naming the image
+// ref (the full name containerd gives it on import, e.g. docker.io/library/busybox:1) and its tag, and every blob
+// once. It is the format that holds a multi-platform image index and that ctr images import, kind load
+// image-archive, podman load, skopeo (oci-archive:) and recent docker load accept. mtime is every file's time in
+// the archive. The file is written next to path and renamed, so an interrupted build leaves no half archive.
+func WriteArchive(path string, idx v1.ImageIndex, ref string, mtime time.Time) error {
+	tag, err := name.NewTag(ref, name.StrictValidation)
+	if err != nil {
+		return fmt.Errorf("image reference %q: %w", ref, err)
+	}
 	blobs, err := indexBlobs(idx)
 	if err != nil {
 		return err
@@ -66,7 +72,7 @@ func writeArchive(path string, idx v1.ImageIndex, ref, tag string, mtime time.Ti
 			MediaType:   types.OCIImageIndex,
 			Digest:      digest,
 			Size:        size,
-			Annotations: map[string]string{annotationImageName: ref, annotationRefName: tag},
+			Annotations: map[string]string{AnnotationImageName: ref, AnnotationRefName: tag.TagStr()},
 		}},
 	}
 	indexJSON, err := json.Marshal(top)
