@@ -217,7 +217,7 @@ func TestUsersChangeWhileRunning(t *testing.T) {
 
 	users := testUsers(t)
 	bob := serverconfig.User{Username: "bob", PasswordHash: testcreds.Hash(t, passwords["bob"])}
-	ts.setUsers(t, append(users[1:], bob)) // alice removed, bob added
+	ts.SetUsers(t, append(users[1:], bob)) // alice removed, bob added
 	go func() {
 		for { // keep the pipe flowing until the closed data connection fails the upload
 			if _, err := pw.Write(make([]byte, 32<<10)); err != nil {
@@ -242,7 +242,7 @@ func TestUsersChangeWhileRunning(t *testing.T) {
 
 	// Disabling bob closes his session.
 	bob.Disabled = true
-	ts.setUsers(t, append(users[1:], bob))
+	ts.SetUsers(t, append(users[1:], bob))
 	if err := b.NoOp(); err == nil {
 		t.Fatal("the disabled user's connection still answers")
 	}

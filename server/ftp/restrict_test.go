@@ -252,7 +252,7 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 			if tc.before != nil {
 				tc.before(&users[0])
 			}
-			ts.reload(t, &serverconfig.Config{Users: users})
+			ts.Reload(t, &serverconfig.Config{Users: users})
 			if err := os.MkdirAll(ts.home("alice"), 0o750); err != nil {
 				t.Fatal(err)
 			}
@@ -263,7 +263,7 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 
 			next := &serverconfig.Config{Users: append([]serverconfig.User{}, users...)}
 			tc.change(next)
-			ts.reload(t, next)
+			ts.Reload(t, next)
 			if tc.ends != "" {
 				held.ended(t, filepath.Join(ts.home("alice"), "held.bin"))
 				waitFor(t, "the registry to forget the ended session", func() bool { return ts.Sessions.Count() == 0 })
@@ -285,7 +285,7 @@ func TestSessionsWithoutEnforcedTLSEndWhenTLSBecomesRequired(t *testing.T) {
 	realclient.Require(t, "curl")
 	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
 	cfg := &serverconfig.Config{FTP: &serverconfig.FTP{TLS: serverconfig.TLS{Mode: serverconfig.TLSOptional}}, Users: testUsers(t)}
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	if err := os.MkdirAll(ts.home("alice"), 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestSessionsWithoutEnforcedTLSEndWhenTLSBecomesRequired(t *testing.T) {
 	ts.settings.TLSMode = serverconfig.TLSRequired
 	ts.SetSettings(ts.settings)
 	cfg.FTP.TLS.Mode = serverconfig.TLSRequired
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	plain.ended(t, filepath.Join(ts.home("alice"), "plain.bin"))
 	implicit.finish(t, filepath.Join(ts.home("alice"), "implicit.bin"))
 	checkRevoked(t, ts, auth.ReasonTLSRequired)

@@ -82,7 +82,7 @@ func TestOpenSSHClients(t *testing.T) {
 	priv, signer := testcreds.Ed25519(t)
 	users := append([]serverconfig.User{}, ts.users...)
 	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
-	ts.setUsers(t, users)
+	ts.SetUsers(t, users)
 	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
 
 	work := t.TempDir()

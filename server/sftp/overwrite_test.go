@@ -38,7 +38,7 @@ func withUploaders(t *testing.T, ts *testServer) (home string, precious []byte) 
 		return serverconfig.User{Username: name, PasswordHash: testcreds.Hash(t, passwords[name]), HomeDirectory: "/drop",
 			Permissions: perms}
 	}
-	ts.setUsers(t, append(append([]serverconfig.User{}, ts.users...),
+	ts.SetUsers(t, append(append([]serverconfig.User{}, ts.users...),
 		user("dropper", serverconfig.PresetUploadOnly),
 		user("mover", serverconfig.PermissionList, serverconfig.PermissionUpload, serverconfig.PermissionRename),
 		user("updater", serverconfig.PermissionList, serverconfig.PermissionUpload, serverconfig.PermissionOverwrite, serverconfig.PermissionRename),

@@ -286,7 +286,7 @@ func runRestrictCase(t *testing.T, tc restrictCase) {
 		tc.before(&alice)
 	}
 	cfg := &serverconfig.Config{Users: []serverconfig.User{alice, ts.users[1]}}
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	if err := os.MkdirAll(filepath.Join(ts.storage, "alice"), 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func runRestrictCase(t *testing.T, tc restrictCase) {
 			next.Users[0].AuthorizedKeys[i] = string(ssh.MarshalAuthorizedKey(newKey.PublicKey()))
 		}
 	}
-	ts.reload(t, &next)
+	ts.Reload(t, &next)
 
 	if tc.ends != "" {
 		r.held.ended(t)
@@ -402,7 +402,7 @@ func TestSessionsFollowCredentialChanges(t *testing.T) {
 	carol := serverconfig.User{Username: "carol", PasswordHash: testcreds.Hash(t, "carol-pw"),
 		AuthorizedKeys: []string{line(carolKey)}, RequireAllAuthMethods: true}
 	cfg := &serverconfig.Config{Users: []serverconfig.User{alice, carol}}
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 
 	byPassword := mustClient(t)(ts.dial(t, "alice", ssh.Password(passwords["alice"])))
 	byKeyB := mustClient(t)(ts.dial(t, "alice", ssh.PublicKeys(keyB)))
@@ -428,19 +428,19 @@ func TestSessionsFollowCredentialChanges(t *testing.T) {
 
 	cfg.Users[0].AuthorizedKeys = []string{line(keyB)}
 	cfg.Users[1].RequireAllAuthMethods = false
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	open("key A removed, two factors no longer required", map[string]bool{"password": true, "key B": true, "two factors": true})
 
 	cfg.SFTP = &serverconfig.SFTP{AuthMethods: []serverconfig.AuthMethod{serverconfig.AuthMethodPublicKey}}
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	open("passwords no longer offered", map[string]bool{"key B": true, "two factors": true})
 
 	cfg.Users[1].PasswordHash = testcreds.Hash(t, "carol-new-pw")
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	open("carol's password replaced", map[string]bool{"key B": true})
 
 	cfg.Users[0].AuthorizedKeys = []string{line(keyA)}
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	open("key B removed", map[string]bool{})
 
 	want := map[auth.Reason]float64{auth.ReasonAuthMethodNotOffered: 1, auth.ReasonPasswordChanged: 1, auth.ReasonKeyRemoved: 1}

@@ -49,7 +49,7 @@ func newOpenSSHClient(t *testing.T, ts *testServer) *opensshClient {
 	priv, signer := testcreds.Ed25519(t)
 	users := append([]serverconfig.User{}, ts.users...)
 	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
-	ts.setUsers(t, users)
+	ts.SetUsers(t, users)
 	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
 	_, port, _ := net.SplitHostPort(ts.addr)
 	return &opensshClient{t: t, port: port, keyFile: keyFile, knownHosts: knownHosts}

@@ -348,14 +348,14 @@ func TestRevokedUsersAreDisconnectedAndLockedOut(t *testing.T) {
 	// A new user appears and can log in at once.
 	users := append([]serverconfig.User{}, ts.users...)
 	users = append(users, serverconfig.User{Username: "bob", PasswordHash: testcreds.Hash(t, "bob-pw")})
-	ts.setUsers(t, users)
+	ts.SetUsers(t, users)
 	if _, err := ts.dial(t, "bob", ssh.Password("bob-pw")); err != nil {
 		t.Fatalf("a user added at run time cannot log in: %v", err)
 	}
 	// alice's password changes: her session, which logged in with a key, keeps working (restrict_test.go has
 	// the password sessions, which end).
 	users[0].PasswordHash = testcreds.Hash(t, "rotated")
-	ts.setUsers(t, users)
+	ts.SetUsers(t, users)
 	if _, err := c.Stat("/keep.txt"); err != nil {
 		t.Fatalf("a password change ended an open key session: %v", err)
 	}
@@ -363,7 +363,7 @@ func TestRevokedUsersAreDisconnectedAndLockedOut(t *testing.T) {
 		t.Fatal("the old password still works")
 	}
 	// alice is removed: her session ends and she cannot log in again; her files stay.
-	ts.setUsers(t, users[1:])
+	ts.SetUsers(t, users[1:])
 	if _, err := c.Stat("/keep.txt"); err == nil {
 		t.Fatal("a removed user's session still works")
 	}
@@ -492,7 +492,7 @@ func TestTwoFactorLogin(t *testing.T) {
 	ts := startServer(t)
 	users := append([]serverconfig.User{}, ts.users...)
 	users[0].RequireAllAuthMethods = true
-	ts.setUsers(t, users)
+	ts.SetUsers(t, users)
 	password, key := ssh.Password(passwords["alice"]), ssh.PublicKeys(ts.clientKey)
 
 	if _, err := ts.dial(t, "alice", password); err == nil {

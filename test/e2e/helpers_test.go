@@ -33,7 +33,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,6 +41,7 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
+	"github.com/pier-dev/pier/internal/testsupport/servertest"
 )
 
 // wait is how long anything the operator and the pod do may take; generous, since CI machines are slow.
@@ -127,30 +127,9 @@ func sshConfig(user string, presented *ssh.PublicKey, methods ...ssh.AuthMethod)
 	}
 }
 
-// sftpSession is an SFTP client with its SSH connection.
-type sftpSession struct {
-	*sftp.Client
-	conn *ssh.Client
-}
-
-// Close ends the SFTP session and the SSH connection under it; sftp.Client.Close alone leaves the connection
-// open, and the server then waits for it when it drains on shutdown.
-func (s *sftpSession) Close() error {
-	return errors.Join(s.Client.Close(), s.conn.Close())
-}
-
 // sftpLogin opens an SFTP session; the caller closes it.
-func sftpLogin(ep *localcluster.Endpoint, cfg *ssh.ClientConfig) (*sftpSession, error) {
-	conn, err := ssh.Dial("tcp", net.JoinHostPort(ep.Host, strconv.Itoa(ep.SFTPPort)), cfg)
-	if err != nil {
-		return nil, err
-	}
-	c, err := sftp.NewClient(conn)
-	if err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
-	return &sftpSession{Client: c, conn: conn}, nil
+func sftpLogin(ep *localcluster.Endpoint, cfg *ssh.ClientConfig) (*servertest.SFTPSession, error) {
+	return servertest.DialSFTP(net.JoinHostPort(ep.Host, strconv.Itoa(ep.SFTPPort)), cfg)
 }
 
 // canLogIn reports nil when user can open an SFTP session with password.
