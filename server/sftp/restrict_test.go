@@ -42,10 +42,8 @@ import (
 // heldSFTP is an OpenSSH sftp client that stays logged in: it reads its batch commands from a pipe, so the test
 // decides when it acts, and sees whether the server ended it in between.
 type heldSFTP struct {
-	stdin io.WriteCloser
-	out   *syncbuffer.Buffer
-	done  chan struct{} // closed when sftp has exited, with its error in err
-	err   error
+	*realclient.Process
+	out *syncbuffer.Buffer
 }
 
 // opensshLogin says how OpenSSH logs in as alice: with her password (through sshpass) or her key.
@@ -73,20 +71,9 @@ func startHeldSFTP(t *testing.T, ts *testServer, knownHosts, user string, login 
 	}
 	cmd := exec.Command(name, append(args, user+"@127.0.0.1")...)
 	cmd.Env = append(os.Environ(), env...)
-	h := &heldSFTP{out: &syncbuffer.Buffer{}, done: make(chan struct{})}
+	h := &heldSFTP{out: &syncbuffer.Buffer{}}
 	cmd.Stdout, cmd.Stderr = h.out, h.out
-	var err error
-	if h.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { h.err = cmd.Wait(); close(h.done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // the client this test started; an error only says it has exited already
-		<-h.done
-	})
+	h.Process = realclient.Start(t, cmd)
 	h.do(t, "pwd", "Remote working directory: /")
 	return h
 }
@@ -95,14 +82,12 @@ func startHeldSFTP(t *testing.T, ts *testServer, knownHosts, user string, login 
 func (h *heldSFTP) do(t *testing.T, command, want string) {
 	t.Helper()
 	before := strings.Count(h.out.String(), want)
-	if _, err := io.WriteString(h.stdin, command+"\n"); err != nil {
+	if _, err := io.WriteString(h.Stdin, command+"\n"); err != nil {
 		t.Fatalf("sftp %q: %v\n%s", command, err, h.out)
 	}
 	poll.Until(t, fmt.Sprintf("sftp answers %q", command), 20*time.Second, func() error {
-		select {
-		case <-h.done:
-			t.Fatalf("sftp ended (%v) instead of answering %q:\n%s", h.err, command, h.out)
-		default:
+		if exited, err := h.Exited(); exited {
+			t.Fatalf("sftp ended (%v) instead of answering %q:\n%s", err, command, h.out)
 		}
 		if strings.Count(h.out.String(), want) > before {
 			return nil
@@ -116,28 +101,26 @@ func (h *heldSFTP) do(t *testing.T, command, want string) {
 // bound a hung test; they are not a measurement.
 func (h *heldSFTP) ended(t *testing.T) {
 	t.Helper()
-	_, _ = io.WriteString(h.stdin, "ls /\n") // fails once sftp has exited, which is what is expected
-	select {
-	case <-h.done:
-		if h.err == nil {
-			t.Fatalf("sftp exited cleanly; want the connection closed by the server:\n%s", h.out)
-		}
-	case <-time.After(20 * time.Second):
+	_, _ = io.WriteString(h.Stdin, "ls /\n") // fails once sftp has exited, which is what is expected
+	exited, err := h.Wait(20 * time.Second)
+	switch {
+	case !exited:
 		t.Fatalf("the session was not ended:\n%s", h.out)
+	case err == nil:
+		t.Fatalf("sftp exited cleanly; want the connection closed by the server:\n%s", h.out)
 	}
 }
 
 // quit ends the batch and expects every command to have succeeded.
 func (h *heldSFTP) quit(t *testing.T) {
 	t.Helper()
-	_ = h.stdin.Close()
-	select {
-	case <-h.done:
-		if h.err != nil {
-			t.Fatalf("sftp failed: %v\n%s", h.err, h.out)
-		}
-	case <-time.After(20 * time.Second):
+	_ = h.Stdin.Close()
+	exited, err := h.Wait(20 * time.Second)
+	switch {
+	case !exited:
 		t.Fatalf("sftp did not exit after its last command:\n%s", h.out)
+	case err != nil:
+		t.Fatalf("sftp failed: %v\n%s", err, h.out)
 	}
 }
 

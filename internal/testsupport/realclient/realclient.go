@@ -17,9 +17,11 @@
 package realclient
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // Require returns the path of each named program. A missing program fails the test when PIER_REQUIRE_CLIENTS=1
@@ -39,4 +41,53 @@ func Require(t testing.TB, programs ...string) []string {
 		paths = append(paths, path)
 	}
 	return paths
+}
+
+// Process is a client program that stays connected while the test feeds it through Stdin: a session in the
+// middle of a transfer, or logged in and waiting for its next command, for as long as the test needs one.
+type Process struct {
+	Stdin io.WriteCloser
+	done  chan struct{} // closed when the program has exited, with its error in err
+	err   error
+}
+
+// Start starts cmd with a pipe to its standard input. When the test ends, the program is killed if it still runs,
+// and waited for.
+func Start(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
+	p := &Process{done: make(chan struct{})}
+	var err error
+	if p.Stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // the client this test started; an error only says it has exited already
+		<-p.done
+	})
+	return p
+}
+
+// Exited reports whether the program has exited, and how.
+func (p *Process) Exited() (bool, error) {
+	select {
+	case <-p.done:
+		return true, p.err
+	default:
+		return false, nil
+	}
+}
+
+// Wait waits up to timeout for the program to exit, and reports whether it did and how. The timeout bounds a hung
+// test; it is not a measurement.
+func (p *Process) Wait(timeout time.Duration) (bool, error) {
+	select {
+	case <-p.done:
+		return true, p.err
+	case <-time.After(timeout):
+		return false, nil
+	}
 }
