@@ -151,9 +151,8 @@ func sftpUpload(t *testing.T, dir, root string, info map[string]string, stderr *
 	if err := os.WriteFile(batch, []byte("put "+filepath.Join(dir, "hello.txt")+" hello.txt\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sftp := exec.Command("sshpass", "-e", "sftp", "-o", "BatchMode=no", "-F", "/dev/null",
-		"-o", "UserKnownHostsFile="+info["KNOWN_HOSTS_FILE"], "-o", "StrictHostKeyChecking=yes",
-		"-b", batch, "-P", info["SFTP_PORT"], info["USERNAME"]+"@127.0.0.1")
+	sftp := exec.Command("sshpass", realclient.PasswordSFTPArgs(info["KNOWN_HOSTS_FILE"],
+		"-b", batch, "-P", info["SFTP_PORT"], info["USERNAME"]+"@127.0.0.1")...)
 	sftp.Env = append(os.Environ(), "SSHPASS="+info["PASSWORD"])
 	if out, err := sftp.CombinedOutput(); err != nil {
 		t.Fatalf("sftp: %v\n%s\nserver log:\n%s", err, out, stderr.String())

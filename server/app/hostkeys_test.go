@@ -82,19 +82,13 @@ func newHostKey(t *testing.T) (string, ssh.PublicKey) {
 func (h *harness) openSSHPins(t *testing.T, key ssh.PublicKey) error {
 	t.Helper()
 	realclient.Require(t, "sftp", "sshpass")
-	dir := t.TempDir()
 	host, port, _ := net.SplitHostPort(h.sftpAddr)
-	knownHosts := filepath.Join(dir, "known_hosts")
-	line := fmt.Sprintf("[%s]:%s %s", host, port, ssh.MarshalAuthorizedKey(key))
-	batch := filepath.Join(dir, "batch")
-	if err := errors.Join(os.WriteFile(knownHosts, []byte(line), 0o600), os.WriteFile(batch, []byte("ls\n"), 0o600)); err != nil {
+	batch := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(batch, []byte("ls\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// sftp -b implies BatchMode=yes, which forbids password prompts; an earlier BatchMode=no wins.
-	cmd := exec.Command("sshpass", "-e", "sftp", "-o", "BatchMode=no",
-		"-o", "UserKnownHostsFile="+knownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "GlobalKnownHostsFile=/dev/null",
-		"-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "-F", "/dev/null",
-		"-b", batch, "-P", port, "alice@"+host)
+	cmd := exec.Command("sshpass", realclient.PasswordSFTPArgs(realclient.KnownHosts(t, h.sftpAddr, key),
+		"-b", batch, "-P", port, "alice@"+host)...)
 	cmd.Env = append(os.Environ(), "SSHPASS=alice-pw")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("OpenSSH sftp pinning %s: %w\n%s", ssh.FingerprintSHA256(key), err, out)

@@ -60,7 +60,7 @@ func TestOpenSSHShellIsRefusedWithTheMessage(t *testing.T) {
 		{"ssh host id", false, false, []string{host, "id"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append(sshOptions(knownHosts), "-p", port, "-i", keyFile, "-o", "BatchMode=yes",
+			args := append(realclient.OpenSSHOptions(knownHosts), "-p", port, "-i", keyFile, "-o", "BatchMode=yes",
 				"-o", "IdentitiesOnly=yes")
 			args = append(args, tc.args...)
 			cmd := exec.Command("ssh", args...)

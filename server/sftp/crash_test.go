@@ -100,13 +100,11 @@ func TestKilledServerResumedUpload(t *testing.T) {
 	local := writeFile(t, t.TempDir(), "big.bin", data)
 	remote := filepath.Join(dir, "storage", "alice", "big.bin")
 	sftpCommand := func(command string, limitKbps int) *exec.Cmd {
-		args := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, sshOptions(knownHosts)...)
+		args := realclient.PasswordSFTPArgs(knownHosts, "-b", "-", "-P", port)
 		if limitKbps > 0 {
 			args = append(args, "-l", strconv.Itoa(limitKbps))
 		}
-		args = append(args, "-b", "-", "-P", port, "-o", "PreferredAuthentications=password",
-			"-o", "PubkeyAuthentication=no", "alice@127.0.0.1")
-		cmd := exec.Command("sshpass", args...)
+		cmd := exec.Command("sshpass", append(args, "alice@127.0.0.1")...)
 		cmd.Env = append(os.Environ(), "SSHPASS="+passwords["alice"])
 		cmd.Stdin = strings.NewReader(command + " " + local + " big.bin\n")
 		return cmd

@@ -62,7 +62,7 @@ func TestOpenSSHOverIPv6(t *testing.T) {
 		return got
 	}
 
-	keyArgs := append(sshOptions(knownHosts), "-b", batch("key-batch", "put "+local+" key6.bin",
+	keyArgs := append(realclient.OpenSSHOptions(knownHosts), "-b", batch("key-batch", "put "+local+" key6.bin",
 		"get key6.bin "+filepath.Join(work, "key6-back.bin")),
 		"-P", port, "-i", keyFile, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "alice@[::1]")
 	if out, err := exec.Command("sftp", keyArgs...).CombinedOutput(); err != nil {
@@ -72,10 +72,9 @@ func TestOpenSSHOverIPv6(t *testing.T) {
 		t.Fatal("the sftp round trip with a key over IPv6 differs")
 	}
 
-	// sftp -b implies BatchMode=yes, which forbids password prompts; an earlier BatchMode=no wins.
-	pwArgs := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, append(sshOptions(knownHosts),
+	pwArgs := realclient.PasswordSFTPArgs(knownHosts,
 		"-b", batch("pw-batch", "put "+local+" pw6.bin", "get pw6.bin "+filepath.Join(work, "pw6-back.bin")),
-		"-P", port, "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "alice@[::1]")...)
+		"-P", port, "alice@[::1]")
 	cmd := exec.Command("sshpass", pwArgs...)
 	cmd.Env = append(os.Environ(), "SSHPASS="+passwords["alice"])
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -92,7 +91,7 @@ func TestOpenSSHOverIPv6(t *testing.T) {
 
 	scpBack := filepath.Join(work, "scp6-back.bin")
 	for _, args := range [][]string{{local, "alice@[::1]:scp6.bin"}, {"alice@[::1]:scp6.bin", scpBack}} {
-		scpArgs := append(sshOptions(knownHosts), append([]string{"-P", port, "-i", keyFile, "-o", "BatchMode=yes"}, args...)...)
+		scpArgs := append(realclient.OpenSSHOptions(knownHosts), append([]string{"-P", port, "-i", keyFile, "-o", "BatchMode=yes"}, args...)...)
 		if out, err := exec.Command("scp", scpArgs...).CombinedOutput(); err != nil {
 			t.Fatalf("scp %v over IPv6: %v\n%s", args, err, out)
 		}

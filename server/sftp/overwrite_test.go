@@ -104,10 +104,7 @@ func TestOpenSSHCannotEmptyAFileWithoutOverwrite(t *testing.T) {
 	fresh := writeFile(t, work, "fresh", []byte("fresh"))
 	_, port, _ := net.SplitHostPort(ts.addr)
 	sftpAs := func(script string) ([]byte, error) {
-		args := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, sshOptions(knownHosts)...)
-		args = append(args, "-b", "-", "-P", port, "-o", "PreferredAuthentications=password",
-			"-o", "PubkeyAuthentication=no", "dropper@127.0.0.1")
-		cmd := exec.Command("sshpass", args...)
+		cmd := exec.Command("sshpass", realclient.PasswordSFTPArgs(knownHosts, "-b", "-", "-P", port, "dropper@127.0.0.1")...)
 		cmd.Env = append(os.Environ(), "SSHPASS="+passwords["dropper"])
 		cmd.Stdin = strings.NewReader(script)
 		return cmd.CombinedOutput()

@@ -57,19 +57,17 @@ func startHeldSFTP(t *testing.T, ts *testServer, knownHosts, user string, login 
 	t.Helper()
 	_, port, _ := net.SplitHostPort(ts.addr)
 	// Batch mode (-b) stops at the first failed command unless it starts with "-"; the tests rely on that.
-	args := append(sshOptions(knownHosts), "-b", "-", "-P", port)
-	name := "sftp"
+	batch := []string{"-b", "-", "-P", port, user + "@127.0.0.1"}
+	var cmd *exec.Cmd
 	var env []string
 	if login.password != "" {
-		// -b implies BatchMode=yes, which forbids password prompts; an earlier BatchMode=no wins.
-		args = append([]string{"-e", "sftp", "-o", "BatchMode=no"}, args...)
-		args = append(args, "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no")
-		name, env = "sshpass", []string{"SSHPASS=" + login.password}
+		cmd = exec.Command("sshpass", realclient.PasswordSFTPArgs(knownHosts, batch...)...)
+		env = []string{"SSHPASS=" + login.password}
 	} else {
-		args = append(args, "-i", login.keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-			"-o", "PreferredAuthentications=publickey")
+		args := append(realclient.OpenSSHOptions(knownHosts), "-i", login.keyFile, "-o", "IdentitiesOnly=yes",
+			"-o", "BatchMode=yes", "-o", "PreferredAuthentications=publickey")
+		cmd = exec.Command("sftp", append(args, batch...)...)
 	}
-	cmd := exec.Command(name, append(args, user+"@127.0.0.1")...)
 	cmd.Env = append(os.Environ(), env...)
 	h := &heldSFTP{out: &syncbuffer.Buffer{}}
 	cmd.Stdout, cmd.Stderr = h.out, h.out

@@ -64,7 +64,7 @@ func (c *opensshClient) run(script string, extra ...string) {
 }
 
 func (c *opensshClient) command(script string, extra ...string) *exec.Cmd {
-	args := append(sshOptions(c.knownHosts), extra...)
+	args := append(realclient.OpenSSHOptions(c.knownHosts), extra...)
 	args = append(args, "-b", "-", "-P", c.port, "-i", c.keyFile, "-o", "BatchMode=yes",
 		"-o", "IdentitiesOnly=yes", "alice@127.0.0.1")
 	cmd := exec.Command("sftp", args...)

@@ -117,15 +117,14 @@ func testSFTP(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *localclus
 	local := writeFile(t, work, "payload.bin", payload)
 	batch := writeFile(t, work, "batch", []byte(fmt.Sprintf("put %s payload.bin\nget payload.bin %s\n", local, filepath.Join(work, "back.bin"))))
 	port := strconv.Itoa(ep.SFTPPort)
-	command(t, "sftp", append(sshOptions(knownHosts), "-b", batch, "-P", port, "-i", key.file,
+	command(t, "sftp", append(realclient.OpenSSHOptions(knownHosts), "-b", batch, "-P", port, "-i", key.file,
 		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "alice@"+ep.Host)...)
 	if back := readFile(t, filepath.Join(work, "back.bin")); !bytes.Equal(back, payload) {
 		t.Fatal("the file downloaded with OpenSSH sftp differs from the one uploaded")
 	}
 
 	ls := writeFile(t, work, "ls", []byte("ls -l\n"))
-	pwArgs := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, append(sshOptions(knownHosts), "-b", ls, "-P", port,
-		"-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "alice@"+ep.Host)...)
+	pwArgs := realclient.PasswordSFTPArgs(knownHosts, "-b", ls, "-P", port, "alice@"+ep.Host)
 	if out, err := tryCommand("sshpass", []string{"SSHPASS=alice's first password"}, pwArgs...); err != nil {
 		t.Fatalf("sftp with a password: %v\n%s", err, out)
 	}

@@ -180,13 +180,6 @@ func tryCommand(name string, env []string, args ...string) (string, error) {
 	return string(out), err
 }
 
-func sshOptions(knownHosts string) []string {
-	return []string{
-		"-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes",
-		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-F", "/dev/null",
-	}
-}
-
 func writeFile(t *testing.T, dir, name string, data []byte) string {
 	t.Helper()
 	file := filepath.Join(dir, name)

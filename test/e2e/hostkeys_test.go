@@ -34,13 +34,14 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // pinnedSFTP lists alice's home with OpenSSH sftp, checking the host key strictly against knownHosts.
 func pinnedSFTP(t *testing.T, ep *localcluster.Endpoint, knownHosts string, key userKey) (string, error) {
 	t.Helper()
 	batch := writeFile(t, t.TempDir(), "batch", []byte("ls\n"))
-	return tryCommand("sftp", nil, append(sshOptions(knownHosts), "-b", batch, "-P", strconv.Itoa(ep.SFTPPort),
+	return tryCommand("sftp", nil, append(realclient.OpenSSHOptions(knownHosts), "-b", batch, "-P", strconv.Itoa(ep.SFTPPort),
 		"-i", key.file, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "alice@"+ep.Host)...)
 }
 

@@ -34,6 +34,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/localcluster"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // opensshAs runs OpenSSH's sftp as user with password, in batch mode with script, and returns its output and
@@ -43,9 +44,7 @@ func opensshAs(ep *localcluster.Endpoint, knownHosts, user, password, script, di
 	if err := os.WriteFile(batch, []byte(script), 0o600); err != nil {
 		return "", err
 	}
-	args := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, append(sshOptions(knownHosts), "-b", batch,
-		"-P", strconv.Itoa(ep.SFTPPort), "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no",
-		user+"@"+ep.Host)...)
+	args := realclient.PasswordSFTPArgs(knownHosts, "-b", batch, "-P", strconv.Itoa(ep.SFTPPort), user+"@"+ep.Host)
 	return tryCommand("sshpass", []string{"SSHPASS=" + password}, args...)
 }
 
