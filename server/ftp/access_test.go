@@ -30,6 +30,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
@@ -211,7 +212,7 @@ func TestUsersChangeWhileRunning(t *testing.T) {
 	defer func() { _ = pw.Close() }()
 	uploadDone := make(chan error, 1)
 	go func() { uploadDone <- alice.Stor("endless.bin", pr) }()
-	if _, err := pw.Write(randomBytes(t, 64<<10)); err != nil {
+	if _, err := pw.Write(payload.Random(64 << 10)); err != nil {
 		t.Fatal(err)
 	}
 

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/jlaffaye/ftp"
+
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 )
 
 func retrieve(t *testing.T, c *ftp.ServerConn, name string, offset uint64) []byte {
@@ -52,7 +54,7 @@ func TestRoundTrips(t *testing.T) {
 	c := ts.login(t, "alice")
 	for _, size := range []int{0, 1, 1 << 20, 3<<20 + 7} {
 		t.Run(fmt.Sprintf("%d bytes", size), func(t *testing.T) {
-			data := randomBytes(t, size)
+			data := payload.Random(size)
 			name := fmt.Sprintf("file-%d.bin", size)
 			if err := c.Stor(name, bytes.NewReader(data)); err != nil {
 				t.Fatalf("STOR: %v", err)
@@ -81,7 +83,7 @@ func TestRoundTrips(t *testing.T) {
 func TestResume(t *testing.T) {
 	ts := startServer(t)
 	c := ts.login(t, "alice")
-	data := randomBytes(t, 2<<20+11)
+	data := payload.Random(2<<20 + 11)
 	half := len(data) / 2
 	onDisk := func(name string) []byte {
 		t.Helper()

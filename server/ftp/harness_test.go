@@ -16,9 +16,7 @@ package ftp
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net"
@@ -271,13 +269,4 @@ func (r *recorder) waitFor(t *testing.T, msg string, n int) {
 			t.Fatalf("the server logged %q %d times, want %d", msg, r.count(msg), n)
 		}
 	}
-}
-
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := io.ReadFull(rand.Reader, b); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

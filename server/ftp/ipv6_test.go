@@ -30,6 +30,7 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testnet"
 )
@@ -42,7 +43,7 @@ func TestCurlIPv6(t *testing.T) {
 	explicit, implicit := ts.listenIPv6(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, randomBytes(t, 1<<20+11), 0o600); err != nil {
+	if err := os.WriteFile(local, payload.Random(1<<20+11), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	userinfo := "alice:" + passwords["alice"]
@@ -67,7 +68,7 @@ func TestLftpIPv6(t *testing.T) {
 	explicit, _ := ts.listenIPv6(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, randomBytes(t, 1<<20+13), 0o600); err != nil {
+	if err := os.WriteFile(local, payload.Random(1<<20+13), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, mode := range []struct{ name, passive, command string }{
@@ -121,7 +122,7 @@ func TestCurlActiveIPv6(t *testing.T) {
 	explicit, _ := ts.listenIPv6(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, randomBytes(t, 1<<20+31), 0o600); err != nil {
+	if err := os.WriteFile(local, payload.Random(1<<20+31), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	url := "ftp://alice:" + passwords["alice"] + "@" + explicit + "/curl6-active.bin"
@@ -141,7 +142,7 @@ func TestCurlActiveIPv6(t *testing.T) {
 func TestGoClientIPv6(t *testing.T) {
 	ts := startServer(t)
 	explicit, _ := ts.listenIPv6(t)
-	data := randomBytes(t, 3<<20+17)
+	data := payload.Random(3<<20 + 17)
 	dial := func(options ...ftp.DialOption) *ftp.ServerConn {
 		options = append([]ftp.DialOption{ftp.DialWithTimeout(10 * time.Second),
 			ftp.DialWithExplicitTLS(ts.clientTLS())}, options...)

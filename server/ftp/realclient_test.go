@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -57,7 +58,7 @@ func TestCurl(t *testing.T) {
 	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, randomBytes(t, 1<<20+3), 0o600); err != nil {
+	if err := os.WriteFile(local, payload.Random(1<<20+3), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := portOf(t, ts.addr)
@@ -105,7 +106,7 @@ func TestLftp(t *testing.T) {
 	ts := startServer(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, randomBytes(t, 1<<20+5), 0o600); err != nil {
+	if err := os.WriteFile(local, payload.Random(1<<20+5), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	back := filepath.Join(work, "back.bin")

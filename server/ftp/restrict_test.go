@@ -27,6 +27,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 	"github.com/pier-dev/pier/server/auth"
@@ -69,7 +70,7 @@ func startCurlUpload(t *testing.T, onDisk, url string, args ...string) *heldUplo
 // send writes one more chunk into the upload.
 func (h *heldUpload) send(t *testing.T) {
 	t.Helper()
-	data := randomBytes(t, chunk)
+	data := payload.Random(chunk)
 	if _, err := h.Stdin.Write(data); err != nil {
 		t.Fatalf("writing to curl: %v", err)
 	}

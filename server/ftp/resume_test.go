@@ -21,6 +21,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -31,7 +32,7 @@ func TestRealClientsResumeAndAppend(t *testing.T) {
 	realclient.Require(t, "curl", "lftp")
 	ts := startServer(t)
 	work := t.TempDir()
-	full := randomBytes(t, 10_000_000+9)
+	full := payload.Random(10_000_000 + 9)
 	fullFile := filepath.Join(work, "full.bin")
 	if err := os.WriteFile(fullFile, full, 0o600); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -77,7 +78,7 @@ func TestPythonFtplibSessionReuse(t *testing.T) {
 	work := t.TempDir()
 	script := filepath.Join(work, "ftplib_transfer.py")
 	upload := filepath.Join(work, "upload.bin")
-	payload := randomBytes(t, 300_000)
+	payload := payload.Random(300_000)
 	for name, data := range map[string][]byte{script: []byte(ftplibScript), upload: payload} {
 		if err := os.WriteFile(name, data, 0o600); err != nil {
 			t.Fatal(err)
@@ -132,7 +133,7 @@ func TestCurlNoSessionID(t *testing.T) {
 	ts := startServer(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	payload := randomBytes(t, 300_000)
+	payload := payload.Random(300_000)
 	if err := os.WriteFile(local, payload, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 )
 
 // TestGarbage: malformed commands get error replies and the session goes on; a line too long for a command
@@ -159,7 +160,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		s.LoginTimeout = time.Second
 		s.IdleTimeout = 2 * time.Second
 	})
-	writeHomeFile(t, ts, "alice", "big.bin", randomBytes(t, 8<<20))
+	writeHomeFile(t, ts, "alice", "big.bin", payload.Random(8<<20))
 	baseline := runtime.NumGoroutine()
 
 	for range 3 {

@@ -28,6 +28,7 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
@@ -107,7 +108,7 @@ func TestDisabledRefusesAUTH(t *testing.T) {
 	if err := plain.Login("alice", passwords["alice"]); err != nil {
 		t.Fatal(err)
 	}
-	data := randomBytes(t, 100_000)
+	data := payload.Random(100_000)
 	if err := plain.Stor("plain.bin", bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestImplicitTLS(t *testing.T) {
 	if err := c.Login("alice", passwords["alice"]); err != nil {
 		t.Fatal(err)
 	}
-	data := randomBytes(t, 200_000)
+	data := payload.Random(200_000)
 	if err := c.Stor("implicit.bin", bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}

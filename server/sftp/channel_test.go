@@ -27,6 +27,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
@@ -154,7 +155,7 @@ func TestSessionRequests(t *testing.T) {
 		t.Fatalf("sftp after a pty-req: %v", err)
 	}
 	defer func() { _ = client.Close() }()
-	data := randomBytes(t, 64<<10+5)
+	data := payload.Random(64<<10 + 5)
 	upload(t, client, "after-pty.bin", data)
 	if got := download(t, client, "after-pty.bin"); !bytes.Equal(got, data) {
 		t.Fatal("sftp round trip after a pty-req differs")

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
@@ -96,7 +97,7 @@ func TestKilledServerResumedUpload(t *testing.T) {
 
 	knownHosts := knownHostsFile(t, server.addr, filepath.Join(dir, "host_key"))
 	_, port, _ := net.SplitHostPort(server.addr)
-	data := randomBytes(t, 48<<20+5)
+	data := payload.Random(48<<20 + 5)
 	local := writeFile(t, t.TempDir(), "big.bin", data)
 	remote := filepath.Join(dir, "storage", "alice", "big.bin")
 	sftpCommand := func(command string, limitKbps int) *exec.Cmd {

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
@@ -45,7 +46,7 @@ func TestOpenSSHOverIPv6(t *testing.T) {
 	keyFile, knownHosts := opensshFiles(t, ts, addr, priv)
 
 	work := t.TempDir()
-	data := randomBytes(t, 1<<20+19)
+	data := payload.Random(1<<20 + 19)
 	local := filepath.Join(work, "payload.bin")
 	if err := os.WriteFile(local, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -112,7 +113,7 @@ func TestCurlSFTPOverIPv6(t *testing.T) {
 	}
 	fingerprint := strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
 	work := t.TempDir()
-	data := randomBytes(t, 1<<20+23)
+	data := payload.Random(1<<20 + 23)
 	local := filepath.Join(work, "payload.bin")
 	if err := os.WriteFile(local, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -138,7 +139,7 @@ func TestCurlSFTPOverIPv6(t *testing.T) {
 func TestGoClientOverIPv6(t *testing.T) {
 	ts := startServer(t)
 	addr := ts.listenIPv6(t)
-	data := randomBytes(t, 2<<20+29)
+	data := payload.Random(2<<20 + 29)
 	for name, method := range map[string]ssh.AuthMethod{
 		"password": ssh.Password(passwords["alice"]),
 		"key":      ssh.PublicKeys(ts.clientKey),

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 
 	"golang.org/x/crypto/ssh"
@@ -72,7 +73,7 @@ func TestOpenSSHClients(t *testing.T) {
 	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
 
 	work := t.TempDir()
-	data := randomBytes(t, 1<<20+7)
+	data := payload.Random(1<<20 + 7)
 	local := filepath.Join(work, "payload.bin")
 	if err := os.WriteFile(local, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -156,7 +157,7 @@ func TestCurlSFTP(t *testing.T) {
 	}
 	fingerprint := strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
 	work := t.TempDir()
-	data := randomBytes(t, 1<<20+3)
+	data := payload.Random(1<<20 + 3)
 	local := filepath.Join(work, "payload.bin")
 	if err := os.WriteFile(local, data, 0o600); err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ package sftp
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 
 	"github.com/pkg/sftp"
@@ -35,15 +35,6 @@ import (
 
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
-
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func upload(t *testing.T, c *sftp.Client, name string, data []byte) {
 	t.Helper()
@@ -78,7 +69,7 @@ func TestRoundTripsArePreciseAndDurable(t *testing.T) {
 	c := ts.mustDial(t, "alice")
 	for _, size := range []int{0, 1, 1 << 20, 8<<20 + 13} {
 		name := fmt.Sprintf("/file-%d.bin", size)
-		data := randomBytes(t, size)
+		data := payload.Random(size)
 		upload(t, c, name, data)
 		onDisk, err := os.ReadFile(filepath.Join(ts.storage, "alice", name))
 		if err != nil {
@@ -243,7 +234,7 @@ func TestEscapesStayInsideTheJail(t *testing.T) {
 func TestResumedUploadAndDownload(t *testing.T) {
 	ts := startServer(t)
 	c := ts.mustDial(t, "alice")
-	data := randomBytes(t, 3<<20)
+	data := payload.Random(3 << 20)
 	half := len(data) / 2
 
 	// An upload interrupted half way, then resumed at its offset without truncating.
@@ -481,7 +472,7 @@ func TestHundredMebibyteRoundTrip(t *testing.T) {
 	}
 	ts := startServer(t)
 	c := ts.mustDial(t, "alice")
-	data := randomBytes(t, 100<<20)
+	data := payload.Random(100 << 20)
 	upload(t, c, "/big.bin", data)
 	if got := download(t, c, "/big.bin"); !bytes.Equal(got, data) {
 		t.Fatal("100 MiB round trip differs")

@@ -37,6 +37,7 @@ import (
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -113,7 +114,7 @@ func testSFTP(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *localclus
 	}
 
 	work := t.TempDir()
-	payload := randomBytes(t, 1<<20+11)
+	payload := payload.Random(1<<20 + 11)
 	local := writeFile(t, work, "payload.bin", payload)
 	batch := writeFile(t, work, "batch", []byte(fmt.Sprintf("put %s payload.bin\nget payload.bin %s\n", local, filepath.Join(work, "back.bin"))))
 	port := strconv.Itoa(ep.SFTPPort)
@@ -138,7 +139,7 @@ var passiveConnect = regexp.MustCompile(`Connecting to \S+ \(\S+\) port (\d+)`)
 
 func testFTPS(t *testing.T, ep *localcluster.Endpoint, user, password string) {
 	work := t.TempDir()
-	payload := randomBytes(t, 256<<10+3)
+	payload := payload.Random(256<<10 + 3)
 	local := writeFile(t, work, "ftps.bin", payload)
 	userinfo := user + ":" + password
 	common := make([]string, 0, 16)

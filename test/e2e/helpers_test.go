@@ -189,15 +189,6 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 	return file
 }
 
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func fingerprintIn(key ssh.PublicKey, status []transferv1alpha1.HostKeyStatus) error {
 	fp := ssh.FingerprintSHA256(key)
 	for _, k := range status {

@@ -34,6 +34,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -321,7 +322,7 @@ func ftpRoundTrips(t *testing.T, host string, port int) {
 		"epsv": {"--ftp-pasv"},
 	}
 	for mode, flags := range modes {
-		payload := randomBytes(t, 200<<10+len(mode))
+		payload := payload.Random(200<<10 + len(mode))
 		local := writeFile(t, work, mode+".bin", payload)
 		args := append(append(append([]string{}, common...), flags...), "-T", local, base+mode+".bin")
 		command(t, "curl", args...)

@@ -44,6 +44,7 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -220,7 +221,7 @@ func testRestrictedPod(t *testing.T, n *nodeTarget, ep *localcluster.Endpoint, k
 
 	// The storage is writable for that user all the same: a round trip with OpenSSH's sftp.
 	work := t.TempDir()
-	payload := randomBytes(t, 300<<10+7)
+	payload := payload.Random(300<<10 + 7)
 	local := writeFile(t, work, "up.bin", payload)
 	script := fmt.Sprintf("mkdir dir\nput %s dir/up.bin\nget dir/up.bin %s\n", local, filepath.Join(work, "back.bin"))
 	if out, err := opensshAsIn(ep, knownHosts, "carol", "carol's password", script, work); err != nil {
@@ -304,7 +305,7 @@ func testTwoReplicas(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *lo
 		return nil
 	})
 	for i := range 12 {
-		payload := randomBytes(t, 32<<10+i)
+		payload := payload.Random(32<<10 + i)
 		name := fmt.Sprintf("shared-%d.bin", i)
 		if err := sftpPut(ep, login, name, payload); err != nil {
 			t.Fatalf("upload %d: %v", i, err)
