@@ -19,13 +19,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -68,28 +72,39 @@ func EndpointInfo(ctx context.Context, c client.Client, namespace, name string) 
 	}
 	e := &Endpoint{Namespace: namespace, Name: name, Host: "127.0.0.1"}
 	for _, p := range dep.Spec.Template.Spec.Containers[0].Ports {
-		port := int(p.ContainerPort)
-		switch {
-		case p.Name == "sftp":
-			e.SFTPPort = port
-		case p.Name == "ftp":
-			e.FTPPort = port
-		case p.Name == "ftps":
-			e.FTPSPort = port
-		case strings.HasPrefix(p.Name, "pasv-"):
-			if e.PassiveStart == 0 || port < e.PassiveStart {
-				e.PassiveStart = port
-			}
-			e.PassiveEnd = max(e.PassiveEnd, port)
-		}
+		e.addPort(p.Name, int(p.ContainerPort))
 	}
-	if te.Spec.SFTP != nil {
-		var err error
-		if e.KnownHosts, err = knownHosts(ctx, c, namespace, names.HostKeysSecret, e.SFTPPort, "127.0.0.1", "localhost"); err != nil {
-			return nil, err
-		}
+	if err := e.addKnownHosts(ctx, c, te, "127.0.0.1", "localhost"); err != nil {
+		return nil, err
 	}
 	return e, nil
+}
+
+// addPort records the port of the pod's or Service's port named name; the names are the ones render gives them.
+func (e *Endpoint) addPort(name string, port int) {
+	switch {
+	case name == "sftp":
+		e.SFTPPort = port
+	case name == "ftp":
+		e.FTPPort = port
+	case name == "ftps":
+		e.FTPSPort = port
+	case strings.HasPrefix(name, "pasv-"):
+		if e.PassiveStart == 0 || port < e.PassiveStart {
+			e.PassiveStart = port
+		}
+		e.PassiveEnd = max(e.PassiveEnd, port)
+	}
+}
+
+// addKnownHosts fills in KnownHosts for hosts on SFTPPort when te serves SFTP.
+func (e *Endpoint) addKnownHosts(ctx context.Context, c client.Client, te *transferv1alpha1.TransferEndpoint, hosts ...string) error {
+	if te.Spec.SFTP == nil {
+		return nil
+	}
+	var err error
+	e.KnownHosts, err = knownHosts(ctx, c, te.Namespace, render.NamesFor(te).HostKeysSecret, e.SFTPPort, hosts...)
+	return err
 }
 
 // knownHosts is one known_hosts line per host key in the host-key Secret, for the hosts on port.
@@ -100,17 +115,11 @@ func knownHosts(ctx context.Context, c client.Client, namespace, secretName stri
 	}
 	patterns := make([]string, 0, len(hosts))
 	for _, h := range hosts {
-		// OpenSSH looks a host up as [host]:port, except on its default port 22, where it is the bare host.
-		if port == 22 {
-			patterns = append(patterns, h)
-		} else {
-			patterns = append(patterns, fmt.Sprintf("[%s]:%d", h, port))
-		}
+		// [host]:port, or the bare host on OpenSSH's default port 22, as OpenSSH looks it up.
+		patterns = append(patterns, knownhosts.Normalize(net.JoinHostPort(h, strconv.Itoa(port))))
 	}
-	keys := mapsKeys(secret.Data)
-	slices.Sort(keys)
 	var out []byte
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(secret.Data)) {
 		signer, err := ssh.ParsePrivateKey(secret.Data[k])
 		if err != nil {
 			continue
@@ -138,36 +147,12 @@ func ServiceEndpoint(ctx context.Context, c client.Client, namespace, name strin
 	}
 	e := &Endpoint{Namespace: namespace, Name: name, Host: svc.Spec.ClusterIP}
 	for _, p := range svc.Spec.Ports {
-		port := int(p.Port)
-		switch {
-		case p.Name == "sftp":
-			e.SFTPPort = port
-		case p.Name == "ftp":
-			e.FTPPort = port
-		case p.Name == "ftps":
-			e.FTPSPort = port
-		case strings.HasPrefix(p.Name, "pasv-"):
-			if e.PassiveStart == 0 || port < e.PassiveStart {
-				e.PassiveStart = port
-			}
-			e.PassiveEnd = max(e.PassiveEnd, port)
-		}
+		e.addPort(p.Name, int(p.Port))
 	}
-	if te.Spec.SFTP != nil {
-		var err error
-		if e.KnownHosts, err = knownHosts(ctx, c, namespace, names.HostKeysSecret, e.SFTPPort, e.Host); err != nil {
-			return nil, err
-		}
+	if err := e.addKnownHosts(ctx, c, te, e.Host); err != nil {
+		return nil, err
 	}
 	return e, nil
-}
-
-func mapsKeys(m map[string][]byte) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // WaitReady waits until obj (a TransferEndpoint or TransferUser) has Ready=True for its current generation.
