@@ -19,7 +19,6 @@ package controlplane
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -71,10 +70,6 @@ func RepoRoot() string {
 	}
 }
 
-// CertManagerVersion is the cert-manager release whose CRDs StartWith installs. Its Go module ships them as plain
-// YAML under deploy/crds, so the Go module proxy is all a machine needs to get them.
-const CertManagerVersion = "v1.21.2"
-
 // Options says what to install besides pier's own CRDs.
 type Options struct {
 	// CertManagerCRDs installs cert-manager's CRDs (Certificate, Issuer, ...), for code that creates Certificates.
@@ -102,24 +97,6 @@ const DualStackServiceRanges = "10.0.0.0/16,fd9e:7069:6572:5e41::/112"
 
 // Start runs kube-apiserver and etcd from KUBEBUILDER_ASSETS and installs the CRDs under config/crd/bases.
 func Start() (*Env, error) { return StartWith(Options{}) }
-
-// CertManagerCRDDir downloads the cert-manager module through the Go module proxy (once; it is cached in the module
-// cache) and returns the folder holding its CRDs.
-func CertManagerCRDDir() (string, error) {
-	out, err := exec.Command("go", "mod", "download", "-json", "github.com/cert-manager/cert-manager@"+CertManagerVersion).Output()
-	if err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			err = fmt.Errorf("%w: %s", err, exitErr.Stderr)
-		}
-		return "", fmt.Errorf("downloading cert-manager %s for its CRDs: %w", CertManagerVersion, err)
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		return "", fmt.Errorf("reading `go mod download -json` output for cert-manager: %q", out)
-	}
-	return filepath.Join(mod.Dir, "deploy", "crds"), nil
-}
 
 // StartWith is Start with extra CRDs.
 func StartWith(opts Options) (*Env, error) {
