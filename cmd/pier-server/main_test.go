@@ -71,16 +71,7 @@ func TestPortableServesARealClient(t *testing.T) {
 	cmd.Env = environ()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-		}
-	}()
+	exited := start(t, cmd)
 
 	waitForFile(t, infoFile, exited, &stderr)
 	info := readInfo(t, infoFile)
@@ -106,6 +97,28 @@ func TestPortableServesARealClient(t *testing.T) {
 	_ = resp.Body.Close()
 
 	stopWithSIGTERM(t, cmd, exited, &stderr)
+}
+
+// start starts pier-server and returns where its exit arrives. If it still runs when the test ends (the test
+// failed before stopping it), it is killed.
+func start(t *testing.T, cmd *exec.Cmd) <-chan error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	done := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			_ = cmd.Process.Kill() // the server this test started; an error only says it has exited already
+			<-done
+			t.Log("pier-server killed at the end of the test")
+		}
+	})
+	return exited
 }
 
 // stopWithSIGTERM stops pier-server as Kubernetes does and fails the test unless it exits cleanly.
