@@ -19,7 +19,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -267,13 +266,7 @@ func TestWorksWithOnlyItsOwnSecret(t *testing.T) {
 // TestUnreachableAPIServer: the watcher keeps retrying, is not synced, and logs the failure once rather than once
 // per retry.
 func TestUnreachableAPIServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	_ = ln.Close() // nothing listens here now
-	cfg := &rest.Config{Host: "https://" + closed, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	cfg := controlplane.Unreachable(t)
 	w, rec := start(t, cfg, "default", "config")
 	eventually(t, "the failure is logged", func() error {
 		if !strings.Contains(rec.log(), "cannot watch the configuration Secret") {

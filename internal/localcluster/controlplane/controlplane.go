@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -289,3 +290,17 @@ func (e *Env) Namespace(t testing.TB) string {
 	})
 	return name
 }
+
+// Unreachable is a client configuration for an API server that is not there: an address on 127.0.0.1 that
+// nothing listens on, for tests of what a client does while the API server is down.
+func Unreachable(t testing.TB) *rest.Config {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	_ = ln.Close() // nothing listens here now
+	return &rest.Config{Host: "https://" + closed, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+}
+
