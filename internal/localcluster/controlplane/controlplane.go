@@ -304,3 +304,11 @@ func Unreachable(t testing.TB) *rest.Config {
 	return &rest.Config{Host: "https://" + closed, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
 }
 
+// CreateSecret creates the Secret namespace/name holding data, or fails the test.
+func (e *Env) CreateSecret(t testing.TB, namespace, name string, data map[string]string) {
+	t.Helper()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, StringData: data}
+	if err := e.Client.Create(context.Background(), secret); err != nil {
+		t.Fatalf("creating Secret %s/%s: %v", namespace, name, err)
+	}
+}

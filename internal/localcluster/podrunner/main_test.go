@@ -186,14 +186,6 @@ func createPod(t *testing.T, namespace, name string, spec corev1.PodSpec) *corev
 	return pod
 }
 
-func createSecret(t *testing.T, namespace, name string, data map[string]string) {
-	t.Helper()
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, StringData: data}
-	if _, err := k8s.CoreV1().Secrets(namespace).Create(context.Background(), secret, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // podReady waits until the pod is Running and Ready.
 func podReady(t *testing.T, namespace, name string) {
 	t.Helper()

@@ -199,7 +199,7 @@ func TestDeletedPodIsReplaced(t *testing.T) {
 func TestSecurityContext(t *testing.T) {
 	ns := env.Namespace(t)
 	startRunner(t, ns)
-	createSecret(t, ns, "keys", map[string]string{"key": "secret-value"})
+	env.CreateSecret(t, ns, "keys", map[string]string{"key": "secret-value"})
 	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.SecurityContext = &corev1.PodSecurityContext{
@@ -252,7 +252,7 @@ func TestSecurityContext(t *testing.T) {
 func TestSecretVolumeFollowsTheSecret(t *testing.T) {
 	ns := env.Namespace(t)
 	startRunner(t, ns)
-	createSecret(t, ns, "config", map[string]string{"config.yaml": "version: 1"})
+	env.CreateSecret(t, ns, "config", map[string]string{"config.yaml": "version: 1"})
 	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.Volumes = []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "config"}}}}
@@ -313,7 +313,7 @@ func TestMissingSecretWaits(t *testing.T) {
 		return nil
 	})
 
-	createSecret(t, ns, "later", map[string]string{"a": "b"})
+	env.CreateSecret(t, ns, "later", map[string]string{"a": "b"})
 	podReady(t, ns, "waiting")
 }
 
