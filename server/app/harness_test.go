@@ -205,6 +205,15 @@ func eventually(t *testing.T, what string, check func() error) {
 	poll.Until(t, what, 20*time.Second, check)
 }
 
+// canLogIn reports nil when user logs in with pw over SFTP; the connection is closed again.
+func (h *harness) canLogIn(user, pw string) error {
+	c, err := h.login(user, pw)
+	if err == nil {
+		_ = c.Close()
+	}
+	return err
+}
+
 func (h *harness) get(path string) (int, string, error) {
 	resp, err := http.Get("http://" + h.health + path)
 	if err != nil {
