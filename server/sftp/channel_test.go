@@ -21,15 +21,12 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // TestOpenSSHShellIsRefusedWithTheMessage runs OpenSSH's ssh the ways people try it on an SFTP server, some inside
@@ -40,11 +37,7 @@ func TestOpenSSHShellIsRefusedWithTheMessage(t *testing.T) {
 	realclient.Require(t, "ssh", "script")
 	ts := startServer(t)
 	_, port, _ := net.SplitHostPort(ts.addr)
-	priv, signer := testcreds.Ed25519(t)
-	users := append([]serverconfig.User{}, ts.users...)
-	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
-	ts.SetUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
+	keyFile, knownHosts := opensshAlice(t, ts, ts.addr)
 	const host = "alice@127.0.0.1"
 
 	for _, tc := range []struct {
@@ -106,14 +99,7 @@ func shellJoin(name string, args ...string) string {
 // forwarding stay refused, since nothing could use them.
 func TestSessionRequests(t *testing.T) {
 	ts := startServer(t)
-	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-		User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
-		HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
+	conn := ts.sshLogin(t, "alice")
 
 	sess, err := conn.NewSession()
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,17 +120,29 @@ func (ts *testServer) dial(t *testing.T, user string, method ssh.AuthMethod) (*s
 // dialAt is dial to one of the server's addresses.
 func (ts *testServer) dialAt(t *testing.T, addr, user string, method ssh.AuthMethod) (*sftp.Client, error) {
 	t.Helper()
-	s, err := servertest.DialSFTP(addr, &ssh.ClientConfig{
-		User:            user,
-		Auth:            []ssh.AuthMethod{method},
-		HostKeyCallback: ts.hostKeyCallback(t),
-		Timeout:         10 * time.Second,
-	})
+	s, err := servertest.DialSFTP(addr, ts.clientConfig(t, user, method))
 	if err != nil {
 		return nil, err
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s.Client, nil
+}
+
+// clientConfig logs a Go client in as user with methods, in order; the host key must be the one in the file.
+func (ts *testServer) clientConfig(t *testing.T, user string, methods ...ssh.AuthMethod) *ssh.ClientConfig {
+	t.Helper()
+	return &ssh.ClientConfig{User: user, Auth: methods, HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second}
+}
+
+// sshLogin logs in over SSH as user with the password, and closes the connection when the test ends.
+func (ts *testServer) sshLogin(t *testing.T, user string) *ssh.Client {
+	t.Helper()
+	conn, err := ssh.Dial("tcp", ts.addr, ts.clientConfig(t, user, ssh.Password(passwords[user])))
+	if err != nil {
+		t.Fatalf("logging in as %s: %v", user, err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
 
 func (ts *testServer) mustDial(t *testing.T, user string) *sftp.Client {
@@ -154,6 +167,16 @@ func (ts *testServer) hostKeyCallback(t *testing.T) ssh.HostKeyCallback {
 		}
 		return nil
 	}
+}
+
+// curlFingerprint is the SHA-256 fingerprint of the host key in the file, as curl's --hostpubsha256 takes it.
+func (ts *testServer) curlFingerprint(t *testing.T) string {
+	t.Helper()
+	hostKey, err := loadHostKey(ts.hostKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
 }
 
 var errHostKeyMismatch = errors.New("host key does not match the key file")

@@ -26,10 +26,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // TestOpenSSHOverIPv6 drives OpenSSH's sftp against [::1] (user@[::1], the host key pinned for [::1]:port) with a
@@ -39,11 +37,7 @@ func TestOpenSSHOverIPv6(t *testing.T) {
 	ts := startServer(t)
 	addr := ts.listenIPv6(t)
 	_, port, _ := net.SplitHostPort(addr)
-	priv, signer := testcreds.Ed25519(t)
-	users := append([]serverconfig.User{}, ts.users...)
-	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
-	ts.SetUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, addr, priv)
+	keyFile, knownHosts := opensshAlice(t, ts, addr)
 
 	work := t.TempDir()
 	data := payload.Random(1<<20 + 19)
@@ -107,17 +101,10 @@ func TestCurlSFTPOverIPv6(t *testing.T) {
 	realclient.Require(t, "curl")
 	ts := startServer(t)
 	addr := ts.listenIPv6(t)
-	hostKey, err := loadHostKey(ts.hostKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fingerprint := strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
+	fingerprint := ts.curlFingerprint(t)
 	work := t.TempDir()
 	data := payload.Random(1<<20 + 23)
-	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	local := writeFile(t, work, "payload.bin", data)
 	url := "sftp://" + addr + "/~/curl6.bin"
 	// -g: the brackets of [::1] are the URL's, not a glob.
 	base := []string{"-g", "--silent", "--show-error", "--fail", "--user", "alice:" + passwords["alice"], "--hostpubsha256", fingerprint}

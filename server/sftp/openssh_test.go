@@ -49,6 +49,17 @@ func opensshFiles(t *testing.T, ts *testServer, addr string, priv any) (keyFile,
 	return keyFile, knownHostsFile(t, addr, ts.hostKeyFile)
 }
 
+// opensshAlice replaces alice's key with one whose private half OpenSSH can use, and returns what an OpenSSH
+// client needs to talk to ts at addr as her (see opensshFiles).
+func opensshAlice(t *testing.T, ts *testServer, addr string) (keyFile, knownHosts string) {
+	t.Helper()
+	priv, signer := testcreds.Ed25519(t)
+	users := append([]serverconfig.User{}, ts.users...)
+	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
+	ts.SetUsers(t, users)
+	return opensshFiles(t, ts, addr, priv)
+}
+
 // knownHostsFile writes a known_hosts file pinning the host key in hostKeyFile for the server at addr.
 func knownHostsFile(t *testing.T, addr, hostKeyFile string) string {
 	t.Helper()
@@ -64,13 +75,7 @@ func TestOpenSSHClients(t *testing.T) {
 	realclient.Require(t, "sftp", "scp", "sshpass")
 	ts := startServer(t)
 	_, port, _ := net.SplitHostPort(ts.addr)
-
-	// Replace alice's key with one whose private half we can hand to OpenSSH.
-	priv, signer := testcreds.Ed25519(t)
-	users := append([]serverconfig.User{}, ts.users...)
-	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
-	ts.SetUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
+	keyFile, knownHosts := opensshAlice(t, ts, ts.addr)
 
 	work := t.TempDir()
 	data := payload.Random(1<<20 + 7)
@@ -151,17 +156,10 @@ func TestOpenSSHClients(t *testing.T) {
 func TestCurlSFTP(t *testing.T) {
 	realclient.Require(t, "curl")
 	ts := startServer(t)
-	hostKey, err := loadHostKey(ts.hostKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fingerprint := strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
+	fingerprint := ts.curlFingerprint(t)
 	work := t.TempDir()
 	data := payload.Random(1<<20 + 3)
-	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	local := writeFile(t, work, "payload.bin", data)
 	url := "sftp://" + ts.addr + "/~/curl.bin"
 	base := []string{"--silent", "--show-error", "--fail", "--user", "alice:" + passwords["alice"], "--hostpubsha256", fingerprint}
 	if out, err := exec.Command("curl", append(base, "-T", local, url)...).CombinedOutput(); err != nil {

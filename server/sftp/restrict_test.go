@@ -387,10 +387,7 @@ func TestSessionsFollowCredentialChanges(t *testing.T) {
 
 	byPassword := mustClient(t)(ts.dial(t, "alice", ssh.Password(passwords["alice"])))
 	byKeyB := mustClient(t)(ts.dial(t, "alice", ssh.PublicKeys(keyB)))
-	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-		User: "carol", Auth: []ssh.AuthMethod{ssh.PublicKeys(carolKey), ssh.Password("carol-pw")},
-		HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-	})
+	conn, err := ssh.Dial("tcp", ts.addr, ts.clientConfig(t, "carol", ssh.PublicKeys(carolKey), ssh.Password("carol-pw")))
 	if err != nil {
 		t.Fatalf("carol's two-factor login: %v", err)
 	}

@@ -28,12 +28,9 @@ import (
 	"testing"
 
 	"github.com/pkg/sftp"
-	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // opensshClient runs OpenSSH's sftp against ts as alice, with a key and the host key pinned.
@@ -47,11 +44,7 @@ type opensshClient struct {
 func newOpenSSHClient(t *testing.T, ts *testServer) *opensshClient {
 	t.Helper()
 	realclient.Require(t, "sftp")
-	priv, signer := testcreds.Ed25519(t)
-	users := append([]serverconfig.User{}, ts.users...)
-	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
-	ts.SetUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
+	keyFile, knownHosts := opensshAlice(t, ts, ts.addr)
 	_, port, _ := net.SplitHostPort(ts.addr)
 	return &opensshClient{t: t, port: port, keyFile: keyFile, knownHosts: knownHosts}
 }
@@ -150,11 +143,7 @@ func TestOpenSSHResumedDownloads(t *testing.T) {
 func TestCurlAppend(t *testing.T) {
 	realclient.Require(t, "curl")
 	ts := startServer(t)
-	hostKey, err := loadHostKey(ts.hostKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fingerprint := strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
+	fingerprint := ts.curlFingerprint(t)
 	head := []byte("existing head of the file\n")
 	tail := payload.Random(5_000_000 + 11)
 	writeFile(t, filepath.Join(ts.storage, "alice"), "log.bin", head)

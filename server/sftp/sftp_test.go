@@ -118,14 +118,7 @@ func TestWrongPasswordsBanTheClient(t *testing.T) {
 
 func TestShellAndExecRefusedWithMessage(t *testing.T) {
 	ts := startServer(t)
-	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-		User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
-		HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
+	conn := ts.sshLogin(t, "alice")
 	sess, err := conn.NewSession()
 	if err != nil {
 		t.Fatal(err)
@@ -404,13 +397,7 @@ func TestMalformedInputIsRefused(t *testing.T) {
 // sftpChannel opens a raw "sftp" subsystem channel as alice, to send hand-made packets.
 func sftpChannel(t *testing.T, ts *testServer) (ssh.Channel, *ssh.Client) {
 	t.Helper()
-	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-		User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
-		HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := ts.sshLogin(t, "alice")
 	ch, reqs, err := conn.OpenChannel("session", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -496,18 +483,14 @@ func TestTwoFactorLogin(t *testing.T) {
 		"key then password": {key, password},
 		"password then key": {password, key},
 	} {
-		conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-			User: "alice", Auth: methods, HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-		})
+		conn, err := ssh.Dial("tcp", ts.addr, ts.clientConfig(t, "alice", methods...))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		_ = conn.Close()
 	}
 	wrongSecond := []ssh.AuthMethod{key, ssh.Password("wrong")}
-	if conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-		User: "alice", Auth: wrongSecond, HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-	}); err == nil {
+	if conn, err := ssh.Dial("tcp", ts.addr, ts.clientConfig(t, "alice", wrongSecond...)); err == nil {
 		_ = conn.Close()
 		t.Fatal("the right key with a wrong password logged in")
 	}
@@ -547,10 +530,9 @@ func TestWeakAlgorithmsRefused(t *testing.T) {
 		"NIST ECDH only":  {KeyExchanges: []string{ssh.KeyExchangeECDHP256}},
 	}
 	for name, algorithms := range weak {
-		conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-			Config: algorithms, User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
-			HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-		})
+		cfg := ts.clientConfig(t, "alice", ssh.Password(passwords["alice"]))
+		cfg.Config = algorithms
+		conn, err := ssh.Dial("tcp", ts.addr, cfg)
 		if err == nil {
 			_ = conn.Close()
 			t.Errorf("a client offering only %s connected", name)
