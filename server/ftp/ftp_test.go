@@ -239,9 +239,7 @@ func TestCommands(t *testing.T) {
 func TestRawCommands(t *testing.T) {
 	ts := startServer(t)
 	writeHomeFile(t, ts, "alice", "f.txt", []byte("12345"))
-	raw := rawDial(t, ts.addr, nil)
-	raw.authTLS(ts.clientTLS())
-	raw.login("alice")
+	raw := rawLogin(t, ts, ts.addr, "alice")
 	feat := raw.expect(211, "FEAT")
 	for _, f := range []string{"UTF8", "MLST", "MLSD", "EPSV", "EPRT", "REST STREAM", "SIZE", "MDTM", "MFMT", "AUTH TLS", "PROT", "AVBL"} {
 		if !strings.Contains(feat, f) {

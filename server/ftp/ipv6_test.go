@@ -197,11 +197,7 @@ func TestPassiveIPv6(t *testing.T) {
 			settings := ts.settings
 			settings.PublicAddresses = public
 			ts.SetSettings(settings)
-			c := rawDial(t, explicit, nil)
-			c.authTLS(ts.clientTLS())
-			c.login("alice")
-			c.expect(200, "PBSZ 0")
-			c.expect(200, "PROT P")
+			c := protectedSession(t, ts, explicit)
 			if msg := c.expect(501, "PASV"); !strings.Contains(msg, "EPSV") {
 				t.Fatalf("PASV over IPv6: %q does not name EPSV", msg)
 			}
@@ -213,11 +209,7 @@ func TestPassiveIPv6(t *testing.T) {
 
 	// A stranger: an address of this machine that the test set up, which is not the client's.
 	ns := testnet.NewNamespace(t)
-	c := rawDial(t, explicit, nil)
-	c.authTLS(ts.clientTLS())
-	c.login("alice")
-	c.expect(200, "PBSZ 0")
-	c.expect(200, "PROT P")
+	c := protectedSession(t, ts, explicit)
 	port := c.epsv()
 	dialer := net.Dialer{LocalAddr: &net.TCPAddr{IP: ns.HostAddr.AsSlice()}, Timeout: 10 * time.Second}
 	stranger, err := dialer.Dial("tcp", net.JoinHostPort(ns.HostAddr.String(), fmt.Sprint(port)))
