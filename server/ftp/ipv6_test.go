@@ -78,24 +78,16 @@ func TestLftpIPv6(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			dir := "incoming-" + mode.name
 			back := filepath.Join(work, mode.name+".bin")
-			script := strings.Join([]string{
-				"set cmd:fail-exit true",
-				"set net:max-retries 1",
-				"set net:timeout 10",
-				"set ssl:ca-file " + ts.ca.CAFile,
-				"set ssl:verify-certificate true",
-				"set ftp:ssl-force true",
-				"set ftp:ssl-protect-data true",
-				"set ftp:ssl-protect-list true",
-				"set ftp:passive-mode " + mode.passive,
+			script := ts.lftpScript(
+				"set ftp:passive-mode "+mode.passive,
 				"debug 5", // prints the commands, which the test checks
 				fmt.Sprintf("open -u alice,%s ftp://%s", passwords["alice"], explicit),
-				"mkdir " + dir,
-				"put " + local + " -o " + dir + "/lftp6.bin",
-				"ls " + dir,
-				"get " + dir + "/lftp6.bin -o " + back,
+				"mkdir "+dir,
+				"put "+local+" -o "+dir+"/lftp6.bin",
+				"ls "+dir,
+				"get "+dir+"/lftp6.bin -o "+back,
 				"bye",
-			}, "; ")
+			)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			out, err := exec.CommandContext(ctx, "lftp", "-c", script).CombinedOutput()

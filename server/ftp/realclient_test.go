@@ -111,25 +111,28 @@ func TestLftp(t *testing.T) {
 	}
 	back := filepath.Join(work, "back.bin")
 	port := portOf(t, ts.addr)
-	script := strings.Join([]string{
-		"set cmd:fail-exit true",
-		"set net:max-retries 1",
-		"set net:timeout 10",
-		"set ssl:ca-file " + ts.ca.CAFile,
-		"set ssl:verify-certificate true",
-		"set ftp:ssl-force true",
-		"set ftp:ssl-protect-data true",
-		"set ftp:ssl-protect-list true",
+	script := ts.lftpScript(
 		fmt.Sprintf("open -u alice,%s -p %s 127.0.0.1", passwords["alice"], port),
 		"mkdir incoming",
-		"put " + local + " -o incoming/lftp.bin",
+		"put "+local+" -o incoming/lftp.bin",
 		"ls incoming",
-		"get incoming/lftp.bin -o " + back,
+		"get incoming/lftp.bin -o "+back,
 		"bye",
-	}, "; ")
+	)
 	run(t, "lftp", "-c", script)
 	sameFile(t, local, filepath.Join(ts.home("alice"), "incoming", "lftp.bin"))
 	sameFile(t, local, back)
+}
+
+// lftpScript is an lftp -c script running commands over explicit FTPS with protected data connections and
+// listings, trusting the test CA alone, and stopping at the first command that fails.
+func (ts *testServer) lftpScript(commands ...string) string {
+	settings := []string{
+		"set cmd:fail-exit true", "set net:max-retries 1", "set net:timeout 10",
+		"set ssl:ca-file " + ts.ca.CAFile, "set ssl:verify-certificate true",
+		"set ftp:ssl-force true", "set ftp:ssl-protect-data true", "set ftp:ssl-protect-list true",
+	}
+	return strings.Join(append(settings, commands...), "; ")
 }
 
 func portOf(t *testing.T, addr string) string {
