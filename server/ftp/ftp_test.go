@@ -31,6 +31,18 @@ import (
 	"github.com/pier-dev/pier/internal/testsupport/payload"
 )
 
+// roundTrip uploads n random bytes as name and downloads them again, failing the test if anything differs.
+func roundTrip(t *testing.T, c *ftp.ServerConn, name string, n int) {
+	t.Helper()
+	data := payload.Random(n)
+	if err := c.Stor(name, bytes.NewReader(data)); err != nil {
+		t.Fatalf("STOR %s: %v", name, err)
+	}
+	if got := retrieve(t, c, name, 0); !bytes.Equal(got, data) {
+		t.Fatalf("the round trip of %s differs: %d bytes back, %d sent", name, len(got), len(data))
+	}
+}
+
 func retrieve(t *testing.T, c *ftp.ServerConn, name string, offset uint64) []byte {
 	t.Helper()
 	resp, err := c.RetrFrom(name, offset)

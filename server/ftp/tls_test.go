@@ -15,7 +15,6 @@
 package ftp
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -28,7 +27,6 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
@@ -106,13 +104,7 @@ func TestDisabledRefusesAUTH(t *testing.T) {
 	if err := plain.Login("alice", passwords["alice"]); err != nil {
 		t.Fatal(err)
 	}
-	data := payload.Random(100_000)
-	if err := plain.Stor("plain.bin", bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	if got := retrieve(t, plain, "plain.bin", 0); !bytes.Equal(got, data) {
-		t.Fatal("plain FTP round trip differs")
-	}
+	roundTrip(t, plain, "plain.bin", 100_000)
 }
 
 // TestOptional: plaintext and TLS clients both work; with TLS, PROT C is allowed.
@@ -151,13 +143,7 @@ func TestImplicitTLS(t *testing.T) {
 	if err := c.Login("alice", passwords["alice"]); err != nil {
 		t.Fatal(err)
 	}
-	data := payload.Random(200_000)
-	if err := c.Stor("implicit.bin", bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	if got := retrieve(t, c, "implicit.bin", 0); !bytes.Equal(got, data) {
-		t.Fatal("implicit FTPS round trip differs")
-	}
+	roundTrip(t, c, "implicit.bin", 200_000)
 	raw := rawDial(t, ts.implicitAddr, ts.clientTLS())
 	raw.expect(503, "AUTH TLS")
 	raw.login("alice")
