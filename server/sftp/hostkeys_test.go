@@ -25,9 +25,17 @@ import (
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
-// offers reports whether the signers are exactly the one key want.
-func offers(t *testing.T, signers []ssh.Signer, want ssh.PublicKey) {
+// offers checks that h offers exactly the one key want. A problem that is not empty names what Signers must
+// report meanwhile, as an error; with none, Signers must report nothing.
+func offers(t *testing.T, h *HostKeys, want ssh.PublicKey, problem string) {
 	t.Helper()
+	signers, err := h.Signers()
+	switch {
+	case problem == "" && err != nil:
+		t.Fatal(err)
+	case problem != "" && err == nil:
+		t.Errorf("Signers did not report %s", problem)
+	}
 	if len(signers) != 1 || !bytes.Equal(signers[0].PublicKey().Marshal(), want.Marshal()) {
 		got := make([]string, 0, len(signers))
 		for _, s := range signers {
@@ -49,27 +57,15 @@ func TestHostKeysAreKeptWhenTheirFileGoes(t *testing.T) {
 	if err := os.Remove(file); err != nil {
 		t.Fatal(err)
 	}
-	signers, err := h.Signers()
-	if err == nil {
-		t.Error("Signers did not report the missing file")
-	}
-	offers(t, signers, first)
+	offers(t, h, first, "the missing file")
 
 	if err := os.WriteFile(file, []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	signers, err = h.Signers()
-	if err == nil {
-		t.Error("Signers did not report the unparsable file")
-	}
-	offers(t, signers, first)
+	offers(t, h, first, "the unparsable file")
 
 	second := testcreds.WriteHostKey(t, file)
-	signers, err = h.Signers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	offers(t, signers, second)
+	offers(t, h, second, "")
 }
 
 func TestSetFilesKeepsTheKeysUntilTheNewFilesLoad(t *testing.T) {
@@ -85,18 +81,10 @@ func TestSetFilesKeepsTheKeysUntilTheNewFilesLoad(t *testing.T) {
 	if err := h.SetFiles([]string{next}); err == nil {
 		t.Fatal("SetFiles did not report that the new file is missing")
 	}
-	signers, err := h.Signers()
-	if err == nil {
-		t.Error("Signers did not report that the new file is still missing")
-	}
-	offers(t, signers, first)
+	offers(t, h, first, "that the new file is still missing")
 
 	second := testcreds.WriteHostKey(t, next)
-	signers, err = h.Signers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	offers(t, signers, second)
+	offers(t, h, second, "")
 }
 
 func TestNewHostKeysNeedsUsableFiles(t *testing.T) {
