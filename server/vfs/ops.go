@@ -147,15 +147,7 @@ func (f *FS) rename(from, to string, exists error) error {
 		return fmt.Errorf("rename: %w", err)
 	}
 	fail := func(err error) error {
-		var linkErr *os.LinkError
-		var pathErr *fs.PathError
-		switch {
-		case errors.As(err, &linkErr):
-			err = linkErr.Err
-		case errors.As(err, &pathErr):
-			err = pathErr.Err
-		}
-		return &os.LinkError{Op: "rename", Old: jailPath(oldName), New: jailPath(newName), Err: err}
+		return &os.LinkError{Op: "rename", Old: jailPath(oldName), New: jailPath(newName), Err: withoutDiskPaths(err)}
 	}
 	if oldName == "." || newName == "." {
 		return fail(errHomeDirectory)
