@@ -114,13 +114,13 @@ func testSFTP(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *localclus
 	}
 
 	work := t.TempDir()
-	payload := payload.Random(1<<20 + 11)
-	local := writeFile(t, work, "payload.bin", payload)
+	content := payload.Random(1<<20 + 11)
+	local := writeFile(t, work, "payload.bin", content)
 	batch := writeFile(t, work, "batch", []byte(fmt.Sprintf("put %s payload.bin\nget payload.bin %s\n", local, filepath.Join(work, "back.bin"))))
 	port := strconv.Itoa(ep.SFTPPort)
 	command(t, "sftp", append(realclient.OpenSSHOptions(knownHosts), "-b", batch, "-P", port, "-i", key.file,
 		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "alice@"+ep.Host)...)
-	if back := readFile(t, filepath.Join(work, "back.bin")); !bytes.Equal(back, payload) {
+	if back := readFile(t, filepath.Join(work, "back.bin")); !bytes.Equal(back, content) {
 		t.Fatal("the file downloaded with OpenSSH sftp differs from the one uploaded")
 	}
 
@@ -139,8 +139,8 @@ var passiveConnect = regexp.MustCompile(`Connecting to \S+ \(\S+\) port (\d+)`)
 
 func testFTPS(t *testing.T, ep *localcluster.Endpoint, user, password string) {
 	work := t.TempDir()
-	payload := payload.Random(256<<10 + 3)
-	local := writeFile(t, work, "ftps.bin", payload)
+	content := payload.Random(256<<10 + 3)
+	local := writeFile(t, work, "ftps.bin", content)
 	userinfo := user + ":" + password
 	common := make([]string, 0, 16)
 	common = append(common, "--silent", "--show-error", "--fail", "--max-time", "30", "--cacert", target.CAFile(), "--user", userinfo)
@@ -157,13 +157,13 @@ func testFTPS(t *testing.T, ep *localcluster.Endpoint, user, password string) {
 	}
 	back := filepath.Join(work, "back.bin")
 	command(t, "curl", append(append([]string{"--ssl-reqd"}, common...), "-o", back, explicit+"ftps.bin")...)
-	if !bytes.Equal(readFile(t, back), payload) {
+	if !bytes.Equal(readFile(t, back), content) {
 		t.Fatal("explicit FTPS round trip differs")
 	}
 
 	implicitBack := filepath.Join(work, "implicit.bin")
 	command(t, "curl", append(common, "-o", implicitBack, fmt.Sprintf("ftps://%s/ftps.bin", net.JoinHostPort(ep.Host, strconv.Itoa(ep.FTPSPort))))...)
-	if !bytes.Equal(readFile(t, implicitBack), payload) {
+	if !bytes.Equal(readFile(t, implicitBack), content) {
 		t.Fatal("implicit FTPS download differs")
 	}
 
@@ -176,7 +176,7 @@ func testFTPS(t *testing.T, ep *localcluster.Endpoint, user, password string) {
 	script := fmt.Sprintf("set ssl:ca-file %s; set ftp:ssl-force true; set ftp:ssl-protect-data true; "+
 		"set net:max-retries 1; set net:timeout 20; ls; get ftps.bin -o %s; bye", target.CAFile(), filepath.Join(work, "lftp.bin"))
 	command(t, "lftp", "-u", user+","+password, "-e", script, net.JoinHostPort(ep.Host, strconv.Itoa(ep.FTPPort)))
-	if !bytes.Equal(readFile(t, filepath.Join(work, "lftp.bin")), payload) {
+	if !bytes.Equal(readFile(t, filepath.Join(work, "lftp.bin")), content) {
 		t.Fatal("lftp download differs")
 	}
 }

@@ -322,14 +322,14 @@ func ftpRoundTrips(t *testing.T, host string, port int) {
 		"epsv": {"--ftp-pasv"},
 	}
 	for mode, flags := range modes {
-		payload := payload.Random(200<<10 + len(mode))
-		local := writeFile(t, work, mode+".bin", payload)
+		content := payload.Random(200<<10 + len(mode))
+		local := writeFile(t, work, mode+".bin", content)
 		args := append(append(append([]string{}, common...), flags...), "-T", local, base+mode+".bin")
 		command(t, "curl", args...)
 		back := filepath.Join(work, mode+"-back.bin")
 		args = append(append(append([]string{}, common...), flags...), "-o", back, base+mode+".bin")
 		command(t, "curl", args...)
-		if !bytes.Equal(readFile(t, back), payload) {
+		if !bytes.Equal(readFile(t, back), content) {
 			t.Fatalf("%s: the file read back differs", mode)
 		}
 	}

@@ -221,13 +221,13 @@ func testRestrictedPod(t *testing.T, n *nodeTarget, ep *localcluster.Endpoint, k
 
 	// The storage is writable for that user all the same: a round trip with OpenSSH's sftp.
 	work := t.TempDir()
-	payload := payload.Random(300<<10 + 7)
-	local := writeFile(t, work, "up.bin", payload)
+	content := payload.Random(300<<10 + 7)
+	local := writeFile(t, work, "up.bin", content)
 	script := fmt.Sprintf("mkdir dir\nput %s dir/up.bin\nget dir/up.bin %s\n", local, filepath.Join(work, "back.bin"))
 	if out, err := opensshAsIn(ep, knownHosts, "carol", "carol's password", script, work); err != nil {
 		t.Fatalf("upload to the storage: %v\n%s", err, out)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(work, "back.bin")), payload) {
+	if !bytes.Equal(readFile(t, filepath.Join(work, "back.bin")), content) {
 		t.Fatal("the file read back from the storage differs")
 	}
 }
@@ -305,16 +305,16 @@ func testTwoReplicas(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *lo
 		return nil
 	})
 	for i := range 12 {
-		payload := payload.Random(32<<10 + i)
+		content := payload.Random(32<<10 + i)
 		name := fmt.Sprintf("shared-%d.bin", i)
-		if err := sftpPut(ep, login, name, payload); err != nil {
+		if err := sftpPut(ep, login, name, content); err != nil {
 			t.Fatalf("upload %d: %v", i, err)
 		}
 		got, err := sftpGet(ep, login, name)
 		if err != nil {
 			t.Fatalf("download %d in a new session: %v", i, err)
 		}
-		if !bytes.Equal(got, payload) {
+		if !bytes.Equal(got, content) {
 			t.Fatalf("file %d read back in a new session differs", i)
 		}
 	}
