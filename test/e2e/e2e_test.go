@@ -69,9 +69,7 @@ func TestEndToEnd(t *testing.T) {
 	knownHosts := writeFile(t, t.TempDir(), "known_hosts", ep.KnownHosts)
 
 	key := newUserKey(t)
-	create(t, passwordSecret("alice-pw", "alice's first password"))
-	alice := newUser("alice")
-	alice.Spec.Password = &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: "alice-pw"}}
+	alice := withPassword(t, newUser(namespace, endpointName, "alice"), "alice's first password")
 	alice.Spec.AuthorizedKeys = &transferv1alpha1.AuthorizedKeysSource{Keys: []string{key.authorized}}
 	create(t, alice)
 	waitReady(t, alice)
@@ -191,7 +189,7 @@ func testUserChanges(t *testing.T, ep *localcluster.Endpoint, aliceKey userKey) 
 	defer func() { _ = open.Close() }()
 
 	// A new user with a generated password logs in within seconds of becoming Ready, without a restart.
-	bob := newUser("bob")
+	bob := newUser(namespace, endpointName, "bob")
 	bob.Spec.GeneratePassword = true
 	created := time.Now()
 	create(t, bob)

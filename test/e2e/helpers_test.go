@@ -91,21 +91,31 @@ func privateKeyPEM(t *testing.T, priv ed25519.PrivateKey, comment string) []byte
 	return pem.EncodeToMemory(block)
 }
 
-func passwordSecret(name, password string) *corev1.Secret {
+func passwordSecret(namespace, name, password string) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Data:       map[string][]byte{transferv1alpha1.DefaultPasswordKey: []byte(password)},
 	}
 }
 
-func newUser(name string) *transferv1alpha1.TransferUser {
+// newUser is the user name of endpoint, logging in as name.
+func newUser(namespace, endpoint, name string) *transferv1alpha1.TransferUser {
 	return &transferv1alpha1.TransferUser{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Spec: transferv1alpha1.TransferUserSpec{
-			EndpointRef: transferv1alpha1.LocalObjectReference{Name: endpointName},
+			EndpointRef: transferv1alpha1.LocalObjectReference{Name: endpoint},
 			Username:    name,
 		},
 	}
+}
+
+// withPassword creates the Secret NAME-pw holding password beside u, and gives u the password in it.
+func withPassword(t *testing.T, u *transferv1alpha1.TransferUser, password string) *transferv1alpha1.TransferUser {
+	t.Helper()
+	secret := passwordSecret(u.Namespace, u.Name+"-pw", password)
+	create(t, secret)
+	u.Spec.Password = &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: secret.Name}}
+	return u
 }
 
 // sshConfig logs in with the methods given and records the host key the server presented.

@@ -69,16 +69,7 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 		},
 	}
 	create(t, te)
-	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ftpNamespace, Name: "erin-pw"},
-		Data: map[string][]byte{transferv1alpha1.DefaultPasswordKey: []byte("erin's password")}})
-	erin := &transferv1alpha1.TransferUser{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ftpNamespace, Name: "erin"},
-		Spec: transferv1alpha1.TransferUserSpec{
-			EndpointRef: transferv1alpha1.LocalObjectReference{Name: ftpEndpoint},
-			Username:    "erin",
-			Password:    &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: "erin-pw"}},
-		},
-	}
+	erin := withPassword(t, newUser(ftpNamespace, ftpEndpoint, "erin"), "erin's password")
 	create(t, erin)
 	waitReady(t, te)
 	waitReady(t, erin)

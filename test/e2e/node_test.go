@@ -128,17 +128,7 @@ func TestNodeEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	knownHosts := writeFile(t, t.TempDir(), "known_hosts", ep.KnownHosts)
-	pw := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: nodeNamespace, Name: "carol-pw"},
-		Data: map[string][]byte{transferv1alpha1.DefaultPasswordKey: []byte("carol's password")}}
-	create(t, pw)
-	carol := &transferv1alpha1.TransferUser{
-		ObjectMeta: metav1.ObjectMeta{Namespace: nodeNamespace, Name: "carol"},
-		Spec: transferv1alpha1.TransferUserSpec{
-			EndpointRef: transferv1alpha1.LocalObjectReference{Name: nodeEndpoint},
-			Username:    "carol",
-			Password:    &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: "carol-pw"}},
-		},
-	}
+	carol := withPassword(t, newUser(nodeNamespace, nodeEndpoint, "carol"), "carol's password")
 	create(t, carol)
 	waitReady(t, carol)
 

@@ -62,9 +62,7 @@ func testRevocation(t *testing.T, ep *localcluster.Endpoint, knownHosts string) 
 	}
 	upload := writeFile(t, work, "upload.txt", []byte("new data\n"))
 
-	create(t, passwordSecret("heidi-pw", "heidi's password"))
-	heidi := newUser("heidi")
-	heidi.Spec.Password = &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: "heidi-pw"}}
+	heidi := withPassword(t, newUser(namespace, endpointName, "heidi"), "heidi's password")
 	create(t, heidi)
 	waitReady(t, heidi)
 	if out, err := opensshAs(ep, knownHosts, "heidi", "heidi's password", "put "+upload+" first.txt\n", work); err != nil {
@@ -93,7 +91,7 @@ func testRevocation(t *testing.T, ep *localcluster.Endpoint, knownHosts string) 
 	}
 
 	// The Secret deleted: the password is revoked at once.
-	if err := c.Delete(ctx, passwordSecret("heidi-pw", "")); err != nil {
+	if err := c.Delete(ctx, passwordSecret(namespace, "heidi-pw", "")); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "heidi's password is revoked", func() error {
@@ -107,26 +105,22 @@ func testRevocation(t *testing.T, ep *localcluster.Endpoint, knownHosts string) 
 	// A user whose key Secret holds 12,000 keys (about a megabyte) holds nobody else up.
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "mallory-keys"},
 		Data: map[string][]byte{"authorized_keys": manyKeys(12000)}})
-	mallory := newUser("mallory")
+	mallory := newUser(namespace, endpointName, "mallory")
 	mallory.Spec.AuthorizedKeys = &transferv1alpha1.AuthorizedKeysSource{SecretRef: &transferv1alpha1.SecretKeyReference{Name: "mallory-keys"}}
 	create(t, mallory)
 	for _, name := range []string{"walt", "xena"} {
-		create(t, passwordSecret(name+"-pw", name+"'s password"))
-		tu := newUser(name)
-		tu.Spec.Password = &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: name + "-pw"}}
+		tu := withPassword(t, newUser(namespace, endpointName, name), name+"'s password")
 		create(t, tu)
 		waitReady(t, tu)
 	}
 	waitReason(t, mallory, "TooManyKeys")
-	if err := c.Delete(ctx, newUser("walt")); err != nil {
+	if err := c.Delete(ctx, newUser(namespace, endpointName, "walt")); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Patch(ctx, newUser("xena"), client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"disabled":true}}`))); err != nil {
+	if err := c.Patch(ctx, newUser(namespace, endpointName, "xena"), client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"disabled":true}}`))); err != nil {
 		t.Fatal(err)
 	}
-	create(t, passwordSecret("yuri-pw", "yuri's password"))
-	yuri := newUser("yuri")
-	yuri.Spec.Password = &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: "yuri-pw"}}
+	yuri := withPassword(t, newUser(namespace, endpointName, "yuri"), "yuri's password")
 	create(t, yuri)
 	for _, name := range []string{"walt", "xena"} {
 		eventually(t, name+" is locked out", func() error {
