@@ -477,30 +477,7 @@ const localPV = "e2e-node-data"
 // restricted Pod Security Standard. The volume and the folder go when the test ends.
 func localClaim(t *testing.T, namespace, name string) string {
 	t.Helper()
-	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "pier-e2e-node-volume-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pv := &corev1.PersistentVolume{
-		ObjectMeta: metav1.ObjectMeta{Name: localPV},
-		Spec: corev1.PersistentVolumeSpec{
-			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
-			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
-			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-			StorageClassName:              "pier-e2e-local",
-			PersistentVolumeSource:        corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: dir}},
-			ClaimRef:                      &corev1.ObjectReference{Namespace: namespace, Name: name},
-			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpExists}},
-			}}}},
-		},
-	}
-	create(t, pv)
-	t.Cleanup(func() {
-		_ = target.Client().Delete(ctx, pv)
-		_ = os.RemoveAll(dir)
-	})
+	localVolume(t, localPV, namespace, name, corev1.ReadWriteMany, "pier-e2e-local")
 	create(t, &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Spec: corev1.PersistentVolumeClaimSpec{
