@@ -101,15 +101,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func testSFTP(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *localcluster.Endpoint, knownHosts string, key userKey) {
-	var presented ssh.PublicKey
-	session, err := sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
-	if err != nil {
-		t.Fatalf("Go SFTP client with the key: %v", err)
-	}
-	_ = session.Close()
-	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
-		t.Error(err)
-	}
+	checkPresentedKey(t, te, ep, key, "at the first login")
 
 	work := t.TempDir()
 	content := payload.Random(1<<20 + 11)

@@ -195,6 +195,21 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 	return file
 }
 
+// checkPresentedKey logs in as alice with key using Go's SFTP client and checks that the host key the endpoint
+// presents is one of te's status.hostKeys; when says at which point of the test.
+func checkPresentedKey(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *localcluster.Endpoint, key userKey, when string) {
+	t.Helper()
+	var presented ssh.PublicKey
+	s, err := sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
+	if err != nil {
+		t.Fatalf("%s: Go SFTP client with the key: %v", when, err)
+	}
+	_ = s.Close()
+	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
+		t.Errorf("%s: %v", when, err)
+	}
+}
+
 func fingerprintIn(key ssh.PublicKey, status []transferv1alpha1.HostKeyStatus) error {
 	fp := ssh.FingerprintSHA256(key)
 	for _, k := range status {

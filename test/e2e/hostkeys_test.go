@@ -23,7 +23,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -93,15 +92,7 @@ func testHostKeysNeverChangeSilently(t *testing.T, te *transferv1alpha1.Transfer
 			t.Fatalf("sftp with the old host keys pinned, while the Secret is missing: %v\n%s", err, out)
 		}
 	}
-	var presented ssh.PublicKey
-	s, err := sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = s.Close()
-	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
-		t.Errorf("while the Secret is missing: %v", err)
-	}
+	checkPresentedKey(t, te, ep, key, "while the Secret is missing")
 	testRegeneratedHostKeys(t, te, ep, oldKnownHosts, key)
 }
 
@@ -147,15 +138,7 @@ func testRegeneratedHostKeys(t *testing.T, te *transferv1alpha1.TransferEndpoint
 	if out, err := pinnedSFTP(t, fresh, newKnownHosts, key); err != nil {
 		t.Fatalf("sftp with the new host keys pinned: %v\n%s", err, out)
 	}
-	var presented ssh.PublicKey
-	s, err := sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = s.Close()
-	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
-		t.Errorf("after the regeneration: %v", err)
-	}
+	checkPresentedKey(t, te, ep, key, "after the regeneration")
 	if after := serverPod(t); after.UID != pod.UID || restarts(after) != restarts(pod) {
 		t.Error("the regeneration restarted the pod")
 	}
