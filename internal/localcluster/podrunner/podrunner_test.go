@@ -64,19 +64,33 @@ func createDeployment(t *testing.T, namespace, name string, port int, change fun
 	}
 }
 
+// fieldEnv is the environment variable name holding the pod's field at path, as the downward API gives it.
+func fieldEnv(name, path string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
+}
+
+// getDeployment reads the Deployment, and whether the deployment controller calls it Available.
+func getDeployment(namespace, name string) (*appsv1.Deployment, bool, error) {
+	d, err := k8s.AppsV1().Deployments(namespace).Get(bg, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, false, err
+	}
+	available := false
+	for _, c := range d.Status.Conditions {
+		available = available || (c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue)
+	}
+	return d, available, nil
+}
+
 // deploymentAvailable waits for the deployment controller to call the Deployment Available, and returns its
 // one ready pod.
 func deploymentAvailable(t *testing.T, namespace, name string) *corev1.Pod {
 	t.Helper()
 	var pod *corev1.Pod
 	eventually(t, "deployment "+name+" available", func() error {
-		d, err := k8s.AppsV1().Deployments(namespace).Get(bg, name, metav1.GetOptions{})
+		d, available, err := getDeployment(namespace, name)
 		if err != nil {
 			return err
-		}
-		available := false
-		for _, c := range d.Status.Conditions {
-			available = available || (c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue)
 		}
 		if !available || d.Status.AvailableReplicas != 1 {
 			return fmt.Errorf("available %v, status %+v", available, d.Status)
@@ -109,9 +123,9 @@ func TestDeploymentBecomesAvailable(t *testing.T) {
 	createDeployment(t, ns, "web", port, func(spec *corev1.PodSpec) {
 		spec.Containers[0].Env = []corev1.EnvVar{
 			{Name: "GREETING", Value: "hello"},
-			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-			{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-			{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+			fieldEnv("POD_NAME", "metadata.name"),
+			fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+			fieldEnv("POD_IP", "status.podIP"),
 		}
 	})
 	pod := deploymentAvailable(t, ns, "web")
@@ -153,7 +167,7 @@ func TestDeletedPodIsReplaced(t *testing.T) {
 	port := testcreds.FreePort(t)
 	createDeployment(t, ns, "web", port, func(spec *corev1.PodSpec) {
 		spec.Containers[0].Env = []corev1.EnvVar{
-			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+			fieldEnv("POD_NAME", "metadata.name"),
 		}
 	})
 	old := deploymentAvailable(t, ns, "web")

@@ -25,7 +25,6 @@ import (
 	"sync"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -168,13 +167,9 @@ func TestRollingUpdateCompletes(t *testing.T) {
 // rolledOut says why the one-replica Deployment's rollout is not complete yet: it must be Available, with one
 // replica, the updated one, and no other.
 func rolledOut(namespace, name string) error {
-	d, err := k8s.AppsV1().Deployments(namespace).Get(bg, name, metav1.GetOptions{})
+	d, available, err := getDeployment(namespace, name)
 	if err != nil {
 		return err
-	}
-	available := false
-	for _, c := range d.Status.Conditions {
-		available = available || (c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue)
 	}
 	s := d.Status
 	if s.ObservedGeneration < d.Generation || !available || s.UpdatedReplicas != 1 || s.Replicas != 1 || s.AvailableReplicas != 1 {
