@@ -61,14 +61,10 @@ type Endpoint struct {
 
 // EndpointInfo reads the endpoint's Deployment and host keys.
 func EndpointInfo(ctx context.Context, c client.Client, namespace, name string) (*Endpoint, error) {
-	te := &transferv1alpha1.TransferEndpoint{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, te); err != nil {
-		return nil, fmt.Errorf("reading TransferEndpoint %s/%s: %w", namespace, name, err)
-	}
-	names := render.NamesFor(te)
 	dep := &appsv1.Deployment{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: names.Deployment}, dep); err != nil {
-		return nil, fmt.Errorf("reading Deployment %s: %w", names.Deployment, err)
+	te, err := readEndpoint(ctx, c, namespace, name, dep)
+	if err != nil {
+		return nil, err
 	}
 	e := &Endpoint{Namespace: namespace, Name: name, Host: "127.0.0.1"}
 	for _, p := range dep.Spec.Template.Spec.Containers[0].Ports {
@@ -78,6 +74,29 @@ func EndpointInfo(ctx context.Context, c client.Client, namespace, name string) 
 		return nil, err
 	}
 	return e, nil
+}
+
+// readEndpoint reads the TransferEndpoint namespace/name, and into child (its Deployment or its Service) that
+// child, by the name render gives it.
+func readEndpoint(ctx context.Context, c client.Client, namespace, name string, child client.Object) (*transferv1alpha1.TransferEndpoint, error) {
+	te := &transferv1alpha1.TransferEndpoint{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, te); err != nil {
+		return nil, fmt.Errorf("reading TransferEndpoint %s/%s: %w", namespace, name, err)
+	}
+	names := render.NamesFor(te)
+	var kind, childName string
+	switch child.(type) {
+	case *appsv1.Deployment:
+		kind, childName = "Deployment", names.Deployment
+	case *corev1.Service:
+		kind, childName = "Service", names.Service
+	default:
+		return nil, fmt.Errorf("an endpoint has no child of type %T", child)
+	}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: childName}, child); err != nil {
+		return nil, fmt.Errorf("reading %s %s: %w", kind, childName, err)
+	}
+	return te, nil
 }
 
 // addPort records the port of the pod's or Service's port named name; the names are the ones render gives them.
@@ -133,17 +152,13 @@ func knownHosts(ctx context.Context, c client.Client, namespace, secretName stri
 // ServiceEndpoint is how a client on a node of a real cluster reaches the endpoint through its Service: the
 // Service's cluster IP, which kube-proxy translates on the node, with the Service ports, and the host keys.
 func ServiceEndpoint(ctx context.Context, c client.Client, namespace, name string) (*Endpoint, error) {
-	te := &transferv1alpha1.TransferEndpoint{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, te); err != nil {
-		return nil, fmt.Errorf("reading TransferEndpoint %s/%s: %w", namespace, name, err)
-	}
-	names := render.NamesFor(te)
 	svc := &corev1.Service{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: names.Service}, svc); err != nil {
-		return nil, fmt.Errorf("reading Service %s: %w", names.Service, err)
+	te, err := readEndpoint(ctx, c, namespace, name, svc)
+	if err != nil {
+		return nil, err
 	}
 	if svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
-		return nil, fmt.Errorf("the Service %s has no cluster IP", names.Service)
+		return nil, fmt.Errorf("the Service %s has no cluster IP", svc.Name)
 	}
 	e := &Endpoint{Namespace: namespace, Name: name, Host: svc.Spec.ClusterIP}
 	for _, p := range svc.Spec.Ports {
