@@ -97,34 +97,25 @@ func TestMakeDemoLeavesNothingBehind(t *testing.T) {
 		checkNothingLeft(t, run, ports)
 		checkStoppedCleanly(t, run)
 	})
-	t.Run("SIGTERM to make only", func(t *testing.T) {
-		run := startDemo(t, state)
-		ports := checkRunning(t, run)
-		if err := run.make.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		checkNothingLeft(t, run, ports)
-		checkStoppedCleanly(t, run)
-	})
-	t.Run("SIGHUP to the process group", func(t *testing.T) {
-		run := startDemo(t, state)
-		ports := checkRunning(t, run)
+	for _, stop := range []struct {
+		name   string
+		signal func(run *demoRun) error
+	}{
+		{"SIGTERM to make only", func(run *demoRun) error { return run.make.Process.Signal(syscall.SIGTERM) }},
 		// What closing the terminal does.
-		if err := syscall.Kill(-run.make.Process.Pid, syscall.SIGHUP); err != nil {
-			t.Fatal(err)
-		}
-		checkNothingLeft(t, run, ports)
-		checkStoppedCleanly(t, run)
-	})
-	t.Run("SIGKILL of make", func(t *testing.T) {
-		run := startDemo(t, state)
-		ports := checkRunning(t, run)
-		if err := run.make.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		checkNothingLeft(t, run, ports)
-		checkStoppedCleanly(t, run)
-	})
+		{"SIGHUP to the process group", func(run *demoRun) error { return syscall.Kill(-run.make.Process.Pid, syscall.SIGHUP) }},
+		{"SIGKILL of make", func(run *demoRun) error { return run.make.Process.Kill() }},
+	} {
+		t.Run(stop.name, func(t *testing.T) {
+			run := startDemo(t, state)
+			ports := checkRunning(t, run)
+			if err := stop.signal(run); err != nil {
+				t.Fatal(err)
+			}
+			checkNothingLeft(t, run, ports)
+			checkStoppedCleanly(t, run)
+		})
+	}
 }
 
 // startDemo runs `make demo` with its state in state, as the leader of a new session (a terminal's shell does the
