@@ -33,6 +33,7 @@ import (
 
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/shellenv"
 
 	"github.com/pier-dev/pier/internal/testsupport/syncbuffer"
 )
@@ -277,19 +278,7 @@ func onlyDemoProcess(t *testing.T, run *demoRun) int {
 // readEnvFile reads NAME=value pairs back through bash, the way a user's shell reads them.
 func readEnvFile(t *testing.T, file string) map[string]string {
 	t.Helper()
-	cmd := exec.Command("bash", "-c", `set -a; . "$0"; env -0`, file)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("sourcing %s: %v", file, err)
-	}
-	env := map[string]string{}
-	for _, kv := range strings.Split(string(out), "\x00") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
-	}
-	return env
+	return shellenv.Exported(t, "bash", `set -a; . "$1"`, file)
 }
 
 func exists(file string) bool {
