@@ -53,7 +53,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	c := target.Client()
 	// Restricted Pod Security, as on a cluster that enforces it: on a real node, the endpoint's pods must be admitted.
-	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: restrictedLabels()}})
+	createRestrictedNamespace(t, namespace)
 	sample := filepath.Join(controlplane.RepoRoot(), "config", "samples", "transfer_v1alpha1_transferendpoint.yaml")
 	if err := localcluster.ApplyFile(ctx, c, namespace, sample); err != nil {
 		t.Fatal(err)

@@ -58,7 +58,7 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 	realclient.Require(t, "curl")
 	ctx := context.Background()
 	c := target.Client()
-	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ftpNamespace, Labels: restrictedLabels()}})
+	createRestrictedNamespace(t, ftpNamespace)
 	te := &transferv1alpha1.TransferEndpoint{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ftpNamespace, Name: ftpEndpoint},
 		Spec: transferv1alpha1.TransferEndpointSpec{

@@ -107,7 +107,7 @@ func TestNodeEndpoint(t *testing.T) {
 	n := requireNode(t)
 	realclient.Require(t, "sftp", "sshpass", "curl")
 	ctx := context.Background()
-	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nodeNamespace, Labels: restrictedLabels()}})
+	createRestrictedNamespace(t, nodeNamespace)
 	claim := localClaim(t, nodeNamespace, "node-data")
 	te := &transferv1alpha1.TransferEndpoint{
 		ObjectMeta: metav1.ObjectMeta{Namespace: nodeNamespace, Name: nodeEndpoint},
