@@ -101,11 +101,7 @@ func TestSessionRequests(t *testing.T) {
 	ts := startServer(t)
 	conn := ts.sshLogin(t, "alice")
 
-	sess, err := conn.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = sess.Close() }()
+	sess := newSession(t, conn)
 	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{ssh.ECHO: 0}); err != nil {
 		t.Fatalf("pty-req refused: %v", err)
 	}
@@ -148,11 +144,7 @@ func TestSessionRequests(t *testing.T) {
 	}
 
 	// A terminal followed by a shell: the shell is refused with the message and exit status 1.
-	shell, err := conn.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = shell.Close() }()
+	shell := newSession(t, conn)
 	if err := shell.RequestPty("xterm", 24, 80, nil); err != nil {
 		t.Fatalf("pty-req refused: %v", err)
 	}

@@ -145,6 +145,17 @@ func (ts *testServer) sshLogin(t *testing.T, user string) *ssh.Client {
 	return conn
 }
 
+// newSession opens an SSH session on conn, closed when the test ends.
+func newSession(t *testing.T, conn *ssh.Client) *ssh.Session {
+	t.Helper()
+	sess, err := conn.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sess.Close() })
+	return sess
+}
+
 func (ts *testServer) mustDial(t *testing.T, user string) *sftp.Client {
 	t.Helper()
 	c, err := ts.dial(t, user, ssh.Password(passwords[user]))

@@ -119,13 +119,10 @@ func TestWrongPasswordsBanTheClient(t *testing.T) {
 func TestShellAndExecRefusedWithMessage(t *testing.T) {
 	ts := startServer(t)
 	conn := ts.sshLogin(t, "alice")
-	sess, err := conn.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := newSession(t, conn)
 	var stderr bytes.Buffer
 	sess.Stderr = &stderr
-	err = sess.Run("cat /etc/passwd")
+	err := sess.Run("cat /etc/passwd")
 	var exit *ssh.ExitError
 	if !errors.As(err, &exit) || exit.ExitStatus() != 1 {
 		t.Fatalf("exec returned %v, want exit status 1", err)
