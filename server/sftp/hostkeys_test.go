@@ -45,14 +45,20 @@ func offers(t *testing.T, h *HostKeys, want ssh.PublicKey, problem string) {
 	}
 }
 
-func TestHostKeysAreKeptWhenTheirFileGoes(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "ssh_host_ed25519_key")
-	first := testcreds.WriteHostKey(t, file)
+// hostKeysIn writes a new host key to file and loads it; it returns the HostKeys and the key's public half.
+func hostKeysIn(t *testing.T, file string) (*HostKeys, ssh.PublicKey) {
+	t.Helper()
+	key := testcreds.WriteHostKey(t, file)
 	h, err := NewHostKeys([]string{file})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h, key
+}
+
+func TestHostKeysAreKeptWhenTheirFileGoes(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "ssh_host_ed25519_key")
+	h, first := hostKeysIn(t, file)
 
 	if err := os.Remove(file); err != nil {
 		t.Fatal(err)
@@ -70,12 +76,7 @@ func TestHostKeysAreKeptWhenTheirFileGoes(t *testing.T) {
 
 func TestSetFilesKeepsTheKeysUntilTheNewFilesLoad(t *testing.T) {
 	dir := t.TempDir()
-	old := filepath.Join(dir, "old")
-	first := testcreds.WriteHostKey(t, old)
-	h, err := NewHostKeys([]string{old})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, first := hostKeysIn(t, filepath.Join(dir, "old"))
 
 	next := filepath.Join(dir, "next")
 	if err := h.SetFiles([]string{next}); err == nil {
