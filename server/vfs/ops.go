@@ -70,47 +70,35 @@ func (f *FS) Mkdir(p string) error {
 
 // Remove deletes the file p. A symbolic link is removed itself, never its target. Directories need Rmdir, so
 // that a client's "delete file" never removes a directory.
-func (f *FS) Remove(p string) error {
-	name, err := f.check("remove", Delete, p)
-	if err != nil {
-		return err
-	}
-	if name == "." {
-		return pathError("remove", name, errHomeDirectory)
-	}
-	// The check and the removal are two steps; if the file is swapped for an empty directory in between, that
-	// directory is removed. Either way only an entry inside the home directory is affected.
-	info, err := f.root.Lstat(name)
-	if err != nil {
-		return pathError("remove", name, err)
-	}
-	if info.IsDir() {
-		return pathError("remove", name, syscall.EISDIR)
-	}
-	if err := f.root.Remove(name); err != nil {
-		return pathError("remove", name, err)
-	}
-	return nil
-}
+func (f *FS) Remove(p string) error { return f.remove("remove", p, false) }
 
 // Rmdir deletes the empty directory p.
-func (f *FS) Rmdir(p string) error {
-	name, err := f.check("rmdir", Delete, p)
+func (f *FS) Rmdir(p string) error { return f.remove("rmdir", p, true) }
+
+// remove deletes the entry p, which must be a directory if dir is set and must not be one otherwise. The home
+// directory itself is never removed.
+func (f *FS) remove(op, p string, dir bool) error {
+	name, err := f.check(op, Delete, p)
 	if err != nil {
 		return err
 	}
 	if name == "." {
-		return pathError("rmdir", name, errHomeDirectory)
+		return pathError(op, name, errHomeDirectory)
 	}
+	// The check and the removal are two steps; if the entry is swapped for another kind in between (a file for an
+	// empty directory, say), that one is removed. Either way only an entry inside the home directory is affected.
 	info, err := f.root.Lstat(name)
 	if err != nil {
-		return pathError("rmdir", name, err)
+		return pathError(op, name, err)
 	}
-	if !info.IsDir() {
-		return pathError("rmdir", name, syscall.ENOTDIR)
+	switch {
+	case info.IsDir() && !dir:
+		return pathError(op, name, syscall.EISDIR)
+	case !info.IsDir() && dir:
+		return pathError(op, name, syscall.ENOTDIR)
 	}
 	if err := f.root.Remove(name); err != nil {
-		return pathError("rmdir", name, err)
+		return pathError(op, name, err)
 	}
 	return nil
 }
