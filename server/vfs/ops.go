@@ -30,27 +30,20 @@ import (
 var errLinkOutside = errors.New("the link does not resolve inside the home directory")
 
 // Stat describes the file at p, following symbolic links (only those that stay inside the home directory).
-func (f *FS) Stat(p string) (fs.FileInfo, error) {
-	name, err := f.check("stat", List, p)
-	if err != nil {
-		return nil, err
-	}
-	info, err := f.root.Stat(name)
-	if err != nil {
-		return nil, pathError("stat", name, err)
-	}
-	return info, nil
-}
+func (f *FS) Stat(p string) (fs.FileInfo, error) { return f.describe("stat", p, f.root.Stat) }
 
 // Lstat describes the file at p; if it is a symbolic link, it describes the link, wherever it points.
-func (f *FS) Lstat(p string) (fs.FileInfo, error) {
-	name, err := f.check("lstat", List, p)
+func (f *FS) Lstat(p string) (fs.FileInfo, error) { return f.describe("lstat", p, f.root.Lstat) }
+
+// describe checks that the user may list, then describes p with stat (os.Root's Stat or Lstat).
+func (f *FS) describe(op, p string, stat func(name string) (fs.FileInfo, error)) (fs.FileInfo, error) {
+	name, err := f.check(op, List, p)
 	if err != nil {
 		return nil, err
 	}
-	info, err := f.root.Lstat(name)
+	info, err := stat(name)
 	if err != nil {
-		return nil, pathError("lstat", name, err)
+		return nil, pathError(op, name, err)
 	}
 	return info, nil
 }
