@@ -69,6 +69,11 @@ func fieldEnv(name, path string) corev1.EnvVar {
 	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
 }
 
+// withEnv sets the environment of the pod's container.
+func withEnv(vars ...corev1.EnvVar) func(*corev1.PodSpec) {
+	return func(spec *corev1.PodSpec) { spec.Containers[0].Env = vars }
+}
+
 // getDeployment reads the Deployment, and whether the deployment controller calls it Available.
 func getDeployment(namespace, name string) (*appsv1.Deployment, bool, error) {
 	d, err := k8s.AppsV1().Deployments(namespace).Get(bg, name, metav1.GetOptions{})
@@ -120,14 +125,12 @@ func TestDeploymentBecomesAvailable(t *testing.T) {
 	ns := env.Namespace(t)
 	r := startRunner(t, ns)
 	port := testcreds.FreePort(t)
-	createDeployment(t, ns, "web", port, func(spec *corev1.PodSpec) {
-		spec.Containers[0].Env = []corev1.EnvVar{
-			{Name: "GREETING", Value: "hello"},
-			fieldEnv("POD_NAME", "metadata.name"),
-			fieldEnv("POD_NAMESPACE", "metadata.namespace"),
-			fieldEnv("POD_IP", "status.podIP"),
-		}
-	})
+	createDeployment(t, ns, "web", port, withEnv(
+		corev1.EnvVar{Name: "GREETING", Value: "hello"},
+		podNameEnv,
+		fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+		fieldEnv("POD_IP", "status.podIP"),
+	))
 	pod := deploymentAvailable(t, ns, "web")
 
 	if pod.Spec.NodeName != "pier-local" || pod.Status.PodIP != "127.0.0.1" || pod.Status.HostIP != "127.0.0.1" {
@@ -165,11 +168,7 @@ func TestDeletedPodIsReplaced(t *testing.T) {
 	ns := env.Namespace(t)
 	r := startRunner(t, ns)
 	port := testcreds.FreePort(t)
-	createDeployment(t, ns, "web", port, func(spec *corev1.PodSpec) {
-		spec.Containers[0].Env = []corev1.EnvVar{
-			fieldEnv("POD_NAME", "metadata.name"),
-		}
-	})
+	createDeployment(t, ns, "web", port, withEnv(podNameEnv))
 	old := deploymentAvailable(t, ns, "web")
 
 	if err := k8s.CoreV1().Pods(ns).Delete(bg, old.Name, metav1.DeleteOptions{}); err != nil {

@@ -35,9 +35,8 @@ import (
 
 // The tests of the host-port rule: pods with the same container ports take turns instead of crash-looping.
 
-var podNameEnv = corev1.EnvVar{
-	Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}},
-}
+// podNameEnv gives the container its pod's name, which the echoserver reports, to tell pods apart.
+var podNameEnv = fieldEnv("POD_NAME", "metadata.name")
 
 func TestReplacementWaitsForTheDrainingPod(t *testing.T) {
 	ns := env.Namespace(t)
@@ -130,9 +129,7 @@ func TestRollingUpdateCompletes(t *testing.T) {
 	startRunner(t, ns)
 	restarts := watchRestarts(t, ns)
 	port := testcreds.FreePort(t)
-	createDeployment(t, ns, "rollout", port, func(spec *corev1.PodSpec) {
-		spec.Containers[0].Env = []corev1.EnvVar{podNameEnv}
-	})
+	createDeployment(t, ns, "rollout", port, withEnv(podNameEnv))
 	old := deploymentAvailable(t, ns, "rollout")
 
 	// What kubectl rollout restart does. The new pod comes first (maxSurge 1, maxUnavailable 0) and wants the
