@@ -102,7 +102,7 @@ func TestPassiveOnlyFromControlAddress(t *testing.T) {
 // and never to a privileged port, and transfers work over clear and protected data connections.
 func TestActiveMode(t *testing.T) {
 	off := startServer(t)
-	c := rawLogin(t, off, off.addr, "alice")
+	c := rawLogin(t, off, off.addr)
 	c.expect(200, "PROT P")
 	if code, msg := c.send("EPRT |1|127.0.0.1|40000|"); code/100 == 2 {
 		t.Fatalf("EPRT with active mode off: %d %s", code, msg)
@@ -115,7 +115,7 @@ func TestActiveMode(t *testing.T) {
 	writeHomeFile(t, ts, "alice", "f.txt", []byte("active data"))
 	for _, protected := range []bool{false, true} {
 		t.Run(fmt.Sprintf("protected=%v", protected), func(t *testing.T) {
-			c := rawLogin(t, ts, ts.addr, "alice")
+			c := rawLogin(t, ts, ts.addr)
 			level := "C"
 			if protected {
 				level = "P"

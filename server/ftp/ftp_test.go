@@ -251,7 +251,7 @@ func TestCommands(t *testing.T) {
 func TestRawCommands(t *testing.T) {
 	ts := startServer(t)
 	writeHomeFile(t, ts, "alice", "f.txt", []byte("12345"))
-	raw := rawLogin(t, ts, ts.addr, "alice")
+	raw := rawLogin(t, ts, ts.addr)
 	feat := raw.expect(211, "FEAT")
 	for _, f := range []string{"UTF8", "MLST", "MLSD", "EPSV", "EPRT", "REST STREAM", "SIZE", "MDTM", "MFMT", "AUTH TLS", "PROT", "AVBL"} {
 		if !strings.Contains(feat, f) {

@@ -149,7 +149,9 @@ func (l *passiveListener) Accept() (net.Conn, error) {
 	}
 }
 
-func (l *passiveListener) Close() error { return l.conn.closeTracked(&l.closeOnce, l, l.Listener.Close) }
+func (l *passiveListener) Close() error {
+	return l.conn.closeTracked(&l.closeOnce, l, l.Listener.Close)
+}
 
 // dataConn is a data connection with an idle timeout that every byte pushes back, and that counts as activity
 // of its session. ftpserverlib sets no deadline on data connections, so a client that stops reading or

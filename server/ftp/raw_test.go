@@ -54,19 +54,19 @@ func rawDial(t *testing.T, addr string, tlsConfig *tls.Config) *rawClient {
 	return c
 }
 
-// rawLogin connects to addr, switches to TLS (AUTH TLS) and logs in as user.
-func rawLogin(t *testing.T, ts *testServer, addr, user string) *rawClient {
+// rawLogin connects to addr, switches to TLS (AUTH TLS) and logs in as alice.
+func rawLogin(t *testing.T, ts *testServer, addr string) *rawClient {
 	t.Helper()
 	c := rawDial(t, addr, nil)
 	c.authTLS(ts.clientTLS())
-	c.login(user)
+	c.login("alice")
 	return c
 }
 
 // protectedSession logs alice in over addr, with TLS and protected data connections.
 func protectedSession(t *testing.T, ts *testServer, addr string) *rawClient {
 	t.Helper()
-	c := rawLogin(t, ts, addr, "alice")
+	c := rawLogin(t, ts, addr)
 	c.expect(200, "PBSZ 0")
 	c.expect(200, "PROT P")
 	return c

@@ -127,12 +127,13 @@ func TestLftp(t *testing.T) {
 // lftpScript is an lftp -c script running commands over explicit FTPS with protected data connections and
 // listings, trusting the test CA alone, and stopping at the first command that fails.
 func (ts *testServer) lftpScript(commands ...string) string {
-	settings := []string{
+	script := make([]string, 0, 8+len(commands))
+	script = append(script,
 		"set cmd:fail-exit true", "set net:max-retries 1", "set net:timeout 10",
-		"set ssl:ca-file " + ts.ca.CAFile, "set ssl:verify-certificate true",
+		"set ssl:ca-file "+ts.ca.CAFile, "set ssl:verify-certificate true",
 		"set ftp:ssl-force true", "set ftp:ssl-protect-data true", "set ftp:ssl-protect-list true",
-	}
-	return strings.Join(append(settings, commands...), "; ")
+	)
+	return strings.Join(append(script, commands...), "; ")
 }
 
 func portOf(t *testing.T, addr string) string {

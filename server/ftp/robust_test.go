@@ -121,7 +121,7 @@ func TestTimeouts(t *testing.T) {
 	}
 
 	// Logged in and idle.
-	c = rawLogin(t, ts, ts.addr, "alice")
+	c = rawLogin(t, ts, ts.addr)
 	waitClosed(t, c.conn, "an idle session")
 
 	// A stalled upload (nothing sent on the data connection) and a stalled TLS handshake on a data connection.
@@ -182,7 +182,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		_ = data.Close()
 
 		// A PASV whose data connection never comes.
-		c = rawLogin(t, ts, ts.addr, "alice")
+		c = rawLogin(t, ts, ts.addr)
 		c.expect(200, "PROT P")
 		c.epsv()
 		_ = c.conn.Close()

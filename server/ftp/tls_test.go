@@ -70,7 +70,7 @@ func TestRequiredRefusesPlaintext(t *testing.T) {
 func TestRequiredRefusesClearData(t *testing.T) {
 	ts := startServer(t)
 	writeHomeFile(t, ts, "alice", "hello.txt", []byte("hello"))
-	c := rawLogin(t, ts, ts.addr, "alice")
+	c := rawLogin(t, ts, ts.addr)
 	c.expect(200, "PBSZ 0")
 	c.expect(534, "PROT C")
 	c.expect(504, "PROT S")
@@ -124,7 +124,7 @@ func TestOptional(t *testing.T) {
 	if got := retrieve(t, secure, "a.txt", 0); string(got) != "plain" {
 		t.Fatalf("got %q", got)
 	}
-	c := rawLogin(t, ts, ts.addr, "alice")
+	c := rawLogin(t, ts, ts.addr)
 	c.expect(200, "PROT C")
 	c.tls = nil // clear data connections from now on
 	if got, code := c.retr("a.txt"); code != 226 || string(got) != "plain" {
@@ -218,7 +218,7 @@ func TestSessionBoundToControlConnection(t *testing.T) {
 	other.authTLS(intruder)
 	other.login("reader")
 
-	victim := rawLogin(t, ts, ts.addr, "alice")
+	victim := rawLogin(t, ts, ts.addr)
 	victim.expect(200, "PBSZ 0")
 	victim.expect(200, "PROT P")
 	port := victim.epsv()

@@ -49,33 +49,11 @@ type blob struct {
 // image-archive, podman load, skopeo (oci-archive:) and recent docker load accept. mtime is every file's time in
 // the archive. The file is written next to path and renamed, so an interrupted build leaves no half archive.
 func WriteArchive(path string, idx v1.ImageIndex, ref string, mtime time.Time) error {
-	tag, err := name.NewTag(ref, name.StrictValidation)
+	indexJSON, err := topIndex(idx, ref)
 	if err != nil {
-		return fmt.Errorf("image reference %q: %w", ref, err)
+		return err
 	}
 	blobs, err := indexBlobs(idx)
-	if err != nil {
-		return err
-	}
-	digest, err := idx.Digest()
-	if err != nil {
-		return err
-	}
-	size, err := idx.Size()
-	if err != nil {
-		return err
-	}
-	top := v1.IndexManifest{
-		SchemaVersion: 2,
-		MediaType:     types.OCIImageIndex,
-		Manifests: []v1.Descriptor{{
-			MediaType:   types.OCIImageIndex,
-			Digest:      digest,
-			Size:        size,
-			Annotations: map[string]string{AnnotationImageName: ref, AnnotationRefName: tag.TagStr()},
-		}},
-	}
-	indexJSON, err := json.Marshal(top)
 	if err != nil {
 		return err
 	}
@@ -87,8 +65,8 @@ func WriteArchive(path string, idx v1.ImageIndex, ref string, mtime time.Time) e
 	defer func() { _ = os.Remove(tmp.Name()) }() // no-op after the rename
 	tw := tar.NewWriter(tmp)
 	// Fixed owners, modes and times: the archive's bytes, not only the image digest, are reproducible.
-	write := func(name string, size int64, r io.Reader) error {
-		hdr := &tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	write := func(file string, size int64, r io.Reader) error {
+		hdr := &tar.Header{Name: file, Mode: 0o644, Size: size, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
 		if r == nil {
 			hdr.Mode, hdr.Typeflag = 0o755, tar.TypeDir
 		}
@@ -100,7 +78,7 @@ func WriteArchive(path string, idx v1.ImageIndex, ref string, mtime time.Time) e
 		}
 		n, err := io.Copy(tw, r)
 		if err == nil && n != size {
-			err = fmt.Errorf("%s: wrote %d bytes, want %d", name, n, size)
+			err = fmt.Errorf("%s: wrote %d bytes, want %d", file, n, size)
 		}
 		return err
 	}
@@ -132,6 +110,33 @@ func WriteArchive(path string, idx v1.ImageIndex, ref string, mtime time.Time) e
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// topIndex is the layout's index.json: one entry, the image index idx, named ref for containerd and by ref's tag
+// for OCI tools.
+func topIndex(idx v1.ImageIndex, ref string) ([]byte, error) {
+	tag, err := name.NewTag(ref, name.StrictValidation)
+	if err != nil {
+		return nil, fmt.Errorf("image reference %q: %w", ref, err)
+	}
+	digest, err := idx.Digest()
+	if err != nil {
+		return nil, err
+	}
+	size, err := idx.Size()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v1.IndexManifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIImageIndex,
+		Manifests: []v1.Descriptor{{
+			MediaType:   types.OCIImageIndex,
+			Digest:      digest,
+			Size:        size,
+			Annotations: map[string]string{AnnotationImageName: ref, AnnotationRefName: tag.TagStr()},
+		}},
+	})
 }
 
 const ociLayout = `{"imageLayoutVersion":"1.0.0"}`

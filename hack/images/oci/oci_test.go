@@ -36,19 +36,7 @@ import (
 func TestWriteArchiveOfOneImage(t *testing.T) {
 	created := time.Unix(1767225600, 0).UTC()
 	entries := []Entry{{Path: "bin/", Mode: 0o755}, {Path: "bin/hello", Mode: 0o755, Data: []byte("#!/bin/true\n")}}
-	layer, err := Layer(created, entries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := Image(&v1.ConfigFile{OS: "linux", Architecture: "arm64", RootFS: v1.RootFS{Type: "layers"},
-		Config: v1.Config{Entrypoint: []string{"/bin/hello"}}}, mutate.Addendum{Layer: layer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := Index(img)
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := oneImageIndex(t, created, entries)
 	archive := filepath.Join(t.TempDir(), "hello.tar")
 	const ref = "example.test/tools/hello:1.0"
 	if err := WriteArchive(archive, idx, ref, created); err != nil {
@@ -70,18 +58,6 @@ func TestWriteArchiveOfOneImage(t *testing.T) {
 	if err := validate.Index(read.Index); err != nil {
 		t.Fatal(err)
 	}
-	im, err := read.Index.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(im.Manifests) != 1 || im.Manifests[0].Platform == nil || im.Manifests[0].Platform.Architecture != "arm64" ||
-		im.Manifests[0].MediaType != types.OCIManifestSchema1 {
-		t.Fatalf("index manifests %+v, want one OCI image for linux/arm64", im.Manifests)
-	}
-	got, err := read.Index.Image(im.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The same entries make the same layer (reproducible), and it is the one in the archive.
 	again, err := Layer(created, entries)
 	if err != nil {
@@ -91,7 +67,7 @@ func TestWriteArchiveOfOneImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layers, err := got.Layers()
+	layers, err := onlyImage(t, read.Index).Layers()
 	if err != nil || len(layers) != 1 {
 		t.Fatalf("%d layers (%v), want 1", len(layers), err)
 	}
@@ -105,6 +81,43 @@ func TestWriteArchiveOfOneImage(t *testing.T) {
 	if info.Mode().Perm() != 0o644 {
 		t.Errorf("archive mode %v, want 0644: an image archive is not a secret", info.Mode().Perm())
 	}
+}
+
+// oneImageIndex is an index of one linux/arm64 image with one layer of entries.
+func oneImageIndex(t *testing.T, created time.Time, entries []Entry) v1.ImageIndex {
+	t.Helper()
+	layer, err := Layer(created, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Image(&v1.ConfigFile{OS: "linux", Architecture: "arm64", RootFS: v1.RootFS{Type: "layers"},
+		Config: v1.Config{Entrypoint: []string{"/bin/hello"}}}, mutate.Addendum{Layer: layer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := Index(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+// onlyImage checks that idx describes one OCI image, for linux/arm64, and returns it.
+func onlyImage(t *testing.T, idx v1.ImageIndex) v1.Image {
+	t.Helper()
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 1 || im.Manifests[0].Platform == nil || im.Manifests[0].Platform.Architecture != "arm64" ||
+		im.Manifests[0].MediaType != types.OCIManifestSchema1 {
+		t.Fatalf("index manifests %+v, want one OCI image for linux/arm64", im.Manifests)
+	}
+	img, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
 
 // TestWriteArchiveNeedsATag: without a tag, containerd would name the image :latest while OCI tools find no tag.
