@@ -17,7 +17,6 @@ package serverconfig
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -129,14 +128,14 @@ func (c *Config) strictError(err error) error {
 }
 
 // typeErrorRE matches encoding/json's message for a value of the wrong type, such as
-// `json: cannot unmarshal number into Go struct field TLS.ftp.tls.minVersion of type serverconfig.TLSVersion`.
+// `json: cannot unmarshal number into Go struct field TLS.ftp.tls.minVersion of type config.TLSVersion`.
 var typeErrorRE = regexp.MustCompile(`^json: cannot unmarshal (\w+).* into Go struct field \w+\.(\S+) of type (\S+)$`)
 
 // decodeError rewords a type error in this package's "path: problem" form; other errors pass through.
 func decodeError(err error) error {
 	m := typeErrorRE.FindStringSubmatch(err.Error())
 	if m == nil {
-		if strings.Contains(err.Error(), "into Go value of type "+reflect.TypeFor[Config]().String()) {
+		if strings.Contains(err.Error(), "into Go value of type config.Config") {
 			return errors.New("the file must be a YAML mapping that starts with apiVersion and kind")
 		}
 		return fmt.Errorf("cannot decode: %w", err)
@@ -167,18 +166,6 @@ var jsonKinds = map[string]struct {
 	"object": {"a mapping", false},
 }
 
-// stringTypes are the names encoding/json gives, in its errors, to the types of the config whose values are
-// strings. They come from the types themselves (serverconfig.TLSVersion, ...), so that renaming the package
-// cannot quietly turn "want a string" into "want a mapping".
-var stringTypes = map[string]bool{
-	"string":                               true,
-	reflect.TypeFor[AuthMethod]().String(): true,
-	reflect.TypeFor[TLSMode]().String():    true,
-	reflect.TypeFor[TLSVersion]().String(): true,
-	reflect.TypeFor[Permission]().String(): true,
-	reflect.TypeFor[Protocol]().String():   true,
-}
-
 func describeGoType(t string) string {
 	t = strings.TrimPrefix(t, "*")
 	switch {
@@ -188,7 +175,8 @@ func describeGoType(t string) string {
 		return "a whole number"
 	case t == "bool":
 		return "true or false"
-	case stringTypes[t]:
+	case t == "string", t == "config.AuthMethod", t == "config.TLSMode", t == "config.TLSVersion",
+		t == "config.Permission", t == "config.Protocol":
 		return aString
 	default:
 		return "a mapping"
