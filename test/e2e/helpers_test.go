@@ -17,6 +17,7 @@ package e2e
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -41,7 +42,6 @@ import (
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
 	"github.com/pier-dev/pier/internal/testsupport/servertest"
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // wait is how long anything the operator and the pod do may take; generous, since CI machines are slow.
@@ -75,20 +75,24 @@ type userKey struct {
 
 func newUserKey(t *testing.T) userKey {
 	t.Helper()
-	priv, signer := testcreds.Ed25519(t)
-	file := writeFile(t, t.TempDir(), "id_ed25519", privateKeyPEM(t, priv, "e2e"))
-	return userKey{file: file, signer: signer,
-		authorized: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))}
-}
-
-// privateKeyPEM is priv in OpenSSH's private key format, as ssh-keygen writes it and pier reads host keys.
-func privateKeyPEM(t *testing.T, priv ed25519.PrivateKey, comment string) []byte {
-	t.Helper()
-	block, err := ssh.MarshalPrivateKey(priv, comment)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pem.EncodeToMemory(block)
+	block, err := ssh.MarshalPrivateKey(priv, "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return userKey{file: file, signer: signer,
+		authorized: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))}
 }
 
 func passwordSecret(namespace, name, password string) *corev1.Secret {

@@ -16,8 +16,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/textproto"
@@ -35,7 +38,6 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 const samplesNamespace = "e2e-samples"
@@ -58,9 +60,16 @@ func TestNodeSamples(t *testing.T) {
 	alice := newUserKey(t)
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: "alice-authorized-keys"},
 		Data: map[string][]byte{"authorized_keys": []byte(alice.authorized + "\n")}})
-	hostKey, _ := testcreds.Ed25519(t)
+	_, hostKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(hostKey, "archive")
+	if err != nil {
+		t.Fatal(err)
+	}
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: "archive-host-keys"},
-		Data: map[string][]byte{"ssh_host_ed25519_key": privateKeyPEM(t, hostKey, "archive")}})
+		Data: map[string][]byte{"ssh_host_ed25519_key": pem.EncodeToMemory(block)}})
 	certPEM, keyPEM, err := n.ca.Issue([]string{"ftp.example.com", n.nodeIP.String()}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
