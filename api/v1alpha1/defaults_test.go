@@ -105,14 +105,7 @@ func TestEndpointDefaults(t *testing.T) {
 // TestUserDefaults checks a TransferUser's defaults.
 func TestUserDefaults(t *testing.T) {
 	ctx := context.Background()
-	u := &v1.TransferUser{
-		ObjectMeta: metav1.ObjectMeta{Name: "alice", Namespace: env.Namespace(t)},
-		Spec: v1.TransferUserSpec{
-			EndpointRef:      v1.LocalObjectReference{Name: "partners"},
-			Username:         "alice",
-			GeneratePassword: true,
-		},
-	}
+	u := generatedPasswordUser(t, "alice")
 	if err := env.Client.Create(ctx, u); err != nil {
 		t.Fatalf("creating a user with every default: %v", err)
 	}
@@ -130,14 +123,7 @@ func TestUserDefaults(t *testing.T) {
 // TestEndpointRefImmutable checks that a user cannot be moved to another endpoint, while other fields change.
 func TestEndpointRefImmutable(t *testing.T) {
 	ctx := context.Background()
-	u := &v1.TransferUser{
-		ObjectMeta: metav1.ObjectMeta{Name: "bob", Namespace: env.Namespace(t)},
-		Spec: v1.TransferUserSpec{
-			EndpointRef:      v1.LocalObjectReference{Name: "partners"},
-			Username:         "bob",
-			GeneratePassword: true,
-		},
-	}
+	u := generatedPasswordUser(t, "bob")
 	if err := env.Client.Create(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +181,20 @@ func TestUserNameLengths(t *testing.T) {
 		if err := env.Client.Create(context.Background(), obj); err != nil {
 			t.Errorf("a user named with %d characters was rejected: %v\n%s", length, err, spec)
 		}
+	}
+}
+
+// generatedPasswordUser is the user name of the endpoint partners, in a namespace of its own, with a generated
+// password and every other field left to its default.
+func generatedPasswordUser(t *testing.T, name string) *v1.TransferUser {
+	t.Helper()
+	return &v1.TransferUser{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: env.Namespace(t)},
+		Spec: v1.TransferUserSpec{
+			EndpointRef:      v1.LocalObjectReference{Name: "partners"},
+			Username:         name,
+			GeneratePassword: true,
+		},
 	}
 }
 

@@ -71,16 +71,7 @@ func TestPortableServesARealClient(t *testing.T) {
 	cmd.Env = environ()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-		}
-	}()
+	exited := start(t, cmd)
 
 	waitForFile(t, infoFile, exited, &stderr)
 	info := readInfo(t, infoFile)
@@ -106,6 +97,28 @@ func TestPortableServesARealClient(t *testing.T) {
 	_ = resp.Body.Close()
 
 	stopWithSIGTERM(t, cmd, exited, &stderr)
+}
+
+// start starts pier-server and returns where its exit arrives. If it still runs when the test ends (the test
+// failed before stopping it), it is killed.
+func start(t *testing.T, cmd *exec.Cmd) <-chan error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	done := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			_ = cmd.Process.Kill() // the server this test started; an error only says it has exited already
+			<-done
+			t.Log("pier-server killed at the end of the test")
+		}
+	})
+	return exited
 }
 
 // stopWithSIGTERM stops pier-server as Kubernetes does and fails the test unless it exits cleanly.
@@ -151,9 +164,8 @@ func sftpUpload(t *testing.T, dir, root string, info map[string]string, stderr *
 	if err := os.WriteFile(batch, []byte("put "+filepath.Join(dir, "hello.txt")+" hello.txt\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sftp := exec.Command("sshpass", "-e", "sftp", "-o", "BatchMode=no", "-F", "/dev/null",
-		"-o", "UserKnownHostsFile="+info["KNOWN_HOSTS_FILE"], "-o", "StrictHostKeyChecking=yes",
-		"-b", batch, "-P", info["SFTP_PORT"], info["USERNAME"]+"@127.0.0.1")
+	sftp := exec.Command("sshpass", realclient.PasswordSFTPArgs(info["KNOWN_HOSTS_FILE"],
+		"-b", batch, "-P", info["SFTP_PORT"], info["USERNAME"]+"@127.0.0.1")...)
 	sftp.Env = append(os.Environ(), "SSHPASS="+info["PASSWORD"])
 	if out, err := sftp.CombinedOutput(); err != nil {
 		t.Fatalf("sftp: %v\n%s\nserver log:\n%s", err, out, stderr.String())

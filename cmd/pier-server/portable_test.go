@@ -114,17 +114,7 @@ func (p *portableRun) run(t *testing.T, env []string, password string, args ...s
 	cmd.Env = environ(env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			t.Logf("pier-server killed after the test failed: %v", <-exited)
-		}
-	}()
+	exited := start(t, cmd)
 
 	waitForFile(t, p.infoFile, exited, &stderr)
 	info := readInfo(t, p.infoFile)

@@ -25,9 +25,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/pier-dev/pier/hack/images/oci"
 )
 
 // What every image is. build/*.Dockerfile say the same, and the tests check that they do.
@@ -156,7 +156,7 @@ func buildImage(ctx context.Context, o options, spec imageSpec, root, work strin
 		labelVersion:     o.version,
 		labelRevision:    o.revision,
 	}
-	adds := make([]mutate.IndexAddendum, 0, len(o.platforms))
+	images := make([]v1.Image, 0, len(o.platforms))
 	for _, p := range o.platforms {
 		bin := filepath.Join(work, fmt.Sprintf("%s-%s-%s", spec.name, p.OS, p.Architecture))
 		if err := compile(ctx, root, spec, p, bin); err != nil {
@@ -166,14 +166,17 @@ func buildImage(ctx context.Context, o options, spec imageSpec, root, work strin
 		if err != nil {
 			return result{}, fmt.Errorf("%s: %w", p, err)
 		}
-		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
+		images = append(images, img)
+	}
+	idx, err := oci.Index(images...)
+	if err != nil {
+		return result{}, err
 	}
 	// The labels go on the index too: registries show an index's annotations for a multi-platform tag.
-	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
 	idx = mutate.Annotations(idx, labels).(v1.ImageIndex)
 
 	archive := filepath.Join(o.outDir, spec.name+"-"+o.version+".tar")
-	if err := writeArchive(archive, idx, ref, o.version, o.created); err != nil {
+	if err := oci.WriteArchive(archive, idx, ref, o.created); err != nil {
 		return result{}, err
 	}
 	digest, err := idx.Digest()
@@ -207,14 +210,7 @@ func platformImage(o options, spec imageSpec, p v1.Platform, labels map[string]s
 		},
 		RootFS: v1.RootFS{Type: "layers"},
 	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.ConfigFile(img, cfg)
-	if err != nil {
-		return nil, err
-	}
-	// Append fills in the config's layer digests and history.
-	return mutate.Append(img,
+	return oci.Image(cfg,
 		mutate.Addendum{Layer: base, History: v1.History{
 			Created:   v1.Time{Time: o.created},
 			CreatedBy: "pier hack/images: base files like distroless/static:nonroot (passwd, group, /tmp, CA certificates)",

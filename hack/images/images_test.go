@@ -21,7 +21,6 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"maps"
@@ -35,9 +34,10 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/pier-dev/pier/hack/images/oci"
 )
 
 // testOptions are what `make images` passes, with a registry and version of the test's own so that nothing can
@@ -159,36 +159,21 @@ type builtImage struct {
 // checkArchive reads r's archive the way a node does and checks the image of spec on every platform of o.
 func checkArchive(t *testing.T, o options, spec imageSpec, r result) map[string]builtImage {
 	t.Helper()
-	dir := untar(t, r.archive)
+	archive, err := oci.ReadArchive(r.archive, t.TempDir())
+	if err != nil {
+		t.Fatalf("%s: %v", spec.name, err)
+	}
 
 	// index.json names the image for containerd (full name) and for OCI tools (tag).
-	var top v1.IndexManifest
-	readJSON(t, filepath.Join(dir, "index.json"), &top)
-	if len(top.Manifests) != 1 {
-		t.Fatalf("%s: index.json has %d manifests, want 1", spec.name, len(top.Manifests))
-	}
 	wantRef := "registry.example.test/pier-test/" + spec.name + ":1.2.3-test"
-	desc := top.Manifests[0]
-	if desc.MediaType != types.OCIImageIndex || desc.Digest != r.digest ||
-		desc.Annotations[annotationImageName] != wantRef || desc.Annotations[annotationRefName] != "1.2.3-test" {
+	desc := archive.Descriptor
+	if desc.Digest != r.digest || desc.Annotations[oci.AnnotationImageName] != wantRef || desc.Annotations[oci.AnnotationRefName] != "1.2.3-test" {
 		t.Errorf("%s: index.json describes %+v, want an image index %s named %s", spec.name, desc, r.digest, wantRef)
 	}
 	if r.ref != wantRef {
 		t.Errorf("%s: ref %s, want %s", spec.name, r.ref, wantRef)
 	}
-
-	lp, err := layout.FromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	top2, err := lp.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := top2.ImageIndex(r.digest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := archive.Index
 	// Every blob is there with the size and digest its descriptor says, layers decompress to their diff IDs.
 	if err := validate.Index(idx); err != nil {
 		t.Fatalf("%s: %v", spec.name, err)
@@ -396,45 +381,6 @@ func checkFile(t *testing.T, what string, files map[string]file, path string, ty
 	}
 }
 
-// untar extracts an archive into a new folder, refusing anything but plain files and folders inside it.
-func untar(t *testing.T, archive string) string {
-	t.Helper()
-	dir := t.TempDir()
-	f, err := os.Open(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	tr := tar.NewReader(f)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return dir
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !filepath.IsLocal(hdr.Name) {
-			t.Fatalf("%s: entry %q leaves the archive", archive, hdr.Name)
-		}
-		path := filepath.Join(dir, hdr.Name)
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			err = os.MkdirAll(path, 0o755)
-		case tar.TypeReg:
-			var data []byte
-			if data, err = io.ReadAll(tr); err == nil {
-				err = os.WriteFile(path, data, 0o644)
-			}
-		default:
-			t.Fatalf("%s: entry %q has type %c", archive, hdr.Name, hdr.Typeflag)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // runBinary writes data as an executable and runs it with args, returning its output.
 func runBinary(t *testing.T, data []byte, name string, args ...string) string {
 	t.Helper()
@@ -449,17 +395,6 @@ func runBinary(t *testing.T, data []byte, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
-}
-
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
 }
 
 func fileSHA256(t *testing.T, path string) string {

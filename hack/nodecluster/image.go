@@ -15,22 +15,19 @@
 package main
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/pier-dev/pier/hack/images/oci"
 )
 
 // ctr runs containerd's client against the node's containerd, in the Kubernetes namespace.
@@ -84,47 +81,31 @@ func (l layout) ensurePauseImage(ctx context.Context, repoRoot string) error {
 	return err
 }
 
-// writePauseArchive writes a one-layer image holding the pause binary as /pause, its entrypoint, as a docker
-// archive tagged pauseImage.
+// writePauseArchive writes a one-layer image holding the pause binary as /pause, its entrypoint, as an OCI archive
+// named pauseImage.
 func writePauseArchive(bin, archive string) error {
 	data, err := os.ReadFile(bin)
 	if err != nil {
 		return err
 	}
-	var layerTar bytes.Buffer
-	tw := tar.NewWriter(&layerTar)
-	if err := tw.WriteHeader(&tar.Header{Name: "pause", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-		return err
-	}
-	if _, err := tw.Write(data); err != nil {
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerTar.Bytes())), nil
-	})
+	created := time.Unix(0, 0).UTC()
+	layer, err := oci.Layer(created, []oci.Entry{{Path: "pause", Mode: 0o755, Data: data}})
 	if err != nil {
 		return err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	img, err := oci.Image(&v1.ConfigFile{
+		OS:           "linux",
+		Architecture: runtime.GOARCH,
+		Created:      v1.Time{Time: created},
+		Config:       v1.Config{Entrypoint: []string{"/pause"}, User: "65535:65535"},
+		RootFS:       v1.RootFS{Type: "layers"},
+	}, mutate.Addendum{Layer: layer})
 	if err != nil {
 		return err
 	}
-	cfg, err := img.ConfigFile()
+	idx, err := oci.Index(img)
 	if err != nil {
 		return err
 	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
-	cfg.Config = v1.Config{Entrypoint: []string{"/pause"}, User: "65535:65535"}
-	if img, err = mutate.ConfigFile(img, cfg); err != nil {
-		return err
-	}
-	tag, err := name.NewTag(pauseImage)
-	if err != nil {
-		return err
-	}
-	return tarball.WriteToFile(archive, tag, img)
+	return oci.WriteArchive(archive, idx, pauseImage, created)
 }

@@ -19,13 +19,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -57,30 +61,45 @@ type Endpoint struct {
 
 // EndpointInfo reads the endpoint's Deployment and host keys.
 func EndpointInfo(ctx context.Context, c client.Client, namespace, name string) (*Endpoint, error) {
-	te := &transferv1alpha1.TransferEndpoint{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, te); err != nil {
-		return nil, fmt.Errorf("reading TransferEndpoint %s/%s: %w", namespace, name, err)
-	}
-	names := render.NamesFor(te)
 	dep := &appsv1.Deployment{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: names.Deployment}, dep); err != nil {
-		return nil, fmt.Errorf("reading Deployment %s: %w", names.Deployment, err)
+	te, err := readEndpoint(ctx, c, namespace, name, dep)
+	if err != nil {
+		return nil, err
 	}
 	e := &Endpoint{Namespace: namespace, Name: name, Host: "127.0.0.1"}
 	for _, p := range dep.Spec.Template.Spec.Containers[0].Ports {
 		e.addPort(p.Name, int(p.ContainerPort))
 	}
-	if te.Spec.SFTP != nil {
-		var err error
-		if e.KnownHosts, err = knownHosts(ctx, c, namespace, names.HostKeysSecret, e.SFTPPort, "127.0.0.1", "localhost"); err != nil {
-			return nil, err
-		}
+	if err := e.addKnownHosts(ctx, c, te, "127.0.0.1", "localhost"); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
 
-// addPort records one of the endpoint's ports by the name render gives it, the same in the container and the
-// Service.
+// readEndpoint reads the TransferEndpoint namespace/name, and into child (its Deployment or its Service) that
+// child, by the name render gives it.
+func readEndpoint(ctx context.Context, c client.Client, namespace, name string, child client.Object) (*transferv1alpha1.TransferEndpoint, error) {
+	te := &transferv1alpha1.TransferEndpoint{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, te); err != nil {
+		return nil, fmt.Errorf("reading TransferEndpoint %s/%s: %w", namespace, name, err)
+	}
+	names := render.NamesFor(te)
+	var kind, childName string
+	switch child.(type) {
+	case *appsv1.Deployment:
+		kind, childName = "Deployment", names.Deployment
+	case *corev1.Service:
+		kind, childName = "Service", names.Service
+	default:
+		return nil, fmt.Errorf("an endpoint has no child of type %T", child)
+	}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: childName}, child); err != nil {
+		return nil, fmt.Errorf("reading %s %s: %w", kind, childName, err)
+	}
+	return te, nil
+}
+
+// addPort records the port of the pod's or Service's port named name; the names are the ones render gives them.
 func (e *Endpoint) addPort(name string, port int) {
 	switch {
 	case name == render.PortNameSFTP:
@@ -97,6 +116,16 @@ func (e *Endpoint) addPort(name string, port int) {
 	}
 }
 
+// addKnownHosts fills in KnownHosts for hosts on SFTPPort when te serves SFTP.
+func (e *Endpoint) addKnownHosts(ctx context.Context, c client.Client, te *transferv1alpha1.TransferEndpoint, hosts ...string) error {
+	if te.Spec.SFTP == nil {
+		return nil
+	}
+	var err error
+	e.KnownHosts, err = knownHosts(ctx, c, te.Namespace, render.NamesFor(te).HostKeysSecret, e.SFTPPort, hosts...)
+	return err
+}
+
 // knownHosts is one known_hosts line per host key in the host-key Secret, for the hosts on port.
 func knownHosts(ctx context.Context, c client.Client, namespace, secretName string, port int, hosts ...string) ([]byte, error) {
 	secret := &corev1.Secret{}
@@ -105,17 +134,11 @@ func knownHosts(ctx context.Context, c client.Client, namespace, secretName stri
 	}
 	patterns := make([]string, 0, len(hosts))
 	for _, h := range hosts {
-		// OpenSSH looks a host up as [host]:port, except on its default port 22, where it is the bare host.
-		if port == 22 {
-			patterns = append(patterns, h)
-		} else {
-			patterns = append(patterns, fmt.Sprintf("[%s]:%d", h, port))
-		}
+		// [host]:port, or the bare host on OpenSSH's default port 22, as OpenSSH looks it up.
+		patterns = append(patterns, knownhosts.Normalize(net.JoinHostPort(h, strconv.Itoa(port))))
 	}
-	keys := mapsKeys(secret.Data)
-	slices.Sort(keys)
 	var out []byte
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(secret.Data)) {
 		signer, err := ssh.ParsePrivateKey(secret.Data[k])
 		if err != nil {
 			continue
@@ -129,37 +152,22 @@ func knownHosts(ctx context.Context, c client.Client, namespace, secretName stri
 // ServiceEndpoint is how a client on a node of a real cluster reaches the endpoint through its Service: the
 // Service's cluster IP, which kube-proxy translates on the node, with the Service ports, and the host keys.
 func ServiceEndpoint(ctx context.Context, c client.Client, namespace, name string) (*Endpoint, error) {
-	te := &transferv1alpha1.TransferEndpoint{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, te); err != nil {
-		return nil, fmt.Errorf("reading TransferEndpoint %s/%s: %w", namespace, name, err)
-	}
-	names := render.NamesFor(te)
 	svc := &corev1.Service{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: names.Service}, svc); err != nil {
-		return nil, fmt.Errorf("reading Service %s: %w", names.Service, err)
+	te, err := readEndpoint(ctx, c, namespace, name, svc)
+	if err != nil {
+		return nil, err
 	}
 	if svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
-		return nil, fmt.Errorf("the Service %s has no cluster IP", names.Service)
+		return nil, fmt.Errorf("the Service %s has no cluster IP", svc.Name)
 	}
 	e := &Endpoint{Namespace: namespace, Name: name, Host: svc.Spec.ClusterIP}
 	for _, p := range svc.Spec.Ports {
 		e.addPort(p.Name, int(p.Port))
 	}
-	if te.Spec.SFTP != nil {
-		var err error
-		if e.KnownHosts, err = knownHosts(ctx, c, namespace, names.HostKeysSecret, e.SFTPPort, e.Host); err != nil {
-			return nil, err
-		}
+	if err := e.addKnownHosts(ctx, c, te, e.Host); err != nil {
+		return nil, err
 	}
 	return e, nil
-}
-
-func mapsKeys(m map[string][]byte) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // WaitReady waits until obj (a TransferEndpoint or TransferUser) has Ready=True for its current generation.

@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testsupport/poll"
 	"github.com/pier-dev/pier/internal/testsupport/syncbuffer"
 )
 
@@ -207,15 +208,5 @@ func TestHostLockWaitsForTheHolder(t *testing.T) {
 // waitFor retries check until it passes, for 30 s at most.
 func waitFor(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, "waiting for "+what, 30*time.Second, check)
 }

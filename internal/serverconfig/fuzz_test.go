@@ -45,17 +45,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		out, err := c.Marshal()
-		if err != nil {
-			t.Fatalf("Marshal: %v", err)
-		}
-		again, err := Parse(out)
-		if err != nil {
-			t.Fatalf("Parse(Marshal(c)): %v\n--- input:\n%q\n--- marshalled:\n%s", err, data, out)
-		}
-		if !reflect.DeepEqual(c, again) {
-			t.Fatalf("Parse(Marshal(c)) != c\n--- input:\n%q\n--- marshalled:\n%s", data, out)
-		}
+		out, again := checkRoundTrip(t, c, data)
 		if out2, err := again.Marshal(); err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("Marshal is not stable: %v\n%s\nthen\n%s", err, out, out2)
 		}
@@ -89,16 +79,24 @@ func FuzzMarshalStrings(f *testing.F) {
 		if c.Validate() != nil {
 			return
 		}
-		out, err := c.Marshal()
-		if err != nil {
-			t.Fatalf("Marshal: %v", err)
-		}
-		again, err := Parse(out)
-		if err != nil {
-			t.Fatalf("Parse(Marshal(c)): %v\n%s", err, out)
-		}
-		if !reflect.DeepEqual(c, again) {
-			t.Fatalf("Parse(Marshal(c)) != c\n%s", out)
-		}
+		checkRoundTrip(t, c, nil)
 	})
+}
+
+// checkRoundTrip checks that c survives Marshal and Parse unchanged, and returns what Marshal wrote and what Parse
+// made of it. input is what c was parsed from, if it was, for the failure message.
+func checkRoundTrip(t *testing.T, c *Config, input []byte) ([]byte, *Config) {
+	t.Helper()
+	out, err := c.Marshal()
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	again, err := Parse(out)
+	if err != nil {
+		t.Fatalf("Parse(Marshal(c)): %v\n--- input:\n%q\n--- marshalled:\n%s", err, input, out)
+	}
+	if !reflect.DeepEqual(c, again) {
+		t.Fatalf("Parse(Marshal(c)) != c\n--- input:\n%q\n--- marshalled:\n%s", input, out)
+	}
+	return out, again
 }

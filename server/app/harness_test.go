@@ -15,7 +15,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -30,6 +29,7 @@ import (
 	"time"
 
 	"github.com/pier-dev/pier/internal/testsupport/poll"
+	"github.com/pier-dev/pier/internal/testsupport/syncbuffer"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 
 	"golang.org/x/crypto/ssh"
@@ -74,7 +74,7 @@ func (v *secretVolume) write(t *testing.T, files map[string]string) {
 type harness struct {
 	cfg      string // the config template with %USERS% and %HOSTKEYS% to fill
 	hostKeys []string
-	logs     *lockedBuffer
+	logs     *syncbuffer.Buffer // the server's log, written by its goroutines and read by the test
 	volume   *secretVolume
 	sftpAddr string
 	health   string
@@ -121,7 +121,7 @@ func startWithHostKeys(t *testing.T, users string, hostKeys []string, watch func
 		volume:   &secretVolume{dir: filepath.Join(dir, "config")},
 		sftpAddr: fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t)),
 		health:   fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t)),
-		logs:     &lockedBuffer{},
+		logs:     &syncbuffer.Buffer{},
 	}
 	if err := os.Mkdir(h.volume.dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -190,24 +190,6 @@ func (h *harness) setUsers(t *testing.T, users string) {
 	h.volume.write(t, map[string]string{"config.yaml": h.config(users)})
 }
 
-// lockedBuffer is the server's log, written by its goroutines and read by the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func (h *harness) login(user, pw string) (*ssh.Client, error) {
 	return ssh.Dial("tcp", h.sftpAddr, &ssh.ClientConfig{
 		User: user, Auth: []ssh.AuthMethod{ssh.Password(pw)},
@@ -221,6 +203,15 @@ func (h *harness) login(user, pw string) (*ssh.Client, error) {
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
 	poll.Until(t, what, 20*time.Second, check)
+}
+
+// canLogIn reports nil when user logs in with pw over SFTP; the connection is closed again.
+func (h *harness) canLogIn(user, pw string) error {
+	c, err := h.login(user, pw)
+	if err == nil {
+		_ = c.Close()
+	}
+	return err
 }
 
 func (h *harness) get(path string) (int, string, error) {

@@ -82,24 +82,30 @@ func newHostKey(t *testing.T) (string, ssh.PublicKey) {
 func (h *harness) openSSHPins(t *testing.T, key ssh.PublicKey) error {
 	t.Helper()
 	realclient.Require(t, "sftp", "sshpass")
-	dir := t.TempDir()
 	host, port, _ := net.SplitHostPort(h.sftpAddr)
-	knownHosts := filepath.Join(dir, "known_hosts")
-	line := fmt.Sprintf("[%s]:%s %s", host, port, ssh.MarshalAuthorizedKey(key))
-	batch := filepath.Join(dir, "batch")
-	if err := errors.Join(os.WriteFile(knownHosts, []byte(line), 0o600), os.WriteFile(batch, []byte("ls\n"), 0o600)); err != nil {
+	batch := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(batch, []byte("ls\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// sftp -b implies BatchMode=yes, which forbids password prompts; an earlier BatchMode=no wins.
-	cmd := exec.Command("sshpass", "-e", "sftp", "-o", "BatchMode=no",
-		"-o", "UserKnownHostsFile="+knownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "GlobalKnownHostsFile=/dev/null",
-		"-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "-F", "/dev/null",
-		"-b", batch, "-P", port, "alice@"+host)
+	cmd := exec.Command("sshpass", realclient.PasswordSFTPArgs(realclient.KnownHosts(t, h.sftpAddr, key),
+		"-b", batch, "-P", port, "alice@"+host)...)
 	cmd.Env = append(os.Environ(), "SSHPASS=alice-pw")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("OpenSSH sftp pinning %s: %w\n%s", ssh.FingerprintSHA256(key), err, out)
 	}
 	return nil
+}
+
+// mustPresent fails the test unless the server presents key, to a Go client and to OpenSSH with key alone
+// pinned; when says after what.
+func (h *harness) mustPresent(t *testing.T, key ssh.PublicKey, when string) {
+	t.Helper()
+	if got := h.presented(t); !bytes.Equal(got.Marshal(), key.Marshal()) {
+		t.Fatalf("%s the server presents %s, want %s", when, ssh.FingerprintSHA256(got), ssh.FingerprintSHA256(key))
+	}
+	if err := h.openSSHPins(t, key); err != nil {
+		t.Fatalf("%s: %v", when, err)
+	}
 }
 
 // presented is the host key the server offers to a Go client now.
@@ -146,12 +152,7 @@ func TestHostKeysSurviveTheirFilesDisappearing(t *testing.T) {
 	// A rotation still works once a key is there again.
 	pemB, keyB := newHostKey(t)
 	vol.set(t, map[string]string{"ssh_host_ed25519_key": pemB})
-	if got := h.presented(t); !bytes.Equal(got.Marshal(), keyB.Marshal()) {
-		t.Fatalf("after the new key arrived the server presents %s, want %s", ssh.FingerprintSHA256(got), ssh.FingerprintSHA256(keyB))
-	}
-	if err := h.openSSHPins(t, keyB); err != nil {
-		t.Fatal(err)
-	}
+	h.mustPresent(t, keyB, "after the new key arrived")
 }
 
 // In Kubernetes the config Secret reaches the server through the API about a second after it changes, while the
@@ -167,11 +168,7 @@ func TestConfigNamingHostKeysNotYetMounted(t *testing.T) {
 	h.hostKeys = []string{vol.path("new_key")}
 	h.setUsers(t, userYAML(t, "alice", "alice-pw", "")+userYAML(t, "bob", "bob-pw", ""))
 	eventually(t, "bob logs in with the config that names the missing key file", func() error {
-		c, err := h.login("bob", "bob-pw")
-		if err == nil {
-			_ = c.Close()
-		}
-		return err
+		return h.canLogIn("bob", "bob-pw")
 	})
 	if strings.Contains(h.logs.String(), "refused the new configuration") {
 		t.Errorf("the config was refused because its host key files are not there yet:\n%s", h.logs)
@@ -182,10 +179,5 @@ func TestConfigNamingHostKeysNotYetMounted(t *testing.T) {
 
 	pemB, keyB := newHostKey(t)
 	vol.set(t, map[string]string{"new_key": pemB})
-	if got := h.presented(t); !bytes.Equal(got.Marshal(), keyB.Marshal()) {
-		t.Fatalf("after the new key file arrived the server presents %s, want %s", ssh.FingerprintSHA256(got), ssh.FingerprintSHA256(keyB))
-	}
-	if err := h.openSSHPins(t, keyB); err != nil {
-		t.Fatal(err)
-	}
+	h.mustPresent(t, keyB, "after the new key file arrived")
 }

@@ -31,6 +31,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
 // configSecret is the config Secret of a test, changed through the API server as the operator does.
@@ -110,11 +112,9 @@ func (h *harness) waitForUser(t *testing.T, username string, present bool) {
 
 func (h *harness) mustLogIn(t *testing.T, user, pw string) {
 	t.Helper()
-	c, err := h.login(user, pw)
-	if err != nil {
+	if err := h.canLogIn(user, pw); err != nil {
 		t.Fatalf("%s cannot log in: %v\nserver log:\n%s", user, err, h.logs)
 	}
-	_ = c.Close()
 }
 
 func (h *harness) metricsContain(t *testing.T, want string) error {
@@ -175,13 +175,7 @@ func TestAUserAddedToTheSecretLogsInBeforeTheFileChanges(t *testing.T) {
 // TestUnreachableAPIServerLeavesTheFileInCharge: a server whose API server is not there starts and serves from
 // the file, and follows the file's changes.
 func TestUnreachableAPIServerLeavesTheFileInCharge(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	_ = ln.Close() // nothing listens here now
-	cfg := &rest.Config{Host: "https://" + closed, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	cfg := controlplane.Unreachable(t)
 	alice, bob := userYAML(t, "alice", "alice-pw", ""), userYAML(t, "bob", "bob-pw", "")
 	h := startWith(t, alice, watchSecret(t, cfg, "default"))
 	h.mustLogIn(t, "alice", "alice-pw")

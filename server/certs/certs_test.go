@@ -48,6 +48,25 @@ func writePair(t *testing.T, dir string, p pemPair) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
+// startReloader writes a pair named name into dir and starts a Reloader on it.
+func startReloader(t *testing.T, dir, name string) (r *Reloader, certFile, keyFile string) {
+	t.Helper()
+	certFile, keyFile = writePair(t, dir, newPair(t, name))
+	r, err := NewReloader(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, certFile, keyFile
+}
+
+// serves fails the test unless r serves the certificate named want; when says after what.
+func serves(t *testing.T, r *Reloader, want, when string) {
+	t.Helper()
+	if got := commonName(t, r); got != want {
+		t.Fatalf("%s: certificate %q, want %s", when, got, want)
+	}
+}
+
 func commonName(t *testing.T, r *Reloader) string {
 	t.Helper()
 	cert, err := r.GetCertificate(&tls.ClientHelloInfo{})
@@ -82,29 +101,16 @@ func (h *errorCounter) count() int {
 
 func TestReloadAfterReplace(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile := writePair(t, dir, newPair(t, "first"))
-	r, err := NewReloader(certFile, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _, _ := startReloader(t, dir, "first")
 	r.Log = slog.New(&errorCounter{})
-	if got := commonName(t, r); got != "first" {
-		t.Fatalf("certificate %q, want first", got)
-	}
+	serves(t, r, "first", "at the start")
 	writePair(t, dir, newPair(t, "second"))
-	if got := commonName(t, r); got != "second" {
-		t.Fatalf("after replacing the files: certificate %q, want second", got)
-	}
+	serves(t, r, "second", "after replacing the files")
 }
 
 // TestReloadAfterInPlaceRewrite covers tools that truncate and rewrite the file, keeping its inode.
 func TestReloadAfterInPlaceRewrite(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile := writePair(t, dir, newPair(t, "first"))
-	r, err := NewReloader(certFile, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, certFile, keyFile := startReloader(t, t.TempDir(), "first")
 	next := newPair(t, "second")
 	later := time.Now().Add(time.Minute) // a file system with coarse timestamps must still see a change
 	for file, data := range map[string][]byte{certFile: next.cert, keyFile: next.key} {
@@ -115,9 +121,7 @@ func TestReloadAfterInPlaceRewrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := commonName(t, r); got != "second" {
-		t.Fatalf("after rewriting the files in place: certificate %q, want second", got)
-	}
+	serves(t, r, "second", "after rewriting the files in place")
 }
 
 // TestKubernetesSecretSwap mounts the pair the way the kubelet does: tls.crt -> ..data/tls.crt, ..data -> a
@@ -149,42 +153,30 @@ func TestKubernetesSecretSwap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := commonName(t, r); got != "first" {
-		t.Fatalf("certificate %q, want first", got)
-	}
+	serves(t, r, "first", "at the start")
 	publish("..2026_02_01_00_00_00.2", newPair(t, "second"))
-	if got := commonName(t, r); got != "second" {
-		t.Fatalf("after the ..data swap: certificate %q, want second", got)
-	}
+	serves(t, r, "second", "after the ..data swap")
 }
 
 // TestBadPairKeepsLastGood: a certificate written before its key, garbage, and missing files all keep the last
 // good certificate; each bad version is logged once, and a later good pair is picked up.
 func TestBadPairKeepsLastGood(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile := writePair(t, dir, newPair(t, "good"))
-	r, err := NewReloader(certFile, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, certFile, keyFile := startReloader(t, dir, "good")
 	counter := &errorCounter{}
 	r.Log = slog.New(counter)
 
 	// Half an update: the new certificate with the old key.
 	testcreds.WriteFileAtomic(t, certFile, newPair(t, "half").cert)
 	for range 3 {
-		if got := commonName(t, r); got != "good" {
-			t.Fatalf("with a mismatched key: certificate %q, want the last good one", got)
-		}
+		serves(t, r, "good", "with a mismatched key")
 	}
 	if n := counter.count(); n != 1 {
 		t.Fatalf("%d errors logged for one bad version of the files, want 1", n)
 	}
 
 	testcreds.WriteFileAtomic(t, certFile, []byte("not a certificate"))
-	if got := commonName(t, r); got != "good" {
-		t.Fatalf("with garbage: certificate %q, want the last good one", got)
-	}
+	serves(t, r, "good", "with garbage")
 	if n := counter.count(); n != 2 {
 		t.Fatalf("%d errors logged after a second bad version, want 2", n)
 	}
@@ -193,18 +185,14 @@ func TestBadPairKeepsLastGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if got := commonName(t, r); got != "good" {
-			t.Fatalf("with the key missing: certificate %q, want the last good one", got)
-		}
+		serves(t, r, "good", "with the key missing")
 	}
 	if n := counter.count(); n != 3 {
 		t.Fatalf("%d errors logged after the key went missing, want 3", n)
 	}
 
 	writePair(t, dir, newPair(t, "fixed"))
-	if got := commonName(t, r); got != "fixed" {
-		t.Fatalf("after a good pair was written: certificate %q, want fixed", got)
-	}
+	serves(t, r, "fixed", "after a good pair was written")
 }
 
 func TestNewReloaderRefusesBadFiles(t *testing.T) {
@@ -232,25 +220,17 @@ func TestNewReloaderRefusesBadFiles(t *testing.T) {
 
 func TestSetFilesKeepsOldPairOnError(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile := writePair(t, dir, newPair(t, "first"))
-	r, err := NewReloader(certFile, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _, keyFile := startReloader(t, dir, "first")
 	if err := r.SetFiles(filepath.Join(dir, "nope.crt"), keyFile); err == nil {
 		t.Fatal("SetFiles accepted a missing certificate file")
 	}
-	if got := commonName(t, r); got != "first" {
-		t.Fatalf("certificate %q after a failed SetFiles, want first", got)
-	}
+	serves(t, r, "first", "after a failed SetFiles")
 	other := t.TempDir()
 	certFile2, keyFile2 := writePair(t, other, newPair(t, "other"))
 	if err := r.SetFiles(certFile2, keyFile2); err != nil {
 		t.Fatal(err)
 	}
-	if got := commonName(t, r); got != "other" {
-		t.Fatalf("certificate %q after SetFiles, want other", got)
-	}
+	serves(t, r, "other", "after SetFiles")
 }
 
 // TestHandshakeSeesRotation runs real TLS handshakes while the files rotate underneath, as the FTP server does:

@@ -77,6 +77,17 @@ func (c *connection) untrack(x io.Closer) {
 	delete(c.closers, x)
 }
 
+// closeTracked is the Close of something tracked: the first call forgets x and closes it with closeFn, later ones
+// do nothing, whether the client, ftpserverlib or closeAll closes it first.
+func (c *connection) closeTracked(once *sync.Once, x io.Closer, closeFn func() error) error {
+	var err error
+	once.Do(func() {
+		c.untrack(x)
+		err = closeFn()
+	})
+	return err
+}
+
 // closeAll ends the connection: the control connection, passive listeners and data connections. ftpserverlib's
 // goroutines then see their reads and writes fail and finish. It is safe to call more than once.
 func (c *connection) closeAll() {

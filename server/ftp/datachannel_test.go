@@ -30,11 +30,7 @@ import (
 // announced address for the next PASV of a session already open; PASV announces the IPv4 public address.
 func TestPassivePorts(t *testing.T) {
 	ts := startServer(t)
-	c := rawDial(t, ts.addr, nil)
-	c.authTLS(ts.clientTLS())
-	c.login("alice")
-	c.expect(200, "PBSZ 0")
-	c.expect(200, "PROT P")
+	c := protectedSession(t, ts, ts.addr)
 	for range 5 {
 		if port := c.epsv(); !ts.settings.PassivePorts.Contains(port) {
 			t.Fatalf("EPSV port %d outside %v", port, ts.settings.PassivePorts)
@@ -80,11 +76,7 @@ func TestPassivePorts(t *testing.T) {
 func TestPassiveOnlyFromControlAddress(t *testing.T) {
 	ts := startServer(t)
 	writeHomeFile(t, ts, "alice", "f.txt", []byte("for alice only"))
-	c := rawDial(t, ts.addr, nil)
-	c.authTLS(ts.clientTLS())
-	c.login("alice")
-	c.expect(200, "PBSZ 0")
-	c.expect(200, "PROT P")
+	c := protectedSession(t, ts, ts.addr)
 	port := c.epsv()
 
 	// 127.0.0.2 is another address of the loopback interface: a stranger, as far as the server can tell.
@@ -110,9 +102,7 @@ func TestPassiveOnlyFromControlAddress(t *testing.T) {
 // and never to a privileged port, and transfers work over clear and protected data connections.
 func TestActiveMode(t *testing.T) {
 	off := startServer(t)
-	c := rawDial(t, off.addr, nil)
-	c.authTLS(off.clientTLS())
-	c.login("alice")
+	c := rawLogin(t, off, off.addr)
 	c.expect(200, "PROT P")
 	if code, msg := c.send("EPRT |1|127.0.0.1|40000|"); code/100 == 2 {
 		t.Fatalf("EPRT with active mode off: %d %s", code, msg)
@@ -125,9 +115,7 @@ func TestActiveMode(t *testing.T) {
 	writeHomeFile(t, ts, "alice", "f.txt", []byte("active data"))
 	for _, protected := range []bool{false, true} {
 		t.Run(fmt.Sprintf("protected=%v", protected), func(t *testing.T) {
-			c := rawDial(t, ts.addr, nil)
-			c.authTLS(ts.clientTLS())
-			c.login("alice")
+			c := rawLogin(t, ts, ts.addr)
 			level := "C"
 			if protected {
 				level = "P"
@@ -138,24 +126,13 @@ func TestActiveMode(t *testing.T) {
 			c.expect(504, "EPRT |1|127.0.0.1|80|")
 			c.expect(504, "PORT 127,0,0,1,0,21")
 
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = ln.Close() }()
-			c.expect(200, fmt.Sprintf("EPRT |1|127.0.0.1|%d|", ln.Addr().(*net.TCPAddr).Port))
-			c.expect(150, "RETR f.txt")
-			conn, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+			ln := listenAt(t, "127.0.0.1")
+			c.expect(200, fmt.Sprintf("EPRT |1|127.0.0.1|%d|", portOfListener(ln)))
+			var cfg *tls.Config
 			if protected {
-				conn = tls.Client(conn, c.tls) // the server is the TLS server on active connections too
+				cfg = c.tls
 			}
-			got, _ := io.ReadAll(conn)
-			_ = conn.Close()
-			if code, msg := c.read("end of RETR"); code != 226 || string(got) != "active data" {
+			if got, code, msg := c.activeTransfer(ln, cfg); code != 226 || string(got) != "active data" {
 				t.Fatalf("active RETR: %d %s, data %q", code, msg, got)
 			}
 		})
@@ -166,26 +143,11 @@ func TestActiveMode(t *testing.T) {
 func TestDataConnectionWithoutReuseIsRefusedInActiveMode(t *testing.T) {
 	ts := startServer(t, func(s *Settings) { s.ActiveMode = true })
 	writeHomeFile(t, ts, "alice", "f.txt", []byte("data"))
-	c := rawDial(t, ts.addr, nil)
-	c.authTLS(ts.clientTLS())
-	c.login("alice")
-	c.expect(200, "PBSZ 0")
-	c.expect(200, "PROT P")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	c.expect(200, fmt.Sprintf("EPRT |1|127.0.0.1|%d|", ln.Addr().(*net.TCPAddr).Port))
-	c.expect(150, "RETR f.txt")
-	conn, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	c := protectedSession(t, ts, ts.addr)
+	ln := listenAt(t, "127.0.0.1")
+	c.expect(200, fmt.Sprintf("EPRT |1|127.0.0.1|%d|", portOfListener(ln)))
 	fresh := &tls.Config{RootCAs: ts.ca.Pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12} // no session
-	got, _ := io.ReadAll(tls.Client(conn, fresh))
-	code, msg := c.read("end of RETR")
+	got, code, msg := c.activeTransfer(ln, fresh)
 	if code == 226 || len(got) > 0 || !strings.Contains(msg, "resume") {
 		t.Fatalf("a data connection without the session: %d %s, data %q", code, msg, got)
 	}

@@ -15,10 +15,8 @@
 package ftp
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -27,17 +25,6 @@ import (
 	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testsupport/testnet"
 )
-
-// activeSession logs alice in over addr, with TLS and protected data connections.
-func activeSession(t *testing.T, ts *testServer, addr string) *rawClient {
-	t.Helper()
-	c := rawDial(t, addr, nil)
-	c.authTLS(ts.clientTLS())
-	c.login("alice")
-	c.expect(200, "PBSZ 0")
-	c.expect(200, "PROT P")
-	return c
-}
 
 // listenAt listens on an ephemeral port of host, an address of this machine.
 func listenAt(t *testing.T, host string) *net.TCPListener {
@@ -77,25 +64,6 @@ func refusedWithoutConnecting(t *testing.T, c *rawClient, ln *net.TCPListener, c
 	return msg
 }
 
-// activeRETR downloads f.txt over an active-mode connection the server opens to ln.
-func activeRETR(t *testing.T, c *rawClient, ln *net.TCPListener) string {
-	t.Helper()
-	c.expect(150, "RETR f.txt")
-	_ = ln.SetDeadline(time.Now().Add(15 * time.Second))
-	conn, err := ln.Accept()
-	if err != nil {
-		t.Fatalf("the server did not connect to %s: %v", ln.Addr(), err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
-	// The server is the TLS server on active connections too.
-	got, _ := io.ReadAll(tls.Client(conn, c.tls))
-	_ = conn.Close()
-	if code, msg := c.read("end of RETR"); code != 226 {
-		t.Fatalf("active RETR: %d %s", code, msg)
-	}
-	return string(got)
-}
-
 // TestEPRTOverIPv6: with active mode on, EPRT |2| to the client's own address [::1] works; EPRT |2| to another
 // address of this machine (inside a network namespace the test made, and reachable from the server) is refused
 // exactly like PORT to another address and nothing connects there; EPRT |1| and PORT, which can only name IPv4
@@ -104,7 +72,7 @@ func TestEPRTOverIPv6(t *testing.T) {
 	ts := startServer(t, func(s *Settings) { s.ActiveMode = true })
 	explicit, _ := ts.listenIPv6(t)
 	writeHomeFile(t, ts, "alice", "f.txt", []byte("active over IPv6"))
-	c := activeSession(t, ts, explicit)
+	c := protectedSession(t, ts, explicit)
 
 	own := listenAt(t, "::1")
 	c.expect(200, fmt.Sprintf("EPRT |2|::1|%d|", portOfListener(own)))
@@ -141,7 +109,7 @@ func TestEPRTOverIPv6(t *testing.T) {
 	mapped := refusedWithoutConnecting(t, c, ipv4, fmt.Sprintf("EPRT |2|::ffff:127.0.0.1|%d|", portOfListener(ipv4)), 501)
 
 	// The same refusal as PORT to another address over IPv4.
-	c4 := activeSession(t, ts, ts.addr)
+	c4 := protectedSession(t, ts, ts.addr)
 	stranger := listenAt(t, "127.0.0.1")
 	// 127.0.0.2 is another address of the loopback interface, not the client's.
 	port4 := refusedWithoutConnecting(t, c4, stranger, "PORT 127,0,0,2,"+portBytes(portOfListener(stranger)), 501)
@@ -164,7 +132,7 @@ func TestEPRTOverIPv6(t *testing.T) {
 func TestEPRTOverIPv4(t *testing.T) {
 	ts := startServer(t, func(s *Settings) { s.ActiveMode = true })
 	writeHomeFile(t, ts, "alice", "f.txt", []byte("active over IPv4"))
-	c := activeSession(t, ts, ts.addr)
+	c := protectedSession(t, ts, ts.addr)
 
 	ln := listenAt(t, "127.0.0.1")
 	for _, command := range []string{
@@ -242,7 +210,7 @@ func TestMalformedActiveCommands(t *testing.T) {
 			"EPRT |1|::1|5000|":         501,
 		}},
 	} {
-		c := activeSession(t, ts, tc.addr)
+		c := protectedSession(t, ts, tc.addr)
 		for command, code := range tc.commands {
 			if got, msg := c.send(command); got != code {
 				t.Errorf("%q: got %d %s, want %d", command, got, msg, code)
@@ -264,7 +232,7 @@ func TestEPSVArguments(t *testing.T) {
 		{explicit, "2", "1"},
 		{ts.addr, "1", "2"},
 	} {
-		c := activeSession(t, ts, tc.addr)
+		c := protectedSession(t, ts, tc.addr)
 		c.expect(229, "EPSV "+tc.own)
 		if msg := c.expect(522, "EPSV "+tc.other); !strings.HasSuffix(msg, "("+tc.own+")") {
 			t.Errorf("EPSV %s on a protocol %s connection: %q, want (%s)", tc.other, tc.own, msg, tc.own)
@@ -287,7 +255,7 @@ func TestEPSVArguments(t *testing.T) {
 // ftpserverlib's 421, which tells a client the server is closing the connection.
 func TestActiveModeOffReply(t *testing.T) {
 	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
-	c := activeSession(t, ts, ts.addr)
+	c := protectedSession(t, ts, ts.addr)
 	for _, command := range []string{"PORT 127,0,0,1,19,136", "EPRT |1|127.0.0.1|5000|", "EPRT garbage"} {
 		if code, msg := c.send(command); code != 502 || !strings.Contains(msg, "passive") {
 			t.Errorf("%q with active mode off: %d %s, want 502 pointing to passive mode", command, code, msg)

@@ -27,7 +27,21 @@ import (
 	"time"
 
 	"github.com/jlaffaye/ftp"
+
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 )
+
+// roundTrip uploads n random bytes as name and downloads them again, failing the test if anything differs.
+func roundTrip(t *testing.T, c *ftp.ServerConn, name string, n int) {
+	t.Helper()
+	data := payload.Random(n)
+	if err := c.Stor(name, bytes.NewReader(data)); err != nil {
+		t.Fatalf("STOR %s: %v", name, err)
+	}
+	if got := retrieve(t, c, name, 0); !bytes.Equal(got, data) {
+		t.Fatalf("the round trip of %s differs: %d bytes back, %d sent", name, len(got), len(data))
+	}
+}
 
 func retrieve(t *testing.T, c *ftp.ServerConn, name string, offset uint64) []byte {
 	t.Helper()
@@ -52,7 +66,7 @@ func TestRoundTrips(t *testing.T) {
 	c := ts.login(t, "alice")
 	for _, size := range []int{0, 1, 1 << 20, 3<<20 + 7} {
 		t.Run(fmt.Sprintf("%d bytes", size), func(t *testing.T) {
-			data := randomBytes(t, size)
+			data := payload.Random(size)
 			name := fmt.Sprintf("file-%d.bin", size)
 			if err := c.Stor(name, bytes.NewReader(data)); err != nil {
 				t.Fatalf("STOR: %v", err)
@@ -81,7 +95,7 @@ func TestRoundTrips(t *testing.T) {
 func TestResume(t *testing.T) {
 	ts := startServer(t)
 	c := ts.login(t, "alice")
-	data := randomBytes(t, 2<<20+11)
+	data := payload.Random(2<<20 + 11)
 	half := len(data) / 2
 	onDisk := func(name string) []byte {
 		t.Helper()
@@ -237,9 +251,7 @@ func TestCommands(t *testing.T) {
 func TestRawCommands(t *testing.T) {
 	ts := startServer(t)
 	writeHomeFile(t, ts, "alice", "f.txt", []byte("12345"))
-	raw := rawDial(t, ts.addr, nil)
-	raw.authTLS(ts.clientTLS())
-	raw.login("alice")
+	raw := rawLogin(t, ts, ts.addr)
 	feat := raw.expect(211, "FEAT")
 	for _, f := range []string{"UTF8", "MLST", "MLSD", "EPSV", "EPRT", "REST STREAM", "SIZE", "MDTM", "MFMT", "AUTH TLS", "PROT", "AVBL"} {
 		if !strings.Contains(feat, f) {

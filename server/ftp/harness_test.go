@@ -16,9 +16,7 @@ package ftp
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net"
@@ -31,11 +29,10 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/servertest"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 	"github.com/pier-dev/pier/internal/testsupport/testnet"
-	"github.com/pier-dev/pier/server/auth"
 	"github.com/pier-dev/pier/server/certs"
-	"github.com/pier-dev/pier/server/metrics"
 )
 
 // passwords of the test users, hashed into their config entries.
@@ -44,12 +41,11 @@ var passwords = map[string]string{
 	"updater": "updater-secret",
 }
 
-// testCA is a certificate authority made for one test, and the files of a server certificate it signed for
-// 127.0.0.1.
 // testServer is a running FTP server on 127.0.0.1 with an explicit and an implicit listener, its own storage,
 // certificate authority and users; listenIPv6 adds listeners on [::1].
 type testServer struct {
 	*Server
+	servertest.Reloader
 	addr         string // explicit FTP/FTPS
 	implicitAddr string
 	storage      string
@@ -97,20 +93,11 @@ func startServer(t *testing.T, change ...func(*Settings)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := auth.NewUsers()
-	if err := users.Update(&serverconfig.Config{Users: testUsers(t)}); err != nil {
-		t.Fatal(err)
-	}
-	defender := auth.NewDefender(3, time.Hour)
-	log, m := slog.New(ts.log), metrics.New(defender.Banned)
-	ts.Server = &Server{
-		Auth:     &auth.Authenticator{Users: users, Defender: defender},
-		Limiter:  auth.NewLimiter(0, 0),
-		Sessions: auth.NewSessions(users, log, m),
-		Certs:    reloader,
-		Metrics:  m,
-		Log:      log,
-	}
+	log := slog.New(ts.log)
+	logins := servertest.NewLogins(t, testUsers(t), 3, log)
+	ts.Server = &Server{Auth: logins.Auth, Limiter: logins.Limiter, Sessions: logins.Sessions, Certs: reloader,
+		Metrics: logins.Metrics, Log: log}
+	ts.Reloader = logins.Reloader()
 	reloader.Log = ts.Log
 	ts.settings = Settings{
 		StorageRoot:         ts.storage,
@@ -141,43 +128,14 @@ func (ts *testServer) serve(t *testing.T, serve func(net.Listener) error) string
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ts.serveOn(t, ln, serve)
+	return servertest.Serve(t, ln, serve)
 }
 
 // listenIPv6 adds explicit and implicit listeners on [::1] for tests with IPv6 clients, and returns their
 // addresses; it skips the test (fails it under PIER_REQUIRE_CLIENTS=1) on a machine without IPv6 loopback.
 func (ts *testServer) listenIPv6(t *testing.T) (explicit, implicit string) {
 	t.Helper()
-	return ts.serveOn(t, testnet.RequireIPv6(t), ts.Serve), ts.serveOn(t, testnet.RequireIPv6(t), ts.ServeImplicitTLS)
-}
-
-func (ts *testServer) serveOn(t *testing.T, ln net.Listener, serve func(net.Listener) error) string {
-	t.Helper()
-	served := make(chan error, 1)
-	go func() { served <- serve(ln) }()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
-}
-
-// setUsers swaps the user table as a config reload does, and ends revoked sessions.
-func (ts *testServer) setUsers(t *testing.T, users []serverconfig.User) {
-	t.Helper()
-	ts.reload(t, &serverconfig.Config{Users: users})
-}
-
-// reload applies the users and server-wide rules of cfg as a config reload does, and ends the sessions they
-// revoke.
-func (ts *testServer) reload(t *testing.T, cfg *serverconfig.Config) {
-	t.Helper()
-	if err := ts.Auth.Users.Update(cfg); err != nil {
-		t.Fatal(err)
-	}
-	ts.Sessions.CloseRevoked()
+	return servertest.Serve(t, testnet.RequireIPv6(t), ts.Serve), servertest.Serve(t, testnet.RequireIPv6(t), ts.ServeImplicitTLS)
 }
 
 // clientTLS trusts the test CA and caches TLS sessions, so data connections resume the control connection's.
@@ -311,13 +269,4 @@ func (r *recorder) waitFor(t *testing.T, msg string, n int) {
 			t.Fatalf("the server logged %q %d times, want %d", msg, r.count(msg), n)
 		}
 	}
-}
-
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := io.ReadFull(rand.Reader, b); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

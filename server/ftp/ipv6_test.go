@@ -30,6 +30,7 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testnet"
 )
@@ -42,7 +43,7 @@ func TestCurlIPv6(t *testing.T) {
 	explicit, implicit := ts.listenIPv6(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, randomBytes(t, 1<<20+11), 0o600); err != nil {
+	if err := os.WriteFile(local, payload.Random(1<<20+11), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	userinfo := "alice:" + passwords["alice"]
@@ -67,7 +68,7 @@ func TestLftpIPv6(t *testing.T) {
 	explicit, _ := ts.listenIPv6(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, randomBytes(t, 1<<20+13), 0o600); err != nil {
+	if err := os.WriteFile(local, payload.Random(1<<20+13), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, mode := range []struct{ name, passive, command string }{
@@ -77,24 +78,16 @@ func TestLftpIPv6(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			dir := "incoming-" + mode.name
 			back := filepath.Join(work, mode.name+".bin")
-			script := strings.Join([]string{
-				"set cmd:fail-exit true",
-				"set net:max-retries 1",
-				"set net:timeout 10",
-				"set ssl:ca-file " + ts.ca.CAFile,
-				"set ssl:verify-certificate true",
-				"set ftp:ssl-force true",
-				"set ftp:ssl-protect-data true",
-				"set ftp:ssl-protect-list true",
-				"set ftp:passive-mode " + mode.passive,
+			script := ts.lftpScript(
+				"set ftp:passive-mode "+mode.passive,
 				"debug 5", // prints the commands, which the test checks
 				fmt.Sprintf("open -u alice,%s ftp://%s", passwords["alice"], explicit),
-				"mkdir " + dir,
-				"put " + local + " -o " + dir + "/lftp6.bin",
-				"ls " + dir,
-				"get " + dir + "/lftp6.bin -o " + back,
+				"mkdir "+dir,
+				"put "+local+" -o "+dir+"/lftp6.bin",
+				"ls "+dir,
+				"get "+dir+"/lftp6.bin -o "+back,
 				"bye",
-			}, "; ")
+			)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			out, err := exec.CommandContext(ctx, "lftp", "-c", script).CombinedOutput()
@@ -121,7 +114,7 @@ func TestCurlActiveIPv6(t *testing.T) {
 	explicit, _ := ts.listenIPv6(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, randomBytes(t, 1<<20+31), 0o600); err != nil {
+	if err := os.WriteFile(local, payload.Random(1<<20+31), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	url := "ftp://alice:" + passwords["alice"] + "@" + explicit + "/curl6-active.bin"
@@ -141,7 +134,7 @@ func TestCurlActiveIPv6(t *testing.T) {
 func TestGoClientIPv6(t *testing.T) {
 	ts := startServer(t)
 	explicit, _ := ts.listenIPv6(t)
-	data := randomBytes(t, 3<<20+17)
+	data := payload.Random(3<<20 + 17)
 	dial := func(options ...ftp.DialOption) *ftp.ServerConn {
 		options = append([]ftp.DialOption{ftp.DialWithTimeout(10 * time.Second),
 			ftp.DialWithExplicitTLS(ts.clientTLS())}, options...)
@@ -196,11 +189,7 @@ func TestPassiveIPv6(t *testing.T) {
 			settings := ts.settings
 			settings.PublicAddresses = public
 			ts.SetSettings(settings)
-			c := rawDial(t, explicit, nil)
-			c.authTLS(ts.clientTLS())
-			c.login("alice")
-			c.expect(200, "PBSZ 0")
-			c.expect(200, "PROT P")
+			c := protectedSession(t, ts, explicit)
 			if msg := c.expect(501, "PASV"); !strings.Contains(msg, "EPSV") {
 				t.Fatalf("PASV over IPv6: %q does not name EPSV", msg)
 			}
@@ -212,11 +201,7 @@ func TestPassiveIPv6(t *testing.T) {
 
 	// A stranger: an address of this machine that the test set up, which is not the client's.
 	ns := testnet.NewNamespace(t)
-	c := rawDial(t, explicit, nil)
-	c.authTLS(ts.clientTLS())
-	c.login("alice")
-	c.expect(200, "PBSZ 0")
-	c.expect(200, "PROT P")
+	c := protectedSession(t, ts, explicit)
 	port := c.epsv()
 	dialer := net.Dialer{LocalAddr: &net.TCPAddr{IP: ns.HostAddr.AsSlice()}, Timeout: 10 * time.Second}
 	stranger, err := dialer.Dial("tcp", net.JoinHostPort(ns.HostAddr.String(), fmt.Sprint(port)))

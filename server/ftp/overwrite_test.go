@@ -41,7 +41,7 @@ func withUploaders(t *testing.T, ts *testServer) {
 			Permissions: []serverconfig.Permission{serverconfig.PermissionList, serverconfig.PermissionUpload, serverconfig.PermissionOverwrite,
 				serverconfig.PermissionRename}},
 	)
-	ts.setUsers(t, users)
+	ts.SetUsers(t, users)
 }
 
 // TestUploadOnlyCannotChangeExistingFiles is the report: an UploadOnly user emptied an existing file by uploading

@@ -150,12 +150,7 @@ func (l *passiveListener) Accept() (net.Conn, error) {
 }
 
 func (l *passiveListener) Close() error {
-	var err error
-	l.closeOnce.Do(func() {
-		l.conn.untrack(l)
-		err = l.Listener.Close()
-	})
-	return err
+	return l.conn.closeTracked(&l.closeOnce, l, l.Listener.Close)
 }
 
 // dataConn is a data connection with an idle timeout that every byte pushes back, and that counts as activity
@@ -199,11 +194,4 @@ func (d *dataConn) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (d *dataConn) Close() error {
-	var err error
-	d.closeOnce.Do(func() {
-		d.conn.untrack(d)
-		err = d.Conn.Close()
-	})
-	return err
-}
+func (d *dataConn) Close() error { return d.conn.closeTracked(&d.closeOnce, d, d.Conn.Close) }

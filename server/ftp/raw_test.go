@@ -54,6 +54,24 @@ func rawDial(t *testing.T, addr string, tlsConfig *tls.Config) *rawClient {
 	return c
 }
 
+// rawLogin connects to addr, switches to TLS (AUTH TLS) and logs in as alice.
+func rawLogin(t *testing.T, ts *testServer, addr string) *rawClient {
+	t.Helper()
+	c := rawDial(t, addr, nil)
+	c.authTLS(ts.clientTLS())
+	c.login("alice")
+	return c
+}
+
+// protectedSession logs alice in over addr, with TLS and protected data connections.
+func protectedSession(t *testing.T, ts *testServer, addr string) *rawClient {
+	t.Helper()
+	c := rawLogin(t, ts, addr)
+	c.expect(200, "PBSZ 0")
+	c.expect(200, "PROT P")
+	return c
+}
+
 // send writes one command line and returns the reply.
 func (c *rawClient) send(line string) (int, string) {
 	c.t.Helper()
@@ -163,4 +181,37 @@ func (c *rawClient) retr(name string) ([]byte, int) {
 	_ = data.Close()
 	code, _ := c.read("end of RETR " + name)
 	return content, code
+}
+
+// activeTransfer sends RETR f.txt and reads the file over the active-mode connection the server opens to ln, as
+// a TLS client with cfg (nil: in the clear; the server is the TLS server on active connections too). It returns
+// what arrived and the reply that ended the transfer.
+func (c *rawClient) activeTransfer(ln *net.TCPListener, cfg *tls.Config) ([]byte, int, string) {
+	c.t.Helper()
+	c.expect(150, "RETR f.txt")
+	_ = ln.SetDeadline(time.Now().Add(15 * time.Second))
+	conn, err := ln.Accept()
+	if err != nil {
+		c.t.Fatalf("the server did not connect to %s: %v", ln.Addr(), err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	var data io.Reader = conn
+	if cfg != nil {
+		data = tls.Client(conn, cfg)
+	}
+	got, _ := io.ReadAll(data)
+	_ = conn.Close()
+	code, msg := c.read("end of RETR")
+	return got, code, msg
+}
+
+// activeRETR downloads f.txt over an active-mode connection the server opens to ln, protected as the session's
+// data connections are.
+func activeRETR(t *testing.T, c *rawClient, ln *net.TCPListener) string {
+	t.Helper()
+	got, code, msg := c.activeTransfer(ln, c.tls)
+	if code != 226 {
+		t.Fatalf("active RETR: %d %s", code, msg)
+	}
+	return string(got)
 }

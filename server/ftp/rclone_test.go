@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -56,7 +57,7 @@ func TestRcloneConcurrentSync(t *testing.T) {
 				if err := os.MkdirAll(filepath.Dir(name), 0o750); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(name, randomBytes(t, size), 0o600); err != nil {
+				if err := os.WriteFile(name, payload.Random(size), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -57,7 +58,7 @@ func TestCurl(t *testing.T) {
 	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, randomBytes(t, 1<<20+3), 0o600); err != nil {
+	if err := os.WriteFile(local, payload.Random(1<<20+3), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := portOf(t, ts.addr)
@@ -105,30 +106,34 @@ func TestLftp(t *testing.T) {
 	ts := startServer(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, randomBytes(t, 1<<20+5), 0o600); err != nil {
+	if err := os.WriteFile(local, payload.Random(1<<20+5), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	back := filepath.Join(work, "back.bin")
 	port := portOf(t, ts.addr)
-	script := strings.Join([]string{
-		"set cmd:fail-exit true",
-		"set net:max-retries 1",
-		"set net:timeout 10",
-		"set ssl:ca-file " + ts.ca.CAFile,
-		"set ssl:verify-certificate true",
-		"set ftp:ssl-force true",
-		"set ftp:ssl-protect-data true",
-		"set ftp:ssl-protect-list true",
+	script := ts.lftpScript(
 		fmt.Sprintf("open -u alice,%s -p %s 127.0.0.1", passwords["alice"], port),
 		"mkdir incoming",
-		"put " + local + " -o incoming/lftp.bin",
+		"put "+local+" -o incoming/lftp.bin",
 		"ls incoming",
-		"get incoming/lftp.bin -o " + back,
+		"get incoming/lftp.bin -o "+back,
 		"bye",
-	}, "; ")
+	)
 	run(t, "lftp", "-c", script)
 	sameFile(t, local, filepath.Join(ts.home("alice"), "incoming", "lftp.bin"))
 	sameFile(t, local, back)
+}
+
+// lftpScript is an lftp -c script running commands over explicit FTPS with protected data connections and
+// listings, trusting the test CA alone, and stopping at the first command that fails.
+func (ts *testServer) lftpScript(commands ...string) string {
+	script := make([]string, 0, 8+len(commands))
+	script = append(script,
+		"set cmd:fail-exit true", "set net:max-retries 1", "set net:timeout 10",
+		"set ssl:ca-file "+ts.ca.CAFile, "set ssl:verify-certificate true",
+		"set ftp:ssl-force true", "set ftp:ssl-protect-data true", "set ftp:ssl-protect-list true",
+	)
+	return strings.Join(append(script, commands...), "; ")
 }
 
 func portOf(t *testing.T, addr string) string {

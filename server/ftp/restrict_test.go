@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +27,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 	"github.com/pier-dev/pier/server/auth"
@@ -36,11 +36,9 @@ import (
 // heldUpload is curl uploading from a pipe over explicit FTPS: a logged-in session in the middle of a transfer
 // for as long as the test keeps the pipe open.
 type heldUpload struct {
-	stdin io.WriteCloser
-	sent  bytes.Buffer // what the test wrote into the pipe
-	out   bytes.Buffer
-	done  chan struct{} // closed when curl has exited, with its error in err
-	err   error
+	*realclient.Process
+	sent bytes.Buffer // what the test wrote into the pipe
+	out  bytes.Buffer
 }
 
 // chunk is what the test writes into curl's pipe at a time.
@@ -58,20 +56,9 @@ func startHeldUpload(t *testing.T, ts *testServer, user, password, remote string
 func startCurlUpload(t *testing.T, onDisk, url string, args ...string) *heldUpload {
 	t.Helper()
 	cmd := exec.Command("curl", append(append([]string{"--silent", "--show-error"}, args...), "-T", "-", url)...)
-	h := &heldUpload{done: make(chan struct{})}
+	h := &heldUpload{}
 	cmd.Stdout, cmd.Stderr = &h.out, &h.out
-	var err error
-	if h.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { h.err = cmd.Wait(); close(h.done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // the client this test started; an error only says it has exited already
-		<-h.done
-	})
+	h.Process = realclient.Start(t, cmd)
 	h.send(t)
 	waitFor(t, "the upload's first data on disk", func() bool {
 		info, err := os.Stat(onDisk)
@@ -83,8 +70,8 @@ func startCurlUpload(t *testing.T, onDisk, url string, args ...string) *heldUplo
 // send writes one more chunk into the upload.
 func (h *heldUpload) send(t *testing.T) {
 	t.Helper()
-	data := randomBytes(t, chunk)
-	if _, err := h.stdin.Write(data); err != nil {
+	data := payload.Random(chunk)
+	if _, err := h.Stdin.Write(data); err != nil {
 		t.Fatalf("writing to curl: %v", err)
 	}
 	h.sent.Write(data)
@@ -100,7 +87,7 @@ func (h *heldUpload) ended(t *testing.T, onDisk string) {
 		var sent []byte
 		for i := 1; ; i++ {
 			data := bytes.Repeat([]byte{byte(i)}, chunk) // each chunk different, so order shows
-			n, err := h.stdin.Write(data)
+			n, err := h.Stdin.Write(data)
 			sent = append(sent, data[:n]...)
 			if err != nil { // curl has exited (or was killed)
 				fed <- sent
@@ -108,15 +95,14 @@ func (h *heldUpload) ended(t *testing.T, onDisk string) {
 			}
 		}
 	}()
-	select {
-	case <-h.done:
-		if h.err == nil {
-			t.Fatalf("the upload completed; want the session ended by the server:\n%s", h.out.String())
-		}
-	case <-time.After(20 * time.Second):
+	exited, err := h.Wait(20 * time.Second)
+	switch {
+	case !exited:
 		t.Error("the session was not ended")
+	case err == nil:
+		t.Fatalf("the upload completed; want the session ended by the server:\n%s", h.out.String())
 	}
-	_ = h.stdin.Close() // ends the feeder if curl is still running
+	_ = h.Stdin.Close() // ends the feeder if curl is still running
 	h.sent.Write(<-fed)
 	if t.Failed() {
 		t.FailNow()
@@ -131,14 +117,13 @@ func (h *heldUpload) ended(t *testing.T, onDisk string) {
 func (h *heldUpload) finish(t *testing.T, onDisk string) {
 	t.Helper()
 	h.send(t)
-	_ = h.stdin.Close()
-	select {
-	case <-h.done:
-		if h.err != nil {
-			t.Fatalf("curl failed: %v\n%s", h.err, h.out.String())
-		}
-	case <-time.After(20 * time.Second):
+	_ = h.Stdin.Close()
+	exited, err := h.Wait(20 * time.Second)
+	switch {
+	case !exited:
 		t.Fatal("curl did not finish the upload")
+	case err != nil:
+		t.Fatalf("curl failed: %v\n%s", err, h.out.String())
 	}
 	got, err := os.ReadFile(onDisk)
 	if err != nil || !bytes.Equal(got, h.sent.Bytes()) {
@@ -252,7 +237,7 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 			if tc.before != nil {
 				tc.before(&users[0])
 			}
-			ts.reload(t, &serverconfig.Config{Users: users})
+			ts.Reload(t, &serverconfig.Config{Users: users})
 			if err := os.MkdirAll(ts.home("alice"), 0o750); err != nil {
 				t.Fatal(err)
 			}
@@ -263,7 +248,7 @@ func TestOpenFTPSessionsFollowRestrictions(t *testing.T) {
 
 			next := &serverconfig.Config{Users: append([]serverconfig.User{}, users...)}
 			tc.change(next)
-			ts.reload(t, next)
+			ts.Reload(t, next)
 			if tc.ends != "" {
 				held.ended(t, filepath.Join(ts.home("alice"), "held.bin"))
 				waitFor(t, "the registry to forget the ended session", func() bool { return ts.Sessions.Count() == 0 })
@@ -285,7 +270,7 @@ func TestSessionsWithoutEnforcedTLSEndWhenTLSBecomesRequired(t *testing.T) {
 	realclient.Require(t, "curl")
 	ts := startServer(t, func(s *Settings) { s.TLSMode = serverconfig.TLSOptional })
 	cfg := &serverconfig.Config{FTP: &serverconfig.FTP{TLS: serverconfig.TLS{Mode: serverconfig.TLSOptional}}, Users: testUsers(t)}
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	if err := os.MkdirAll(ts.home("alice"), 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +283,7 @@ func TestSessionsWithoutEnforcedTLSEndWhenTLSBecomesRequired(t *testing.T) {
 	ts.settings.TLSMode = serverconfig.TLSRequired
 	ts.SetSettings(ts.settings)
 	cfg.FTP.TLS.Mode = serverconfig.TLSRequired
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	plain.ended(t, filepath.Join(ts.home("alice"), "plain.bin"))
 	implicit.finish(t, filepath.Join(ts.home("alice"), "implicit.bin"))
 	checkRevoked(t, ts, auth.ReasonTLSRequired)

@@ -18,9 +18,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -31,7 +31,7 @@ func TestRealClientsResumeAndAppend(t *testing.T) {
 	realclient.Require(t, "curl", "lftp")
 	ts := startServer(t)
 	work := t.TempDir()
-	full := randomBytes(t, 10_000_000+9)
+	full := payload.Random(10_000_000 + 9)
 	fullFile := filepath.Join(work, "full.bin")
 	if err := os.WriteFile(fullFile, full, 0o600); err != nil {
 		t.Fatal(err)
@@ -80,14 +80,12 @@ func TestRealClientsResumeAndAppend(t *testing.T) {
 		}
 		local := filepath.Join(work, "lftp-down.bin")
 		partial(local, 6_000_001)
-		script := strings.Join([]string{
-			"set cmd:fail-exit true", "set net:max-retries 1", "set net:timeout 10",
-			"set ssl:ca-file " + ts.ca.CAFile, "set ftp:ssl-force true", "set ftp:ssl-protect-data true",
+		script := ts.lftpScript(
 			fmt.Sprintf("open -u alice,%s -p %s 127.0.0.1", passwords["alice"], portOf(t, ts.addr)),
-			"put -c " + fullFile + " -o lftp-up.bin",
-			"get -c lftp-down.bin -o " + local,
+			"put -c "+fullFile+" -o lftp-up.bin",
+			"get -c lftp-down.bin -o "+local,
 			"bye",
-		}, "; ")
+		)
 		run(t, "lftp", "-c", script)
 		sameFile(t, fullFile, filepath.Join(home, "lftp-up.bin"))
 		sameFile(t, fullFile, local)

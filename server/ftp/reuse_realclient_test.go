@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -77,13 +78,13 @@ func TestPythonFtplibSessionReuse(t *testing.T) {
 	work := t.TempDir()
 	script := filepath.Join(work, "ftplib_transfer.py")
 	upload := filepath.Join(work, "upload.bin")
-	payload := randomBytes(t, 300_000)
-	for name, data := range map[string][]byte{script: []byte(ftplibScript), upload: payload} {
+	content := payload.Random(300_000)
+	for name, data := range map[string][]byte{script: []byte(ftplibScript), upload: content} {
 		if err := os.WriteFile(name, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	writeHomeFile(t, ts, "alice", "download.bin", payload)
+	writeHomeFile(t, ts, "alice", "download.bin", content)
 	uploaded := filepath.Join(ts.home("alice"), "uploaded.bin")
 	ftplib := func(mode, version, saved string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -132,11 +133,11 @@ func TestCurlNoSessionID(t *testing.T) {
 	ts := startServer(t)
 	work := t.TempDir()
 	local := filepath.Join(work, "payload.bin")
-	payload := randomBytes(t, 300_000)
-	if err := os.WriteFile(local, payload, 0o600); err != nil {
+	content := payload.Random(300_000)
+	if err := os.WriteFile(local, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	writeHomeFile(t, ts, "alice", "download.bin", payload)
+	writeHomeFile(t, ts, "alice", "download.bin", content)
 	base := fmt.Sprintf("ftp://alice:%s@127.0.0.1:%s/", passwords["alice"], portOf(t, ts.addr))
 	curl := func(args ...string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

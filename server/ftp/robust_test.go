@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 )
 
 // TestGarbage: malformed commands get error replies and the session goes on; a line too long for a command
@@ -120,18 +121,12 @@ func TestTimeouts(t *testing.T) {
 	}
 
 	// Logged in and idle.
-	c = rawDial(t, ts.addr, nil)
-	c.authTLS(ts.clientTLS())
-	c.login("alice")
+	c = rawLogin(t, ts, ts.addr)
 	waitClosed(t, c.conn, "an idle session")
 
 	// A stalled upload (nothing sent on the data connection) and a stalled TLS handshake on a data connection.
 	for _, stall := range []string{"upload", "data handshake"} {
-		c = rawDial(t, ts.addr, nil)
-		c.authTLS(ts.clientTLS())
-		c.login("alice")
-		c.expect(200, "PBSZ 0")
-		c.expect(200, "PROT P")
+		c = protectedSession(t, ts, ts.addr)
 		port := c.epsv()
 		data, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
@@ -159,7 +154,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		s.LoginTimeout = time.Second
 		s.IdleTimeout = 2 * time.Second
 	})
-	writeHomeFile(t, ts, "alice", "big.bin", randomBytes(t, 8<<20))
+	writeHomeFile(t, ts, "alice", "big.bin", payload.Random(8<<20))
 	baseline := runtime.NumGoroutine()
 
 	for range 3 {
@@ -177,11 +172,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		_ = conn.Close()
 
 		// A download abandoned in the middle: control and data connections just dropped.
-		c = rawDial(t, ts.addr, nil)
-		c.authTLS(ts.clientTLS())
-		c.login("alice")
-		c.expect(200, "PBSZ 0")
-		c.expect(200, "PROT P")
+		c = protectedSession(t, ts, ts.addr)
 		data := c.dialData(c.epsv(), c.tls)
 		c.expect(150, "RETR big.bin")
 		if _, err := io.ReadFull(data, make([]byte, 1000)); err != nil {
@@ -191,9 +182,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		_ = data.Close()
 
 		// A PASV whose data connection never comes.
-		c = rawDial(t, ts.addr, nil)
-		c.authTLS(ts.clientTLS())
-		c.login("alice")
+		c = rawLogin(t, ts, ts.addr)
 		c.expect(200, "PROT P")
 		c.epsv()
 		_ = c.conn.Close()

@@ -15,7 +15,6 @@
 package ftp
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -71,9 +70,7 @@ func TestRequiredRefusesPlaintext(t *testing.T) {
 func TestRequiredRefusesClearData(t *testing.T) {
 	ts := startServer(t)
 	writeHomeFile(t, ts, "alice", "hello.txt", []byte("hello"))
-	c := rawDial(t, ts.addr, nil)
-	c.authTLS(ts.clientTLS())
-	c.login("alice")
+	c := rawLogin(t, ts, ts.addr)
 	c.expect(200, "PBSZ 0")
 	c.expect(534, "PROT C")
 	c.expect(504, "PROT S")
@@ -107,13 +104,7 @@ func TestDisabledRefusesAUTH(t *testing.T) {
 	if err := plain.Login("alice", passwords["alice"]); err != nil {
 		t.Fatal(err)
 	}
-	data := randomBytes(t, 100_000)
-	if err := plain.Stor("plain.bin", bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	if got := retrieve(t, plain, "plain.bin", 0); !bytes.Equal(got, data) {
-		t.Fatal("plain FTP round trip differs")
-	}
+	roundTrip(t, plain, "plain.bin", 100_000)
 }
 
 // TestOptional: plaintext and TLS clients both work; with TLS, PROT C is allowed.
@@ -133,9 +124,7 @@ func TestOptional(t *testing.T) {
 	if got := retrieve(t, secure, "a.txt", 0); string(got) != "plain" {
 		t.Fatalf("got %q", got)
 	}
-	c := rawDial(t, ts.addr, nil)
-	c.authTLS(ts.clientTLS())
-	c.login("alice")
+	c := rawLogin(t, ts, ts.addr)
 	c.expect(200, "PROT C")
 	c.tls = nil // clear data connections from now on
 	if got, code := c.retr("a.txt"); code != 226 || string(got) != "plain" {
@@ -154,13 +143,7 @@ func TestImplicitTLS(t *testing.T) {
 	if err := c.Login("alice", passwords["alice"]); err != nil {
 		t.Fatal(err)
 	}
-	data := randomBytes(t, 200_000)
-	if err := c.Stor("implicit.bin", bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	if got := retrieve(t, c, "implicit.bin", 0); !bytes.Equal(got, data) {
-		t.Fatal("implicit FTPS round trip differs")
-	}
+	roundTrip(t, c, "implicit.bin", 200_000)
 	raw := rawDial(t, ts.implicitAddr, ts.clientTLS())
 	raw.expect(503, "AUTH TLS")
 	raw.login("alice")
@@ -235,9 +218,7 @@ func TestSessionBoundToControlConnection(t *testing.T) {
 	other.authTLS(intruder)
 	other.login("reader")
 
-	victim := rawDial(t, ts.addr, nil)
-	victim.authTLS(ts.clientTLS())
-	victim.login("alice")
+	victim := rawLogin(t, ts, ts.addr)
 	victim.expect(200, "PBSZ 0")
 	victim.expect(200, "PROT P")
 	port := victim.epsv()

@@ -19,7 +19,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -107,14 +106,6 @@ func admin(t *testing.T) kubernetes.Interface {
 	return client
 }
 
-func createSecret(t *testing.T, namespace, name string, data map[string]string) {
-	t.Helper()
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, StringData: data}
-	if _, err := admin(t).CoreV1().Secrets(namespace).Create(context.Background(), secret, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // updateSecret changes the Secret "config" in namespace.
 func updateSecret(t *testing.T, namespace string, change func(*corev1.Secret)) {
 	t.Helper()
@@ -155,7 +146,7 @@ func synced(w *Watcher, want bool) func() error {
 
 func TestDeliversTheContentAndEveryChange(t *testing.T) {
 	ns := env.Namespace(t)
-	createSecret(t, ns, "config", map[string]string{"config.yaml": "v1"})
+	env.CreateSecret(t, ns, "config", map[string]string{"config.yaml": "v1"})
 	w, rec := start(t, env.Config, ns, "config")
 	eventually(t, "the initial content", delivered(rec, "v1"))
 	if !w.Synced() {
@@ -176,7 +167,7 @@ func TestDeliversTheContentAndEveryChange(t *testing.T) {
 	if err := admin(t).CoreV1().Secrets(ns).Delete(context.Background(), "config", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	createSecret(t, ns, "config", map[string]string{"config.yaml": "v4"})
+	env.CreateSecret(t, ns, "config", map[string]string{"config.yaml": "v4"})
 	eventually(t, "the recreated Secret", delivered(rec, "v1", "v2", "v3", "v4"))
 	eventually(t, "synced again", synced(w, true))
 	for _, want := range []string{"the Secret has no such key", "the Secret does not exist", "the Secret holds the key again"} {
@@ -198,7 +189,7 @@ func TestAMissingSecretIsWaitedFor(t *testing.T) {
 	if w.Synced() {
 		t.Fatal("synced without a Secret")
 	}
-	createSecret(t, ns, "config", map[string]string{"config.yaml": "v1"})
+	env.CreateSecret(t, ns, "config", map[string]string{"config.yaml": "v1"})
 	eventually(t, "the created Secret", delivered(rec, "v1"))
 }
 
@@ -206,8 +197,8 @@ func TestAMissingSecretIsWaitedFor(t *testing.T) {
 // watch on the config Secret only, as the operator grants it.
 func TestWorksWithOnlyItsOwnSecret(t *testing.T) {
 	ns := env.Namespace(t)
-	createSecret(t, ns, "config", map[string]string{"config.yaml": "v1"})
-	createSecret(t, ns, "other", map[string]string{"config.yaml": "not yours"})
+	env.CreateSecret(t, ns, "config", map[string]string{"config.yaml": "v1"})
+	env.CreateSecret(t, ns, "other", map[string]string{"config.yaml": "not yours"})
 	ctx := context.Background()
 	role := &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "pier-server", Namespace: ns},
@@ -267,13 +258,7 @@ func TestWorksWithOnlyItsOwnSecret(t *testing.T) {
 // TestUnreachableAPIServer: the watcher keeps retrying, is not synced, and logs the failure once rather than once
 // per retry.
 func TestUnreachableAPIServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	_ = ln.Close() // nothing listens here now
-	cfg := &rest.Config{Host: "https://" + closed, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	cfg := controlplane.Unreachable(t)
 	w, rec := start(t, cfg, "default", "config")
 	eventually(t, "the failure is logged", func() error {
 		if !strings.Contains(rec.log(), "cannot watch the configuration Secret") {

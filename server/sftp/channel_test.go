@@ -21,14 +21,12 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // TestOpenSSHShellIsRefusedWithTheMessage runs OpenSSH's ssh the ways people try it on an SFTP server, some inside
@@ -39,11 +37,7 @@ func TestOpenSSHShellIsRefusedWithTheMessage(t *testing.T) {
 	realclient.Require(t, "ssh", "script")
 	ts := startServer(t)
 	_, port, _ := net.SplitHostPort(ts.addr)
-	priv, signer := testcreds.Ed25519(t)
-	users := append([]serverconfig.User{}, ts.users...)
-	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
-	ts.setUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
+	keyFile, knownHosts := opensshAlice(t, ts, ts.addr)
 	const host = "alice@127.0.0.1"
 
 	for _, tc := range []struct {
@@ -60,7 +54,7 @@ func TestOpenSSHShellIsRefusedWithTheMessage(t *testing.T) {
 		{"ssh host id", false, false, []string{host, "id"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append(sshOptions(knownHosts), "-p", port, "-i", keyFile, "-o", "BatchMode=yes",
+			args := append(realclient.OpenSSHOptions(knownHosts), "-p", port, "-i", keyFile, "-o", "BatchMode=yes",
 				"-o", "IdentitiesOnly=yes")
 			args = append(args, tc.args...)
 			cmd := exec.Command("ssh", args...)
@@ -105,20 +99,9 @@ func shellJoin(name string, args ...string) string {
 // forwarding stay refused, since nothing could use them.
 func TestSessionRequests(t *testing.T) {
 	ts := startServer(t)
-	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-		User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
-		HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
+	conn := ts.sshLogin(t, "alice")
 
-	sess, err := conn.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = sess.Close() }()
+	sess := newSession(t, conn)
 	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{ssh.ECHO: 0}); err != nil {
 		t.Fatalf("pty-req refused: %v", err)
 	}
@@ -154,18 +137,14 @@ func TestSessionRequests(t *testing.T) {
 		t.Fatalf("sftp after a pty-req: %v", err)
 	}
 	defer func() { _ = client.Close() }()
-	data := randomBytes(t, 64<<10+5)
+	data := payload.Random(64<<10 + 5)
 	upload(t, client, "after-pty.bin", data)
 	if got := download(t, client, "after-pty.bin"); !bytes.Equal(got, data) {
 		t.Fatal("sftp round trip after a pty-req differs")
 	}
 
 	// A terminal followed by a shell: the shell is refused with the message and exit status 1.
-	shell, err := conn.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = shell.Close() }()
+	shell := newSession(t, conn)
 	if err := shell.RequestPty("xterm", 24, 80, nil); err != nil {
 		t.Fatalf("pty-req refused: %v", err)
 	}

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
@@ -96,17 +97,15 @@ func TestKilledServerResumedUpload(t *testing.T) {
 
 	knownHosts := knownHostsFile(t, server.addr, filepath.Join(dir, "host_key"))
 	_, port, _ := net.SplitHostPort(server.addr)
-	data := randomBytes(t, 48<<20+5)
+	data := payload.Random(48<<20 + 5)
 	local := writeFile(t, t.TempDir(), "big.bin", data)
 	remote := filepath.Join(dir, "storage", "alice", "big.bin")
 	sftpCommand := func(command string, limitKbps int) *exec.Cmd {
-		args := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, sshOptions(knownHosts)...)
+		args := realclient.PasswordSFTPArgs(knownHosts, "-b", "-", "-P", port)
 		if limitKbps > 0 {
 			args = append(args, "-l", strconv.Itoa(limitKbps))
 		}
-		args = append(args, "-b", "-", "-P", port, "-o", "PreferredAuthentications=password",
-			"-o", "PubkeyAuthentication=no", "alice@127.0.0.1")
-		cmd := exec.Command("sshpass", args...)
+		cmd := exec.Command("sshpass", append(args, "alice@127.0.0.1")...)
 		cmd.Env = append(os.Environ(), "SSHPASS="+passwords["alice"])
 		cmd.Stdin = strings.NewReader(command + " " + local + " big.bin\n")
 		return cmd

@@ -22,23 +22,23 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
-	"github.com/pier-dev/pier/internal/testsupport/testnet"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
-	"github.com/pier-dev/pier/server/auth"
-	"github.com/pier-dev/pier/server/metrics"
+	"github.com/pier-dev/pier/internal/testsupport/servertest"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
+	"github.com/pier-dev/pier/internal/testsupport/testnet"
 )
 
 // testServer is a running SFTP server on 127.0.0.1 with its own storage, host key and users.
 type testServer struct {
 	*Server
+	servertest.Reloader
 	addr        string
 	storage     string
 	hostKeyFile string
@@ -79,21 +79,11 @@ func startServerIn(t *testing.T, dir, addr string) *testServer {
 		{Username: "reader", PasswordHash: testcreds.Hash(t, passwords["reader"]), HomeDirectory: "/shared",
 			Permissions: []serverconfig.Permission{serverconfig.PresetReadOnly}},
 	}
-	users := auth.NewUsers()
-	if err := users.Update(&serverconfig.Config{Users: ts.users}); err != nil {
-		t.Fatal(err)
-	}
 	log := testLogger()
-	defender := auth.NewDefender(5, time.Hour)
-	m := metrics.New(defender.Banned)
-	ts.Server = &Server{
-		Auth:     &auth.Authenticator{Users: users, Defender: defender},
-		Limiter:  auth.NewLimiter(0, 0),
-		Sessions: auth.NewSessions(users, log, m),
-		HostKeys: hostKeys,
-		Metrics:  m,
-		Log:      log,
-	}
+	logins := servertest.NewLogins(t, ts.users, 5, log)
+	ts.Server = &Server{Auth: logins.Auth, Limiter: logins.Limiter, Sessions: logins.Sessions, HostKeys: hostKeys,
+		Metrics: logins.Metrics, Log: log}
+	ts.Reloader = logins.Reloader()
 	ts.SetSettings(Settings{
 		StorageRoot:  ts.storage,
 		AuthMethods:  []serverconfig.AuthMethod{serverconfig.AuthMethodPassword, serverconfig.AuthMethodPublicKey},
@@ -110,7 +100,7 @@ func startServerIn(t *testing.T, dir, addr string) *testServer {
 		defer cancel()
 		ts.Shutdown(ctx)
 	})
-	ts.addr = ts.serveOn(t, ln)
+	ts.addr = servertest.Serve(t, ln, ts.Serve)
 	return ts
 }
 
@@ -118,36 +108,7 @@ func startServerIn(t *testing.T, dir, addr string) *testServer {
 // PIER_REQUIRE_CLIENTS=1) on a machine without IPv6 loopback.
 func (ts *testServer) listenIPv6(t *testing.T) string {
 	t.Helper()
-	return ts.serveOn(t, testnet.RequireIPv6(t))
-}
-
-func (ts *testServer) serveOn(t *testing.T, ln net.Listener) string {
-	t.Helper()
-	served := make(chan error, 1)
-	go func() { served <- ts.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
-}
-
-// setUsers swaps the user table as a config reload does, and ends revoked sessions.
-func (ts *testServer) setUsers(t *testing.T, users []serverconfig.User) {
-	t.Helper()
-	ts.reload(t, &serverconfig.Config{Users: users})
-}
-
-// reload applies the users and server-wide rules of cfg as a config reload does, and ends the sessions they
-// revoke.
-func (ts *testServer) reload(t *testing.T, cfg *serverconfig.Config) {
-	t.Helper()
-	if err := ts.Auth.Users.Update(cfg); err != nil {
-		t.Fatal(err)
-	}
-	ts.Sessions.CloseRevoked()
+	return servertest.Serve(t, testnet.RequireIPv6(t), ts.Serve)
 }
 
 // dial logs in with the given method and returns an SFTP client; the host key must be the one in the file.
@@ -159,22 +120,40 @@ func (ts *testServer) dial(t *testing.T, user string, method ssh.AuthMethod) (*s
 // dialAt is dial to one of the server's addresses.
 func (ts *testServer) dialAt(t *testing.T, addr, user string, method ssh.AuthMethod) (*sftp.Client, error) {
 	t.Helper()
-	conn, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
-		User:            user,
-		Auth:            []ssh.AuthMethod{method},
-		HostKeyCallback: ts.hostKeyCallback(t),
-		Timeout:         10 * time.Second,
-	})
+	s, err := servertest.DialSFTP(addr, ts.clientConfig(t, user, method))
 	if err != nil {
 		return nil, err
 	}
-	client, err := sftp.NewClient(conn)
+	t.Cleanup(func() { _ = s.Close() })
+	return s.Client, nil
+}
+
+// clientConfig logs a Go client in as user with methods, in order; the host key must be the one in the file.
+func (ts *testServer) clientConfig(t *testing.T, user string, methods ...ssh.AuthMethod) *ssh.ClientConfig {
+	t.Helper()
+	return &ssh.ClientConfig{User: user, Auth: methods, HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second}
+}
+
+// sshLogin logs in over SSH as user with the password, and closes the connection when the test ends.
+func (ts *testServer) sshLogin(t *testing.T, user string) *ssh.Client {
+	t.Helper()
+	conn, err := ssh.Dial("tcp", ts.addr, ts.clientConfig(t, user, ssh.Password(passwords[user])))
 	if err != nil {
-		_ = conn.Close()
-		return nil, err
+		t.Fatalf("logging in as %s: %v", user, err)
 	}
-	t.Cleanup(func() { _ = client.Close(); _ = conn.Close() })
-	return client, nil
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// newSession opens an SSH session on conn, closed when the test ends.
+func newSession(t *testing.T, conn *ssh.Client) *ssh.Session {
+	t.Helper()
+	sess, err := conn.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sess.Close() })
+	return sess
 }
 
 func (ts *testServer) mustDial(t *testing.T, user string) *sftp.Client {
@@ -199,6 +178,16 @@ func (ts *testServer) hostKeyCallback(t *testing.T) ssh.HostKeyCallback {
 		}
 		return nil
 	}
+}
+
+// curlFingerprint is the SHA-256 fingerprint of the host key in the file, as curl's --hostpubsha256 takes it.
+func (ts *testServer) curlFingerprint(t *testing.T) string {
+	t.Helper()
+	hostKey, err := loadHostKey(ts.hostKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
 }
 
 var errHostKeyMismatch = errors.New("host key does not match the key file")

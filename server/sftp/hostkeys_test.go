@@ -25,9 +25,17 @@ import (
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
-// offers reports whether the signers are exactly the one key want.
-func offers(t *testing.T, signers []ssh.Signer, want ssh.PublicKey) {
+// offers checks that h offers exactly the one key want. A problem that is not empty names what Signers must
+// report meanwhile, as an error; with none, Signers must report nothing.
+func offers(t *testing.T, h *HostKeys, want ssh.PublicKey, problem string) {
 	t.Helper()
+	signers, err := h.Signers()
+	switch {
+	case problem == "" && err != nil:
+		t.Fatal(err)
+	case problem != "" && err == nil:
+		t.Errorf("Signers did not report %s", problem)
+	}
 	if len(signers) != 1 || !bytes.Equal(signers[0].PublicKey().Marshal(), want.Marshal()) {
 		got := make([]string, 0, len(signers))
 		for _, s := range signers {
@@ -37,66 +45,47 @@ func offers(t *testing.T, signers []ssh.Signer, want ssh.PublicKey) {
 	}
 }
 
-func TestHostKeysAreKeptWhenTheirFileGoes(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "ssh_host_ed25519_key")
-	first := testcreds.WriteHostKey(t, file)
+// hostKeysIn writes a new host key to file and loads it; it returns the HostKeys and the key's public half.
+func hostKeysIn(t *testing.T, file string) (*HostKeys, ssh.PublicKey) {
+	t.Helper()
+	key := testcreds.WriteHostKey(t, file)
 	h, err := NewHostKeys([]string{file})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h, key
+}
+
+func TestHostKeysAreKeptWhenTheirFileGoes(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "ssh_host_ed25519_key")
+	h, first := hostKeysIn(t, file)
 
 	if err := os.Remove(file); err != nil {
 		t.Fatal(err)
 	}
-	signers, err := h.Signers()
-	if err == nil {
-		t.Error("Signers did not report the missing file")
-	}
-	offers(t, signers, first)
+	offers(t, h, first, "the missing file")
 
 	if err := os.WriteFile(file, []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	signers, err = h.Signers()
-	if err == nil {
-		t.Error("Signers did not report the unparsable file")
-	}
-	offers(t, signers, first)
+	offers(t, h, first, "the unparsable file")
 
 	second := testcreds.WriteHostKey(t, file)
-	signers, err = h.Signers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	offers(t, signers, second)
+	offers(t, h, second, "")
 }
 
 func TestSetFilesKeepsTheKeysUntilTheNewFilesLoad(t *testing.T) {
 	dir := t.TempDir()
-	old := filepath.Join(dir, "old")
-	first := testcreds.WriteHostKey(t, old)
-	h, err := NewHostKeys([]string{old})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, first := hostKeysIn(t, filepath.Join(dir, "old"))
 
 	next := filepath.Join(dir, "next")
 	if err := h.SetFiles([]string{next}); err == nil {
 		t.Fatal("SetFiles did not report that the new file is missing")
 	}
-	signers, err := h.Signers()
-	if err == nil {
-		t.Error("Signers did not report that the new file is still missing")
-	}
-	offers(t, signers, first)
+	offers(t, h, first, "that the new file is still missing")
 
 	second := testcreds.WriteHostKey(t, next)
-	signers, err = h.Signers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	offers(t, signers, second)
+	offers(t, h, second, "")
 }
 
 func TestNewHostKeysNeedsUsableFiles(t *testing.T) {

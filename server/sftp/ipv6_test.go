@@ -26,9 +26,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // TestOpenSSHOverIPv6 drives OpenSSH's sftp against [::1] (user@[::1], the host key pinned for [::1]:port) with a
@@ -38,14 +37,10 @@ func TestOpenSSHOverIPv6(t *testing.T) {
 	ts := startServer(t)
 	addr := ts.listenIPv6(t)
 	_, port, _ := net.SplitHostPort(addr)
-	priv, signer := testcreds.Ed25519(t)
-	users := append([]serverconfig.User{}, ts.users...)
-	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
-	ts.setUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, addr, priv)
+	keyFile, knownHosts := opensshAlice(t, ts, addr)
 
 	work := t.TempDir()
-	data := randomBytes(t, 1<<20+19)
+	data := payload.Random(1<<20 + 19)
 	local := filepath.Join(work, "payload.bin")
 	if err := os.WriteFile(local, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -62,7 +57,7 @@ func TestOpenSSHOverIPv6(t *testing.T) {
 		return got
 	}
 
-	keyArgs := append(sshOptions(knownHosts), "-b", batch("key-batch", "put "+local+" key6.bin",
+	keyArgs := append(realclient.OpenSSHOptions(knownHosts), "-b", batch("key-batch", "put "+local+" key6.bin",
 		"get key6.bin "+filepath.Join(work, "key6-back.bin")),
 		"-P", port, "-i", keyFile, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "alice@[::1]")
 	if out, err := exec.Command("sftp", keyArgs...).CombinedOutput(); err != nil {
@@ -72,10 +67,9 @@ func TestOpenSSHOverIPv6(t *testing.T) {
 		t.Fatal("the sftp round trip with a key over IPv6 differs")
 	}
 
-	// sftp -b implies BatchMode=yes, which forbids password prompts; an earlier BatchMode=no wins.
-	pwArgs := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, append(sshOptions(knownHosts),
+	pwArgs := realclient.PasswordSFTPArgs(knownHosts,
 		"-b", batch("pw-batch", "put "+local+" pw6.bin", "get pw6.bin "+filepath.Join(work, "pw6-back.bin")),
-		"-P", port, "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "alice@[::1]")...)
+		"-P", port, "alice@[::1]")
 	cmd := exec.Command("sshpass", pwArgs...)
 	cmd.Env = append(os.Environ(), "SSHPASS="+passwords["alice"])
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -92,7 +86,7 @@ func TestOpenSSHOverIPv6(t *testing.T) {
 
 	scpBack := filepath.Join(work, "scp6-back.bin")
 	for _, args := range [][]string{{local, "alice@[::1]:scp6.bin"}, {"alice@[::1]:scp6.bin", scpBack}} {
-		scpArgs := append(sshOptions(knownHosts), append([]string{"-P", port, "-i", keyFile, "-o", "BatchMode=yes"}, args...)...)
+		scpArgs := append(realclient.OpenSSHOptions(knownHosts), append([]string{"-P", port, "-i", keyFile, "-o", "BatchMode=yes"}, args...)...)
 		if out, err := exec.Command("scp", scpArgs...).CombinedOutput(); err != nil {
 			t.Fatalf("scp %v over IPv6: %v\n%s", args, err, out)
 		}
@@ -107,17 +101,10 @@ func TestCurlSFTPOverIPv6(t *testing.T) {
 	realclient.Require(t, "curl")
 	ts := startServer(t)
 	addr := ts.listenIPv6(t)
-	hostKey, err := loadHostKey(ts.hostKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fingerprint := strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
+	fingerprint := ts.curlFingerprint(t)
 	work := t.TempDir()
-	data := randomBytes(t, 1<<20+23)
-	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	data := payload.Random(1<<20 + 23)
+	local := writeFile(t, work, "payload.bin", data)
 	url := "sftp://" + addr + "/~/curl6.bin"
 	// -g: the brackets of [::1] are the URL's, not a glob.
 	base := []string{"-g", "--silent", "--show-error", "--fail", "--user", "alice:" + passwords["alice"], "--hostpubsha256", fingerprint}
@@ -139,7 +126,7 @@ func TestCurlSFTPOverIPv6(t *testing.T) {
 func TestGoClientOverIPv6(t *testing.T) {
 	ts := startServer(t)
 	addr := ts.listenIPv6(t)
-	data := randomBytes(t, 2<<20+29)
+	data := payload.Random(2<<20 + 29)
 	for name, method := range map[string]ssh.AuthMethod{
 		"password": ssh.Password(passwords["alice"]),
 		"key":      ssh.PublicKeys(ts.clientKey),

@@ -17,7 +17,6 @@ package sftp
 import (
 	"bytes"
 	"crypto"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 
 	"golang.org/x/crypto/ssh"
@@ -49,27 +49,25 @@ func opensshFiles(t *testing.T, ts *testServer, addr string, priv crypto.Signer)
 	return keyFile, knownHostsFile(t, addr, ts.hostKeyFile)
 }
 
+// opensshAlice replaces alice's key with one whose private half OpenSSH can use, and returns what an OpenSSH
+// client needs to talk to ts at addr as her (see opensshFiles).
+func opensshAlice(t *testing.T, ts *testServer, addr string) (keyFile, knownHosts string) {
+	t.Helper()
+	priv, signer := testcreds.Ed25519(t)
+	users := append([]serverconfig.User{}, ts.users...)
+	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
+	ts.SetUsers(t, users)
+	return opensshFiles(t, ts, addr, priv)
+}
+
 // knownHostsFile writes a known_hosts file pinning the host key in hostKeyFile for the server at addr.
 func knownHostsFile(t *testing.T, addr, hostKeyFile string) string {
 	t.Helper()
-	host, port, _ := net.SplitHostPort(addr)
 	hostKey, err := loadHostKey(hostKeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	knownHosts := filepath.Join(t.TempDir(), "known_hosts")
-	line := fmt.Sprintf("[%s]:%s %s", host, port, ssh.MarshalAuthorizedKey(hostKey.PublicKey()))
-	if err := os.WriteFile(knownHosts, []byte(line), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return knownHosts
-}
-
-func sshOptions(knownHosts string) []string {
-	return []string{
-		"-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes",
-		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-F", "/dev/null",
-	}
+	return realclient.KnownHosts(t, addr, hostKey.PublicKey())
 }
 
 // TestOpenSSHClients drives OpenSSH's sftp (batch mode, with a key and with a password through sshpass) and scp.
@@ -77,16 +75,10 @@ func TestOpenSSHClients(t *testing.T) {
 	realclient.Require(t, "sftp", "scp", "sshpass")
 	ts := startServer(t)
 	_, port, _ := net.SplitHostPort(ts.addr)
-
-	// Replace alice's key with one whose private half we can hand to OpenSSH.
-	priv, signer := testcreds.Ed25519(t)
-	users := append([]serverconfig.User{}, ts.users...)
-	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
-	ts.setUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
+	keyFile, knownHosts := opensshAlice(t, ts, ts.addr)
 
 	work := t.TempDir()
-	data := randomBytes(t, 1<<20+7)
+	data := payload.Random(1<<20 + 7)
 	local := filepath.Join(work, "payload.bin")
 	if err := os.WriteFile(local, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -104,7 +96,7 @@ func TestOpenSSHClients(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	args := append(sshOptions(knownHosts), "-b", batch, "-P", port, "-i", keyFile,
+	args := append(realclient.OpenSSHOptions(knownHosts), "-b", batch, "-P", port, "-i", keyFile,
 		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "alice@127.0.0.1")
 	if out, err := exec.Command("sftp", args...).CombinedOutput(); err != nil {
 		t.Fatalf("sftp with a key failed: %v\n%s", err, out)
@@ -123,9 +115,7 @@ func TestOpenSSHClients(t *testing.T) {
 	if err := os.WriteFile(pwBatch, []byte("ls\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// sftp -b implies BatchMode=yes, which forbids password prompts; an earlier BatchMode=no wins.
-	pwArgs := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, append(sshOptions(knownHosts), "-b", pwBatch, "-P", port,
-		"-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "alice@127.0.0.1")...)
+	pwArgs := realclient.PasswordSFTPArgs(knownHosts, "-b", pwBatch, "-P", port, "alice@127.0.0.1")
 	cmd := exec.Command("sshpass", pwArgs...)
 	cmd.Env = append(os.Environ(), "SSHPASS="+passwords["alice"])
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -138,13 +128,13 @@ func TestOpenSSHClients(t *testing.T) {
 	}
 
 	// scp from OpenSSH 9 speaks SFTP.
-	scpArgs := append(sshOptions(knownHosts), "-P", port, "-i", keyFile, "-o", "BatchMode=yes",
+	scpArgs := append(realclient.OpenSSHOptions(knownHosts), "-P", port, "-i", keyFile, "-o", "BatchMode=yes",
 		local, "alice@127.0.0.1:scp.bin")
 	if out, err := exec.Command("scp", scpArgs...).CombinedOutput(); err != nil {
 		t.Fatalf("scp upload failed: %v\n%s", err, out)
 	}
 	scpBack := filepath.Join(work, "scp-back.bin")
-	scpArgs = append(sshOptions(knownHosts), "-P", port, "-i", keyFile, "-o", "BatchMode=yes",
+	scpArgs = append(realclient.OpenSSHOptions(knownHosts), "-P", port, "-i", keyFile, "-o", "BatchMode=yes",
 		"alice@127.0.0.1:scp.bin", scpBack)
 	if out, err := exec.Command("scp", scpArgs...).CombinedOutput(); err != nil {
 		t.Fatalf("scp download failed: %v\n%s", err, out)
@@ -154,7 +144,7 @@ func TestOpenSSHClients(t *testing.T) {
 	}
 
 	// A shell is refused with the explanation.
-	sshArgs := append(sshOptions(knownHosts), "-p", port, "-i", keyFile, "-o", "BatchMode=yes", "alice@127.0.0.1", "id")
+	sshArgs := append(realclient.OpenSSHOptions(knownHosts), "-p", port, "-i", keyFile, "-o", "BatchMode=yes", "alice@127.0.0.1", "id")
 	out, err := exec.Command("ssh", sshArgs...).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "pier serves SFTP only") {
 		t.Fatalf("ssh command: err=%v output=%q, want a refusal that explains itself", err, out)
@@ -166,17 +156,10 @@ func TestOpenSSHClients(t *testing.T) {
 func TestCurlSFTP(t *testing.T) {
 	realclient.Require(t, "curl")
 	ts := startServer(t)
-	hostKey, err := loadHostKey(ts.hostKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fingerprint := strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
+	fingerprint := ts.curlFingerprint(t)
 	work := t.TempDir()
-	data := randomBytes(t, 1<<20+3)
-	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	data := payload.Random(1<<20 + 3)
+	local := writeFile(t, work, "payload.bin", data)
 	url := "sftp://" + ts.addr + "/~/curl.bin"
 	base := []string{"--silent", "--show-error", "--fail", "--user", "alice:" + passwords["alice"], "--hostpubsha256", fingerprint}
 	if out, err := exec.Command("curl", append(base, "-T", local, url)...).CombinedOutput(); err != nil {

@@ -38,7 +38,7 @@ func withUploaders(t *testing.T, ts *testServer) (home string, precious []byte) 
 		return serverconfig.User{Username: name, PasswordHash: testcreds.Hash(t, passwords[name]), HomeDirectory: "/drop",
 			Permissions: perms}
 	}
-	ts.setUsers(t, append(append([]serverconfig.User{}, ts.users...),
+	ts.SetUsers(t, append(append([]serverconfig.User{}, ts.users...),
 		user("dropper", serverconfig.PresetUploadOnly),
 		user("mover", serverconfig.PermissionList, serverconfig.PermissionUpload, serverconfig.PermissionRename),
 		user("updater", serverconfig.PermissionList, serverconfig.PermissionUpload, serverconfig.PermissionOverwrite, serverconfig.PermissionRename),
@@ -104,10 +104,7 @@ func TestOpenSSHCannotEmptyAFileWithoutOverwrite(t *testing.T) {
 	fresh := writeFile(t, work, "fresh", []byte("fresh"))
 	_, port, _ := net.SplitHostPort(ts.addr)
 	sftpAs := func(script string) ([]byte, error) {
-		args := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, sshOptions(knownHosts)...)
-		args = append(args, "-b", "-", "-P", port, "-o", "PreferredAuthentications=password",
-			"-o", "PubkeyAuthentication=no", "dropper@127.0.0.1")
-		cmd := exec.Command("sshpass", args...)
+		cmd := exec.Command("sshpass", realclient.PasswordSFTPArgs(knownHosts, "-b", "-", "-P", port, "dropper@127.0.0.1")...)
 		cmd.Env = append(os.Environ(), "SSHPASS="+passwords["dropper"])
 		cmd.Stdin = strings.NewReader(script)
 		return cmd.CombinedOutput()

@@ -42,10 +42,8 @@ import (
 // heldSFTP is an OpenSSH sftp client that stays logged in: it reads its batch commands from a pipe, so the test
 // decides when it acts, and sees whether the server ended it in between.
 type heldSFTP struct {
-	stdin io.WriteCloser
-	out   *syncbuffer.Buffer
-	done  chan struct{} // closed when sftp has exited, with its error in err
-	err   error
+	*realclient.Process
+	out *syncbuffer.Buffer
 }
 
 // opensshLogin says how OpenSSH logs in as alice: with her password (through sshpass) or her key.
@@ -59,34 +57,21 @@ func startHeldSFTP(t *testing.T, ts *testServer, knownHosts, user string, login 
 	t.Helper()
 	_, port, _ := net.SplitHostPort(ts.addr)
 	// Batch mode (-b) stops at the first failed command unless it starts with "-"; the tests rely on that.
-	args := append(sshOptions(knownHosts), "-b", "-", "-P", port)
-	name := "sftp"
+	batch := []string{"-b", "-", "-P", port, user + "@127.0.0.1"}
+	var cmd *exec.Cmd
 	var env []string
 	if login.password != "" {
-		// -b implies BatchMode=yes, which forbids password prompts; an earlier BatchMode=no wins.
-		args = append([]string{"-e", "sftp", "-o", "BatchMode=no"}, args...)
-		args = append(args, "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no")
-		name, env = "sshpass", []string{"SSHPASS=" + login.password}
+		cmd = exec.Command("sshpass", realclient.PasswordSFTPArgs(knownHosts, batch...)...)
+		env = []string{"SSHPASS=" + login.password}
 	} else {
-		args = append(args, "-i", login.keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-			"-o", "PreferredAuthentications=publickey")
+		args := append(realclient.OpenSSHOptions(knownHosts), "-i", login.keyFile, "-o", "IdentitiesOnly=yes",
+			"-o", "BatchMode=yes", "-o", "PreferredAuthentications=publickey")
+		cmd = exec.Command("sftp", append(args, batch...)...)
 	}
-	cmd := exec.Command(name, append(args, user+"@127.0.0.1")...)
 	cmd.Env = append(os.Environ(), env...)
-	h := &heldSFTP{out: &syncbuffer.Buffer{}, done: make(chan struct{})}
+	h := &heldSFTP{out: &syncbuffer.Buffer{}}
 	cmd.Stdout, cmd.Stderr = h.out, h.out
-	var err error
-	if h.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { h.err = cmd.Wait(); close(h.done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // the client this test started; an error only says it has exited already
-		<-h.done
-	})
+	h.Process = realclient.Start(t, cmd)
 	h.do(t, "pwd", "Remote working directory: /")
 	return h
 }
@@ -95,14 +80,12 @@ func startHeldSFTP(t *testing.T, ts *testServer, knownHosts, user string, login 
 func (h *heldSFTP) do(t *testing.T, command, want string) {
 	t.Helper()
 	before := strings.Count(h.out.String(), want)
-	if _, err := io.WriteString(h.stdin, command+"\n"); err != nil {
+	if _, err := io.WriteString(h.Stdin, command+"\n"); err != nil {
 		t.Fatalf("sftp %q: %v\n%s", command, err, h.out)
 	}
 	poll.Until(t, fmt.Sprintf("sftp answers %q", command), 20*time.Second, func() error {
-		select {
-		case <-h.done:
-			t.Fatalf("sftp ended (%v) instead of answering %q:\n%s", h.err, command, h.out)
-		default:
+		if exited, err := h.Exited(); exited {
+			t.Fatalf("sftp ended (%v) instead of answering %q:\n%s", err, command, h.out)
 		}
 		if strings.Count(h.out.String(), want) > before {
 			return nil
@@ -116,28 +99,26 @@ func (h *heldSFTP) do(t *testing.T, command, want string) {
 // bound a hung test; they are not a measurement.
 func (h *heldSFTP) ended(t *testing.T) {
 	t.Helper()
-	_, _ = io.WriteString(h.stdin, "ls /\n") // fails once sftp has exited, which is what is expected
-	select {
-	case <-h.done:
-		if h.err == nil {
-			t.Fatalf("sftp exited cleanly; want the connection closed by the server:\n%s", h.out)
-		}
-	case <-time.After(20 * time.Second):
+	_, _ = io.WriteString(h.Stdin, "ls /\n") // fails once sftp has exited, which is what is expected
+	exited, err := h.Wait(20 * time.Second)
+	switch {
+	case !exited:
 		t.Fatalf("the session was not ended:\n%s", h.out)
+	case err == nil:
+		t.Fatalf("sftp exited cleanly; want the connection closed by the server:\n%s", h.out)
 	}
 }
 
 // quit ends the batch and expects every command to have succeeded.
 func (h *heldSFTP) quit(t *testing.T) {
 	t.Helper()
-	_ = h.stdin.Close()
-	select {
-	case <-h.done:
-		if h.err != nil {
-			t.Fatalf("sftp failed: %v\n%s", h.err, h.out)
-		}
-	case <-time.After(20 * time.Second):
+	_ = h.Stdin.Close()
+	exited, err := h.Wait(20 * time.Second)
+	switch {
+	case !exited:
 		t.Fatalf("sftp did not exit after its last command:\n%s", h.out)
+	case err != nil:
+		t.Fatalf("sftp failed: %v\n%s", err, h.out)
 	}
 }
 
@@ -286,7 +267,7 @@ func runRestrictCase(t *testing.T, tc restrictCase) {
 		tc.before(&alice)
 	}
 	cfg := &serverconfig.Config{Users: []serverconfig.User{alice, ts.users[1]}}
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	if err := os.MkdirAll(filepath.Join(ts.storage, "alice"), 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +295,7 @@ func runRestrictCase(t *testing.T, tc restrictCase) {
 			next.Users[0].AuthorizedKeys[i] = string(ssh.MarshalAuthorizedKey(newKey.PublicKey()))
 		}
 	}
-	ts.reload(t, &next)
+	ts.Reload(t, &next)
 
 	if tc.ends != "" {
 		r.held.ended(t)
@@ -402,14 +383,11 @@ func TestSessionsFollowCredentialChanges(t *testing.T) {
 	carol := serverconfig.User{Username: "carol", PasswordHash: testcreds.Hash(t, "carol-pw"),
 		AuthorizedKeys: []string{line(carolKey)}, RequireAllAuthMethods: true}
 	cfg := &serverconfig.Config{Users: []serverconfig.User{alice, carol}}
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 
 	byPassword := mustClient(t)(ts.dial(t, "alice", ssh.Password(passwords["alice"])))
 	byKeyB := mustClient(t)(ts.dial(t, "alice", ssh.PublicKeys(keyB)))
-	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-		User: "carol", Auth: []ssh.AuthMethod{ssh.PublicKeys(carolKey), ssh.Password("carol-pw")},
-		HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-	})
+	conn, err := ssh.Dial("tcp", ts.addr, ts.clientConfig(t, "carol", ssh.PublicKeys(carolKey), ssh.Password("carol-pw")))
 	if err != nil {
 		t.Fatalf("carol's two-factor login: %v", err)
 	}
@@ -428,19 +406,19 @@ func TestSessionsFollowCredentialChanges(t *testing.T) {
 
 	cfg.Users[0].AuthorizedKeys = []string{line(keyB)}
 	cfg.Users[1].RequireAllAuthMethods = false
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	open("key A removed, two factors no longer required", map[string]bool{"password": true, "key B": true, "two factors": true})
 
 	cfg.SFTP = &serverconfig.SFTP{AuthMethods: []serverconfig.AuthMethod{serverconfig.AuthMethodPublicKey}}
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	open("passwords no longer offered", map[string]bool{"key B": true, "two factors": true})
 
 	cfg.Users[1].PasswordHash = testcreds.Hash(t, "carol-new-pw")
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	open("carol's password replaced", map[string]bool{"key B": true})
 
 	cfg.Users[0].AuthorizedKeys = []string{line(keyA)}
-	ts.reload(t, cfg)
+	ts.Reload(t, cfg)
 	open("key B removed", map[string]bool{})
 
 	want := map[auth.Reason]float64{auth.ReasonAuthMethodNotOffered: 1, auth.ReasonPasswordChanged: 1, auth.ReasonKeyRemoved: 1}

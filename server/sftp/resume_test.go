@@ -28,11 +28,9 @@ import (
 	"testing"
 
 	"github.com/pkg/sftp"
-	"golang.org/x/crypto/ssh"
 
-	"github.com/pier-dev/pier/internal/serverconfig"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
-	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // opensshClient runs OpenSSH's sftp against ts as alice, with a key and the host key pinned.
@@ -46,11 +44,7 @@ type opensshClient struct {
 func newOpenSSHClient(t *testing.T, ts *testServer) *opensshClient {
 	t.Helper()
 	realclient.Require(t, "sftp")
-	priv, signer := testcreds.Ed25519(t)
-	users := append([]serverconfig.User{}, ts.users...)
-	users[0].AuthorizedKeys = []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}
-	ts.setUsers(t, users)
-	keyFile, knownHosts := opensshFiles(t, ts, ts.addr, priv)
+	keyFile, knownHosts := opensshAlice(t, ts, ts.addr)
 	_, port, _ := net.SplitHostPort(ts.addr)
 	return &opensshClient{t: t, port: port, keyFile: keyFile, knownHosts: knownHosts}
 }
@@ -64,7 +58,7 @@ func (c *opensshClient) run(script string, extra ...string) {
 }
 
 func (c *opensshClient) command(script string, extra ...string) *exec.Cmd {
-	args := append(sshOptions(c.knownHosts), extra...)
+	args := append(realclient.OpenSSHOptions(c.knownHosts), extra...)
 	args = append(args, "-b", "-", "-P", c.port, "-i", c.keyFile, "-o", "BatchMode=yes",
 		"-o", "IdentitiesOnly=yes", "alice@127.0.0.1")
 	cmd := exec.Command("sftp", args...)
@@ -107,7 +101,7 @@ func TestOpenSSHResumedUploads(t *testing.T) {
 	ts := startServer(t)
 	client := newOpenSSHClient(t, ts)
 	work := t.TempDir()
-	full := randomBytes(t, 10_000_000+7)
+	full := payload.Random(10_000_000 + 7)
 	fullFile := writeFile(t, work, "full.bin", full)
 	partFile := writeFile(t, work, "part.bin", full[:3_000_001])
 
@@ -130,7 +124,7 @@ func TestOpenSSHResumedUploads(t *testing.T) {
 func TestOpenSSHResumedDownloads(t *testing.T) {
 	ts := startServer(t)
 	client := newOpenSSHClient(t, ts)
-	full := randomBytes(t, 12_000_000+3)
+	full := payload.Random(12_000_000 + 3)
 	writeFile(t, filepath.Join(ts.storage, "alice"), "remote.bin", full)
 	for _, requests := range []string{"1", "64"} {
 		work := t.TempDir()
@@ -149,13 +143,9 @@ func TestOpenSSHResumedDownloads(t *testing.T) {
 func TestCurlAppend(t *testing.T) {
 	realclient.Require(t, "curl")
 	ts := startServer(t)
-	hostKey, err := loadHostKey(ts.hostKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fingerprint := strings.TrimPrefix(ssh.FingerprintSHA256(hostKey.PublicKey()), "SHA256:")
+	fingerprint := ts.curlFingerprint(t)
 	head := []byte("existing head of the file\n")
-	tail := randomBytes(t, 5_000_000+11)
+	tail := payload.Random(5_000_000 + 11)
 	writeFile(t, filepath.Join(ts.storage, "alice"), "log.bin", head)
 	local := writeFile(t, t.TempDir(), "tail.bin", tail)
 	out, err := exec.Command("curl", "--silent", "--show-error", "--fail", "--user", "alice:"+passwords["alice"],
@@ -227,7 +217,7 @@ func TestAppendHandleAppendsInRequestOrder(t *testing.T) {
 		{"empty file", false, 0, 2_000_000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			old := randomBytes(t, tc.existing)
+			old := payload.Random(tc.existing)
 			upload(t, c, "/append.bin", old)
 			f, err := c.OpenFile("/append.bin", os.O_WRONLY|os.O_APPEND)
 			if err != nil {
@@ -238,7 +228,7 @@ func TestAppendHandleAppendsInRequestOrder(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			added := randomBytes(t, tc.appending)
+			added := payload.Random(tc.appending)
 			// ReadFrom keeps many writes in flight, as OpenSSH and curl do.
 			if _, err := f.ReadFrom(bytes.NewReader(added)); err != nil {
 				t.Fatal(err)
@@ -352,7 +342,7 @@ func TestLaterWriteWins(t *testing.T) {
 func TestConcurrentWritesToOneHandle(t *testing.T) {
 	ts := startServer(t)
 	c := ts.mustDial(t, "alice")
-	data := randomBytes(t, 6_000_011)
+	data := payload.Random(6_000_011)
 	f, err := c.Create("/fresh.bin")
 	if err != nil {
 		t.Fatal(err)

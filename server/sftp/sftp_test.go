@@ -16,7 +16,6 @@ package sftp
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 
 	"github.com/pkg/sftp"
@@ -35,15 +35,6 @@ import (
 
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
-
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func upload(t *testing.T, c *sftp.Client, name string, data []byte) {
 	t.Helper()
@@ -78,7 +69,7 @@ func TestRoundTripsArePreciseAndDurable(t *testing.T) {
 	c := ts.mustDial(t, "alice")
 	for _, size := range []int{0, 1, 1 << 20, 8<<20 + 13} {
 		name := fmt.Sprintf("/file-%d.bin", size)
-		data := randomBytes(t, size)
+		data := payload.Random(size)
 		upload(t, c, name, data)
 		onDisk, err := os.ReadFile(filepath.Join(ts.storage, "alice", name))
 		if err != nil {
@@ -127,21 +118,11 @@ func TestWrongPasswordsBanTheClient(t *testing.T) {
 
 func TestShellAndExecRefusedWithMessage(t *testing.T) {
 	ts := startServer(t)
-	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-		User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
-		HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	sess, err := conn.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := ts.sshLogin(t, "alice")
+	sess := newSession(t, conn)
 	var stderr bytes.Buffer
 	sess.Stderr = &stderr
-	err = sess.Run("cat /etc/passwd")
+	err := sess.Run("cat /etc/passwd")
 	var exit *ssh.ExitError
 	if !errors.As(err, &exit) || exit.ExitStatus() != 1 {
 		t.Fatalf("exec returned %v, want exit status 1", err)
@@ -243,7 +224,7 @@ func TestEscapesStayInsideTheJail(t *testing.T) {
 func TestResumedUploadAndDownload(t *testing.T) {
 	ts := startServer(t)
 	c := ts.mustDial(t, "alice")
-	data := randomBytes(t, 3<<20)
+	data := payload.Random(3 << 20)
 	half := len(data) / 2
 
 	// An upload interrupted half way, then resumed at its offset without truncating.
@@ -348,14 +329,14 @@ func TestRevokedUsersAreDisconnectedAndLockedOut(t *testing.T) {
 	// A new user appears and can log in at once.
 	users := append([]serverconfig.User{}, ts.users...)
 	users = append(users, serverconfig.User{Username: "bob", PasswordHash: testcreds.Hash(t, "bob-pw")})
-	ts.setUsers(t, users)
+	ts.SetUsers(t, users)
 	if _, err := ts.dial(t, "bob", ssh.Password("bob-pw")); err != nil {
 		t.Fatalf("a user added at run time cannot log in: %v", err)
 	}
 	// alice's password changes: her session, which logged in with a key, keeps working (restrict_test.go has
 	// the password sessions, which end).
 	users[0].PasswordHash = testcreds.Hash(t, "rotated")
-	ts.setUsers(t, users)
+	ts.SetUsers(t, users)
 	if _, err := c.Stat("/keep.txt"); err != nil {
 		t.Fatalf("a password change ended an open key session: %v", err)
 	}
@@ -363,7 +344,7 @@ func TestRevokedUsersAreDisconnectedAndLockedOut(t *testing.T) {
 		t.Fatal("the old password still works")
 	}
 	// alice is removed: her session ends and she cannot log in again; her files stay.
-	ts.setUsers(t, users[1:])
+	ts.SetUsers(t, users[1:])
 	if _, err := c.Stat("/keep.txt"); err == nil {
 		t.Fatal("a removed user's session still works")
 	}
@@ -413,13 +394,7 @@ func TestMalformedInputIsRefused(t *testing.T) {
 // sftpChannel opens a raw "sftp" subsystem channel as alice, to send hand-made packets.
 func sftpChannel(t *testing.T, ts *testServer) (ssh.Channel, *ssh.Client) {
 	t.Helper()
-	conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-		User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
-		HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := ts.sshLogin(t, "alice")
 	ch, reqs, err := conn.OpenChannel("session", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -481,7 +456,7 @@ func TestHundredMebibyteRoundTrip(t *testing.T) {
 	}
 	ts := startServer(t)
 	c := ts.mustDial(t, "alice")
-	data := randomBytes(t, 100<<20)
+	data := payload.Random(100 << 20)
 	upload(t, c, "/big.bin", data)
 	if got := download(t, c, "/big.bin"); !bytes.Equal(got, data) {
 		t.Fatal("100 MiB round trip differs")
@@ -492,7 +467,7 @@ func TestTwoFactorLogin(t *testing.T) {
 	ts := startServer(t)
 	users := append([]serverconfig.User{}, ts.users...)
 	users[0].RequireAllAuthMethods = true
-	ts.setUsers(t, users)
+	ts.SetUsers(t, users)
 	password, key := ssh.Password(passwords["alice"]), ssh.PublicKeys(ts.clientKey)
 
 	if _, err := ts.dial(t, "alice", password); err == nil {
@@ -505,18 +480,14 @@ func TestTwoFactorLogin(t *testing.T) {
 		"key then password": {key, password},
 		"password then key": {password, key},
 	} {
-		conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-			User: "alice", Auth: methods, HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-		})
+		conn, err := ssh.Dial("tcp", ts.addr, ts.clientConfig(t, "alice", methods...))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		_ = conn.Close()
 	}
 	wrongSecond := []ssh.AuthMethod{key, ssh.Password("wrong")}
-	if conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-		User: "alice", Auth: wrongSecond, HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-	}); err == nil {
+	if conn, err := ssh.Dial("tcp", ts.addr, ts.clientConfig(t, "alice", wrongSecond...)); err == nil {
 		_ = conn.Close()
 		t.Fatal("the right key with a wrong password logged in")
 	}
@@ -556,10 +527,9 @@ func TestWeakAlgorithmsRefused(t *testing.T) {
 		"NIST ECDH only":  {KeyExchanges: []string{ssh.KeyExchangeECDHP256}},
 	}
 	for name, algorithms := range weak {
-		conn, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
-			Config: algorithms, User: "alice", Auth: []ssh.AuthMethod{ssh.Password(passwords["alice"])},
-			HostKeyCallback: ts.hostKeyCallback(t), Timeout: 10 * time.Second,
-		})
+		cfg := ts.clientConfig(t, "alice", ssh.Password(passwords["alice"]))
+		cfg.Config = algorithms
+		conn, err := ssh.Dial("tcp", ts.addr, cfg)
 		if err == nil {
 			_ = conn.Close()
 			t.Errorf("a client offering only %s connected", name)

@@ -30,27 +30,20 @@ import (
 var errLinkOutside = errors.New("the link does not resolve inside the home directory")
 
 // Stat describes the file at p, following symbolic links (only those that stay inside the home directory).
-func (f *FS) Stat(p string) (fs.FileInfo, error) {
-	name, err := f.check("stat", List, p)
-	if err != nil {
-		return nil, err
-	}
-	info, err := f.root.Stat(name)
-	if err != nil {
-		return nil, pathError("stat", name, err)
-	}
-	return info, nil
-}
+func (f *FS) Stat(p string) (fs.FileInfo, error) { return f.describe("stat", p, f.root.Stat) }
 
 // Lstat describes the file at p; if it is a symbolic link, it describes the link, wherever it points.
-func (f *FS) Lstat(p string) (fs.FileInfo, error) {
-	name, err := f.check("lstat", List, p)
+func (f *FS) Lstat(p string) (fs.FileInfo, error) { return f.describe("lstat", p, f.root.Lstat) }
+
+// describe checks that the user may list, then describes p with stat (os.Root's Stat or Lstat).
+func (f *FS) describe(op, p string, stat func(name string) (fs.FileInfo, error)) (fs.FileInfo, error) {
+	name, err := f.check(op, List, p)
 	if err != nil {
 		return nil, err
 	}
-	info, err := f.root.Lstat(name)
+	info, err := stat(name)
 	if err != nil {
-		return nil, pathError("lstat", name, err)
+		return nil, pathError(op, name, err)
 	}
 	return info, nil
 }
@@ -70,47 +63,35 @@ func (f *FS) Mkdir(p string) error {
 
 // Remove deletes the file p. A symbolic link is removed itself, never its target. Directories need Rmdir, so
 // that a client's "delete file" never removes a directory.
-func (f *FS) Remove(p string) error {
-	name, err := f.check("remove", Delete, p)
-	if err != nil {
-		return err
-	}
-	if name == "." {
-		return pathError("remove", name, errHomeDirectory)
-	}
-	// The check and the removal are two steps; if the file is swapped for an empty directory in between, that
-	// directory is removed. Either way only an entry inside the home directory is affected.
-	info, err := f.root.Lstat(name)
-	if err != nil {
-		return pathError("remove", name, err)
-	}
-	if info.IsDir() {
-		return pathError("remove", name, syscall.EISDIR)
-	}
-	if err := f.root.Remove(name); err != nil {
-		return pathError("remove", name, err)
-	}
-	return nil
-}
+func (f *FS) Remove(p string) error { return f.remove("remove", p, false) }
 
 // Rmdir deletes the empty directory p.
-func (f *FS) Rmdir(p string) error {
-	name, err := f.check("rmdir", Delete, p)
+func (f *FS) Rmdir(p string) error { return f.remove("rmdir", p, true) }
+
+// remove deletes the entry p, which must be a directory if dir is set and must not be one otherwise. The home
+// directory itself is never removed.
+func (f *FS) remove(op, p string, dir bool) error {
+	name, err := f.check(op, Delete, p)
 	if err != nil {
 		return err
 	}
 	if name == "." {
-		return pathError("rmdir", name, errHomeDirectory)
+		return pathError(op, name, errHomeDirectory)
 	}
+	// The check and the removal are two steps; if the entry is swapped for another kind in between (a file for an
+	// empty directory, say), that one is removed. Either way only an entry inside the home directory is affected.
 	info, err := f.root.Lstat(name)
 	if err != nil {
-		return pathError("rmdir", name, err)
+		return pathError(op, name, err)
 	}
-	if !info.IsDir() {
-		return pathError("rmdir", name, syscall.ENOTDIR)
+	switch {
+	case info.IsDir() && !dir:
+		return pathError(op, name, syscall.EISDIR)
+	case !info.IsDir() && dir:
+		return pathError(op, name, syscall.ENOTDIR)
 	}
 	if err := f.root.Remove(name); err != nil {
-		return pathError("rmdir", name, err)
+		return pathError(op, name, err)
 	}
 	return nil
 }
@@ -147,15 +128,7 @@ func (f *FS) rename(from, to string, exists error) error {
 		return fmt.Errorf("rename: %w", err)
 	}
 	fail := func(err error) error {
-		var linkErr *os.LinkError
-		var pathErr *fs.PathError
-		switch {
-		case errors.As(err, &linkErr):
-			err = linkErr.Err
-		case errors.As(err, &pathErr):
-			err = pathErr.Err
-		}
-		return &os.LinkError{Op: "rename", Old: jailPath(oldName), New: jailPath(newName), Err: err}
+		return &os.LinkError{Op: "rename", Old: jailPath(oldName), New: jailPath(newName), Err: withoutDiskPaths(err)}
 	}
 	if oldName == "." || newName == "." {
 		return fail(errHomeDirectory)

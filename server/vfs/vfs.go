@@ -147,15 +147,24 @@ func denied(need Permission) error {
 // path on the server's disk, which the client must not learn; their inner error (an errno, fs.ErrClosed, or
 // os.Root's "path escapes from parent") is kept so errors.Is still works.
 func pathError(op, name string, err error) error {
-	var pathErr *fs.PathError
-	var linkErr *os.LinkError
-	switch {
-	case errors.As(err, &pathErr):
-		err = pathErr.Err
-	case errors.As(err, &linkErr):
-		err = linkErr.Err
+	return &fs.PathError{Op: op, Path: jailPath(name), Err: withoutDiskPaths(err)}
+}
+
+// withoutDiskPaths is the inner error of the os path and link errors in err, which name paths on the server's
+// disk: every such layer is taken off, so that none is left for a client to read.
+func withoutDiskPaths(err error) error {
+	for {
+		var pathErr *fs.PathError
+		var linkErr *os.LinkError
+		switch {
+		case errors.As(err, &pathErr):
+			err = pathErr.Err
+		case errors.As(err, &linkErr):
+			err = linkErr.Err
+		default:
+			return err
+		}
 	}
-	return &fs.PathError{Op: op, Path: jailPath(name), Err: err}
 }
 
 // handleError restates an error of an open file or directory with the client's view of the path, which the os

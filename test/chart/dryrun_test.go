@@ -17,10 +17,7 @@ package chart
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -35,33 +32,9 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
-
-// prometheusOperatorVersion is the prometheus-operator release whose ServiceMonitor CRD the dry-run installs. Its Go
-// module ships the CRDs as plain YAML, so the Go module proxy is all a machine needs to get them; it is not a
-// dependency of pier.
-const prometheusOperatorVersion = "v0.85.0"
-
-// serviceMonitorCRD downloads the prometheus-operator module (once; it stays in the module cache) and returns the
-// file of its ServiceMonitor CRD.
-func serviceMonitorCRD() (string, error) {
-	cmd := exec.Command("go", "mod", "download", "-json", "github.com/prometheus-operator/prometheus-operator@"+prometheusOperatorVersion)
-	// Outside pier's module, so that the download cannot touch go.mod or go.sum.
-	cmd.Dir = os.TempDir()
-	out, err := cmd.Output()
-	if err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			err = fmt.Errorf("%w: %s", err, exitErr.Stderr)
-		}
-		return "", fmt.Errorf("downloading prometheus-operator %s for its ServiceMonitor CRD: %w", prometheusOperatorVersion, err)
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		return "", fmt.Errorf("reading `go mod download -json` output for prometheus-operator: %q", out)
-	}
-	return filepath.Join(mod.Dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_servicemonitors.yaml"), nil
-}
 
 // TestServerSideDryRun installs the chart's CRDs (for real) into a real API server and applies everything each
 // value set renders with a server-side dry-run and strict field validation, as `helm install` and
@@ -144,7 +117,7 @@ func startAPIServer(t *testing.T) *apiServer {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test-chart`, or " +
 			"`export KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh)` before `go test`")
 	}
-	smCRD, err := serviceMonitorCRD()
+	smCRD, err := controlplane.ServiceMonitorCRDFile()
 	if err != nil {
 		t.Fatal(err)
 	}

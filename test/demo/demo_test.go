@@ -33,6 +33,7 @@ import (
 
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/shellenv"
 
 	"github.com/pier-dev/pier/internal/testsupport/syncbuffer"
 )
@@ -97,34 +98,25 @@ func TestMakeDemoLeavesNothingBehind(t *testing.T) {
 		checkNothingLeft(t, run, ports)
 		checkStoppedCleanly(t, run)
 	})
-	t.Run("SIGTERM to make only", func(t *testing.T) {
-		run := startDemo(t, state)
-		ports := checkRunning(t, run)
-		if err := run.make.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		checkNothingLeft(t, run, ports)
-		checkStoppedCleanly(t, run)
-	})
-	t.Run("SIGHUP to the process group", func(t *testing.T) {
-		run := startDemo(t, state)
-		ports := checkRunning(t, run)
+	for _, stop := range []struct {
+		name   string
+		signal func(run *demoRun) error
+	}{
+		{"SIGTERM to make only", func(run *demoRun) error { return run.make.Process.Signal(syscall.SIGTERM) }},
 		// What closing the terminal does.
-		if err := syscall.Kill(-run.make.Process.Pid, syscall.SIGHUP); err != nil {
-			t.Fatal(err)
-		}
-		checkNothingLeft(t, run, ports)
-		checkStoppedCleanly(t, run)
-	})
-	t.Run("SIGKILL of make", func(t *testing.T) {
-		run := startDemo(t, state)
-		ports := checkRunning(t, run)
-		if err := run.make.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		checkNothingLeft(t, run, ports)
-		checkStoppedCleanly(t, run)
-	})
+		{"SIGHUP to the process group", func(run *demoRun) error { return syscall.Kill(-run.make.Process.Pid, syscall.SIGHUP) }},
+		{"SIGKILL of make", func(run *demoRun) error { return run.make.Process.Kill() }},
+	} {
+		t.Run(stop.name, func(t *testing.T) {
+			run := startDemo(t, state)
+			ports := checkRunning(t, run)
+			if err := stop.signal(run); err != nil {
+				t.Fatal(err)
+			}
+			checkNothingLeft(t, run, ports)
+			checkStoppedCleanly(t, run)
+		})
+	}
 }
 
 // startDemo runs `make demo` with its state in state, as the leader of a new session (a terminal's shell does the
@@ -286,19 +278,7 @@ func onlyDemoProcess(t *testing.T, run *demoRun) int {
 // readEnvFile reads NAME=value pairs back through bash, the way a user's shell reads them.
 func readEnvFile(t *testing.T, file string) map[string]string {
 	t.Helper()
-	cmd := exec.Command("bash", "-c", `set -a; . "$0"; env -0`, file)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("sourcing %s: %v", file, err)
-	}
-	env := map[string]string{}
-	for _, kv := range strings.Split(string(out), "\x00") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
-	}
-	return env
+	return shellenv.Exported(t, "bash", `set -a; . "$1"`, file)
 }
 
 func exists(file string) bool {

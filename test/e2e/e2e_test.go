@@ -37,6 +37,7 @@ import (
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -52,7 +53,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	c := target.Client()
 	// Restricted Pod Security, as on a cluster that enforces it: on a real node, the endpoint's pods must be admitted.
-	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: restrictedLabels()}})
+	createRestrictedNamespace(t, namespace)
 	sample := filepath.Join(controlplane.RepoRoot(), "config", "samples", "transfer_v1alpha1_transferendpoint.yaml")
 	if err := localcluster.ApplyFile(ctx, c, namespace, sample); err != nil {
 		t.Fatal(err)
@@ -68,9 +69,7 @@ func TestEndToEnd(t *testing.T) {
 	knownHosts := writeFile(t, t.TempDir(), "known_hosts", ep.KnownHosts)
 
 	key := newUserKey(t)
-	create(t, passwordSecret("alice-pw", "alice's first password"))
-	alice := newUser("alice")
-	alice.Spec.Password = &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: "alice-pw"}}
+	alice := withPassword(t, newUser(namespace, endpointName, "alice"), "alice's first password")
 	alice.Spec.AuthorizedKeys = &transferv1alpha1.AuthorizedKeysSource{Keys: []string{key.authorized}}
 	create(t, alice)
 	waitReady(t, alice)
@@ -102,30 +101,21 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func testSFTP(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *localcluster.Endpoint, knownHosts string, key userKey) {
-	var presented ssh.PublicKey
-	session, err := sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
-	if err != nil {
-		t.Fatalf("Go SFTP client with the key: %v", err)
-	}
-	_ = session.Close()
-	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
-		t.Error(err)
-	}
+	checkPresentedKey(t, te, ep, key, "at the first login")
 
 	work := t.TempDir()
-	payload := randomBytes(t, 1<<20+11)
-	local := writeFile(t, work, "payload.bin", payload)
+	content := payload.Random(1<<20 + 11)
+	local := writeFile(t, work, "payload.bin", content)
 	batch := writeFile(t, work, "batch", []byte(fmt.Sprintf("put %s payload.bin\nget payload.bin %s\n", local, filepath.Join(work, "back.bin"))))
 	port := strconv.Itoa(ep.SFTPPort)
-	command(t, "sftp", append(sshOptions(knownHosts), "-b", batch, "-P", port, "-i", key.file,
+	command(t, "sftp", append(realclient.OpenSSHOptions(knownHosts), "-b", batch, "-P", port, "-i", key.file,
 		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "alice@"+ep.Host)...)
-	if back := readFile(t, filepath.Join(work, "back.bin")); !bytes.Equal(back, payload) {
+	if back := readFile(t, filepath.Join(work, "back.bin")); !bytes.Equal(back, content) {
 		t.Fatal("the file downloaded with OpenSSH sftp differs from the one uploaded")
 	}
 
 	ls := writeFile(t, work, "ls", []byte("ls -l\n"))
-	pwArgs := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, append(sshOptions(knownHosts), "-b", ls, "-P", port,
-		"-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "alice@"+ep.Host)...)
+	pwArgs := realclient.PasswordSFTPArgs(knownHosts, "-b", ls, "-P", port, "alice@"+ep.Host)
 	if out, err := tryCommand("sshpass", []string{"SSHPASS=alice's first password"}, pwArgs...); err != nil {
 		t.Fatalf("sftp with a password: %v\n%s", err, out)
 	}
@@ -139,8 +129,8 @@ var passiveConnect = regexp.MustCompile(`Connecting to \S+ \(\S+\) port (\d+)`)
 
 func testFTPS(t *testing.T, ep *localcluster.Endpoint, user, password string) {
 	work := t.TempDir()
-	payload := randomBytes(t, 256<<10+3)
-	local := writeFile(t, work, "ftps.bin", payload)
+	content := payload.Random(256<<10 + 3)
+	local := writeFile(t, work, "ftps.bin", content)
 	userinfo := user + ":" + password
 	common := make([]string, 0, 16)
 	common = append(common, "--silent", "--show-error", "--fail", "--max-time", "30", "--cacert", target.CAFile(), "--user", userinfo)
@@ -157,13 +147,13 @@ func testFTPS(t *testing.T, ep *localcluster.Endpoint, user, password string) {
 	}
 	back := filepath.Join(work, "back.bin")
 	command(t, "curl", append(append([]string{"--ssl-reqd"}, common...), "-o", back, explicit+"ftps.bin")...)
-	if !bytes.Equal(readFile(t, back), payload) {
+	if !bytes.Equal(readFile(t, back), content) {
 		t.Fatal("explicit FTPS round trip differs")
 	}
 
 	implicitBack := filepath.Join(work, "implicit.bin")
 	command(t, "curl", append(common, "-o", implicitBack, fmt.Sprintf("ftps://%s/ftps.bin", net.JoinHostPort(ep.Host, strconv.Itoa(ep.FTPSPort))))...)
-	if !bytes.Equal(readFile(t, implicitBack), payload) {
+	if !bytes.Equal(readFile(t, implicitBack), content) {
 		t.Fatal("implicit FTPS download differs")
 	}
 
@@ -176,7 +166,7 @@ func testFTPS(t *testing.T, ep *localcluster.Endpoint, user, password string) {
 	script := fmt.Sprintf("set ssl:ca-file %s; set ftp:ssl-force true; set ftp:ssl-protect-data true; "+
 		"set net:max-retries 1; set net:timeout 20; ls; get ftps.bin -o %s; bye", target.CAFile(), filepath.Join(work, "lftp.bin"))
 	command(t, "lftp", "-u", user+","+password, "-e", script, net.JoinHostPort(ep.Host, strconv.Itoa(ep.FTPPort)))
-	if !bytes.Equal(readFile(t, filepath.Join(work, "lftp.bin")), payload) {
+	if !bytes.Equal(readFile(t, filepath.Join(work, "lftp.bin")), content) {
 		t.Fatal("lftp download differs")
 	}
 }
@@ -191,7 +181,7 @@ func testUserChanges(t *testing.T, ep *localcluster.Endpoint, aliceKey userKey) 
 	defer func() { _ = open.Close() }()
 
 	// A new user with a generated password logs in within seconds of becoming Ready, without a restart.
-	bob := newUser("bob")
+	bob := newUser(namespace, endpointName, "bob")
 	bob.Spec.GeneratePassword = true
 	created := time.Now()
 	create(t, bob)

@@ -16,7 +16,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -31,7 +30,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,6 +40,7 @@ import (
 	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/testsupport/poll"
+	"github.com/pier-dev/pier/internal/testsupport/servertest"
 )
 
 // wait is how long anything the operator and the pod do may take; generous, since CI machines are slow.
@@ -83,21 +82,31 @@ func newUserKey(t *testing.T) userKey {
 	return userKey{file: file, signer: signer, authorized: credentials.PublicKeyLine(signer.PublicKey())}
 }
 
-func passwordSecret(name, password string) *corev1.Secret {
+func passwordSecret(namespace, name, password string) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Data:       map[string][]byte{transferv1alpha1.DefaultPasswordKey: []byte(password)},
 	}
 }
 
-func newUser(name string) *transferv1alpha1.TransferUser {
+// newUser is the user name of endpoint, logging in as name.
+func newUser(namespace, endpoint, name string) *transferv1alpha1.TransferUser {
 	return &transferv1alpha1.TransferUser{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Spec: transferv1alpha1.TransferUserSpec{
-			EndpointRef: transferv1alpha1.LocalObjectReference{Name: endpointName},
+			EndpointRef: transferv1alpha1.LocalObjectReference{Name: endpoint},
 			Username:    name,
 		},
 	}
+}
+
+// withPassword creates the Secret NAME-pw holding password beside u, and gives u the password in it.
+func withPassword(t *testing.T, u *transferv1alpha1.TransferUser, password string) *transferv1alpha1.TransferUser {
+	t.Helper()
+	secret := passwordSecret(u.Namespace, u.Name+"-pw", password)
+	create(t, secret)
+	u.Spec.Password = &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: secret.Name}}
+	return u
 }
 
 // sshConfig logs in with the methods given and records the host key the server presented.
@@ -115,30 +124,9 @@ func sshConfig(user string, presented *ssh.PublicKey, methods ...ssh.AuthMethod)
 	}
 }
 
-// sftpSession is an SFTP client with its SSH connection.
-type sftpSession struct {
-	*sftp.Client
-	conn *ssh.Client
-}
-
-// Close ends the SFTP session and the SSH connection under it; sftp.Client.Close alone leaves the connection
-// open, and the server then waits for it when it drains on shutdown.
-func (s *sftpSession) Close() error {
-	return errors.Join(s.Client.Close(), s.conn.Close())
-}
-
 // sftpLogin opens an SFTP session; the caller closes it.
-func sftpLogin(ep *localcluster.Endpoint, cfg *ssh.ClientConfig) (*sftpSession, error) {
-	conn, err := ssh.Dial("tcp", net.JoinHostPort(ep.Host, strconv.Itoa(ep.SFTPPort)), cfg)
-	if err != nil {
-		return nil, err
-	}
-	c, err := sftp.NewClient(conn)
-	if err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
-	return &sftpSession{Client: c, conn: conn}, nil
+func sftpLogin(ep *localcluster.Endpoint, cfg *ssh.ClientConfig) (*servertest.SFTPSession, error) {
+	return servertest.DialSFTP(net.JoinHostPort(ep.Host, strconv.Itoa(ep.SFTPPort)), cfg)
 }
 
 // canLogIn reports nil when user can open an SFTP session with password.
@@ -189,13 +177,6 @@ func tryCommand(name string, env []string, args ...string) (string, error) {
 	return string(out), err
 }
 
-func sshOptions(knownHosts string) []string {
-	return []string{
-		"-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes",
-		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-F", "/dev/null",
-	}
-}
-
 func writeFile(t *testing.T, dir, name string, data []byte) string {
 	t.Helper()
 	file := filepath.Join(dir, name)
@@ -205,13 +186,19 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 	return file
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+// checkPresentedKey logs in as alice with key using Go's SFTP client and checks that the host key the endpoint
+// presents is one of te's status.hostKeys; when says at which point of the test.
+func checkPresentedKey(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *localcluster.Endpoint, key userKey, when string) {
 	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
+	var presented ssh.PublicKey
+	s, err := sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
+	if err != nil {
+		t.Fatalf("%s: Go SFTP client with the key: %v", when, err)
 	}
-	return b
+	_ = s.Close()
+	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
+		t.Errorf("%s: %v", when, err)
+	}
 }
 
 func fingerprintIn(key ssh.PublicKey, status []transferv1alpha1.HostKeyStatus) error {

@@ -23,7 +23,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -34,13 +33,14 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // pinnedSFTP lists alice's home with OpenSSH sftp, checking the host key strictly against knownHosts.
 func pinnedSFTP(t *testing.T, ep *localcluster.Endpoint, knownHosts string, key userKey) (string, error) {
 	t.Helper()
 	batch := writeFile(t, t.TempDir(), "batch", []byte("ls\n"))
-	return tryCommand("sftp", nil, append(sshOptions(knownHosts), "-b", batch, "-P", strconv.Itoa(ep.SFTPPort),
+	return tryCommand("sftp", nil, append(realclient.OpenSSHOptions(knownHosts), "-b", batch, "-P", strconv.Itoa(ep.SFTPPort),
 		"-i", key.file, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "alice@"+ep.Host)...)
 }
 
@@ -92,15 +92,7 @@ func testHostKeysNeverChangeSilently(t *testing.T, te *transferv1alpha1.Transfer
 			t.Fatalf("sftp with the old host keys pinned, while the Secret is missing: %v\n%s", err, out)
 		}
 	}
-	var presented ssh.PublicKey
-	s, err := sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = s.Close()
-	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
-		t.Errorf("while the Secret is missing: %v", err)
-	}
+	checkPresentedKey(t, te, ep, key, "while the Secret is missing")
 	testRegeneratedHostKeys(t, te, ep, oldKnownHosts, key)
 }
 
@@ -146,15 +138,7 @@ func testRegeneratedHostKeys(t *testing.T, te *transferv1alpha1.TransferEndpoint
 	if out, err := pinnedSFTP(t, fresh, newKnownHosts, key); err != nil {
 		t.Fatalf("sftp with the new host keys pinned: %v\n%s", err, out)
 	}
-	var presented ssh.PublicKey
-	s, err := sftpLogin(ep, sshConfig("alice", &presented, ssh.PublicKeys(key.signer)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = s.Close()
-	if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
-		t.Errorf("after the regeneration: %v", err)
-	}
+	checkPresentedKey(t, te, ep, key, "after the regeneration")
 	if after := serverPod(t); after.UID != pod.UID || restarts(after) != restarts(pod) {
 		t.Error("the regeneration restarted the pod")
 	}

@@ -34,6 +34,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -57,7 +58,7 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 	realclient.Require(t, "curl")
 	ctx := context.Background()
 	c := target.Client()
-	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ftpNamespace, Labels: restrictedLabels()}})
+	createRestrictedNamespace(t, ftpNamespace)
 	te := &transferv1alpha1.TransferEndpoint{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ftpNamespace, Name: ftpEndpoint},
 		Spec: transferv1alpha1.TransferEndpointSpec{
@@ -68,16 +69,7 @@ func TestNodeFTPPassiveAddresses(t *testing.T) {
 		},
 	}
 	create(t, te)
-	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ftpNamespace, Name: "erin-pw"},
-		Data: map[string][]byte{transferv1alpha1.DefaultPasswordKey: []byte("erin's password")}})
-	erin := &transferv1alpha1.TransferUser{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ftpNamespace, Name: "erin"},
-		Spec: transferv1alpha1.TransferUserSpec{
-			EndpointRef: transferv1alpha1.LocalObjectReference{Name: ftpEndpoint},
-			Username:    "erin",
-			Password:    &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: "erin-pw"}},
-		},
-	}
+	erin := withPassword(t, newUser(ftpNamespace, ftpEndpoint, "erin"), "erin's password")
 	create(t, erin)
 	waitReady(t, te)
 	waitReady(t, erin)
@@ -321,14 +313,14 @@ func ftpRoundTrips(t *testing.T, host string, port int) {
 		"epsv": {"--ftp-pasv"},
 	}
 	for mode, flags := range modes {
-		payload := randomBytes(t, 200<<10+len(mode))
-		local := writeFile(t, work, mode+".bin", payload)
+		content := payload.Random(200<<10 + len(mode))
+		local := writeFile(t, work, mode+".bin", content)
 		args := append(append(append([]string{}, common...), flags...), "-T", local, base+mode+".bin")
 		command(t, "curl", args...)
 		back := filepath.Join(work, mode+"-back.bin")
 		args = append(append(append([]string{}, common...), flags...), "-o", back, base+mode+".bin")
 		command(t, "curl", args...)
-		if !bytes.Equal(readFile(t, back), payload) {
+		if !bytes.Equal(readFile(t, back), content) {
 			t.Fatalf("%s: the file read back differs", mode)
 		}
 	}

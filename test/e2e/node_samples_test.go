@@ -53,7 +53,7 @@ func TestNodeSamples(t *testing.T) {
 	realclient.Require(t, "sftp")
 	ctx := context.Background()
 	c := target.Client()
-	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: samplesNamespace, Labels: restrictedLabels()}})
+	createRestrictedNamespace(t, samplesNamespace)
 
 	alice := newUserKey(t)
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: "alice-authorized-keys"},

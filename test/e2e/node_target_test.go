@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -358,6 +359,13 @@ func (n *nodeTarget) refusedRequests(ctx context.Context) (string, error) {
 }
 
 // restrictedLabels enforce the restricted Pod Security Standard on a namespace.
+// createRestrictedNamespace creates the namespace name, enforcing the restricted Pod Security Standard, which
+// pier's pods must meet.
+func createRestrictedNamespace(t *testing.T, name string) {
+	t.Helper()
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: restrictedLabels()}})
+}
+
 func restrictedLabels() map[string]string {
 	return map[string]string{
 		"pod-security.kubernetes.io/enforce":         "restricted",

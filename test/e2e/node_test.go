@@ -44,6 +44,7 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster"
+	"github.com/pier-dev/pier/internal/testsupport/payload"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -106,7 +107,7 @@ func TestNodeEndpoint(t *testing.T) {
 	n := requireNode(t)
 	realclient.Require(t, "sftp", "sshpass", "curl")
 	ctx := context.Background()
-	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nodeNamespace, Labels: restrictedLabels()}})
+	createRestrictedNamespace(t, nodeNamespace)
 	claim := localClaim(t, nodeNamespace, "node-data")
 	te := &transferv1alpha1.TransferEndpoint{
 		ObjectMeta: metav1.ObjectMeta{Namespace: nodeNamespace, Name: nodeEndpoint},
@@ -127,17 +128,7 @@ func TestNodeEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	knownHosts := writeFile(t, t.TempDir(), "known_hosts", ep.KnownHosts)
-	pw := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: nodeNamespace, Name: "carol-pw"},
-		Data: map[string][]byte{transferv1alpha1.DefaultPasswordKey: []byte("carol's password")}}
-	create(t, pw)
-	carol := &transferv1alpha1.TransferUser{
-		ObjectMeta: metav1.ObjectMeta{Namespace: nodeNamespace, Name: "carol"},
-		Spec: transferv1alpha1.TransferUserSpec{
-			EndpointRef: transferv1alpha1.LocalObjectReference{Name: nodeEndpoint},
-			Username:    "carol",
-			Password:    &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: "carol-pw"}},
-		},
-	}
+	carol := withPassword(t, newUser(nodeNamespace, nodeEndpoint, "carol"), "carol's password")
 	create(t, carol)
 	waitReady(t, carol)
 
@@ -220,13 +211,13 @@ func testRestrictedPod(t *testing.T, n *nodeTarget, ep *localcluster.Endpoint, k
 
 	// The storage is writable for that user all the same: a round trip with OpenSSH's sftp.
 	work := t.TempDir()
-	payload := randomBytes(t, 300<<10+7)
-	local := writeFile(t, work, "up.bin", payload)
+	content := payload.Random(300<<10 + 7)
+	local := writeFile(t, work, "up.bin", content)
 	script := fmt.Sprintf("mkdir dir\nput %s dir/up.bin\nget dir/up.bin %s\n", local, filepath.Join(work, "back.bin"))
 	if out, err := opensshAsIn(ep, knownHosts, "carol", "carol's password", script, work); err != nil {
 		t.Fatalf("upload to the storage: %v\n%s", err, out)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(work, "back.bin")), payload) {
+	if !bytes.Equal(readFile(t, filepath.Join(work, "back.bin")), content) {
 		t.Fatal("the file read back from the storage differs")
 	}
 }
@@ -304,16 +295,16 @@ func testTwoReplicas(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *lo
 		return nil
 	})
 	for i := range 12 {
-		payload := randomBytes(t, 32<<10+i)
+		content := payload.Random(32<<10 + i)
 		name := fmt.Sprintf("shared-%d.bin", i)
-		if err := sftpPut(ep, login, name, payload); err != nil {
+		if err := sftpPut(ep, login, name, content); err != nil {
 			t.Fatalf("upload %d: %v", i, err)
 		}
 		got, err := sftpGet(ep, login, name)
 		if err != nil {
 			t.Fatalf("download %d in a new session: %v", i, err)
 		}
-		if !bytes.Equal(got, payload) {
+		if !bytes.Equal(got, content) {
 			t.Fatalf("file %d read back in a new session differs", i)
 		}
 	}
@@ -486,30 +477,7 @@ const localPV = "e2e-node-data"
 // restricted Pod Security Standard. The volume and the folder go when the test ends.
 func localClaim(t *testing.T, namespace, name string) string {
 	t.Helper()
-	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "pier-e2e-node-volume-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pv := &corev1.PersistentVolume{
-		ObjectMeta: metav1.ObjectMeta{Name: localPV},
-		Spec: corev1.PersistentVolumeSpec{
-			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
-			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
-			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-			StorageClassName:              "pier-e2e-local",
-			PersistentVolumeSource:        corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: dir}},
-			ClaimRef:                      &corev1.ObjectReference{Namespace: namespace, Name: name},
-			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpExists}},
-			}}}},
-		},
-	}
-	create(t, pv)
-	t.Cleanup(func() {
-		_ = target.Client().Delete(ctx, pv)
-		_ = os.RemoveAll(dir)
-	})
+	localVolume(t, localPV, namespace, name, corev1.ReadWriteMany, "pier-e2e-local")
 	create(t, &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Spec: corev1.PersistentVolumeClaimSpec{

@@ -34,6 +34,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/localcluster"
+	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
 // opensshAs runs OpenSSH's sftp as user with password, in batch mode with script, and returns its output and
@@ -43,9 +44,7 @@ func opensshAs(ep *localcluster.Endpoint, knownHosts, user, password, script, di
 	if err := os.WriteFile(batch, []byte(script), 0o600); err != nil {
 		return "", err
 	}
-	args := append([]string{"-e", "sftp", "-o", "BatchMode=no"}, append(sshOptions(knownHosts), "-b", batch,
-		"-P", strconv.Itoa(ep.SFTPPort), "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no",
-		user+"@"+ep.Host)...)
+	args := realclient.PasswordSFTPArgs(knownHosts, "-b", batch, "-P", strconv.Itoa(ep.SFTPPort), user+"@"+ep.Host)
 	return tryCommand("sshpass", []string{"SSHPASS=" + password}, args...)
 }
 
@@ -63,9 +62,7 @@ func testRevocation(t *testing.T, ep *localcluster.Endpoint, knownHosts string) 
 	}
 	upload := writeFile(t, work, "upload.txt", []byte("new data\n"))
 
-	create(t, passwordSecret("heidi-pw", "heidi's password"))
-	heidi := newUser("heidi")
-	heidi.Spec.Password = &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: "heidi-pw"}}
+	heidi := withPassword(t, newUser(namespace, endpointName, "heidi"), "heidi's password")
 	create(t, heidi)
 	waitReady(t, heidi)
 	if out, err := opensshAs(ep, knownHosts, "heidi", "heidi's password", "put "+upload+" first.txt\n", work); err != nil {
@@ -94,7 +91,7 @@ func testRevocation(t *testing.T, ep *localcluster.Endpoint, knownHosts string) 
 	}
 
 	// The Secret deleted: the password is revoked at once.
-	if err := c.Delete(ctx, passwordSecret("heidi-pw", "")); err != nil {
+	if err := c.Delete(ctx, passwordSecret(namespace, "heidi-pw", "")); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "heidi's password is revoked", func() error {
@@ -108,26 +105,22 @@ func testRevocation(t *testing.T, ep *localcluster.Endpoint, knownHosts string) 
 	// A user whose key Secret holds 12,000 keys (about a megabyte) holds nobody else up.
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "mallory-keys"},
 		Data: map[string][]byte{"authorized_keys": manyKeys(12000)}})
-	mallory := newUser("mallory")
+	mallory := newUser(namespace, endpointName, "mallory")
 	mallory.Spec.AuthorizedKeys = &transferv1alpha1.AuthorizedKeysSource{SecretRef: &transferv1alpha1.SecretKeyReference{Name: "mallory-keys"}}
 	create(t, mallory)
 	for _, name := range []string{"walt", "xena"} {
-		create(t, passwordSecret(name+"-pw", name+"'s password"))
-		tu := newUser(name)
-		tu.Spec.Password = &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: name + "-pw"}}
+		tu := withPassword(t, newUser(namespace, endpointName, name), name+"'s password")
 		create(t, tu)
 		waitReady(t, tu)
 	}
 	waitReason(t, mallory, "TooManyKeys")
-	if err := c.Delete(ctx, newUser("walt")); err != nil {
+	if err := c.Delete(ctx, newUser(namespace, endpointName, "walt")); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Patch(ctx, newUser("xena"), client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"disabled":true}}`))); err != nil {
+	if err := c.Patch(ctx, newUser(namespace, endpointName, "xena"), client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"disabled":true}}`))); err != nil {
 		t.Fatal(err)
 	}
-	create(t, passwordSecret("yuri-pw", "yuri's password"))
-	yuri := newUser("yuri")
-	yuri.Spec.Password = &transferv1alpha1.PasswordSource{SecretRef: transferv1alpha1.SecretKeyReference{Name: "yuri-pw"}}
+	yuri := withPassword(t, newUser(namespace, endpointName, "yuri"), "yuri's password")
 	create(t, yuri)
 	for _, name := range []string{"walt", "xena"} {
 		eventually(t, name+" is locked out", func() error {

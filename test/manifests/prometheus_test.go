@@ -15,11 +15,8 @@
 package manifests
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,28 +28,13 @@ import (
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
-// prometheusOperatorVersion is the release whose ServiceMonitor CRD the component is checked against. Its Go
-// module ships the CRDs as plain YAML, so the Go module proxy is all a machine needs; it is not in go.mod.
-const prometheusOperatorVersion = "v0.85.0"
-
-// serviceMonitorCRD downloads the prometheus-operator module (once; it stays in the module cache) and returns its
-// ServiceMonitor CRD, as internal/localcluster/controlplane.CertManagerCRDDir does for cert-manager.
+// serviceMonitorCRD is the ServiceMonitor CRD of the prometheus-operator release the component is checked against.
 func serviceMonitorCRD(t *testing.T) *unstructured.Unstructured {
 	t.Helper()
-	out, err := exec.Command("go", "mod", "download", "-json",
-		"github.com/prometheus-operator/prometheus-operator@"+prometheusOperatorVersion).Output()
+	file, err := controlplane.ServiceMonitorCRDFile()
 	if err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			err = fmt.Errorf("%w: %s", err, exitErr.Stderr)
-		}
-		t.Fatalf("downloading prometheus-operator %s for its CRDs: %v", prometheusOperatorVersion, err)
+		t.Fatal(err)
 	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		t.Fatalf("reading `go mod download -json` output for prometheus-operator: %q", out)
-	}
-	file := filepath.Join(mod.Dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_servicemonitors.yaml")
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)

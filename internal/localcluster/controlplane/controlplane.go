@@ -19,9 +19,9 @@ package controlplane
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,10 +71,6 @@ func RepoRoot() string {
 	}
 }
 
-// CertManagerVersion is the cert-manager release whose CRDs StartWith installs. Its Go module ships them as plain
-// YAML under deploy/crds, so the Go module proxy is all a machine needs to get them.
-const CertManagerVersion = "v1.21.2"
-
 // Options says what to install besides pier's own CRDs.
 type Options struct {
 	// CertManagerCRDs installs cert-manager's CRDs (Certificate, Issuer, ...), for code that creates Certificates.
@@ -102,24 +98,6 @@ const DualStackServiceRanges = "10.0.0.0/16,fd9e:7069:6572:5e41::/112"
 
 // Start runs kube-apiserver and etcd from KUBEBUILDER_ASSETS and installs the CRDs under config/crd/bases.
 func Start() (*Env, error) { return StartWith(Options{}) }
-
-// CertManagerCRDDir downloads the cert-manager module through the Go module proxy (once; it is cached in the module
-// cache) and returns the folder holding its CRDs.
-func CertManagerCRDDir() (string, error) {
-	out, err := exec.Command("go", "mod", "download", "-json", "github.com/cert-manager/cert-manager@"+CertManagerVersion).Output()
-	if err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			err = fmt.Errorf("%w: %s", err, exitErr.Stderr)
-		}
-		return "", fmt.Errorf("downloading cert-manager %s for its CRDs: %w", CertManagerVersion, err)
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		return "", fmt.Errorf("reading `go mod download -json` output for cert-manager: %q", out)
-	}
-	return filepath.Join(mod.Dir, "deploy", "crds"), nil
-}
 
 // StartWith is Start with extra CRDs.
 func StartWith(opts Options) (*Env, error) {
@@ -311,4 +289,26 @@ func (e *Env) Namespace(t testing.TB) string {
 		}
 	})
 	return name
+}
+
+// Unreachable is a client configuration for an API server that is not there: an address on 127.0.0.1 that
+// nothing listens on, for tests of what a client does while the API server is down.
+func Unreachable(t testing.TB) *rest.Config {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	_ = ln.Close() // nothing listens here now
+	return &rest.Config{Host: "https://" + closed, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+}
+
+// CreateSecret creates the Secret namespace/name holding data, or fails the test.
+func (e *Env) CreateSecret(t testing.TB, namespace, name string, data map[string]string) {
+	t.Helper()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, StringData: data}
+	if err := e.Client.Create(context.Background(), secret); err != nil {
+		t.Fatalf("creating Secret %s/%s: %v", namespace, name, err)
+	}
 }

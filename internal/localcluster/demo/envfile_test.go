@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pier-dev/pier/internal/testsupport/shellenv"
 )
 
 // tricky are values a shell must not mangle: quotes, spaces, $, backquotes, backslashes and a newline.
@@ -48,19 +50,8 @@ func TestEnvFileExportsToPrograms(t *testing.T) {
 			if _, err := exec.LookPath(shell); err != nil {
 				t.Skipf("%s is not installed", shell)
 			}
-			// env -0 is a program of its own: it sees only what was exported.
-			cmd := exec.Command(shell, "-c", `. "$1" && env -0`, shell, file)
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("sourcing the env file with %s: %v", shell, err)
-			}
-			got := map[string]string{}
-			for _, kv := range strings.Split(string(out), "\x00") {
-				if k, v, ok := strings.Cut(kv, "="); ok {
-					got[k] = v
-				}
-			}
+			// Without set -a: the file itself must export what it sets.
+			got := shellenv.Exported(t, shell, `. "$1"`, file)
 			for _, v := range tricky {
 				if got[v.name] != v.value {
 					t.Errorf("%s in a program's environment: %q, want %q", v.name, got[v.name], v.value)

@@ -86,6 +86,11 @@ func writeScript(t *testing.T, file, body string) {
 	}
 }
 
+// choose runs chooseKubectl with kubectl given (or not, when empty) and the fake setup-envtest script.
+func (f fakeTools) choose(given string) (kubectl, error) {
+	return chooseKubectl(context.Background(), slog.New(slog.DiscardHandler), given, f.script)
+}
+
 func (f fakeTools) ranSetupEnvtest(t *testing.T) bool {
 	t.Helper()
 	_, err := os.Stat(f.ranFile)
@@ -93,13 +98,10 @@ func (f fakeTools) ranSetupEnvtest(t *testing.T) bool {
 }
 
 func TestChooseKubectlOnPath(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	ctx := context.Background()
-
 	t.Run("on PATH and within one minor version", func(t *testing.T) {
 		f := newFakeTools(t)
 		want := f.kubectlOnPath(t, "v1.36.3")
-		got, err := chooseKubectl(ctx, log, "", f.script)
+		got, err := f.choose("")
 		if err != nil || got.path != want || !strings.Contains(got.origin, "PATH") || !strings.Contains(got.origin, "1.36.3") {
 			t.Fatalf("chooseKubectl = %+v, %v; want %s, saying it is the one on PATH and its version", got, err, want)
 		}
@@ -112,12 +114,12 @@ func TestChooseKubectlOnPath(t *testing.T) {
 		writeScript(t, filepath.Join(f.assets, "kube-apiserver"), `echo 'Kubernetes v0.0.0-master+$Format:%H$'`)
 		t.Setenv("ENVTEST_K8S_VERSION", "1.37.2")
 		want := f.kubectlOnPath(t, "v1.38.0")
-		got, err := chooseKubectl(ctx, log, "", f.script)
+		got, err := f.choose("")
 		if err != nil || got.path != want {
 			t.Fatalf("chooseKubectl = %+v, %v; want %s: v1.38 supports the v1.37.2 control plane", got, err, want)
 		}
 		t.Setenv("ENVTEST_K8S_VERSION", "")
-		if got, err := chooseKubectl(ctx, log, "", f.script); err == nil || !strings.Contains(err.Error(), "-kubectl") {
+		if got, err := f.choose(""); err == nil || !strings.Contains(err.Error(), "-kubectl") {
 			t.Fatalf("chooseKubectl with no way to tell the control plane's version = %+v, %v; want an error "+
 				"that says what to do", got, err)
 		}
@@ -125,13 +127,10 @@ func TestChooseKubectlOnPath(t *testing.T) {
 }
 
 func TestChooseKubectlBuilt(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	ctx := context.Background()
-
 	t.Run("on PATH but too old: built", func(t *testing.T) {
 		f := newFakeTools(t)
 		f.kubectlOnPath(t, "v1.32.4-dispatcher")
-		got, err := chooseKubectl(ctx, log, "", f.script)
+		got, err := f.choose("")
 		if err != nil || got.path != filepath.Join(f.built, "kubectl") || !strings.Contains(got.origin, "built") {
 			t.Fatalf("chooseKubectl = %+v, %v; want the one setup-envtest built", got, err)
 		}
@@ -142,7 +141,7 @@ func TestChooseKubectlBuilt(t *testing.T) {
 	t.Run("none on PATH, built before", func(t *testing.T) {
 		f := newFakeTools(t)
 		writeScript(t, filepath.Join(f.assets, "kubectl"), "exit 0")
-		got, err := chooseKubectl(ctx, log, "", f.script)
+		got, err := f.choose("")
 		if err != nil || got.path != filepath.Join(f.assets, "kubectl") {
 			t.Fatalf("chooseKubectl = %+v, %v; want the one in KUBEBUILDER_ASSETS", got, err)
 		}
@@ -153,7 +152,7 @@ func TestChooseKubectlBuilt(t *testing.T) {
 	t.Run("on PATH but broken: built", func(t *testing.T) {
 		f := newFakeTools(t)
 		writeScript(t, filepath.Join(f.path, "kubectl"), "echo not json")
-		got, err := chooseKubectl(ctx, log, "", f.script)
+		got, err := f.choose("")
 		if err != nil || got.path != filepath.Join(f.built, "kubectl") {
 			t.Fatalf("chooseKubectl = %+v, %v; want the one setup-envtest built", got, err)
 		}
@@ -161,13 +160,10 @@ func TestChooseKubectlBuilt(t *testing.T) {
 }
 
 func TestChooseKubectlGivenOrUnknown(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	ctx := context.Background()
-
 	t.Run("given", func(t *testing.T) {
 		f := newFakeTools(t)
 		f.kubectlOnPath(t, "v1.37.0")
-		got, err := chooseKubectl(ctx, log, "/opt/kubectl", f.script)
+		got, err := f.choose("/opt/kubectl")
 		if err != nil || got.path != "/opt/kubectl" {
 			t.Fatalf("chooseKubectl = %+v, %v; want the one given", got, err)
 		}
@@ -175,13 +171,13 @@ func TestChooseKubectlGivenOrUnknown(t *testing.T) {
 	t.Run("the build fails", func(t *testing.T) {
 		f := newFakeTools(t)
 		writeScript(t, f.script, "echo 'no network' >&2; exit 1")
-		if got, err := chooseKubectl(ctx, log, "", f.script); err == nil || !strings.Contains(err.Error(), "--with-kubectl") {
+		if got, err := f.choose(""); err == nil || !strings.Contains(err.Error(), "--with-kubectl") {
 			t.Fatalf("chooseKubectl = %+v, %v; want an error naming the build", got, err)
 		}
 	})
 	t.Run("no control plane", func(t *testing.T) {
 		t.Setenv("KUBEBUILDER_ASSETS", "")
-		if _, err := chooseKubectl(ctx, log, "", "unused"); err == nil || !strings.Contains(err.Error(), "make demo") {
+		if _, err := (fakeTools{script: "unused"}).choose(""); err == nil || !strings.Contains(err.Error(), "make demo") {
 			t.Fatalf("chooseKubectl without KUBEBUILDER_ASSETS: %v, want an error that says to run make demo", err)
 		}
 	})

@@ -37,6 +37,7 @@ import (
 
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/localcluster/podrunner"
+	"github.com/pier-dev/pier/internal/testsupport/poll"
 )
 
 // echoImage is the image of the test pods; it runs testdata/echoserver.
@@ -144,17 +145,7 @@ func startRunner(t *testing.T, namespace string) *runner {
 // eventually retries check until it passes or a generous deadline passes; it waits, it does not measure.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.Until(t, what, 60*time.Second, check)
 }
 
 // echoPodSpec runs the echoserver on port, ready when /readyz answers. No service account token: the tests that
@@ -184,14 +175,6 @@ func createPod(t *testing.T, namespace, name string, spec corev1.PodSpec) *corev
 		t.Fatal(err)
 	}
 	return pod
-}
-
-func createSecret(t *testing.T, namespace, name string, data map[string]string) {
-	t.Helper()
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, StringData: data}
-	if _, err := k8s.CoreV1().Secrets(namespace).Create(context.Background(), secret, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // podReady waits until the pod is Running and Ready.

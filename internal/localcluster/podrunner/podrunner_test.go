@@ -64,19 +64,38 @@ func createDeployment(t *testing.T, namespace, name string, port int, change fun
 	}
 }
 
+// fieldEnv is the environment variable name holding the pod's field at path, as the downward API gives it.
+func fieldEnv(name, path string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
+}
+
+// withEnv sets the environment of the pod's container.
+func withEnv(vars ...corev1.EnvVar) func(*corev1.PodSpec) {
+	return func(spec *corev1.PodSpec) { spec.Containers[0].Env = vars }
+}
+
+// getDeployment reads the Deployment, and whether the deployment controller calls it Available.
+func getDeployment(namespace, name string) (*appsv1.Deployment, bool, error) {
+	d, err := k8s.AppsV1().Deployments(namespace).Get(bg, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, false, err
+	}
+	available := false
+	for _, c := range d.Status.Conditions {
+		available = available || (c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue)
+	}
+	return d, available, nil
+}
+
 // deploymentAvailable waits for the deployment controller to call the Deployment Available, and returns its
 // one ready pod.
 func deploymentAvailable(t *testing.T, namespace, name string) *corev1.Pod {
 	t.Helper()
 	var pod *corev1.Pod
 	eventually(t, "deployment "+name+" available", func() error {
-		d, err := k8s.AppsV1().Deployments(namespace).Get(bg, name, metav1.GetOptions{})
+		d, available, err := getDeployment(namespace, name)
 		if err != nil {
 			return err
-		}
-		available := false
-		for _, c := range d.Status.Conditions {
-			available = available || (c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue)
 		}
 		if !available || d.Status.AvailableReplicas != 1 {
 			return fmt.Errorf("available %v, status %+v", available, d.Status)
@@ -106,14 +125,12 @@ func TestDeploymentBecomesAvailable(t *testing.T) {
 	ns := env.Namespace(t)
 	r := startRunner(t, ns)
 	port := testcreds.FreePort(t)
-	createDeployment(t, ns, "web", port, func(spec *corev1.PodSpec) {
-		spec.Containers[0].Env = []corev1.EnvVar{
-			{Name: "GREETING", Value: "hello"},
-			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-			{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-			{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
-		}
-	})
+	createDeployment(t, ns, "web", port, withEnv(
+		corev1.EnvVar{Name: "GREETING", Value: "hello"},
+		podNameEnv,
+		fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+		fieldEnv("POD_IP", "status.podIP"),
+	))
 	pod := deploymentAvailable(t, ns, "web")
 
 	if pod.Spec.NodeName != "pier-local" || pod.Status.PodIP != "127.0.0.1" || pod.Status.HostIP != "127.0.0.1" {
@@ -151,11 +168,7 @@ func TestDeletedPodIsReplaced(t *testing.T) {
 	ns := env.Namespace(t)
 	r := startRunner(t, ns)
 	port := testcreds.FreePort(t)
-	createDeployment(t, ns, "web", port, func(spec *corev1.PodSpec) {
-		spec.Containers[0].Env = []corev1.EnvVar{
-			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-		}
-	})
+	createDeployment(t, ns, "web", port, withEnv(podNameEnv))
 	old := deploymentAvailable(t, ns, "web")
 
 	if err := k8s.CoreV1().Pods(ns).Delete(bg, old.Name, metav1.DeleteOptions{}); err != nil {
@@ -199,7 +212,7 @@ func TestDeletedPodIsReplaced(t *testing.T) {
 func TestSecurityContext(t *testing.T) {
 	ns := env.Namespace(t)
 	startRunner(t, ns)
-	createSecret(t, ns, "keys", map[string]string{"key": "secret-value"})
+	env.CreateSecret(t, ns, "keys", map[string]string{"key": "secret-value"})
 	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.SecurityContext = &corev1.PodSecurityContext{
@@ -252,7 +265,7 @@ func TestSecurityContext(t *testing.T) {
 func TestSecretVolumeFollowsTheSecret(t *testing.T) {
 	ns := env.Namespace(t)
 	startRunner(t, ns)
-	createSecret(t, ns, "config", map[string]string{"config.yaml": "version: 1"})
+	env.CreateSecret(t, ns, "config", map[string]string{"config.yaml": "version: 1"})
 	port := testcreds.FreePort(t)
 	spec := echoPodSpec(port)
 	spec.Volumes = []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "config"}}}}
@@ -313,7 +326,7 @@ func TestMissingSecretWaits(t *testing.T) {
 		return nil
 	})
 
-	createSecret(t, ns, "later", map[string]string{"a": "b"})
+	env.CreateSecret(t, ns, "later", map[string]string{"a": "b"})
 	podReady(t, ns, "waiting")
 }
 

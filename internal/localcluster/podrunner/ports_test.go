@@ -25,7 +25,6 @@ import (
 	"sync"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,9 +35,8 @@ import (
 
 // The tests of the host-port rule: pods with the same container ports take turns instead of crash-looping.
 
-var podNameEnv = corev1.EnvVar{
-	Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}},
-}
+// podNameEnv gives the container its pod's name, which the echoserver reports, to tell pods apart.
+var podNameEnv = fieldEnv("POD_NAME", "metadata.name")
 
 func TestReplacementWaitsForTheDrainingPod(t *testing.T) {
 	ns := env.Namespace(t)
@@ -131,9 +129,7 @@ func TestRollingUpdateCompletes(t *testing.T) {
 	startRunner(t, ns)
 	restarts := watchRestarts(t, ns)
 	port := testcreds.FreePort(t)
-	createDeployment(t, ns, "rollout", port, func(spec *corev1.PodSpec) {
-		spec.Containers[0].Env = []corev1.EnvVar{podNameEnv}
-	})
+	createDeployment(t, ns, "rollout", port, withEnv(podNameEnv))
 	old := deploymentAvailable(t, ns, "rollout")
 
 	// What kubectl rollout restart does. The new pod comes first (maxSurge 1, maxUnavailable 0) and wants the
@@ -168,13 +164,9 @@ func TestRollingUpdateCompletes(t *testing.T) {
 // rolledOut says why the one-replica Deployment's rollout is not complete yet: it must be Available, with one
 // replica, the updated one, and no other.
 func rolledOut(namespace, name string) error {
-	d, err := k8s.AppsV1().Deployments(namespace).Get(bg, name, metav1.GetOptions{})
+	d, available, err := getDeployment(namespace, name)
 	if err != nil {
 		return err
-	}
-	available := false
-	for _, c := range d.Status.Conditions {
-		available = available || (c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue)
 	}
 	s := d.Status
 	if s.ObservedGeneration < d.Generation || !available || s.UpdatedReplicas != 1 || s.Replicas != 1 || s.AvailableReplicas != 1 {

@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,26 +159,16 @@ func (w *worker) serviceAccountVolume(ctx context.Context, pod *corev1.Pod, dir 
 
 func (w *worker) secretVolume(namespace string, src *corev1.SecretVolumeSource, dir string, fsGroup int) error {
 	optional := src.Optional != nil && *src.Optional
-	secret, err := w.r.secrets.Secrets(namespace).Get(src.SecretName)
-	if apierrors.IsNotFound(err) && optional {
-		secret, err = &corev1.Secret{}, nil
-	}
+	secret, err := getOptional(w.r.secrets.Secrets(namespace).Get, src.SecretName, optional)
 	if err != nil {
 		return err
 	}
-	files, err := project(secret.Data, src.Items, src.DefaultMode, optional)
-	if err != nil {
-		return fmt.Errorf("secret %q: %w", src.SecretName, err)
-	}
-	return writeAtomic(dir, files, fsGroup)
+	return projectInto(dir, "secret "+strconv.Quote(src.SecretName), secret.Data, src.Items, src.DefaultMode, optional, fsGroup)
 }
 
 func (w *worker) configMapVolume(namespace string, src *corev1.ConfigMapVolumeSource, dir string, fsGroup int) error {
 	optional := src.Optional != nil && *src.Optional
-	cm, err := w.r.configMaps.ConfigMaps(namespace).Get(src.Name)
-	if apierrors.IsNotFound(err) && optional {
-		cm, err = &corev1.ConfigMap{}, nil
-	}
+	cm, err := getOptional(w.r.configMaps.ConfigMaps(namespace).Get, src.Name, optional)
 	if err != nil {
 		return err
 	}
@@ -188,9 +179,24 @@ func (w *worker) configMapVolume(namespace string, src *corev1.ConfigMapVolumeSo
 	for k, v := range cm.BinaryData {
 		data[k] = v
 	}
-	files, err := project(data, src.Items, src.DefaultMode, optional)
+	return projectInto(dir, "configmap "+strconv.Quote(src.Name), data, src.Items, src.DefaultMode, optional, fsGroup)
+}
+
+// getOptional gets the object a volume names; for an optional volume, a missing object is an empty one.
+func getOptional[T any](get func(name string) (*T, error), name string, optional bool) (*T, error) {
+	obj, err := get(name)
+	if apierrors.IsNotFound(err) && optional {
+		return new(T), nil
+	}
+	return obj, err
+}
+
+// projectInto writes the files items select from data (all of it without items) into dir; what names the
+// object for errors.
+func projectInto(dir, what string, data map[string][]byte, items []corev1.KeyToPath, defaultMode *int32, optional bool, fsGroup int) error {
+	files, err := project(data, items, defaultMode, optional)
 	if err != nil {
-		return fmt.Errorf("configmap %q: %w", src.Name, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return writeAtomic(dir, files, fsGroup)
 }

@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package main
+package oci
 
 import (
 	"archive/tar"
@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -31,8 +32,8 @@ import (
 // Annotations of index.json naming the image, as containerd itself writes them on export: ctr import (and so
 // kind load image-archive) tags the image with the full name, other tools read the tag.
 const (
-	annotationImageName = "io.containerd.image.name"
-	annotationRefName   = "org.opencontainers.image.ref.name"
+	AnnotationImageName = "io.containerd.image.name"
+	AnnotationRefName   = "org.opencontainers.image.ref.name"
 )
 
 // blob is one file under blobs/sha256/.
@@ -42,34 +43,17 @@ type blob struct {
 	open   func() (io.ReadCloser, error)
 }
 
-// writeArchive writes idx as a tarred OCI image layout (an "OCI archive"): oci-layout, index.json naming the image
-// ref (tag is its tag), and every blob once. It is the format that holds a multi-platform image index and that
-// ctr images import, kind load image-archive, podman load, skopeo (oci-archive:) and recent docker load accept.
-// The file is written next to path and renamed, so an interrupted build leaves no half archive.
-func writeArchive(path string, idx v1.ImageIndex, ref, tag string, mtime time.Time) error {
+// WriteArchive writes idx as a tarred OCI image layout (an "OCI archive"): oci-layout, index.json naming the image
+// ref (the full name containerd gives it on import, e.g. docker.io/library/busybox:1) and its tag, and every blob
+// once. It is the format that holds a multi-platform image index and that ctr images import, kind load
+// image-archive, podman load, skopeo (oci-archive:) and recent docker load accept. mtime is every file's time in
+// the archive. The file is written next to path and renamed, so an interrupted build leaves no half archive.
+func WriteArchive(path string, idx v1.ImageIndex, ref string, mtime time.Time) error {
+	indexJSON, err := topIndex(idx, ref)
+	if err != nil {
+		return err
+	}
 	blobs, err := indexBlobs(idx)
-	if err != nil {
-		return err
-	}
-	digest, err := idx.Digest()
-	if err != nil {
-		return err
-	}
-	size, err := idx.Size()
-	if err != nil {
-		return err
-	}
-	top := v1.IndexManifest{
-		SchemaVersion: 2,
-		MediaType:     types.OCIImageIndex,
-		Manifests: []v1.Descriptor{{
-			MediaType:   types.OCIImageIndex,
-			Digest:      digest,
-			Size:        size,
-			Annotations: map[string]string{annotationImageName: ref, annotationRefName: tag},
-		}},
-	}
-	indexJSON, err := json.Marshal(top)
 	if err != nil {
 		return err
 	}
@@ -81,8 +65,8 @@ func writeArchive(path string, idx v1.ImageIndex, ref, tag string, mtime time.Ti
 	defer func() { _ = os.Remove(tmp.Name()) }() // no-op after the rename
 	tw := tar.NewWriter(tmp)
 	// Fixed owners, modes and times: the archive's bytes, not only the image digest, are reproducible.
-	write := func(name string, size int64, r io.Reader) error {
-		hdr := &tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	write := func(file string, size int64, r io.Reader) error {
+		hdr := &tar.Header{Name: file, Mode: 0o644, Size: size, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
 		if r == nil {
 			hdr.Mode, hdr.Typeflag = 0o755, tar.TypeDir
 		}
@@ -94,7 +78,7 @@ func writeArchive(path string, idx v1.ImageIndex, ref, tag string, mtime time.Ti
 		}
 		n, err := io.Copy(tw, r)
 		if err == nil && n != size {
-			err = fmt.Errorf("%s: wrote %d bytes, want %d", name, n, size)
+			err = fmt.Errorf("%s: wrote %d bytes, want %d", file, n, size)
 		}
 		return err
 	}
@@ -126,6 +110,33 @@ func writeArchive(path string, idx v1.ImageIndex, ref, tag string, mtime time.Ti
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// topIndex is the layout's index.json: one entry, the image index idx, named ref for containerd and by ref's tag
+// for OCI tools.
+func topIndex(idx v1.ImageIndex, ref string) ([]byte, error) {
+	tag, err := name.NewTag(ref, name.StrictValidation)
+	if err != nil {
+		return nil, fmt.Errorf("image reference %q: %w", ref, err)
+	}
+	digest, err := idx.Digest()
+	if err != nil {
+		return nil, err
+	}
+	size, err := idx.Size()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v1.IndexManifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIImageIndex,
+		Manifests: []v1.Descriptor{{
+			MediaType:   types.OCIImageIndex,
+			Digest:      digest,
+			Size:        size,
+			Annotations: map[string]string{AnnotationImageName: ref, AnnotationRefName: tag.TagStr()},
+		}},
+	})
 }
 
 const ociLayout = `{"imageLayoutVersion":"1.0.0"}`

@@ -1,0 +1,26 @@
+// Copyright 2026 The pier authors.
+//
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package payload makes the data tests transfer.
+package payload
+
+import "crypto/rand"
+
+// Random returns n random bytes: data that no compression, deduplication or lucky offset can pass off as
+// transferred correctly.
+func Random(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails: it crashes the program rather than return an error
+	return b
+}
