@@ -93,7 +93,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := endpoints.setupWithManager(mgr, opts, certManager); err != nil {
 		return err
 	}
-	userReconciler := &UserReconciler{Client: mgr.GetClient(), Recorder: recorder, Users: resolver}
+	userReconciler := &UserReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Users: resolver}
 	return userReconciler.setupWithManager(mgr, opts)
 }
 

@@ -34,6 +34,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/controller/ownstatus"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/controller/users"
 	"github.com/pier-dev/pier/internal/credentials"
@@ -58,13 +59,18 @@ const pendingRecheck = 2 * time.Second
 type UserReconciler struct {
 	// Client reads through the manager's cache, except Secrets, which it always reads from the API server.
 	client.Client
-	Recorder events.EventRecorder
+	// APIReader reads from the API server, for a user the cache does not show the last status write of yet.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
 	// Users resolves the user's credentials; the endpoint reconciler shares it, so a change is resolved once.
 	Users *users.Resolver
 
 	// served remembers the parsed config of each endpoint by its Secret's resourceVersion, so that thousands of
 	// users checking one endpoint read and parse its config once per change, not once each.
 	served servedConfigs
+	// statuses remembers the status writes the cache may not show yet, so that each reconcile compares what it
+	// decides with the status the API server holds.
+	statuses ownstatus.Tracker
 }
 
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferusers,verbs=get;list;watch
@@ -73,7 +79,7 @@ type UserReconciler struct {
 // Reconcile checks one TransferUser and writes its status once, only when it changed.
 func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	tu := &transferv1alpha1.TransferUser{}
-	if err := r.Get(ctx, req.NamespacedName, tu); err != nil {
+	if err := r.statuses.Get(ctx, r.Client, r.APIReader, req.NamespacedName, tu); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Users.Forget(req.NamespacedName)
 		}
@@ -98,7 +104,9 @@ func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resul
 		}
 		if patchErr := r.Status().Patch(ctx, tu, client.MergeFrom(original)); patchErr != nil {
 			err = errors.Join(err, fmt.Errorf("writing the status of TransferUser %s: %w", req, patchErr))
+			return
 		}
+		r.statuses.Wrote(tu)
 	}()
 
 	if err := r.reconcileGeneratedPassword(ctx, tu); err != nil {
