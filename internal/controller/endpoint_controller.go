@@ -37,6 +37,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/controller/ownstatus"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/controller/users"
 )
@@ -58,6 +59,10 @@ type EndpointReconciler struct {
 	CertManager bool
 	// Now returns the current time; tests replace it to check certificate expiry.
 	Now func() time.Time
+
+	// statuses remembers the status writes the cache may not show yet, so that each reconcile compares what it
+	// decides with the status the API server holds.
+	statuses ownstatus.Tracker
 }
 
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferendpoints,verbs=get;list;watch
@@ -75,7 +80,7 @@ type EndpointReconciler struct {
 // written once at the end and only when it changed.
 func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	te := &transferv1alpha1.TransferEndpoint{}
-	if err := r.Get(ctx, req.NamespacedName, te); err != nil {
+	if err := r.statuses.Get(ctx, r.Client, r.APIReader, req.NamespacedName, te); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !te.DeletionTimestamp.IsZero() {
@@ -101,7 +106,9 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		}
 		if patchErr := r.Status().Patch(ctx, te, client.MergeFrom(original)); patchErr != nil {
 			err = errors.Join(err, fmt.Errorf("writing the status of TransferEndpoint %s: %w", req, patchErr))
+			return
 		}
+		r.statuses.Wrote(te)
 	}()
 
 	steps := []func(context.Context, *endpointState) error{

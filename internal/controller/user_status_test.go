@@ -216,3 +216,44 @@ func TestUserStatusOverAStaleCache(t *testing.T) {
 	f.serve(t)
 	f.wantReady(t, reasonServing, "the new password served, read from a cache behind the Pending write")
 }
+
+// TestEndpointStatusOverAStaleCache: the endpoint reconciler too writes the status it decides when the cache has
+// not yet seen the status it wrote before. Here status.users goes from 1 to 0 (alice deleted) and back to 1 (a new
+// alice) while the cache still shows the first 1.
+func TestEndpointStatusOverAStaleCache(t *testing.T) {
+	ctx := context.Background()
+	te := filesEndpoint()
+	alice, password := aliceOf(te, "alice-uid")
+	api := newFakeAPI(t, te, alice, password)
+	cache := &staleCache{Client: api, frozen: map[staleKey]client.Object{}}
+	r := &EndpointReconciler{Client: cache, APIReader: api, Users: users.NewResolver(api, api), ServerImage: "example.test/pier-server:test"}
+	wantUsers := func(want int32, when string) {
+		t.Helper()
+		key := client.ObjectKeyFromObject(te)
+		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
+			t.Fatal(err)
+		}
+		got := &transferv1alpha1.TransferEndpoint{}
+		if err := api.Get(ctx, key, got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Users == nil {
+			t.Fatalf("%s: the API server holds no status.users, want %d", when, want)
+		}
+		if *got.Status.Users != want {
+			t.Fatalf("%s: the API server holds status.users %d, want %d", when, *got.Status.Users, want)
+		}
+	}
+
+	wantUsers(1, "alice bound")
+	cache.catchUp(t, &transferv1alpha1.TransferEndpoint{ObjectMeta: te.ObjectMeta})
+	if err := api.Delete(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	wantUsers(0, "alice deleted")
+	again, _ := aliceOf(te, "alice-uid-2")
+	if err := api.Create(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	wantUsers(1, "alice created again, the endpoint read from a cache behind the write of 0")
+}
