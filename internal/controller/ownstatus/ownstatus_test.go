@@ -52,101 +52,105 @@ func (s *store) set(resourceVersion, status string) {
 	}
 }
 
+// fixture is a Tracker between a cache and an API server.
+type fixture struct {
+	tr         *Tracker
+	cache, api *store
+}
+
+func newFixture() fixture { return fixture{tr: &Tracker{}, cache: &store{}, api: &store{}} }
+
 // read is one reconcile's read; it checks which copy it got and how many API reads were made in all.
-func read(t *testing.T, tr *Tracker, cache, api *store, wantStatus string, wantAPIReads int) {
+func (f fixture) read(t *testing.T, wantStatus string, wantAPIReads int) {
 	t.Helper()
 	got := &corev1.ConfigMap{}
-	if err := tr.Get(context.Background(), cache, api, key, got); err != nil {
+	if err := f.tr.Get(context.Background(), f.cache, f.api, key, got); err != nil {
 		t.Fatal(err)
 	}
 	if got.Data["status"] != wantStatus {
 		t.Errorf("read status %q, want %q", got.Data["status"], wantStatus)
 	}
-	if api.reads != wantAPIReads {
-		t.Errorf("%d reads from the API server, want %d", api.reads, wantAPIReads)
+	if f.api.reads != wantAPIReads {
+		t.Errorf("%d reads from the API server, want %d", f.api.reads, wantAPIReads)
 	}
 }
 
 // wrote records a status write as the API server answered it.
-func wrote(tr *Tracker, api *store, resourceVersion, status string) {
-	api.set(resourceVersion, status)
-	tr.Wrote(api.obj.DeepCopy())
+func (f fixture) wrote(resourceVersion, status string) {
+	f.api.set(resourceVersion, status)
+	f.tr.Wrote(f.api.obj.DeepCopy())
+}
+
+// readGone checks that a read reports the object gone and that nothing is remembered of it after.
+func (f fixture) readGone(t *testing.T, api client.Reader) {
+	t.Helper()
+	if err := f.tr.Get(context.Background(), f.cache, api, key, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("got %v, want not found", err)
+	}
+	if len(f.tr.written) != 0 {
+		t.Errorf("remembered after the object was gone: %v", f.tr.written)
+	}
 }
 
 func TestReadsTheCacheWhenNothingWasWritten(t *testing.T) {
-	cache, api := &store{}, &store{}
-	cache.set("7", "Serving")
-	api.set("9", "Pending") // written by someone else: the cache shows it when its watch does
-	read(t, &Tracker{}, cache, api, "Serving", 0)
+	f := newFixture()
+	f.cache.set("7", "Serving")
+	f.api.set("9", "Pending") // written by someone else: the cache shows it when its watch does
+	f.read(t, "Serving", 0)
 }
 
 // TestReadsTheAPIUntilTheCacheShowsTheWrite: every read while the cache lags goes to the API server, not only
 // the first: a reconcile that wrote nothing in between must not fall back on the stale copy.
 func TestReadsTheAPIUntilTheCacheShowsTheWrite(t *testing.T) {
-	tr := &Tracker{}
-	cache, api := &store{}, &store{}
-	cache.set("7", "Serving")
-	wrote(tr, api, "8", "Pending")
-	read(t, tr, cache, api, "Pending", 1)
-	read(t, tr, cache, api, "Pending", 2)
+	f := newFixture()
+	f.cache.set("7", "Serving")
+	f.wrote("8", "Pending")
+	f.read(t, "Pending", 1)
+	f.read(t, "Pending", 2)
 
-	cache.set("8", "Pending")
-	read(t, tr, cache, api, "Pending", 2)
-	api.set("9", "Serving") // not this reconciler's write: nothing to wait for
-	read(t, tr, cache, api, "Pending", 2)
+	f.cache.set("8", "Pending")
+	f.read(t, "Pending", 2)
+	f.api.set("9", "Serving") // not this reconciler's write: nothing to wait for
+	f.read(t, "Pending", 2)
 }
 
 // TestCacheAheadOfTheWrite: a cache that already shows a later change (a spec edit after the write) is read from
 // the API server once, found current, and trusted from then on.
 func TestCacheAheadOfTheWrite(t *testing.T) {
-	tr := &Tracker{}
-	cache, api := &store{}, &store{}
-	wrote(tr, api, "8", "Pending")
-	api.set("10", "Pending, spec edited")
-	cache.set("10", "Pending, spec edited")
-	read(t, tr, cache, api, "Pending, spec edited", 1)
-	read(t, tr, cache, api, "Pending, spec edited", 1)
+	f := newFixture()
+	f.wrote("8", "Pending")
+	f.api.set("10", "Pending, spec edited")
+	f.cache.set("10", "Pending, spec edited")
+	f.read(t, "Pending, spec edited", 1)
+	f.read(t, "Pending, spec edited", 1)
 }
 
 func TestTheLastWriteCounts(t *testing.T) {
-	tr := &Tracker{}
-	cache, api := &store{}, &store{}
-	wrote(tr, api, "8", "Pending")
-	cache.set("8", "Pending")
-	wrote(tr, api, "9", "Serving")
-	read(t, tr, cache, api, "Serving", 1)
+	f := newFixture()
+	f.wrote("8", "Pending")
+	f.cache.set("8", "Pending")
+	f.wrote("9", "Serving")
+	f.read(t, "Serving", 1)
 }
 
 // TestGoneObjectsAreForgotten: an object deleted after its status was written leaves nothing behind, and an API
 // error keeps the cache's copy from being trusted at the retry.
 func TestGoneObjectsAreForgotten(t *testing.T) {
-	tr := &Tracker{}
-	cache, api := &store{}, &store{}
-	cache.set("7", "Serving")
-	wrote(tr, api, "8", "Pending")
-
+	f := newFixture()
+	f.cache.set("7", "Serving")
+	f.wrote("8", "Pending")
 	failing := &failingReader{err: errors.New("connection refused")}
-	if err := tr.Get(context.Background(), cache, failing, key, &corev1.ConfigMap{}); err == nil {
+	if err := f.tr.Get(context.Background(), f.cache, failing, key, &corev1.ConfigMap{}); err == nil {
 		t.Fatal("an API error was not returned")
 	}
-	read(t, tr, cache, api, "Pending", 1)
+	f.read(t, "Pending", 1)
 
-	api.obj = nil
-	if err := tr.Get(context.Background(), cache, api, key, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
-		t.Fatalf("got %v, want not found", err)
-	}
-	if len(tr.written) != 0 {
-		t.Errorf("remembered after the object was deleted: %v", tr.written)
-	}
+	f.api.obj = nil
+	f.readGone(t, f.api)
 
-	wrote(tr, api, "8", "Pending")
-	cache.obj = nil
-	if err := tr.Get(context.Background(), cache, api, key, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
-		t.Fatalf("got %v, want not found", err)
-	}
-	if len(tr.written) != 0 {
-		t.Errorf("remembered after the cache lost the object: %v", tr.written)
-	}
+	f.wrote("8", "Pending")
+	f.cache.obj = nil
+	f.readGone(t, f.api)
 }
 
 type failingReader struct {
