@@ -33,6 +33,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/controller/ownstatus"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/controller/users"
 )
@@ -54,6 +55,10 @@ type EndpointReconciler struct {
 	CertManager bool
 	// Now returns the current time; tests replace it to check certificate expiry.
 	Now func() time.Time
+
+	// statuses remembers the status writes the cache may not show yet, so that each reconcile compares what it
+	// decides with the status the API server holds.
+	statuses ownstatus.Tracker
 }
 
 // The endpoint, and its server pods, which explain missing replicas. The markers of the children are beside their
@@ -66,7 +71,7 @@ type EndpointReconciler struct {
 // written once at the end and only when it changed.
 func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	s := &endpointState{te: &transferv1alpha1.TransferEndpoint{}}
-	return reconcileWithStatus(ctx, r.Client, req, s.te, func() (ctrl.Result, error) {
+	return reconcileWithStatus(ctx, r.Client, statusReads{&r.statuses, r.APIReader}, req, s.te, func() (ctrl.Result, error) {
 		s.names = render.NamesFor(s.te)
 		return r.reconcile(ctx, s)
 	}, nil, s.writeStatus)

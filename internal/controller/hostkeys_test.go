@@ -461,11 +461,13 @@ func TestHostKeysMissingAfterTheStatusWasLost(t *testing.T) {
 	te := keysEndpoint(t, ns, "amnesia")
 	names := render.NamesFor(te)
 
-	patch := client.RawPatch(types.MergePatchType, []byte(`{"status":{"hostKeys":null}}`))
-	if err := k8s.Status().Patch(context.Background(), te, patch); err != nil {
+	// The Secret goes first: while it exists, any reconcile (one of the endpoint's own, still running from its
+	// creation) rightly writes its keys back into a status that lost them.
+	if err := k8s.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: names.HostKeysSecret}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := k8s.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: names.HostKeysSecret}}); err != nil {
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"status":{"hostKeys":null}}`))
+	if err := k8s.Status().Patch(context.Background(), te, patch); err != nil {
 		t.Fatal(err)
 	}
 	// The poke comes after the status change in the endpoint's watch, so the reconcile it causes sees the lost

@@ -76,10 +76,15 @@ func TestFullEndpointLeavesOutTheNewestUsers(t *testing.T) {
 	condition(t, created[0], transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
 	endpoint := &transferv1alpha1.TransferEndpoint{}
 	get(t, ns, te.Name, endpoint)
-	ep := condition(t, endpoint, transferv1alpha1.ConditionUsersServed, metav1.ConditionFalse, "EndpointFull")
-	if !strings.Contains(ep.Message, newest.Name+" (EndpointFull)") {
-		t.Errorf("UsersServed should name %s: %s", newest.Name, ep.Message)
-	}
+	// The newest user is EndpointFull as soon as its endpoint is full, which it already is while the endpoint's
+	// pass over all the users is still running: wait for that pass to name it.
+	eventually(t, func() error {
+		ep := condition(t, endpoint, transferv1alpha1.ConditionUsersServed, metav1.ConditionFalse, "EndpointFull")
+		if !strings.Contains(ep.Message, newest.Name+" (EndpointFull)") {
+			return fmt.Errorf("UsersServed should name %s: %s", newest.Name, ep.Message)
+		}
+		return nil
+	})
 	_, secret := servedConfig(t, te)
 	data, ok := secret.Data[render.ConfigKey+".gz"]
 	if !ok || len(data) > controller.MaxConfigBytes {

@@ -89,7 +89,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := endpoints.setupWithManager(mgr, opts, certManager); err != nil {
 		return err
 	}
-	userReconciler := &UserReconciler{Client: mgr.GetClient(), Recorder: recorder, Users: resolver}
+	userReconciler := &UserReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Users: resolver}
 	return userReconciler.setupWithManager(mgr, opts)
 }
 
@@ -164,27 +164,35 @@ func CertManagerInstalled(cfg *rest.Config) (bool, error) {
 	return false, nil
 }
 
-func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	indexer := mgr.GetFieldIndexer()
-	if err := indexer.IndexField(ctx, &transferv1alpha1.TransferUser{}, indexUserEndpoint, func(o client.Object) []string {
+// fieldIndex is one field index of the manager's cache; what names it in an error.
+type fieldIndex struct {
+	obj     client.Object
+	field   string
+	what    string
+	extract client.IndexerFunc
+}
+
+// fieldIndexes are the indexes the reconcilers list through.
+var fieldIndexes = []fieldIndex{
+	{&transferv1alpha1.TransferUser{}, indexUserEndpoint, "TransferUsers by endpoint", func(o client.Object) []string {
 		return []string{o.(*transferv1alpha1.TransferUser).Spec.EndpointRef.Name}
-	}); err != nil {
-		return fmt.Errorf("indexing TransferUsers by endpoint: %w", err)
-	}
-	if err := indexer.IndexField(ctx, &transferv1alpha1.TransferUser{}, indexUserSecrets, func(o client.Object) []string {
+	}},
+	{&transferv1alpha1.TransferUser{}, indexUserSecrets, "TransferUsers by Secret", func(o client.Object) []string {
 		return users.ReferencedSecrets(o.(*transferv1alpha1.TransferUser))
-	}); err != nil {
-		return fmt.Errorf("indexing TransferUsers by Secret: %w", err)
-	}
-	if err := indexer.IndexField(ctx, &transferv1alpha1.TransferUser{}, indexUserClaims, func(o client.Object) []string {
+	}},
+	{&transferv1alpha1.TransferUser{}, indexUserClaims, "TransferUsers by username and home", func(o client.Object) []string {
 		return users.Claims(o.(*transferv1alpha1.TransferUser))
-	}); err != nil {
-		return fmt.Errorf("indexing TransferUsers by username and home: %w", err)
-	}
-	if err := indexer.IndexField(ctx, &transferv1alpha1.TransferEndpoint{}, indexEndpointSecrets, func(o client.Object) []string {
+	}},
+	{&transferv1alpha1.TransferEndpoint{}, indexEndpointSecrets, "TransferEndpoints by Secret", func(o client.Object) []string {
 		return endpointSecrets(o.(*transferv1alpha1.TransferEndpoint))
-	}); err != nil {
-		return fmt.Errorf("indexing TransferEndpoints by Secret: %w", err)
+	}},
+}
+
+func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	for _, index := range fieldIndexes {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, index.obj, index.field, index.extract); err != nil {
+			return fmt.Errorf("indexing %s: %w", index.what, err)
+		}
 	}
 	return nil
 }

@@ -25,6 +25,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"github.com/pier-dev/pier/internal/controller/ownstatus"
 )
 
 // statusPatch is cluster-api's patch.Helper reduced to what pier's reconcilers need: it takes a snapshot of an
@@ -51,9 +53,9 @@ type defaultable interface {
 // reach the status patch), runs reconcile, lets record put the outcome on obj's status, and writes the status
 // once (statusPatch). record gets the error that stopped reconcile, nil when reconcile finished or the error was
 // a conflict, which only means the cache was behind: the retry decides.
-func reconcileWithStatus[T defaultable](ctx context.Context, c client.Client, req ctrl.Request, obj T,
+func reconcileWithStatus[T defaultable](ctx context.Context, c client.Client, reads statusReads, req ctrl.Request, obj T,
 	reconcile func() (ctrl.Result, error), gone func(), record func(failure error)) (result ctrl.Result, err error) {
-	if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
+	if err := reads.statuses.Get(ctx, c, reads.api, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) && gone != nil {
 			gone()
 		}
@@ -73,8 +75,12 @@ func reconcileWithStatus[T defaultable](ctx context.Context, c client.Client, re
 			failure = nil
 		}
 		record(failure)
-		if patchErr := patch.apply(ctx, obj); patchErr != nil {
+		wrote, patchErr := patch.apply(ctx, obj)
+		if patchErr != nil {
 			err = errors.Join(err, patchErr)
+		}
+		if wrote {
+			reads.statuses.Wrote(obj)
 		}
 	}()
 	return reconcile()
@@ -85,16 +91,24 @@ func newStatusPatch(c client.Client, obj client.Object) *statusPatch {
 	return &statusPatch{client: c, before: obj.DeepCopyObject().(client.Object)}
 }
 
-// apply writes obj's status when it changed since the snapshot.
-func (p *statusPatch) apply(ctx context.Context, obj client.Object) error {
+// apply writes obj's status when it changed since the snapshot, and says whether it wrote it.
+func (p *statusPatch) apply(ctx context.Context, obj client.Object) (bool, error) {
 	changed, err := statusChanged(p.before, obj)
 	if err != nil || !changed {
-		return err
+		return false, err
 	}
 	if err := p.client.Status().Patch(ctx, obj, client.MergeFrom(p.before)); err != nil {
-		return fmt.Errorf("writing the status of %s %s: %w", kindOf(p.client, obj), client.ObjectKeyFromObject(obj), err)
+		return false, fmt.Errorf("writing the status of %s %s: %w", kindOf(p.client, obj), client.ObjectKeyFromObject(obj), err)
 	}
-	return nil
+	return true, nil
+}
+
+// statusReads is how reconcileWithStatus reads the object a status is decided on: from the cache, or from the API
+// server while the cache does not show the status this reconciler last wrote (ownstatus). Deciding "unchanged"
+// against a cached copy older than that write would leave the API server's status stale.
+type statusReads struct {
+	statuses *ownstatus.Tracker
+	api      client.Reader
 }
 
 // statusChanged compares the status of two objects as the API server would see it, in their JSON form (as

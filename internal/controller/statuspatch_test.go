@@ -71,8 +71,12 @@ func TestStatusPatch(t *testing.T) {
 			tu := read()
 			patch := newStatusPatch(c, tu)
 			tc.change(tu)
-			if err := patch.apply(ctx, tu); err != nil {
+			wrote, err := patch.apply(ctx, tu)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if wrote != (tc.wantPatches > 0) {
+				t.Errorf("apply says wrote=%v after %d status writes", wrote, patches)
 			}
 			if patches != tc.wantPatches {
 				t.Errorf("%d status writes, want %d", patches, tc.wantPatches)

@@ -31,6 +31,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/controller/ownstatus"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/controller/users"
 	"github.com/pier-dev/pier/internal/credentials"
@@ -45,10 +46,15 @@ const pendingRecheck = 2 * time.Second
 type UserReconciler struct {
 	// Client reads through the manager's cache, except Secrets, which it always reads from the API server.
 	client.Client
-	Recorder events.EventRecorder
+	// APIReader reads from the API server, for a user the cache does not show the last status write of yet.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
 	// Users resolves the user's credentials; the endpoint reconciler shares it, so a change is resolved once.
 	Users *users.Resolver
 
+	// statuses remembers the status writes the cache may not show yet, so that each reconcile compares what it
+	// decides with the status the API server holds.
+	statuses ownstatus.Tracker
 	// served remembers the parsed config of each endpoint by its Secret's resourceVersion, so that thousands of
 	// users checking one endpoint read and parse its config once per change, not once each.
 	served servedConfigs
@@ -60,7 +66,7 @@ type UserReconciler struct {
 // Reconcile checks one TransferUser and writes its status once, only when it changed.
 func (r *UserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	tu := &transferv1alpha1.TransferUser{}
-	return reconcileWithStatus(ctx, r.Client, req, tu, func() (ctrl.Result, error) { return r.reconcile(ctx, tu) },
+	return reconcileWithStatus(ctx, r.Client, statusReads{&r.statuses, r.APIReader}, req, tu, func() (ctrl.Result, error) { return r.reconcile(ctx, tu) },
 		func() { r.Users.Forget(req.NamespacedName) },
 		func(failure error) {
 			// Whatever stopped this reconcile is the user's Ready condition until a retry gets further, so no user

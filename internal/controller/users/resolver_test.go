@@ -42,16 +42,21 @@ type secretReads struct {
 	mu   sync.Mutex
 	n    int
 	fail error
+	// after, when set, runs after each read of a Secret's contents: a change that lands just after the read.
+	after func()
 }
 
 func (s *secretReads) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 	if _, ok := obj.(*corev1.Secret); ok {
 		s.mu.Lock()
 		s.n++
-		fail := s.fail
+		fail, after := s.fail, s.after
 		s.mu.Unlock()
 		if fail != nil {
 			return fail
+		}
+		if after != nil {
+			defer after()
 		}
 	}
 	return s.Reader.Get(ctx, key, obj, opts...)
@@ -176,6 +181,23 @@ func TestResolveOncePerChange(t *testing.T) {
 		!slices.ContainsFunc(revoked.Problems, func(p *Problem) bool { return p.Reason == transferv1alpha1.ReasonSecretNotFound }) {
 		t.Errorf("after the Secret was deleted: %+v %v, want the password revoked and the user disabled", revoked.Entry, revoked.Problems)
 	}
+}
+
+// TestResolveWhileTheSecretChanges: a Secret that changes between the Resolver's look at its version and its read
+// of the contents is read again at the next pass. A resolution remembered under a version newer than the contents
+// it was read from would give the old password until the Secret changed again.
+func TestResolveWhileTheSecretChanges(t *testing.T) {
+	ctx := context.Background()
+	f := newResolverFixture(t, passwordSecret("first password"))
+	tu := storedUser()
+	f.reads.after = func() {
+		f.reads.after = nil
+		f.setPassword(t, "second password")
+	}
+	first := f.resolver.Resolve(ctx, tu, nil)
+	wantPassword(t, first, "first password")
+	wantPassword(t, f.resolver.Resolve(ctx, tu, first.Entry), "second password")
+	f.wantReads(t, 2, "a Secret changed during a pass")
 }
 
 // TestResolveAgainstAnotherServedEntry: a served entry that is neither the one a resolution started from nor the
