@@ -134,6 +134,21 @@ func (p FS) Tree(root int) ([]Stat, error) {
 	return tree, nil
 }
 
+// Children are the processes whose parent is pid.
+func (p FS) Children(pid int) ([]Stat, error) {
+	all, err := p.stats()
+	if err != nil {
+		return nil, err
+	}
+	var out []Stat
+	for _, s := range all {
+		if s.PPID == pid {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 // TreeCPU is the CPU time used so far by root and its descendants, those that exited and were reaped inside the
 // tree included, and how many processes the tree has now.
 func (p FS) TreeCPU(root int) (cpu time.Duration, processes int, err error) {

@@ -115,6 +115,10 @@ func TestTreeSumsDescendantsOnly(t *testing.T) {
 	if mem, err := p.TreeMemory(400); err != nil || mem.RSS != 99999*1024 {
 		t.Errorf("TreeMemory(400) = %+v, %v; want the zombie child skipped", mem, err)
 	}
+	children, err := p.Children(1)
+	if err != nil || len(children) != 2 || children[0].PID+children[1].PID != 500 {
+		t.Errorf("Children(1) = %+v, %v; want 100 and 400", children, err)
+	}
 	if _, _, err := p.TreeCPU(999); err == nil {
 		t.Error("TreeCPU of a process that does not run gave no error")
 	}
