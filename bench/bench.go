@@ -53,10 +53,7 @@ type bench struct {
 }
 
 func newBench(o *options, log *slog.Logger) (*bench, error) {
-	if _, err := os.Stat(o.pierServer); err != nil {
-		return nil, fmt.Errorf("pier-server binary: %w (make bench builds it)", err)
-	}
-	pierServer, err := filepath.Abs(o.pierServer)
+	pierServer, err := binary(o.pierServer, "pier-server binary (make bench builds it)")
 	if err != nil {
 		return nil, err
 	}
@@ -66,12 +63,12 @@ func newBench(o *options, log *slog.Logger) (*bench, error) {
 			return nil, err
 		}
 	}
-	env, err := peers.NewEnv(filepath.Join(o.workDir, "env"), pierServer, o.sftpgo)
+	env, err := peers.NewEnv(filepath.Join(o.workDir, "env"), o.sftpgo)
 	if err != nil {
 		return nil, err
 	}
 	b := &bench{o: o, log: log, env: env, client: filepath.Join(o.workDir, "client")}
-	if b.pier, err = peers.NewPier(env); err != nil {
+	if b.pier, err = peers.NewPier(env, peers.NamePier, pierServer); err != nil {
 		return nil, err
 	}
 	if b.ssh, err = peers.NewOpenSSH(env); err != nil {
@@ -81,11 +78,20 @@ func newBench(o *options, log *slog.Logger) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.kinds = []kind{
-		{name: peers.NamePier, start: b.pier, sftp: true, ftp: true},
-		{name: peers.NameOpenSSH, start: b.ssh, sftp: true},
-		{name: peers.NameVsftpd, start: vsftpd, ftp: true},
+	b.kinds = []kind{{name: peers.NamePier, start: b.pier, sftp: true, ftp: true}}
+	if o.baseline != "" {
+		path, err := binary(o.baseline, "-baseline")
+		if err != nil {
+			return nil, err
+		}
+		base, err := peers.NewPier(env, report.Baseline, path)
+		if err != nil {
+			return nil, err
+		}
+		b.kinds = append(b.kinds, kind{name: report.Baseline, start: base, sftp: true, ftp: true})
 	}
+	b.kinds = append(b.kinds, kind{name: peers.NameOpenSSH, start: b.ssh, sftp: true},
+		kind{name: peers.NameVsftpd, start: vsftpd, ftp: true})
 	if g, err := peers.NewSFTPGo(env); err != nil {
 		b.noSFTPGo = err.Error()
 		log.Warn("running without SFTPGo", "reason", err)
@@ -96,6 +102,14 @@ func newBench(o *options, log *slog.Logger) (*bench, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// binary is the absolute path of a program the flag what names, which must exist.
+func binary(path, what string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return filepath.Abs(path)
 }
 
 func (b *bench) close() {

@@ -52,6 +52,7 @@ type options struct {
 	workDir    string // on tmpfs: the served folders and the client's files
 	diskDir    string // on disk: the served folders of the on-disk cells
 	pierServer string
+	baseline   string // another pier-server build measured beside pier, to show what a change gained
 	sftpgo     string
 	outDir     string
 	docs       string
@@ -67,6 +68,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.workDir, "work-dir", envOr("BENCH_WORK_DIR", "/dev/shm/pier-bench"), "a folder on tmpfs for served and client files [$BENCH_WORK_DIR]")
 	fs.StringVar(&o.diskDir, "disk-dir", envOr("BENCH_DISK_DIR", "/var/tmp/pier-bench"), "a folder on disk for the on-disk cells [$BENCH_DISK_DIR]")
 	fs.StringVar(&o.pierServer, "pier-server", envOr("BENCH_PIER_SERVER", "bin/pier-server"), "the pier-server binary [$BENCH_PIER_SERVER]")
+	fs.StringVar(&o.baseline, "baseline", envOr("BENCH_BASELINE", ""), "another pier-server build to measure beside pier (pier-base), such as the build before a change [$BENCH_BASELINE]")
 	fs.StringVar(&o.sftpgo, "sftpgo", envOr("BENCH_SFTPGO", ""), "the SFTPGo binary (hack/build-sftpgo.sh); empty runs without it [$BENCH_SFTPGO]")
 	fs.StringVar(&o.outDir, "out", "bench/results", "where latest.json and latest.md go")
 	fs.StringVar(&o.docs, "docs", "docs/performance.md", "the page whose table is replaced; empty leaves it alone")

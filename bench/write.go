@@ -34,7 +34,8 @@ const (
 	endMarker   = "<!-- bench:end -->"
 )
 
-// write stores the results: latest.json, latest.md and the table in the docs page.
+// write stores the results: latest.json, latest.md and the table in the docs page; partial.json and partial.md
+// for a run of some cells or with a baseline.
 func (b *bench) write(rows []*report.Row, took time.Duration) error {
 	machine := machineDescription()
 	data, err := report.JSON(machine, rows)
@@ -44,15 +45,22 @@ func (b *bench) write(rows []*report.Row, took time.Duration) error {
 	if err := os.MkdirAll(b.o.outDir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(b.o.outDir, "latest.json"), data, 0o644); err != nil {
+	// A run of some cells, or with a baseline, is a measurement of a change, not the project's figures: it
+	// leaves latest.* and the docs page alone.
+	partial := b.o.cells.String() != "" || b.o.baseline != ""
+	name := "latest"
+	if partial {
+		name = "partial"
+	}
+	if err := os.WriteFile(filepath.Join(b.o.outDir, name+".json"), data, 0o644); err != nil {
 		return err
 	}
 	table := b.tableSection(machine, rows, took)
-	if err := os.WriteFile(filepath.Join(b.o.outDir, "latest.md"), []byte(table), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(b.o.outDir, name+".md"), []byte(table), 0o644); err != nil {
 		return err
 	}
 	fmt.Print(table)
-	if b.o.docs == "" {
+	if b.o.docs == "" || partial {
 		return nil
 	}
 	page, err := os.ReadFile(b.o.docs)

@@ -53,16 +53,15 @@ type Env struct {
 	CertFile      string // the FTPS server certificate (PEM) for 127.0.0.1, served by every FTP server
 	KeyFile       string
 	CAFile        string // what curl verifies CertFile with
-	PierServer    string // the pier-server binary
 	SFTPGo        string // the SFTPGo binary; "" when it did not build
 }
 
 // NewEnv creates dir's keys and certificate and the system user with a new random password.
-func NewEnv(dir, pierServer, sftpgo string) (*Env, error) {
+func NewEnv(dir, sftpgo string) (*Env, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	e := &Env{Dir: dir, PierServer: pierServer, SFTPGo: sftpgo}
+	e := &Env{Dir: dir, SFTPGo: sftpgo}
 	var err error
 	if e.Password, err = credentials.GeneratePassword(); err != nil {
 		return nil, err

@@ -32,19 +32,22 @@ import (
 // (sshd and SFTPGo's portable mode do not ban either).
 type Pier struct {
 	env    *Env
+	name   string
+	binary string
 	config string // the config file, rewritten by AddUser
 	body   string // the config without the extra users
 	users  []string
 	hash   string
 }
 
-// NewPier prepares pier-server's configuration; Start starts it.
-func NewPier(env *Env) (*Pier, error) {
+// NewPier prepares the configuration of the pier-server binary, which the results call name (NamePier, or
+// report.Baseline for an older build measured beside it); Start starts it.
+func NewPier(env *Env, name, binary string) (*Pier, error) {
 	hash, err := credentials.Hash([]byte(env.Password))
 	if err != nil {
 		return nil, err
 	}
-	return &Pier{env: env, config: filepath.Join(env.Dir, "pier.yaml"), hash: hash}, nil
+	return &Pier{env: env, name: name, binary: binary, config: filepath.Join(env.Dir, name+".yaml"), hash: hash}, nil
 }
 
 // Start serves root on new ports.
@@ -57,7 +60,7 @@ func (p *Pier) Start(ctx context.Context, root string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Name: NamePier, SFTP: localAddr(ports[0]), FTP: localAddr(ports[1]), Health: localAddr(ports[2]), Root: root}
+	s := &Server{Name: p.name, SFTP: localAddr(ports[0]), FTP: localAddr(ports[1]), Health: localAddr(ports[2]), Root: root}
 	p.body = fmt.Sprintf(`apiVersion: server.pier.dev/v1alpha1
 kind: ServerConfig
 sftp:
@@ -90,8 +93,8 @@ users:
 	if err := p.writeConfig(); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, p.env.PierServer, "serve", "--config", p.config, "--pprof", "--log-format", "json")
-	return start(ctx, s, cmd, filepath.Join(p.env.Dir, "pier.log"))
+	cmd := exec.CommandContext(ctx, p.binary, "serve", "--config", p.config, "--pprof", "--log-format", "json")
+	return start(ctx, s, cmd, filepath.Join(p.env.Dir, p.name+".log"))
 }
 
 // AddUser adds a user with key authorizedKey to the running server's configuration file, atomically (a rename),

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -96,7 +97,7 @@ func (p FS) stats() (map[int]Stat, error) {
 			continue // not a process: self, meminfo, ...
 		}
 		data, err := os.ReadFile(filepath.Join(p.Root, e.Name(), "stat"))
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+		if vanished(err) {
 			continue
 		}
 		if err != nil {
@@ -109,6 +110,12 @@ func (p FS) stats() (map[int]Stat, error) {
 		out[pid] = s
 	}
 	return out, nil
+}
+
+// vanished says whether a read of a process's file failed because the process is gone: it exited between listing
+// /proc and reading the file (ENOENT, or ESRCH for a file already open), or it is not ours to read.
+func vanished(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) || errors.Is(err, os.ErrPermission)
 }
 
 // Tree returns root and every live descendant of it, root first.
@@ -209,7 +216,7 @@ func (p FS) TreeMemory(root int) (Memory, error) {
 	var total Memory
 	for _, s := range tree {
 		data, err := os.ReadFile(filepath.Join(p.Root, strconv.Itoa(s.PID), "smaps_rollup"))
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+		if vanished(err) {
 			continue
 		}
 		if err != nil {

@@ -25,8 +25,12 @@ import (
 	"strings"
 )
 
-// Pier is the name of the server under test; every other name is a peer.
+// Pier is the name of the server under test; every other name is a peer, except Baseline.
 const Pier = "pier"
+
+// Baseline is another build of pier-server measured beside it (make bench's BENCH_BASELINE), to show what a
+// change gained: it is not a peer, and the table compares pier with it in a column of its own.
+const Baseline = "pier-base"
 
 // Row is one measured quantity (a cell of the table) and every server's samples of it.
 type Row struct {
@@ -93,7 +97,7 @@ func (r *Row) Result() Result {
 func (r *Row) Peers() []string {
 	var names []string
 	for name, values := range r.Samples {
-		if name != Pier && len(values) > 0 {
+		if name != Pier && name != Baseline && len(values) > 0 {
 			names = append(names, name)
 		}
 	}
@@ -153,12 +157,22 @@ func JSON(machine string, rows []*Row) ([]byte, error) {
 // Markdown is the results as a table: every server's median, the best peer, the ratio, and the notes after it.
 // servers gives the column order of the peers.
 func Markdown(rows []*Row, peers []string) string {
+	baseline := false
+	for _, r := range rows {
+		baseline = baseline || len(r.Samples[Baseline]) > 0
+	}
 	var b strings.Builder
 	b.WriteString("| cell | unit | pier |")
+	if baseline {
+		b.WriteString(" " + Baseline + " | pier vs " + Baseline + " |")
+	}
 	for _, p := range peers {
 		b.WriteString(" " + p + " |")
 	}
 	b.WriteString(" pier vs best peer |\n|---|---|---:|")
+	if baseline {
+		b.WriteString("---:|---:|")
+	}
 	for range peers {
 		b.WriteString("---:|")
 	}
@@ -167,6 +181,13 @@ func Markdown(rows []*Row, peers []string) string {
 	for _, r := range rows {
 		res := r.Result()
 		fmt.Fprintf(&b, "| %s | %s | %s |", r.Name, r.Unit, cell(r.Samples[Pier]))
+		if baseline {
+			vs := "n/a"
+			if ratio := r.ratio(Median(r.Samples[Pier]), Median(r.Samples[Baseline])); ratio > 0 {
+				vs = fmt.Sprintf("%.2fx", ratio)
+			}
+			b.WriteString(" " + cell(r.Samples[Baseline]) + " | " + vs + " |")
+		}
 		for _, p := range peers {
 			b.WriteString(" " + cell(r.Samples[p]) + " |")
 		}

@@ -141,3 +141,20 @@ func TestMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// A baseline build of pier is shown beside pier and never counts as the best peer.
+func TestBaselineIsNotAPeer(t *testing.T) {
+	r := row("sftp download", "MB/s", false, map[string][]float64{"pier": {400}, Baseline: {500}, "openssh": {300}})
+	if got := r.Result(); got.Peer != "openssh" || got.Ratio != 1.333 {
+		t.Errorf("Result() = %+v, want openssh as the best peer", got)
+	}
+	md := Markdown([]*Row{r}, []string{"openssh"})
+	for _, want := range []string{
+		"| cell | unit | pier | pier-base | pier vs pier-base | openssh | pier vs best peer |",
+		"| sftp download | MB/s | 400 | 500 | 0.80x | 300 | **1.33x** (openssh) |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the table lacks %q:\n%s", want, md)
+		}
+	}
+}
