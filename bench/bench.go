@@ -90,13 +90,20 @@ func newBench(o *options, log *slog.Logger) (*bench, error) {
 		}
 		b.kinds = append(b.kinds, kind{name: report.Baseline, start: base, sftp: true, ftp: true})
 	}
-	b.kinds = append(b.kinds, kind{name: peers.NameOpenSSH, start: b.ssh, sftp: true},
-		kind{name: peers.NameVsftpd, start: vsftpd, ftp: true})
-	if g, err := peers.NewSFTPGo(env); err != nil {
-		b.noSFTPGo = err.Error()
-		log.Warn("running without SFTPGo", "reason", err)
-	} else {
-		b.kinds = append(b.kinds, kind{name: peers.NameSFTPGo, start: g, sftp: true, ftp: true})
+	wanted := func(name string) bool { return o.peers == nil || o.peers[name] }
+	if wanted(peers.NameOpenSSH) {
+		b.kinds = append(b.kinds, kind{name: peers.NameOpenSSH, start: b.ssh, sftp: true})
+	}
+	if wanted(peers.NameVsftpd) {
+		b.kinds = append(b.kinds, kind{name: peers.NameVsftpd, start: vsftpd, ftp: true})
+	}
+	if wanted(peers.NameSFTPGo) {
+		if g, err := peers.NewSFTPGo(env); err != nil {
+			b.noSFTPGo = err.Error()
+			log.Warn("running without SFTPGo", "reason", err)
+		} else {
+			b.kinds = append(b.kinds, kind{name: peers.NameSFTPGo, start: g, sftp: true, ftp: true})
+		}
 	}
 	if err := b.writeClientFiles(); err != nil {
 		return nil, err

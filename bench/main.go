@@ -29,8 +29,11 @@ import (
 	"os/signal"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pier-dev/pier/bench/internal/peers"
 )
 
 func main() {
@@ -53,6 +56,7 @@ type options struct {
 	diskDir    string // on disk: the served folders of the on-disk cells
 	pierServer string
 	baseline   string // another pier-server build measured beside pier, to show what a change gained
+	peers      map[string]bool // the peers to run; nil runs all
 	sftpgo     string
 	outDir     string
 	docs       string
@@ -69,6 +73,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.diskDir, "disk-dir", envOr("BENCH_DISK_DIR", "/var/tmp/pier-bench"), "a folder on disk for the on-disk cells [$BENCH_DISK_DIR]")
 	fs.StringVar(&o.pierServer, "pier-server", envOr("BENCH_PIER_SERVER", "bin/pier-server"), "the pier-server binary [$BENCH_PIER_SERVER]")
 	fs.StringVar(&o.baseline, "baseline", envOr("BENCH_BASELINE", ""), "another pier-server build to measure beside pier (pier-base), such as the build before a change [$BENCH_BASELINE]")
+	peerList := fs.String("peers", envOr("BENCH_PEERS", "all"), "the peers to run: all, none, or names such as openssh,sftpgo [$BENCH_PEERS]")
 	fs.StringVar(&o.sftpgo, "sftpgo", envOr("BENCH_SFTPGO", ""), "the SFTPGo binary (hack/build-sftpgo.sh); empty runs without it [$BENCH_SFTPGO]")
 	fs.StringVar(&o.outDir, "out", "bench/results", "where latest.json and latest.md go")
 	fs.StringVar(&o.docs, "docs", "docs/performance.md", "the page whose table is replaced; empty leaves it alone")
@@ -84,6 +89,9 @@ func parseOptions(args []string) (*options, error) {
 	}
 	if o.sessions, err = strconv.Atoi(*sessions); err != nil || o.sessions < 1 {
 		return nil, fmt.Errorf("-sessions / BENCH_SESSIONS: want a whole number of at least 1, got %q", *sessions)
+	}
+	if o.peers, err = parsePeers(*peerList); err != nil {
+		return nil, fmt.Errorf("-peers / BENCH_PEERS: %w", err)
 	}
 	if o.cells, err = regexp.Compile(*cells); err != nil {
 		return nil, fmt.Errorf("-cells / BENCH_CELLS: %w", err)
@@ -122,4 +130,24 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// parsePeers reads -peers: all (nil: every peer), none, or a comma-separated list of peer names.
+func parsePeers(s string) (map[string]bool, error) {
+	switch s {
+	case "all":
+		return nil, nil
+	case "none":
+		return map[string]bool{}, nil
+	}
+	known := map[string]bool{peers.NameOpenSSH: true, peers.NameVsftpd: true, peers.NameSFTPGo: true}
+	out := map[string]bool{}
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if !known[name] {
+			return nil, fmt.Errorf("unknown peer %q: want all, none, or names of openssh, vsftpd, sftpgo", name)
+		}
+		out[name] = true
+	}
+	return out, nil
 }

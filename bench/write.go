@@ -47,7 +47,7 @@ func (b *bench) write(rows []*report.Row, took time.Duration) error {
 	}
 	// A run of some cells, or with a baseline, is a measurement of a change, not the project's figures: it
 	// leaves latest.* and the docs page alone.
-	partial := b.o.cells.String() != "" || b.o.baseline != ""
+	partial := b.o.cells.String() != "" || b.o.baseline != "" || b.o.peers != nil
 	name := "latest"
 	if partial {
 		name = "partial"

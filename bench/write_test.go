@@ -69,7 +69,13 @@ func TestParseOptions(t *testing.T) {
 	if o, err := parseOptions([]string{"-rounds", "1", "-cells", "^FTP"}); err != nil || o.rounds != 1 || o.cells.MatchString("SFTP download") {
 		t.Errorf("a flag does not override its variable: %+v, %v", o, err)
 	}
-	for _, args := range [][]string{{"-rounds", "0"}, {"-rounds", "x"}, {"-size", "1T"}, {"-cells", "("}, {"-sessions", "-1"}} {
+	if o, err := parseOptions([]string{"-peers", "openssh, sftpgo"}); err != nil || len(o.peers) != 2 || !o.peers["sftpgo"] || o.peers["vsftpd"] {
+		t.Errorf("-peers openssh,sftpgo = %v, %v", o.peers, err)
+	}
+	if o, err := parseOptions([]string{"-peers", "none"}); err != nil || o.peers == nil || len(o.peers) != 0 {
+		t.Errorf("-peers none = %v, %v; want an empty set", o.peers, err)
+	}
+	for _, args := range [][]string{{"-rounds", "0"}, {"-rounds", "x"}, {"-size", "1T"}, {"-cells", "("}, {"-sessions", "-1"}, {"-peers", "proftpd"}} {
 		if _, err := parseOptions(args); err == nil || !strings.Contains(err.Error(), args[0]) {
 			t.Errorf("parseOptions(%q) = %v; want an error naming %s", args, err, args[0])
 		}
