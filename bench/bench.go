@@ -53,7 +53,7 @@ type bench struct {
 }
 
 func newBench(o *options, log *slog.Logger) (*bench, error) {
-	pierServer, err := binary(o.pierServer, "pier-server binary (make bench builds it)")
+	pierServer, err := program(o.pierServer, "pier-server binary (make bench builds it)")
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func newBench(o *options, log *slog.Logger) (*bench, error) {
 	}
 	b.kinds = []kind{{name: peers.NamePier, start: b.pier, sftp: true, ftp: true}}
 	if o.baseline != "" {
-		path, err := binary(o.baseline, "-baseline")
+		path, err := program(o.baseline, "-baseline")
 		if err != nil {
 			return nil, err
 		}
@@ -111,8 +111,8 @@ func newBench(o *options, log *slog.Logger) (*bench, error) {
 	return b, nil
 }
 
-// binary is the absolute path of a program the flag what names, which must exist.
-func binary(path, what string) (string, error) {
+// program is the absolute path of a program the flag what names, which must exist.
+func program(path, what string) (string, error) {
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
@@ -137,7 +137,7 @@ func (b *bench) peerNames() []string {
 func (b *bench) runAll(ctx context.Context) ([]*report.Row, error) {
 	var rows []*report.Row
 	steps := []func(context.Context) ([]*report.Row, error){
-		b.sftpTransfers, b.ftpTransfers, b.batches, b.idleSessions, b.startToReady, b.newLogin,
+		b.sftpTransfers, b.cipherCeilings, b.ftpTransfers, b.batches, b.idleSessions, b.startToReady, b.newLogin,
 	}
 	for _, step := range steps {
 		r, err := step(ctx)

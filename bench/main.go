@@ -55,7 +55,7 @@ type options struct {
 	workDir    string // on tmpfs: the served folders and the client's files
 	diskDir    string // on disk: the served folders of the on-disk cells
 	pierServer string
-	baseline   string // another pier-server build measured beside pier, to show what a change gained
+	baseline   string          // another pier-server build measured beside pier, to show what a change gained
 	peers      map[string]bool // the peers to run; nil runs all
 	sftpgo     string
 	outDir     string

@@ -32,9 +32,15 @@ import (
 
 // The SSH ciphers of the SFTP cells, by the name the table uses.
 var ciphers = []struct{ short, openssh string }{
-	{"aes128-gcm", "aes128-gcm@openssh.com"},
-	{"chacha20-poly1305", "chacha20-poly1305@openssh.com"},
+	{aes128GCM, "aes128-gcm@openssh.com"},
+	{chacha20Poly1305, "chacha20-poly1305@openssh.com"},
 }
+
+// The ciphers' short names, as the table shows them (and OpenSSL names ChaCha20-Poly1305).
+const (
+	aes128GCM        = "aes128-gcm"
+	chacha20Poly1305 = "chacha20-poly1305"
+)
 
 // protocolSFTP is the protocol of the SFTP cells; the others are FTP and FTPS.
 const protocolSFTP = "SFTP"

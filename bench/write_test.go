@@ -18,6 +18,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReplaceBetweenMarkers(t *testing.T) {
@@ -78,6 +79,31 @@ func TestParseOptions(t *testing.T) {
 	for _, args := range [][]string{{"-rounds", "0"}, {"-rounds", "x"}, {"-size", "1T"}, {"-cells", "("}, {"-sessions", "-1"}, {"-peers", "proftpd"}} {
 		if _, err := parseOptions(args); err == nil || !strings.Contains(err.Error(), args[0]) {
 			t.Errorf("parseOptions(%q) = %v; want an error naming %s", args, err, args[0])
+		}
+	}
+}
+
+func TestParseOpenSSLSpeed(t *testing.T) {
+	out := "+DT:ChaCha20-Poly1305:1:32768\n+R:32613:ChaCha20-Poly1305:0.310000\n+H:32768\n+F:25:ChaCha20-Poly1305:3447299303.23\n"
+	if rate, err := parseOpenSSLSpeed(out); err != nil || rate != 3447299303.23 {
+		t.Errorf("parseOpenSSLSpeed = %v, %v; want 3447299303.23", rate, err)
+	}
+	for _, bad := range []string{"", "+F:25:AES-128-GCM:fast\n", "Doing aes-128-gcm for 1s\n"} {
+		if _, err := parseOpenSSLSpeed(bad); err == nil {
+			t.Errorf("parseOpenSSLSpeed(%q) gave no error", bad)
+		}
+	}
+}
+
+// The in-process cipher measurements run and report a rate (its size is the bench's business, not a test's).
+func TestSealers(t *testing.T) {
+	for name, seal := range map[string]func([]byte) func(){"aes128-gcm": sealAESGCM, "chacha20-poly1305": sealChaCha20Poly1305} {
+		buf := make([]byte, cipherPacket)
+		f := seal(buf)
+		f()
+		f()
+		if rate := measureSeal(f, 10*time.Millisecond); rate <= 0 {
+			t.Errorf("%s: %v bytes/s", name, rate)
 		}
 	}
 }

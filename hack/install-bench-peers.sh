@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the peer servers `make bench` (bench/) measures pier-server against, from Debian's packages when they are
-# missing: OpenSSH's sshd and sftp-server (openssh-server) and vsftpd. The bench runs each under a private
+# missing: OpenSSH's sshd and sftp-server (openssh-server), vsftpd, and openssl, whose `speed` measures the
+# libcrypto ciphers OpenSSH uses (the ceiling rows). The bench runs each under a private
 # configuration on a 127.0.0.1 high port; the packages' own services are not wanted, so none is started here.
 # The clients the bench drives (sftp, sshpass, curl) come from hack/install-test-clients.sh. Needs root (as on CI
 # and the project's machines) or passwordless sudo.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/debian-packages.sh"
 
-declare -A package_of=([sshd]=openssh-server [vsftpd]=vsftpd)
+declare -A package_of=([sshd]=openssh-server [vsftpd]=vsftpd [openssl]=openssl)
 # sshd and vsftpd live in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin"
 mapfile -t missing < <(packages_of_missing_commands package_of)
