@@ -63,7 +63,10 @@ func newBench(o *options, log *slog.Logger) (*bench, error) {
 			return nil, err
 		}
 	}
-	env, err := peers.NewEnv(filepath.Join(o.workDir, "env"), o.sftpgo)
+	wanted := func(name string) bool { return o.peers == nil || o.peers[name] }
+	// sshd and vsftpd log in system users; without them the machine's accounts are left alone.
+	systemUser := wanted(peers.NameOpenSSH) || wanted(peers.NameVsftpd)
+	env, err := peers.NewEnv(filepath.Join(o.workDir, "env"), o.sftpgo, systemUser)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +93,6 @@ func newBench(o *options, log *slog.Logger) (*bench, error) {
 		}
 		b.kinds = append(b.kinds, kind{name: report.Baseline, start: base, sftp: true, ftp: true})
 	}
-	wanted := func(name string) bool { return o.peers == nil || o.peers[name] }
 	if wanted(peers.NameOpenSSH) {
 		b.kinds = append(b.kinds, kind{name: peers.NameOpenSSH, start: b.ssh, sftp: true})
 	}

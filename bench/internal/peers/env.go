@@ -54,10 +54,12 @@ type Env struct {
 	KeyFile       string
 	CAFile        string // what curl verifies CertFile with
 	SFTPGo        string // the SFTPGo binary; "" when it did not build
+	systemUser    bool   // the system user was set up, and Close locks it
 }
 
-// NewEnv creates dir's keys and certificate and the system user with a new random password.
-func NewEnv(dir, sftpgo string) (*Env, error) {
+// NewEnv creates dir's keys and certificate, and with systemUser (for sshd and vsftpd) the system user with a
+// new random password.
+func NewEnv(dir, sftpgo string, systemUser bool) (*Env, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -72,8 +74,11 @@ func NewEnv(dir, sftpgo string) (*Env, error) {
 	if err := e.writeCertificate(); err != nil {
 		return nil, err
 	}
-	if err := e.ensureUser(); err != nil {
-		return nil, err
+	if systemUser {
+		if err := e.ensureUser(); err != nil {
+			return nil, err
+		}
+		e.systemUser = true
 	}
 	return e, nil
 }
@@ -146,17 +151,23 @@ func (e *Env) ensureUser() error {
 
 // Close locks the system user's password again, so that the account logs in nowhere between runs.
 func (e *Env) Close() error {
+	if !e.systemUser {
+		return nil
+	}
 	if out, err := exec.Command("usermod", "--lock", UserName).CombinedOutput(); err != nil {
 		return fmt.Errorf("locking %s: %w: %s", UserName, err, out)
 	}
 	return nil
 }
 
-// PrepareRoot creates a folder for a server to serve, owned by the bench user, since sftp-server and vsftpd
-// write as that user.
+// PrepareRoot creates a folder for a server to serve, owned by the bench user when there is one, since
+// sftp-server and vsftpd write as that user.
 func (e *Env) PrepareRoot(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	if !e.systemUser {
+		return nil
 	}
 	return os.Chown(dir, e.UID, e.GID)
 }
