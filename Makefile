@@ -139,6 +139,12 @@ test-manifests: $(KUSTOMIZE) ## Only the install manifests' and GitOps tests (te
 test: $(KUSTOMIZE)
 export KUSTOMIZE
 
+.PHONY: bench
+bench: build test-clients ## Data-plane benchmark against OpenSSH, vsftpd and SFTPGo (root; about 30 minutes; BENCH_SIZE=256M BENCH_ROUNDS=3 for a quick run). Writes bench/results/ and docs/performance.md.
+	hack/install-bench-peers.sh
+	sftpgo="$$(hack/build-sftpgo.sh)" || { echo "make bench: SFTPGo did not build; measuring without it" >&2; sftpgo=""; }; \
+	  go build -o bin/bench ./bench && BENCH_SFTPGO="$$sftpgo" bin/bench
+
 .PHONY: test-clients
 test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp, rclone, python3) if missing.
 	@hack/install-test-clients.sh

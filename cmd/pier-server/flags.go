@@ -23,6 +23,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/pier-dev/pier/server/app"
 )
 
 // usageError is a mistake in the command line or the PIER_* variables, as opposed to a failure while running:
@@ -139,4 +141,20 @@ func (r *portRange) Set(s string) error {
 	}
 	r.start, r.end = start, end
 	return nil
+}
+
+// addPprofFlag adds --pprof, shared by serve and portable.
+func addPprofFlag(fs *pflag.FlagSet, enabled *bool) {
+	fs.BoolVar(enabled, "pprof", false,
+		"serve Go's profiles at /debug/pprof/ on the health port; they expose memory contents to whoever reaches "+
+			"that port, so only for measuring (make bench) or debugging")
+}
+
+// enableProfiling turns the profiles on when asked, and says so in the log: nobody should find them on by surprise.
+func enableProfiling(server *app.Server, enabled bool, log *slog.Logger) {
+	if !enabled {
+		return
+	}
+	server.EnableProfiling()
+	log.Warn("profiling is on: /debug/pprof/ on the health port shows this process's memory to whoever reaches it")
 }

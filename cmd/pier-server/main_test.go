@@ -95,6 +95,12 @@ func TestPortableServesARealClient(t *testing.T) {
 		t.Fatalf("/readyz: %v %v", resp, err)
 	}
 	_ = resp.Body.Close()
+	// The profiles show the process's memory: without --pprof they are not there.
+	resp, err = http.Get("http://127.0.0.1:" + strconv.Itoa(healthPort) + "/debug/pprof/")
+	if err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/debug/pprof/ without --pprof: %v %v; want 404", resp, err)
+	}
+	_ = resp.Body.Close()
 
 	stopWithSIGTERM(t, cmd, exited, &stderr)
 }

@@ -34,6 +34,7 @@ type portableOptions struct {
 	portable.Options
 	passive  portRange
 	infoFile string
+	pprof    bool
 	log      logOptions
 }
 
@@ -71,6 +72,7 @@ server certificate kept in --state-dir (so clients keep trusting them) and one u
 	fs.Var(&o.passive, "passive-ports", "FTP passive port range A-B")
 	fs.IntVar(&o.HealthPort, "health-port", serverconfig.HealthPort, "port of /healthz, /readyz and /metrics")
 	fs.StringVar(&o.infoFile, "info-file", "", "write SFTP_PORT=... shell lines here once every listener is ready")
+	addPprofFlag(fs, &o.pprof)
 	o.log.addFlags(fs)
 	documentEnv(fs)
 	return cmd
@@ -97,6 +99,7 @@ func runPortable(ctx context.Context, o portableOptions, passwordOnCommandLine b
 	if err != nil {
 		return err
 	}
+	enableProfiling(server, o.pprof, log)
 	return server.Run(ctx, func() {
 		_, _ = fmt.Fprint(stdout, howToConnect(o.Options, prepared))
 		if o.infoFile != "" {

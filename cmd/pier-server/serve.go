@@ -30,6 +30,7 @@ type serveOptions struct {
 	configFile            string
 	configSecret          string
 	configSecretNamespace string
+	pprof                 bool
 	log                   logOptions
 }
 
@@ -51,6 +52,7 @@ changes apply without waiting for the kubelet to refresh the mounted file.`,
 			"for the kubelet to refresh the file (default: the file only, no Kubernetes)")
 	fs.StringVar(&o.configSecretNamespace, "config-secret-namespace", "",
 		"the namespace of --config-secret (default: $POD_NAMESPACE, else the pod's ServiceAccount namespace)")
+	addPprofFlag(fs, &o.pprof)
 	o.log.addFlags(fs)
 	documentEnv(fs)
 	return cmd
@@ -86,6 +88,7 @@ func runServe(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	enableProfiling(server, o.pprof, log)
 	go server.WatchConfig(ctx, o.configFile, data, app.DefaultReloadInterval)
 	if o.configSecret != "" {
 		// The file is always there, so an unusable Kubernetes client is not fatal: the server runs from the

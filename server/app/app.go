@@ -53,6 +53,8 @@ type Server struct {
 
 	current atomic.Pointer[serverconfig.Config]
 	ready   atomic.Bool
+	// profiling serves /debug/pprof/ on the health listener (EnableProfiling).
+	profiling bool
 
 	// Reloads from the file and from the config Secret are applied one at a time.
 	reloadMu sync.Mutex

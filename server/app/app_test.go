@@ -16,6 +16,9 @@ package app
 
 import (
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -174,5 +177,33 @@ func TestReloadThatDropsAndRestoresAProtocol(t *testing.T) {
 	}
 	if err := h.canLogIn("alice", "alice-pw"); err != nil {
 		t.Fatalf("SFTP after the round trip: %v", err)
+	}
+}
+
+// The profiles show what a process holds in memory, so they are served only when asked for.
+func TestProfilingOnlyWhenEnabled(t *testing.T) {
+	h := start(t, userYAML(t, "alice", "alice-pw", ""))
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/profile?seconds=1"} {
+		if code, _, err := h.get(path); err != nil || code != http.StatusNotFound {
+			t.Errorf("by default, GET %s = %d, %v; want 404", path, code, err)
+		}
+	}
+
+	h.server.EnableProfiling()
+	enabled := httptest.NewServer(h.server.healthServer().Handler)
+	defer enabled.Close()
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/goroutine?debug=1"} {
+		resp, err := http.Get(enabled.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || len(body) == 0 {
+			t.Errorf("with profiling, GET %s = %d with %d bytes; want 200 and a profile", path, resp.StatusCode, len(body))
+		}
+	}
+	if code, _, err := h.get("/readyz"); err != nil || code != http.StatusOK {
+		t.Errorf("GET /readyz = %d, %v; want 200", code, err)
 	}
 }
