@@ -27,6 +27,7 @@ import (
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
+	"github.com/pier-dev/pier/server/conns"
 	"github.com/pier-dev/pier/server/session"
 )
 
@@ -159,28 +160,27 @@ func (l *passiveListener) Close() error {
 type dataConn struct {
 	net.Conn
 	conn      *connection
-	idle      time.Duration
+	deadline  *conns.IdleDeadline
 	closeOnce sync.Once
 }
 
 func newDataConn(raw net.Conn, conn *connection, idle time.Duration) *dataConn {
-	d := &dataConn{Conn: raw, conn: conn, idle: idle}
-	d.extend()
+	d := &dataConn{Conn: raw, conn: conn, deadline: conns.NewIdleDeadline(raw)}
+	d.deadline.Start(idle)
 	conn.track(d)
 	return d
 }
 
-func (d *dataConn) extend() {
-	if d.idle > 0 {
-		_ = d.SetDeadline(time.Now().Add(d.idle)) // fails only once closed, which the next I/O reports
-	}
+// active records that bytes moved: for the session's idle timeout and the connection's deadline.
+func (d *dataConn) active() {
+	d.conn.touch()
+	d.deadline.Touch()
 }
 
 func (d *dataConn) Read(b []byte) (int, error) {
 	n, err := d.Conn.Read(b)
 	if n > 0 {
-		d.conn.touch()
-		d.extend()
+		d.active()
 	}
 	return n, err
 }
@@ -188,8 +188,7 @@ func (d *dataConn) Read(b []byte) (int, error) {
 func (d *dataConn) Write(b []byte) (int, error) {
 	n, err := d.Conn.Write(b)
 	if n > 0 {
-		d.conn.touch()
-		d.extend()
+		d.active()
 	}
 	return n, err
 }
