@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/pier-dev/pier/server/conns"
 	"github.com/pier-dev/pier/server/session"
+	"github.com/pier-dev/pier/server/vfs"
 )
 
 // resolveTimeout bounds the lookup of a passive public address given as a host name.
@@ -160,12 +162,13 @@ func (l *passiveListener) Close() error {
 type dataConn struct {
 	net.Conn
 	conn      *connection
+	idle      time.Duration
 	deadline  *conns.IdleDeadline
 	closeOnce sync.Once
 }
 
 func newDataConn(raw net.Conn, conn *connection, idle time.Duration) *dataConn {
-	d := &dataConn{Conn: raw, conn: conn, deadline: conns.NewIdleDeadline(raw)}
+	d := &dataConn{Conn: raw, conn: conn, idle: idle, deadline: conns.NewIdleDeadline(raw)}
 	d.deadline.Start(idle)
 	conn.track(d)
 	return d
@@ -191,6 +194,88 @@ func (d *dataConn) Write(b []byte) (int, error) {
 		d.active()
 	}
 	return n, err
+}
+
+// ReadFrom sends what r yields to the client. A download reaches it with the file as r (vfs.File.WriteTo), and the
+// TCP connection then sends the file with sendfile(2): no copy through this process, no 32 KiB loop with a
+// deadline per block. It goes a chunk at a time (pacer), as the kernel moves a whole chunk before it returns.
+func (d *dataConn) ReadFrom(r io.Reader) (int64, error) {
+	return d.chunked(func(n int64) (int64, bool, error) {
+		chunk := &io.LimitedReader{R: r, N: n}
+		moved, err := d.readFrom(chunk)
+		return moved, chunk.N > 0, err // chunk.N > 0: r ended before the chunk was full
+	})
+}
+
+func (d *dataConn) readFrom(r io.Reader) (int64, error) {
+	if rf, ok := d.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r) // *net.TCPConn: sendfile(2) from a file, splice(2) from a socket, else a copy
+	}
+	return io.Copy(struct{ io.Writer }{d.Conn}, r)
+}
+
+// spliceInto stores what the client sends in f until the client ends the data connection: with splice(2) from
+// the TCP connection into the file, a chunk at a time, so the bytes are not copied through this process.
+func (d *dataConn) spliceInto(f *vfs.File) (int64, error) {
+	return d.chunked(func(n int64) (int64, bool, error) {
+		chunk := &io.LimitedReader{R: d.Conn, N: n}
+		moved, err := f.ReadFrom(chunk)
+		return moved, chunk.N > 0, err // chunk.N > 0: the client closed before the chunk was full
+	})
+}
+
+// chunked runs move, which moves at most n bytes and says whether the stream ended, until the stream ends or
+// fails, recording the activity after each chunk and sizing the chunks with a pacer.
+func (d *dataConn) chunked(move func(n int64) (moved int64, ended bool, err error)) (int64, error) {
+	p := pacer{idle: d.idle}
+	var total int64
+	for {
+		began := time.Now()
+		n, ended, err := move(p.size())
+		total += n
+		if n > 0 {
+			d.active()
+		}
+		if err != nil || ended {
+			return total, err
+		}
+		p.moved(n, time.Since(began))
+	}
+}
+
+// The bounds of a zero-copy chunk: a sendfile(2) or splice(2) call returns only once it has moved all of it.
+const (
+	minZeroCopyChunk = 64 << 10
+	zeroCopyChunk    = 4 << 20
+)
+
+// pacer sizes the chunks of a zero-copy transfer so that each takes about an eighth of the idle timeout (at most
+// a second) at the rate the last one went: the session's activity is recorded and the deadline moved between
+// chunks only, so a slow client that keeps moving bytes must never look idle. A fast transfer gets chunks of
+// zeroCopyChunk; the first is minZeroCopyChunk.
+type pacer struct {
+	idle time.Duration
+	next int64
+}
+
+func (p *pacer) size() int64 {
+	if p.next == 0 {
+		return minZeroCopyChunk
+	}
+	return p.next
+}
+
+// moved records that the last chunk of n bytes took took.
+func (p *pacer) moved(n int64, took time.Duration) {
+	target := time.Second
+	if p.idle > 0 {
+		target = min(target, p.idle/8)
+	}
+	if took <= 0 {
+		took = time.Microsecond
+	}
+	next := int64(float64(n) * target.Seconds() / took.Seconds())
+	p.next = min(max(next, minZeroCopyChunk), zeroCopyChunk)
 }
 
 func (d *dataConn) Close() error { return d.conn.closeTracked(&d.closeOnce, d, d.Conn.Close) }

@@ -21,6 +21,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -335,4 +336,68 @@ func TestListingShowsLinksAsLinks(t *testing.T) {
 			t.Errorf("link listed with mode %v, want a symbolic link", e.Mode())
 		}
 	}
+}
+
+// ReadFrom and WriteTo move a file to and from a TCP connection with splice(2) and sendfile(2), and from and to
+// anything else by copying; either way every byte arrives and is counted for the transfer log.
+func TestReadFromAndWriteTo(t *testing.T) {
+	l := newLayout(t)
+	fsys := l.openFS(t)
+	data := randomBytes(3<<20 + 5)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := <-accepted
+	go func() {
+		_, _ = client.Write(data)
+		_ = client.(*net.TCPConn).CloseWrite()
+	}()
+
+	up, err := fsys.OpenWrite("/up.bin", WriteFlags{Create: true, Truncate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := up.ReadFrom(server); err != nil || n != int64(len(data)) || up.BytesWritten() != n {
+		t.Fatalf("ReadFrom(a TCP connection) = %d, %v; BytesWritten %d; want %d", n, err, up.BytesWritten(), len(data))
+	}
+	if n, err := up.ReadFrom(bytes.NewReader(data[:7])); err != nil || n != 7 {
+		t.Fatalf("ReadFrom(a bytes.Reader) = %d, %v", n, err)
+	}
+	if err := up.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte{}, data...), data[:7]...)
+	if got := mustRead(t, filepath.Join(l.home, "up.bin")); got != string(want) {
+		t.Fatal("the file differs from what was sent")
+	}
+
+	down, err := fsys.OpenRead("/up.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = down.Close() }()
+	received := make(chan []byte, 1)
+	go func() {
+		got, _ := io.ReadAll(client)
+		received <- got
+	}()
+	if n, err := down.WriteTo(server); err != nil || n != int64(len(want)) || down.BytesRead() != n {
+		t.Fatalf("WriteTo(a TCP connection) = %d, %v; BytesRead %d; want %d", n, err, down.BytesRead(), len(want))
+	}
+	_ = server.Close()
+	if got := <-received; !bytes.Equal(got, want) {
+		t.Fatalf("the client received %d bytes, want the file's %d", len(got), len(want))
+	}
+	_ = client.Close()
 }
