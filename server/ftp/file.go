@@ -106,54 +106,44 @@ func (t *transfer) WriteTo(w io.Writer) (int64, error) {
 func (t *transfer) ReadFrom(r io.Reader) (int64, error) {
 	pooled := uploadBuffers.Get().(*[uploadBuffer]byte)
 	defer uploadBuffers.Put(pooled)
-	buf := pooled[:]
-	var total int64
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			if _, werr := t.Write(buf[:n]); werr != nil {
-				return total, werr
-			}
-			total += int64(n)
-		}
-		if errors.Is(err, io.EOF) {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
-		if n > 0 {
-			break
-		}
+	n, done, err := t.storeBlock(r, pooled[:], false)
+	total := int64(n)
+	if done || err != nil {
+		return total, err
 	}
 	if dc, ok := r.(*dataConn); ok {
 		n, err := dc.spliceInto(t.File)
 		return total + n, err
 	}
 	for {
-		filled := 0
-		var err error
-		for filled < len(buf) && err == nil {
-			var n int
-			n, err = r.Read(buf[filled:])
-			filled += n
-			if n > 0 {
-				t.conn.touch() // a slow client is still an active one while the buffer fills
-			}
-		}
-		if filled > 0 {
-			if _, werr := t.Write(buf[:filled]); werr != nil {
-				return total, werr
-			}
-			total += int64(filled)
-		}
-		if errors.Is(err, io.EOF) {
-			return total, nil
-		}
-		if err != nil {
+		n, done, err := t.storeBlock(r, pooled[:], true)
+		total += int64(n)
+		if done || err != nil {
 			return total, err
 		}
 	}
+}
+
+// storeBlock reads a block from r, what the first read with data gives or, with whole, a full buffer, and
+// writes it; done says r has ended (io.EOF, which is no error for an upload).
+func (t *transfer) storeBlock(r io.Reader, buf []byte, whole bool) (n int, done bool, err error) {
+	for err == nil && (n == 0 || whole && n < len(buf)) {
+		var got int
+		got, err = r.Read(buf[n:])
+		n += got
+		if got > 0 {
+			t.conn.touch() // a slow client is still an active one while the buffer fills
+		}
+	}
+	if n > 0 {
+		if _, werr := t.Write(buf[:n]); werr != nil {
+			return 0, false, werr
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		return n, true, nil
+	}
+	return n, false, err
 }
 
 // Close closes (and for uploads syncs) the file and logs the transfer; only the first call does anything.
