@@ -16,6 +16,7 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -233,8 +234,8 @@ func TestReloadOnChangeNotification(t *testing.T) {
 	h.setUsers(t, userYAML(t, "alice", "alice-pw", "")+userYAML(t, "bob", "bob-pw", ""))
 	// Waiting for the reload itself, not polling bob's login: failed logins would get 127.0.0.1 banned.
 	eventually(t, "the change notification reloads the file", func() error {
-		if !strings.Contains(h.logs.String(), `msg="configuration reloaded"`) {
-			return errors.New("not reloaded yet")
+		if logs := h.logs.String(); !strings.Contains(logs, `msg="configuration reloaded"`) {
+			return fmt.Errorf("not reloaded yet; the server's log:\n%s", logs)
 		}
 		return nil
 	})

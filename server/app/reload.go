@@ -62,29 +62,35 @@ func (s *Server) WatchConfig(ctx context.Context, path string, initial []byte, i
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	changed := s.notifyChanges(ctx, path)
+	// The first read comes at once: a change made after initial was read but before the watch began raised no
+	// notification.
 	for {
+		last = s.checkFile(path, last)
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		case <-changed:
 		}
-		data, err := serverconfig.ReadFile(path)
-		if err != nil {
-			if !bytes.Equal(last, nil) {
-				s.log.Error("cannot read the configuration file; keeping the last good configuration", "path", path, "error", err)
-				last = nil
-			}
-			continue
+	}
+}
+
+// checkFile reads the configuration file and applies it if it differs from last, the content read before; it
+// returns the content read (nil when the file cannot be read, whose error is logged when it starts).
+func (s *Server) checkFile(path string, last []byte) []byte {
+	data, err := serverconfig.ReadFile(path)
+	if err != nil {
+		if !bytes.Equal(last, nil) {
+			s.log.Error("cannot read the configuration file; keeping the last good configuration", "path", path, "error", err)
 		}
-		if bytes.Equal(data, last) {
-			continue
-		}
+		return nil
+	}
+	if !bytes.Equal(data, last) {
 		// A change seen while the API is followed is dropped for good, not kept for later: it is an older copy
 		// of what the API delivered.
-		last = data
 		s.reloadFile(path, data)
 	}
+	return data
 }
 
 // notifyChanges returns a channel that receives when the configuration file at path changes (inotify), so that a
