@@ -90,16 +90,6 @@ const uploadBuffer = 256 << 10
 // uploadBuffers are reused across uploads: a batch of small files would otherwise make one each.
 var uploadBuffers = sync.Pool{New: func() any { return new([uploadBuffer]byte) }}
 
-// WriteTo sends the file (RETR). ftpserverlib copies with io.Copy, which prefers this to 32 KiB reads: to a
-// plain passive data connection the kernel sends the file with sendfile(2) (dataConn.ReadFrom); to anything
-// else (TLS, active mode) it goes through Read as before, which records the session's activity block by block.
-func (t *transfer) WriteTo(w io.Writer) (int64, error) {
-	if dc, ok := w.(*dataConn); ok {
-		return t.File.WriteTo(dc)
-	}
-	return io.Copy(w, struct{ io.Reader }{t})
-}
-
 // ReadFrom stores an upload (STOR, APPE). The first bytes go through Write, which cuts the old file only once
 // data has arrived (cutAt). The rest comes from a plain passive data connection with splice(2) into the file
 // (dataConn.spliceInto), and from anything else through a buffer of uploadBuffer bytes.

@@ -196,60 +196,35 @@ func (d *dataConn) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// ReadFrom sends what r yields to the client. A download reaches it with the file as r (vfs.File.WriteTo), and the
-// TCP connection then sends the file with sendfile(2): no copy through this process, no 32 KiB loop with a
-// deadline per block. It goes a chunk at a time (pacer), as the kernel moves a whole chunk before it returns.
-func (d *dataConn) ReadFrom(r io.Reader) (int64, error) {
-	return d.chunked(func(n int64) (int64, bool, error) {
-		chunk := &io.LimitedReader{R: r, N: n}
-		moved, err := d.readFrom(chunk)
-		return moved, chunk.N > 0, err // chunk.N > 0: r ended before the chunk was full
-	})
-}
-
-func (d *dataConn) readFrom(r io.Reader) (int64, error) {
-	if rf, ok := d.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r) // *net.TCPConn: sendfile(2) from a file, splice(2) from a socket, else a copy
-	}
-	return io.Copy(struct{ io.Writer }{d.Conn}, r)
-}
-
 // spliceInto stores what the client sends in f until the client ends the data connection: with splice(2) from
-// the TCP connection into the file, a chunk at a time, so the bytes are not copied through this process.
+// the TCP connection into the file, so the bytes are not copied through this process. A splice call returns
+// only once its whole chunk has arrived, so it goes a chunk at a time, sized by a pacer, and the activity is
+// recorded after each.
 func (d *dataConn) spliceInto(f *vfs.File) (int64, error) {
-	return d.chunked(func(n int64) (int64, bool, error) {
-		chunk := &io.LimitedReader{R: d.Conn, N: n}
-		moved, err := f.ReadFrom(chunk)
-		return moved, chunk.N > 0, err // chunk.N > 0: the client closed before the chunk was full
-	})
-}
-
-// chunked runs move, which moves at most n bytes and says whether the stream ended, until the stream ends or
-// fails, recording the activity after each chunk and sizing the chunks with a pacer.
-func (d *dataConn) chunked(move func(n int64) (moved int64, ended bool, err error)) (int64, error) {
 	p := pacer{idle: d.idle}
 	var total int64
 	for {
 		began := time.Now()
-		n, ended, err := move(p.size())
+		chunk := &io.LimitedReader{R: d.Conn, N: p.size()}
+		n, err := f.ReadFrom(chunk)
 		total += n
 		if n > 0 {
 			d.active()
 		}
-		if err != nil || ended {
+		if err != nil || chunk.N > 0 { // chunk.N > 0: the client closed before the chunk was full
 			return total, err
 		}
 		p.moved(n, time.Since(began))
 	}
 }
 
-// The bounds of a zero-copy chunk: a sendfile(2) or splice(2) call returns only once it has moved all of it.
+// The bounds of a splice chunk: a splice(2) call returns only once it has moved all of it.
 const (
 	minZeroCopyChunk = 64 << 10
 	zeroCopyChunk    = 4 << 20
 )
 
-// pacer sizes the chunks of a zero-copy transfer so that each takes about an eighth of the idle timeout (at most
+// pacer sizes the chunks of a spliced upload so that each takes about an eighth of the idle timeout (at most
 // a second) at the rate the last one went: the session's activity is recorded and the deadline moved between
 // chunks only, so a slow client that keeps moving bytes must never look idle. A fast transfer gets chunks of
 // zeroCopyChunk; the first is minZeroCopyChunk.

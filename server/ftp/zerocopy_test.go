@@ -27,8 +27,8 @@ import (
 	"github.com/pier-dev/pier/internal/testsupport/payload"
 )
 
-// TestZeroCopyTransfersKeepEveryByte: plain passive data connections move files with sendfile(2) and splice(2) in
-// chunks of zeroCopyChunk, TLS ones through a buffer of uploadBuffer bytes. Files of more than two chunks and not
+// TestZeroCopyTransfersKeepEveryByte: uploads on plain passive data connections go into the file with splice(2) in
+// chunks of up to zeroCopyChunk, TLS ones through a buffer of uploadBuffer bytes. Files of more than two chunks and not
 // a multiple of either size, every way a transfer starts and ends: a new file, a shorter file over a longer one
 // (the old tail must go), REST+STOR in the middle, APPE (O_APPEND, which splice cannot write), REST+RETR, and an
 // empty upload. Every byte is compared.
@@ -115,7 +115,7 @@ func TestZeroCopyTransfersKeepEveryByte(t *testing.T) {
 	}
 }
 
-// A zero-copy call returns only once its whole chunk has moved, so the chunks follow the client's rate: a slow
+// A splice call returns only once its whole chunk has moved, so the chunks follow the client's rate: a slow
 // client gets small ones and keeps looking active well within the idle timeout, a fast one large ones.
 func TestPacerSizesChunksToTheIdleTimeout(t *testing.T) {
 	p := pacer{idle: 5 * time.Minute}

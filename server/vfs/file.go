@@ -185,14 +185,6 @@ func (f *File) ReadFrom(r io.Reader) (int64, error) {
 	return n, handleError("write", f.name, err)
 }
 
-// WriteTo copies the file from the current offset to w. With w a TCP connection, or a writer whose ReadFrom
-// hands its reader to one, Linux sends it with sendfile(2), without copying it through this process.
-func (f *File) WriteTo(w io.Writer) (int64, error) {
-	n, err := f.file.WriteTo(w)
-	f.bytesRead.Add(n)
-	return n, handleError("read", f.name, err)
-}
-
 // Seek sets the offset for the next Read or Write, like io.Seeker.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
 	pos, err := f.file.Seek(offset, whence)
@@ -237,5 +229,4 @@ var (
 	_ io.WriterAt   = (*File)(nil)
 	_ io.Seeker     = (*File)(nil)
 	_ io.ReaderFrom = (*File)(nil)
-	_ io.WriterTo   = (*File)(nil)
 )
