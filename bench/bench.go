@@ -45,6 +45,7 @@ type bench struct {
 	log   *slog.Logger
 	env   *peers.Env
 	pier  *peers.Pier
+	base  *peers.Pier // the baseline build, nil without one
 	ssh   *peers.OpenSSH
 	kinds []kind // pier first
 	// noSFTPGo says why SFTPGo is not measured, "" when it is.
@@ -87,11 +88,10 @@ func newBench(o *options, log *slog.Logger) (*bench, error) {
 		if err != nil {
 			return nil, err
 		}
-		base, err := peers.NewPier(env, report.Baseline, path)
-		if err != nil {
+		if b.base, err = peers.NewPier(env, report.Baseline, path); err != nil {
 			return nil, err
 		}
-		b.kinds = append(b.kinds, kind{name: report.Baseline, start: base, sftp: true, ftp: true})
+		b.kinds = append(b.kinds, kind{name: report.Baseline, start: b.base, sftp: true, ftp: true})
 	}
 	if wanted(peers.NameOpenSSH) {
 		b.kinds = append(b.kinds, kind{name: peers.NameOpenSSH, start: b.ssh, sftp: true})

@@ -209,7 +209,7 @@ func (b *bench) newLogin(ctx context.Context) ([]*report.Row, error) {
 		return nil, nil
 	}
 	servers, err := b.fleet(ctx, filepath.Join(b.o.workDir, "newlogin"), func(k kind) bool {
-		return k.name == peers.NamePier || k.name == peers.NameOpenSSH
+		return k.name == peers.NamePier || k.name == report.Baseline || k.name == peers.NameOpenSSH
 	})
 	if err != nil {
 		return nil, err
@@ -230,10 +230,15 @@ func (b *bench) newLogin(ctx context.Context) ([]*report.Row, error) {
 			line := string(ssh.MarshalAuthorizedKey(signer.PublicKey()))
 			user := peers.UserName
 			var landed time.Time
-			if s.Name == peers.NamePier {
+			switch s.Name {
+			case peers.NamePier, report.Baseline:
 				user = fmt.Sprintf("new-%d", round)
-				err = b.pier.AddUser(user, line[:len(line)-1])
-			} else {
+				p := b.pier
+				if s.Name == report.Baseline {
+					p = b.base
+				}
+				err = p.AddUser(user, line[:len(line)-1])
+			default:
 				err = b.ssh.SetAuthorizedKeys(b.env.AuthorizedKey, line[:len(line)-1])
 			}
 			landed = time.Now()

@@ -16,11 +16,15 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
@@ -205,5 +209,37 @@ func TestProfilingOnlyWhenEnabled(t *testing.T) {
 	}
 	if code, _, err := h.get("/readyz"); err != nil || code != http.StatusOK {
 		t.Errorf("GET /readyz = %d, %v; want 200", code, err)
+	}
+}
+
+// A changed file is read when its folder reports the change, not only at the next tick: with an hour between
+// ticks, a new user still logs in, while another file in the same folder (a log, say) is written all the time.
+func TestReloadOnChangeNotification(t *testing.T) {
+	reloadInterval = time.Hour
+	defer func() { reloadInterval = 20 * time.Millisecond }()
+	h := start(t, userYAML(t, "alice", "alice-pw", ""))
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		neighbour := filepath.Join(h.volume.dir, "server.log")
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				_ = os.WriteFile(neighbour, []byte(time.Now().String()), 0o600)
+			}
+		}
+	}()
+	h.setUsers(t, userYAML(t, "alice", "alice-pw", "")+userYAML(t, "bob", "bob-pw", ""))
+	// Waiting for the reload itself, not polling bob's login: failed logins would get 127.0.0.1 banned.
+	eventually(t, "the change notification reloads the file", func() error {
+		if logs := h.logs.String(); !strings.Contains(logs, `msg="configuration reloaded"`) {
+			return fmt.Errorf("not reloaded yet; the server's log:\n%s", logs)
+		}
+		return nil
+	})
+	if err := h.canLogIn("bob", "bob-pw"); err != nil {
+		t.Fatalf("bob cannot log in after the reload: %v", err)
 	}
 }

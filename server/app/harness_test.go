@@ -99,6 +99,9 @@ func start(t *testing.T, users string) *harness {
 	return startWith(t, users, nil)
 }
 
+// reloadInterval is how often the harness's server re-reads its file without a change notification.
+var reloadInterval = 20 * time.Millisecond
+
 // startWith is start with more configuration sources: watch, when not nil, is started in its own goroutine
 // alongside WatchConfig and before Run, as pier-server serve does.
 func startWith(t *testing.T, users string, watch func(context.Context, *Server)) *harness {
@@ -157,7 +160,7 @@ users:
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	ready := make(chan struct{})
-	go h.server.WatchConfig(ctx, file, data, 20*time.Millisecond)
+	go h.server.WatchConfig(ctx, file, data, reloadInterval)
 	if watch != nil {
 		go watch(ctx, h.server)
 	}

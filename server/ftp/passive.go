@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -27,7 +28,9 @@ import (
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
+	"github.com/pier-dev/pier/server/conns"
 	"github.com/pier-dev/pier/server/session"
+	"github.com/pier-dev/pier/server/vfs"
 )
 
 // resolveTimeout bounds the lookup of a passive public address given as a host name.
@@ -160,27 +163,27 @@ type dataConn struct {
 	net.Conn
 	conn      *connection
 	idle      time.Duration
+	deadline  *conns.IdleDeadline
 	closeOnce sync.Once
 }
 
 func newDataConn(raw net.Conn, conn *connection, idle time.Duration) *dataConn {
-	d := &dataConn{Conn: raw, conn: conn, idle: idle}
-	d.extend()
+	d := &dataConn{Conn: raw, conn: conn, idle: idle, deadline: conns.NewIdleDeadline(raw)}
+	d.deadline.Start(idle)
 	conn.track(d)
 	return d
 }
 
-func (d *dataConn) extend() {
-	if d.idle > 0 {
-		_ = d.SetDeadline(time.Now().Add(d.idle)) // fails only once closed, which the next I/O reports
-	}
+// active records that bytes moved: for the session's idle timeout and the connection's deadline.
+func (d *dataConn) active() {
+	d.conn.touch()
+	d.deadline.Touch()
 }
 
 func (d *dataConn) Read(b []byte) (int, error) {
 	n, err := d.Conn.Read(b)
 	if n > 0 {
-		d.conn.touch()
-		d.extend()
+		d.active()
 	}
 	return n, err
 }
@@ -188,10 +191,66 @@ func (d *dataConn) Read(b []byte) (int, error) {
 func (d *dataConn) Write(b []byte) (int, error) {
 	n, err := d.Conn.Write(b)
 	if n > 0 {
-		d.conn.touch()
-		d.extend()
+		d.active()
 	}
 	return n, err
+}
+
+// spliceInto stores what the client sends in f until the client ends the data connection: with splice(2) from
+// the TCP connection into the file, so the bytes are not copied through this process. A splice call returns
+// only once its whole chunk has arrived, so it goes a chunk at a time, sized by a pacer, and the activity is
+// recorded after each.
+func (d *dataConn) spliceInto(f *vfs.File) (int64, error) {
+	p := pacer{idle: d.idle}
+	var total int64
+	for {
+		began := time.Now()
+		chunk := &io.LimitedReader{R: d.Conn, N: p.size()}
+		n, err := f.ReadFrom(chunk)
+		total += n
+		if n > 0 {
+			d.active()
+		}
+		if err != nil || chunk.N > 0 { // chunk.N > 0: the client closed before the chunk was full
+			return total, err
+		}
+		p.moved(n, time.Since(began))
+	}
+}
+
+// The bounds of a splice chunk: a splice(2) call returns only once it has moved all of it.
+const (
+	minZeroCopyChunk = 64 << 10
+	zeroCopyChunk    = 4 << 20
+)
+
+// pacer sizes the chunks of a spliced upload so that each takes about an eighth of the idle timeout (at most
+// a second) at the rate the last one went: the session's activity is recorded and the deadline moved between
+// chunks only, so a slow client that keeps moving bytes must never look idle. A fast transfer gets chunks of
+// zeroCopyChunk; the first is minZeroCopyChunk.
+type pacer struct {
+	idle time.Duration
+	next int64
+}
+
+func (p *pacer) size() int64 {
+	if p.next == 0 {
+		return minZeroCopyChunk
+	}
+	return p.next
+}
+
+// moved records that the last chunk of n bytes took took.
+func (p *pacer) moved(n int64, took time.Duration) {
+	target := time.Second
+	if p.idle > 0 {
+		target = min(target, p.idle/8)
+	}
+	if took <= 0 {
+		took = time.Microsecond
+	}
+	next := int64(float64(n) * target.Seconds() / took.Seconds())
+	p.next = min(max(next, minZeroCopyChunk), zeroCopyChunk)
 }
 
 func (d *dataConn) Close() error { return d.conn.closeTracked(&d.closeOnce, d, d.Conn.Close) }

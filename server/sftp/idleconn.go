@@ -16,45 +16,33 @@ package sftp
 
 import (
 	"net"
-	"sync/atomic"
 	"time"
+
+	"github.com/pier-dev/pier/server/conns"
 )
 
 // idleConn enforces the two time limits of a connection: until login, one fixed deadline for the handshake and
-// authentication together; after it, an idle timeout that every read or write pushes back.
+// authentication together; after it, an idle timeout that reads and writes push back (conns.IdleDeadline, which
+// moves the deadline at most once per second or so rather than at every SSH packet).
 type idleConn struct {
 	net.Conn
-	idle atomic.Int64 // nanoseconds; 0 until login, then the idle timeout (or -1 for none)
+	deadline *conns.IdleDeadline // inactive (no timeout) until loggedIn
 }
 
 func newIdleConn(conn net.Conn, loginTimeout time.Duration) *idleConn {
 	if loginTimeout > 0 {
 		_ = conn.SetDeadline(time.Now().Add(loginTimeout)) // fails only on a closed conn, which the read reports
 	}
-	return &idleConn{Conn: conn}
+	return &idleConn{Conn: conn, deadline: conns.NewIdleDeadline(conn)}
 }
 
 // loggedIn ends the login deadline and starts the idle timeout (0 means none).
-func (c *idleConn) loggedIn(idleTimeout time.Duration) {
-	if idleTimeout <= 0 {
-		c.idle.Store(-1)
-		_ = c.SetDeadline(time.Time{})
-		return
-	}
-	c.idle.Store(int64(idleTimeout))
-	c.extend()
-}
-
-func (c *idleConn) extend() {
-	if d := time.Duration(c.idle.Load()); d > 0 {
-		_ = c.SetDeadline(time.Now().Add(d))
-	}
-}
+func (c *idleConn) loggedIn(idleTimeout time.Duration) { c.deadline.Start(idleTimeout) }
 
 func (c *idleConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
-		c.extend()
+		c.deadline.Touch()
 	}
 	return n, err
 }
@@ -62,7 +50,7 @@ func (c *idleConn) Read(b []byte) (int, error) {
 func (c *idleConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
 	if n > 0 {
-		c.extend()
+		c.deadline.Touch()
 	}
 	return n, err
 }

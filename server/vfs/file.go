@@ -176,6 +176,15 @@ func (f *File) WriteAt(b []byte, off int64) (int, error) {
 	return n, handleError("write", f.name, err)
 }
 
+// ReadFrom writes what r yields at the current offset (at the end with WriteFlags.Append) until r ends. With r a
+// TCP connection, or an io.LimitedReader of one, Linux moves the bytes with splice(2), without copying them
+// through this process; otherwise they go through a buffer, as io.Copy's.
+func (f *File) ReadFrom(r io.Reader) (int64, error) {
+	n, err := f.file.ReadFrom(r)
+	f.bytesWritten.Add(n)
+	return n, handleError("write", f.name, err)
+}
+
 // Seek sets the offset for the next Read or Write, like io.Seeker.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
 	pos, err := f.file.Seek(offset, whence)
@@ -216,7 +225,8 @@ func (f *File) Close() error {
 }
 
 var (
-	_ io.ReaderAt = (*File)(nil)
-	_ io.WriterAt = (*File)(nil)
-	_ io.Seeker   = (*File)(nil)
+	_ io.ReaderAt   = (*File)(nil)
+	_ io.WriterAt   = (*File)(nil)
+	_ io.Seeker     = (*File)(nil)
+	_ io.ReaderFrom = (*File)(nil)
 )

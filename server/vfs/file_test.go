@@ -21,6 +21,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -335,4 +336,52 @@ func TestListingShowsLinksAsLinks(t *testing.T) {
 			t.Errorf("link listed with mode %v, want a symbolic link", e.Mode())
 		}
 	}
+}
+
+// ReadFrom moves a file from a TCP connection with splice(2), and from anything else by copying; either way every
+// byte arrives and is counted for the transfer log.
+func TestReadFrom(t *testing.T) {
+	l := newLayout(t)
+	fsys := l.openFS(t)
+	data := randomBytes(3<<20 + 5)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := <-accepted
+	go func() {
+		_, _ = client.Write(data)
+		_ = client.(*net.TCPConn).CloseWrite()
+	}()
+
+	up, err := fsys.OpenWrite("/up.bin", WriteFlags{Create: true, Truncate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := up.ReadFrom(server); err != nil || n != int64(len(data)) || up.BytesWritten() != n {
+		t.Fatalf("ReadFrom(a TCP connection) = %d, %v; BytesWritten %d; want %d", n, err, up.BytesWritten(), len(data))
+	}
+	if n, err := up.ReadFrom(bytes.NewReader(data[:7])); err != nil || n != 7 {
+		t.Fatalf("ReadFrom(a bytes.Reader) = %d, %v", n, err)
+	}
+	if err := up.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte{}, data...), data[:7]...)
+	if got := mustRead(t, filepath.Join(l.home, "up.bin")); got != string(want) {
+		t.Fatal("the file differs from what was sent")
+	}
+
+	_ = server.Close()
+	_ = client.Close()
 }

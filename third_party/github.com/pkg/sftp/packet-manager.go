@@ -119,10 +119,19 @@ func (s *packetManager) workerChan(runWorker func(chan orderedRequest),
 	// order"), while different handles still run in parallel. Upstream shares one channel among all workers,
 	// which reorders the writes of one handle: appends land out of order, and of two overlapping writes the
 	// earlier one can win. See third_party/README.md.
+	//
+	// pier: and each of those workers starts with the first request it gets, not with the session: an idle
+	// session (no file open) then has no read/write worker at all, and one transfer has one. Upstream starts
+	// all eight with every session; their goroutines were most of an idle session's memory. See
+	// third_party/README.md.
 	rwChans := make([]chan orderedRequest, SftpServerWorkerCount)
-	for i := range rwChans {
-		rwChans[i] = make(chan orderedRequest, SftpServerWorkerCount)
-		runWorker(rwChans[i])
+	rwChan := func(handle string) chan orderedRequest {
+		i := handleWorker(handle, len(rwChans))
+		if rwChans[i] == nil { // only this dispatching goroutine touches rwChans
+			rwChans[i] = make(chan orderedRequest, SftpServerWorkerCount)
+			runWorker(rwChans[i]) // the command worker still runs, so Serve's WaitGroup is not at zero
+		}
+		return rwChans[i]
 	}
 
 	// single worker to enforce sequential processing of everything else
@@ -135,11 +144,11 @@ func (s *packetManager) workerChan(runWorker func(chan orderedRequest),
 			switch p := pkt.requestPacket.(type) {
 			case *sshFxpReadPacket:
 				s.incomingPacket(pkt)
-				rwChans[handleWorker(p.Handle, len(rwChans))] <- pkt
+				rwChan(p.Handle) <- pkt
 				continue
 			case *sshFxpWritePacket:
 				s.incomingPacket(pkt)
-				rwChans[handleWorker(p.Handle, len(rwChans))] <- pkt
+				rwChan(p.Handle) <- pkt
 				continue
 			case *sshFxpClosePacket:
 				// wait for reads/writes to finish when file is closed
@@ -150,8 +159,10 @@ func (s *packetManager) workerChan(runWorker func(chan orderedRequest),
 			// all non-RW use sequential cmdChan
 			cmdChan <- pkt
 		}
-		for _, rwChan := range rwChans {
-			close(rwChan)
+		for _, ch := range rwChans {
+			if ch != nil {
+				close(ch)
+			}
 		}
 		close(cmdChan)
 		s.close()

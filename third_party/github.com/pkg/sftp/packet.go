@@ -361,14 +361,10 @@ func sendPacket(w io.Writer, m encoding.BinaryMarshaler) error {
 }
 
 func recvPacket(r io.Reader, alloc *allocator, orderID uint32) (fxp, []byte, error) {
-	var b []byte
-	if alloc != nil {
-		b = alloc.GetPage(orderID)
-	} else {
-		b = make([]byte, 4)
-	}
-
-	if n, err := io.ReadFull(r, b[:4]); err != nil {
+	// pier: the length is read first and the page taken after, so that a session waiting for its next packet
+	// holds no page (see allocator.go).
+	var lengthBytes [4]byte
+	if n, err := io.ReadFull(r, lengthBytes[:]); err != nil {
 		if err == io.EOF {
 			return 0, nil, err
 		}
@@ -376,7 +372,7 @@ func recvPacket(r io.Reader, alloc *allocator, orderID uint32) (fxp, []byte, err
 		return 0, nil, fmt.Errorf("error reading packet length: %d of 4: %w", n, err)
 	}
 
-	length, _ := unmarshalUint32(b)
+	length, _ := unmarshalUint32(lengthBytes[:])
 	if length > maxMsgLength {
 		debug("recv packet %d bytes too long", length)
 		return 0, nil, errLongPacket
@@ -386,7 +382,10 @@ func recvPacket(r io.Reader, alloc *allocator, orderID uint32) (fxp, []byte, err
 		return 0, nil, errShortPacket
 	}
 
-	if alloc == nil {
+	var b []byte
+	if alloc != nil {
+		b = alloc.GetPage(orderID, int(length))
+	} else {
 		b = make([]byte, length)
 	}
 
@@ -907,9 +906,9 @@ func (p *sshFxpReadPacket) getDataSlice(alloc *allocator, orderID uint32, maxTxP
 	}
 
 	if alloc != nil {
-		// GetPage returns a slice with capacity = maxMsgLength this is enough to avoid new allocations in
+		// pier: a page of at least dataLen+dataHeaderLen, enough to avoid new allocations in
 		// sshFxpDataPacket.MarshalBinary
-		return alloc.GetPage(orderID)[:dataLen]
+		return alloc.GetPage(orderID, int(dataLen+dataHeaderLen))[:dataLen]
 	}
 
 	// allocate with extra space for the header
