@@ -40,6 +40,9 @@ var (
 type Authenticator struct {
 	Users    *Users
 	Defender *Defender
+
+	// verified spares the bcrypt comparison for a password that matched moments ago (verified.go).
+	verified verifiedPasswords
 }
 
 // Admit checks whether a connection from remote may proceed to login at all: not banned and inside the
@@ -62,6 +65,9 @@ func (a *Authenticator) Password(protocol serverconfig.Protocol, username, passw
 		return nil, err
 	}
 	acct, ok := a.Users.Lookup(username)
+	if ok && acct.HasPassword() && a.verified.matches(username, acct.passwordHash, password) {
+		return a.accept(acct, protocol, remote)
+	}
 	hash := dummyHash()
 	if ok && acct.HasPassword() {
 		hash = acct.passwordHash
@@ -71,6 +77,7 @@ func (a *Authenticator) Password(protocol serverconfig.Protocol, username, passw
 		a.Defender.RecordFailure(remote)
 		return nil, ErrInvalidCredentials
 	}
+	a.verified.remember(username, acct.passwordHash, password)
 	return a.accept(acct, protocol, remote)
 }
 
