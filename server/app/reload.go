@@ -133,9 +133,7 @@ func (s *Server) notifyChanges(ctx context.Context, path string) <-chan struct{}
 				if !ours(event.Name) {
 					continue
 				}
-				// Read once the folder has been quiet for a moment, not on the first event: a file written in
-				// place (not renamed) is read whole, not half-written, and an update's events make one read.
-				settled = time.After(notifySettle)
+				settled = time.After(settleAfter(event))
 			case <-settled:
 				settled = nil
 				select {
@@ -152,6 +150,21 @@ func (s *Server) notifyChanges(ctx context.Context, path string) <-chan struct{}
 	}()
 	return changed
 }
+
+// settleAfter is how long to wait after event before reading the configuration. The kubelet's update of a mounted
+// Secret ends with the rename that creates ..data (its copy is complete by then), so the file is read at once.
+// Anything else waits until the folder has been quiet for notifySettle: a file written in place (or created and
+// then written) is read whole, not half-written, and an update's events make one read.
+func settleAfter(event fsnotify.Event) time.Duration {
+	if filepath.Base(event.Name) == kubeletDataDir && event.Has(fsnotify.Create) {
+		return 0
+	}
+	return notifySettle
+}
+
+// kubeletDataDir is the symlink of a mounted Secret's folder that the kubelet swaps, with a rename, to point at
+// each new copy of the Secret's keys.
+const kubeletDataDir = "..data"
 
 // WatchConfigSecret follows the configuration through the Kubernetes API too: the key config.yaml (or, for a large
 // configuration, config.yaml.gz) of the Secret

@@ -34,7 +34,8 @@ type Pier struct {
 	env    *Env
 	name   string
 	binary string
-	config string // the config file, rewritten by AddUser
+	config string // the config file, a link through ..data as in a mounted Secret, rewritten by AddUser
+	writes int    // how many copies of the config writeConfig made
 	body   string // the config without the extra users
 	users  []string
 	hash   string
@@ -47,7 +48,7 @@ func NewPier(env *Env, name, binary string) (*Pier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pier{env: env, name: name, binary: binary, config: filepath.Join(env.Dir, name+".yaml"), hash: hash}, nil
+	return &Pier{env: env, name: name, binary: binary, config: filepath.Join(env.Dir, name+"-config", "pier.yaml"), hash: hash}, nil
 }
 
 // Start serves root on new ports.
@@ -97,19 +98,42 @@ users:
 	return start(ctx, s, cmd, filepath.Join(p.env.Dir, p.name+".log"))
 }
 
-// AddUser adds a user with key authorizedKey to the running server's configuration file, atomically (a rename),
-// as a new user lands in a mounted Secret. pier-server picks it up without a restart.
+// AddUser adds a user with key authorizedKey to the running server's configuration file as a new user lands in a
+// mounted Secret (writeConfig). pier-server picks it up without a restart.
 func (p *Pier) AddUser(name, authorizedKey string) error {
 	p.users = append(p.users, fmt.Sprintf("- username: %q\n  authorizedKeys: [%q]\n  homeDirectory: /\n", name, authorizedKey))
 	return p.writeConfig()
 }
 
+// writeConfig writes the configuration as the kubelet updates a mounted Secret: the file into a new folder, a
+// ..data_tmp link to that folder renamed over ..data, the file itself a link through ..data.
 func (p *Pier) writeConfig() error {
-	tmp := p.config + ".tmp"
-	if err := os.WriteFile(tmp, []byte(p.body+strings.Join(p.users, "")), 0o600); err != nil {
+	dir, name := filepath.Dir(p.config), filepath.Base(p.config)
+	p.writes++
+	copyDir := fmt.Sprintf("..copy-%d", p.writes)
+	if err := os.MkdirAll(filepath.Join(dir, copyDir), 0o700); err != nil {
 		return err
 	}
-	return os.Rename(tmp, p.config)
+	if err := os.WriteFile(filepath.Join(dir, copyDir, name), []byte(p.body+strings.Join(p.users, "")), 0o600); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "..data_tmp")
+	_ = os.Remove(tmp) // left by an interrupted write, if any
+	if err := os.Symlink(copyDir, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(p.config); os.IsNotExist(err) {
+		if err := os.Symlink(filepath.Join("..data", name), p.config); err != nil {
+			return err
+		}
+	}
+	if p.writes > 1 {
+		return os.RemoveAll(filepath.Join(dir, fmt.Sprintf("..copy-%d", p.writes-1)))
+	}
+	return nil
 }
 
 func freePorts(n int) ([]int, error) {
