@@ -101,7 +101,7 @@ func (t *transfer) ReadFrom(r io.Reader) (int64, error) {
 	if done || err != nil {
 		return total, err
 	}
-	if dc, ok := r.(*dataConn); ok {
+	if dc, ok := r.(*dataConn); ok && spliceable(dc.idle) {
 		n, err := dc.spliceInto(t.File)
 		return total + n, err
 	}

@@ -218,6 +218,16 @@ func (d *dataConn) spliceInto(f *vfs.File) (int64, error) {
 	}
 }
 
+// minSpliceIdle is the shortest idle timeout with which uploads are spliced. A spliced chunk counts as activity
+// only once it is whole, and the first (minZeroCopyChunk) comes before the client's rate is known: with an idle
+// timeout of a second, a client sending 20 KB/s without a pause was closed as idle. From a minute on, only a
+// client averaging under about a kilobyte a second over that first chunk could be, and later chunks follow its
+// rate (pacer).
+const minSpliceIdle = time.Minute
+
+// spliceable says whether an upload on a data connection with this idle timeout (0: none) may be spliced.
+func spliceable(idle time.Duration) bool { return idle == 0 || idle >= minSpliceIdle }
+
 // The bounds of a splice chunk: a splice(2) call returns only once it has moved all of it.
 const (
 	minZeroCopyChunk = 64 << 10

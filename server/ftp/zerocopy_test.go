@@ -141,3 +141,46 @@ func TestPacerSizesChunksToTheIdleTimeout(t *testing.T) {
 		t.Errorf("with a 2 s idle timeout the chunk is %d bytes, want %d", got, want)
 	}
 }
+
+// slowReader hands out its bytes a few at a time with a pause before each piece: a client on a slow link that
+// never stops sending.
+type slowReader struct {
+	data  []byte
+	piece int
+	pause time.Duration
+}
+
+func (r *slowReader) Read(b []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(r.pause)
+	n := copy(b[:min(len(b), r.piece)], r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestSlowUploadWithShortIdleTimeout: a plain upload that keeps moving at 20 KB/s must not be closed as idle by a
+// one-second idle timeout. A spliced chunk is recorded as activity only once it is whole, and the first one
+// (minZeroCopyChunk) takes three seconds at that rate, so such an upload must not be spliced.
+func TestSlowUploadWithShortIdleTimeout(t *testing.T) {
+	ts := startServer(t, func(s *Settings) {
+		s.IdleTimeout = time.Second
+		s.TLSMode = serverconfig.TLSOptional
+	})
+	c, err := ts.dial(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login("alice", passwords["alice"]); err != nil {
+		t.Fatal(err)
+	}
+	want := payload.Random(minZeroCopyChunk + 8<<10)
+	if err := c.Stor("slow.bin", &slowReader{data: want, piece: 4 << 10, pause: 200 * time.Millisecond}); err != nil {
+		t.Fatalf("a slow but active upload failed: %v", err)
+	}
+	got, err := os.ReadFile(filepath.Join(ts.home("alice"), "slow.bin"))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the slow upload on disk has %d bytes, want %d (%v)", len(got), len(want), err)
+	}
+}
