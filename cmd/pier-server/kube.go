@@ -20,9 +20,10 @@ import (
 	"os"
 	"strings"
 
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/pier-dev/pier/server/secretwatch"
 )
 
 // serviceAccountNamespaceFile is where Kubernetes mounts the namespace of a pod's ServiceAccount, which is the
@@ -46,10 +47,10 @@ func secretNamespace(flagValue string) (string, error) {
 		"or run in a pod with its ServiceAccount mounted (%s)", serviceAccountNamespaceFile)
 }
 
-// kubeClient returns a client of the API server's core API group: through $KUBECONFIG when it is set (a run outside the cluster,
+// kubeConfig returns how to reach the API server: through $KUBECONFIG when it is set (a run outside the cluster,
 // the kubeconfig standing in for the pod's ServiceAccount), else as the pod's ServiceAccount. KUBECONFIG wins
 // because setting it is deliberate, as with kubectl and controller-runtime.
-func kubeClient() (corev1client.CoreV1Interface, error) {
+func kubeConfig() (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig := os.Getenv("KUBECONFIG"); kubeconfig != "" {
@@ -67,11 +68,14 @@ func kubeClient() (corev1client.CoreV1Interface, error) {
 			return nil, fmt.Errorf("the pod's ServiceAccount credentials (is automountServiceAccountToken off?): %w", err)
 		}
 	}
-	cfg = rest.AddUserAgent(cfg, "pier-server")
-	// Only the core group's client: the whole clientset would more than double the binary's size.
-	client, err := corev1client.NewForConfig(cfg)
+	return rest.AddUserAgent(cfg, "pier-server"), nil
+}
+
+// kubeSecrets returns the Secrets of namespace through kubeConfig.
+func kubeSecrets(namespace string) (secretwatch.Secrets, error) {
+	cfg, err := kubeConfig()
 	if err != nil {
-		return nil, fmt.Errorf("creating a Kubernetes client: %w", err)
+		return nil, err
 	}
-	return client, nil
+	return secretwatch.NewSecrets(cfg, namespace)
 }

@@ -94,11 +94,11 @@ func TestServeFlagErrors(t *testing.T) {
 
 func TestKubeClientOutsideACluster(t *testing.T) {
 	outsideAPod(t)
-	if _, err := kubeClient(); err == nil || !strings.Contains(err.Error(), "KUBECONFIG is not set") {
+	if _, err := kubeConfig(); err == nil || !strings.Contains(err.Error(), "KUBECONFIG is not set") {
 		t.Fatalf("neither in a pod nor KUBECONFIG: %v", err)
 	}
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
-	if _, err := kubeClient(); err == nil || !strings.Contains(err.Error(), "KUBECONFIG=") {
+	if _, err := kubeConfig(); err == nil || !strings.Contains(err.Error(), "KUBECONFIG=") {
 		t.Fatalf("a missing KUBECONFIG file: %v", err)
 	}
 }

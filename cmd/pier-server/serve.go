@@ -93,13 +93,13 @@ func runServe(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	if o.configSecret != "" {
 		// The file is always there, so an unusable Kubernetes client is not fatal: the server runs from the
 		// file, as it would while the API server is unreachable.
-		client, err := kubeClient()
+		secrets, err := kubeSecrets(namespace)
 		if err != nil {
 			log.Error("cannot watch the config Secret through the Kubernetes API; following the configuration file only",
 				"secret", namespace+"/"+o.configSecret, "error", err)
 		} else {
 			// Not waited for: the server starts from the file and the watch takes over once it has synced.
-			go server.WatchConfigSecret(ctx, client, namespace, o.configSecret)
+			go server.WatchConfigSecret(ctx, secrets, namespace, o.configSecret)
 		}
 	}
 	return server.Run(ctx, nil)

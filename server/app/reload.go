@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/server/secretwatch"
@@ -176,10 +175,10 @@ const kubeletDataDir = "..data"
 // its configuration and WatchConfig applies file changes as it does without this watch. Each time the watch
 // syncs again, the Secret's content is applied, so a file read meanwhile gives way to it. Blocks until ctx is
 // done.
-func (s *Server) WatchConfigSecret(ctx context.Context, client corev1client.SecretsGetter, namespace, name string) {
+func (s *Server) WatchConfigSecret(ctx context.Context, secrets secretwatch.Secrets, namespace, name string) {
 	secret := namespace + "/" + name
 	w := &secretwatch.Watcher{
-		Client: client, Namespace: namespace, Name: name, Keys: []string{ConfigSecretKey, ConfigSecretKey + serverconfig.GzipSuffix}, Log: s.log,
+		Secrets: secrets, Namespace: namespace, Name: name, Keys: []string{ConfigSecretKey, ConfigSecretKey + serverconfig.GzipSuffix}, Log: s.log,
 		OnChange: func(data []byte) {
 			s.reloadMu.Lock()
 			defer s.reloadMu.Unlock()

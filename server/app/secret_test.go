@@ -33,6 +33,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
+
+	"github.com/pier-dev/pier/server/secretwatch"
 )
 
 // configSecret is the config Secret of a test, changed through the API server as the operator does.
@@ -79,11 +81,11 @@ func startWithSecret(t *testing.T, cfg *rest.Config, users string) (*harness, *c
 
 // watchSecret is a startWith hook running WatchConfigSecret with cfg's client.
 func watchSecret(t *testing.T, cfg *rest.Config, namespace string) func(context.Context, *Server) {
-	client, err := kubernetes.NewForConfig(cfg)
+	secrets, err := secretwatch.NewSecrets(cfg, namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func(ctx context.Context, s *Server) { s.WatchConfigSecret(ctx, client.CoreV1(), namespace, secretName) }
+	return func(ctx context.Context, s *Server) { s.WatchConfigSecret(ctx, secrets, namespace, secretName) }
 }
 
 // synced waits until the server's config Secret watch reports synced (or not).

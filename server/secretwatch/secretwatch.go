@@ -34,7 +34,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 const (
@@ -59,9 +58,8 @@ const (
 // It lists and watches with the field selector metadata.name=Name, so it needs no more than get, list and watch
 // on that one Secret: the API server authorizes such a request against a Role's resourceNames.
 type Watcher struct {
-	// Client is a kubernetes.Interface's CoreV1(), or a corev1client.NewForConfig, which keeps the other API
-	// groups' clients out of the binary.
-	Client    corev1client.SecretsGetter
+	// Secrets are the Secrets of Namespace (NewSecrets).
+	Secrets   Secrets
 	Namespace string
 	Name      string
 	// Keys are the keys to follow, in order of preference: the operator writes the config as config.yaml, or
@@ -125,7 +123,7 @@ type run struct {
 // listAndWatch lists the Secret, hands its content over, and follows it until the watch ends. It returns nil when
 // the watch ended normally, so the caller lists again at once.
 func (r *run) listAndWatch(ctx context.Context) error {
-	secrets := r.Client.Secrets(r.Namespace)
+	secrets := r.Secrets
 	selector := fields.OneTermEqualSelector("metadata.name", r.Name).String()
 	// A list of one small object is quick; the timeout keeps a hung connection from stalling the loop.
 	listCtx, cancel := context.WithTimeout(ctx, listTimeout)

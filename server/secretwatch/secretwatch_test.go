@@ -75,13 +75,13 @@ func (r *recorder) Write(p []byte) (int, error) {
 // start runs a Watcher on the Secret namespace/name with cfg's identity until the test ends.
 func start(t *testing.T, cfg *rest.Config, namespace, name string) (*Watcher, *recorder) {
 	t.Helper()
-	client, err := kubernetes.NewForConfig(cfg)
+	secrets, err := NewSecrets(cfg, namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
 	w := &Watcher{
-		Client: client.CoreV1(), Namespace: namespace, Name: name, Keys: []string{"config.yaml"},
+		Secrets: secrets, Namespace: namespace, Name: name, Keys: []string{"config.yaml"},
 		OnChange: rec.onChange, Log: slog.New(slog.NewTextHandler(rec, nil)),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
