@@ -52,7 +52,11 @@ func TestServerCanWatchOnlyItsConfig(t *testing.T) {
 	var seen []byte
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w := &secretwatch.Watcher{Client: client, Namespace: ns, Name: names.ConfigSecret, Keys: []string{render.ConfigKey},
+	secrets, err := secretwatch.NewSecrets(cfg, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &secretwatch.Watcher{Secrets: secrets, Namespace: ns, Name: names.ConfigSecret, Keys: []string{render.ConfigKey},
 		OnChange: func(data []byte) { mu.Lock(); seen = data; mu.Unlock() }}
 	go w.Run(ctx)
 	eventually(t, func() error {
