@@ -57,7 +57,16 @@ func TestReplacementWaitsForTheDrainingPod(t *testing.T) {
 	}
 	// The ReplicaSet makes a replacement at once; it waits for the port instead of failing to bind it.
 	replacement := waitingReplacement(t, ns, old, port)
-	// The old process still serves, draining.
+	// The old process got SIGTERM and drains (the ReplicaSet can make the replacement before the runner has
+	// signalled the old pod), and still serves meanwhile.
+	oldLog := filepath.Join(r.stateDir, "pods", string(old.UID), "echo.log")
+	eventually(t, "the old pod draining", func() error {
+		log, err := os.ReadFile(oldLog)
+		if err != nil || !strings.Contains(string(log), "draining for") {
+			return fmt.Errorf("the old pod's log does not say it drains: %q, %v", log, err)
+		}
+		return nil
+	})
 	if body, err := get(port, "/info"); err != nil || !strings.Contains(body, "POD_NAME="+old.Name) {
 		t.Fatalf("the draining pod does not serve: %q, %v", body, err)
 	}
@@ -72,10 +81,6 @@ func TestReplacementWaitsForTheDrainingPod(t *testing.T) {
 		t.Errorf("the replacement restarted: %+v", cs)
 	}
 	servedBy(t, port, replacement)
-	log, err := os.ReadFile(filepath.Join(r.stateDir, "pods", string(old.UID), "echo.log"))
-	if err != nil || !strings.Contains(string(log), "draining for") {
-		t.Errorf("the old pod's log does not say it drained: %q, %v", log, err)
-	}
 	if got := restarts(); len(got) > 0 {
 		t.Errorf("pods restarted: %q", got)
 	}
