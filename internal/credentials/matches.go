@@ -45,8 +45,9 @@ func randomKey() []byte {
 	return key
 }
 
-// matches reports whether password matches the bcrypt hash, as bcrypt.CompareHashAndPassword would.
-func matches(hash string, password []byte) bool {
+// matches reports whether password matches the bcrypt hash, as bcrypt.CompareHashAndPassword would, and whether
+// it ran bcrypt to find out.
+func matches(hash string, password []byte) (ok, compared bool) {
 	mac := hmac.New(sha256.New, matched.key)
 	mac.Write([]byte(hash))
 	mac.Write([]byte{0})
@@ -55,13 +56,13 @@ func matches(hash string, password []byte) bool {
 	copy(id[:], mac.Sum(nil))
 
 	matched.mu.Lock()
-	_, ok := matched.seen[id]
+	_, ok = matched.seen[id]
 	matched.mu.Unlock()
 	if ok {
-		return true
+		return true, false
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), password) != nil {
-		return false
+		return false, true
 	}
 	matched.mu.Lock()
 	if len(matched.seen) >= maxRemembered {
@@ -69,5 +70,5 @@ func matches(hash string, password []byte) bool {
 	}
 	matched.seen[id] = struct{}{}
 	matched.mu.Unlock()
-	return true
+	return true, true
 }

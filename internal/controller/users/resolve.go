@@ -252,7 +252,8 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *server
 
 	switch p := creds.PasswordProblem; {
 	case creds.Password != nil:
-		hash, err := credentials.HashPassword(creds.Password, last.PasswordHash)
+		hash, work, err := credentials.HashPassword(creds.Password, last.PasswordHash)
+		countBcrypt(work)
 		if err != nil {
 			ref := PasswordRef(tu)
 			u.PasswordHash = last.PasswordHash
