@@ -37,7 +37,7 @@ import (
 func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointState) error {
 	// The config served now supplies the hashes of unchanged passwords, and stands in for credentials whose
 	// Secrets cannot be used.
-	served, _, err := readServedConfig(ctx, r.Client, s.te)
+	served, err := readServedConfig(ctx, r.Client, s.te)
 	if err != nil {
 		return err
 	}
@@ -49,12 +49,12 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		s.requeueAt(unreadableRecheck)
 	}
 
-	hostKeyNames, ok := s.hostKeyNames(served)
+	hostKeyNames, ok := s.hostKeyNames(served.config)
 	if !ok {
 		s.configProblem(transferv1alpha1.ReasonNoHostKeys, "no usable SSH host keys yet (see the HostKeysReady condition); the server cannot start without them")
 		return nil
 	}
-	passive, kept := s.passiveAddresses(served)
+	passive, kept := s.passiveAddresses(served.config)
 	if s.te.Spec.FTP != nil && !kept {
 		s.put(addressReady(s.te, passive))
 	}
@@ -76,8 +76,9 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		r.warn(s.te, transferv1alpha1.ReasonInvalidConfig, msg)
 		return nil
 	}
-	if _, err := ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), secretKind); err != nil {
-		return r.writeShrinkOnly(ctx, s, served, plan, err)
+	secret := render.ConfigSecret(s.te, data, gzipped, plan.passwordSources(maxSecretBytes-len(data)))
+	if _, err := ensure(ctx, r.Client, r.APIReader, secret, secretKind); err != nil {
+		return r.writeShrinkOnly(ctx, s, served.config, plan, err)
 	}
 	s.config = cfg
 	s.users = int32(len(plan.served))
@@ -101,7 +102,9 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 		if gzipped {
 			data = serverconfig.Gzip(data)
 		}
-		_, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), secretKind)
+		// Every entry of the plan's record is still true (a digest vouches for one hash made from one Secret
+		// version, whatever the config serves); those of the users kept as they were vouch for nothing here.
+		_, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped, plan.passwordSources(maxSecretBytes-len(data))), secretKind)
 	}
 	if err != nil {
 		return fmt.Errorf("%s, and so did writing the served config with only removals and restrictions applied: %w", msg, err)

@@ -202,8 +202,8 @@ func (r *EndpointReconciler) writeHostKeys(ctx context.Context, te *transferv1al
 // there is no config yet. With status.hostKeys they tell whether the endpoint has served keys: the status
 // alone could have been lost (restored from a backup without it).
 func (r *EndpointReconciler) servedKeyNames(ctx context.Context, s *endpointState) ([]string, error) {
-	served, _, err := readServedConfig(ctx, r.Client, s.te)
-	return hostKeyFileNames(served), err
+	served, err := readServedConfig(ctx, r.Client, s.te)
+	return hostKeyFileNames(served.config), err
 }
 
 // hostKeysMissing reports a host-key Secret that does not exist. Before any key was served that is a set-up

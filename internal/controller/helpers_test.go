@@ -15,9 +15,12 @@
 package controller_test
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"k8s.io/apimachinery/pkg/api/resource"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -69,4 +72,70 @@ func busy(t *testing.T) bool {
 		}
 	}
 	return false
+}
+
+// counterValue sums the manager's counter name over its series whose label has value ("" for every series).
+func counterValue(t *testing.T, name, label, value string) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if label == "" || slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == label && l.GetValue() == value }) {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// reconciles is how many reconciles each controller ran so far.
+type reconcileCounts struct{ endpoints, users float64 }
+
+func reconciles(t *testing.T) reconcileCounts {
+	t.Helper()
+	const name = "controller_runtime_reconcile_total"
+	return reconcileCounts{counterValue(t, name, "controller", "transferendpoint"), counterValue(t, name, "controller", "transferuser")}
+}
+
+// since is how many reconciles each controller ran since before.
+func (c reconcileCounts) since(before reconcileCounts) reconcileCounts {
+	return reconcileCounts{c.endpoints - before.endpoints, c.users - before.users}
+}
+
+// waitForFirstReconciles waits until a manager that just started has reconciled at least the endpoints and users
+// given since before, then until it is idle: before its caches sync a new manager is idle too.
+func waitForFirstReconciles(t *testing.T, before reconcileCounts, endpoints, users float64) {
+	t.Helper()
+	eventually(t, func() error {
+		if done := reconciles(t).since(before); done.endpoints < endpoints || done.users < users {
+			return fmt.Errorf("%v endpoint and %v user reconciles since the start, want %v and %v", done.endpoints, done.users, endpoints, users)
+		}
+		return nil
+	})
+	waitForReconciles(t)
+}
+
+// bcryptOps are the operator's bcrypt operations so far (pier_manager_password_hashes_total).
+type bcryptOps struct{ hashes, compares float64 }
+
+func bcryptCounts(t *testing.T) bcryptOps {
+	t.Helper()
+	const name = "pier_manager_password_hashes_total"
+	return bcryptOps{counterValue(t, name, "op", "hash"), counterValue(t, name, "op", "compare")}
+}
+
+// wantBcrypt checks the bcrypt operations since before.
+func wantBcrypt(t *testing.T, before bcryptOps, hashes, compares float64, when string) {
+	t.Helper()
+	now := bcryptCounts(t)
+	if got := (bcryptOps{now.hashes - before.hashes, now.compares - before.compares}); got != (bcryptOps{hashes, compares}) {
+		t.Errorf("%s: %v bcrypt hashes and %v comparisons, want %v and %v", when, got.hashes, got.compares, hashes, compares)
+	}
 }

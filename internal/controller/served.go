@@ -28,31 +28,46 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
+	"github.com/pier-dev/pier/internal/controller/users"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
-// readServedConfig is the config in the endpoint's config Secret now, and the Secret's resourceVersion. The
-// config is nil when there is none the operator can trust: no Secret yet (resourceVersion ""), a Secret this
-// endpoint did not write (planted before it was created: its users and hashes are nobody's last good credentials,
-// and its host-key names no proof that keys were served), or one that does not parse (edited by hand). The
-// endpoint reconciler overwrites the last two. Only an API error is an error.
-func readServedConfig(ctx context.Context, c client.Reader, te *transferv1alpha1.TransferEndpoint) (*serverconfig.Config, string, error) {
+// servedConfig is what an endpoint's config Secret holds now, as far as the operator can trust it.
+type servedConfig struct {
+	// config is nil when there is none the operator can trust (see readServedConfig).
+	config *serverconfig.Config
+	// sources is the record of the Secret versions the served password hashes were made from; empty along with
+	// a config that cannot be trusted.
+	sources users.PasswordSources
+	// resourceVersion is the Secret's; "" when there is no Secret.
+	resourceVersion string
+}
+
+// readServedConfig is the config in the endpoint's config Secret now. The config is nil when there is none the
+// operator can trust: no Secret yet (resourceVersion ""), a Secret this endpoint did not write (planted before it
+// was created: its users and hashes are nobody's last good credentials, its record of password sources vouches
+// for nothing, and its host-key names are no proof that keys were served), or one that does not parse (edited by
+// hand). The endpoint reconciler overwrites the last two. Only an API error is an error.
+func readServedConfig(ctx context.Context, c client.Reader, te *transferv1alpha1.TransferEndpoint) (servedConfig, error) {
 	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
 	secret := &corev1.Secret{}
 	if err := c.Get(ctx, key, secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, "", nil
+			return servedConfig{}, nil
 		}
-		return nil, "", fmt.Errorf("reading config Secret %s: %w", key.Name, err)
+		return servedConfig{}, fmt.Errorf("reading config Secret %s: %w", key.Name, err)
 	}
+	out := servedConfig{resourceVersion: secret.ResourceVersion}
 	if !metav1.IsControlledBy(secret, te) {
-		return nil, secret.ResourceVersion, nil
+		return out, nil
 	}
 	cfg, err := serverconfig.Parse(render.ConfigData(secret))
 	if err != nil {
-		return nil, secret.ResourceVersion, nil //nolint:nilerr // an unreadable config is the same as none
+		return out, nil //nolint:nilerr // an unreadable config is the same as none
 	}
-	return cfg, secret.ResourceVersion, nil
+	out.config = cfg
+	out.sources = users.ParsePasswordSources(secret.Data[render.PasswordSourcesKey])
+	return out, nil
 }
 
 // hostKeyFileNames are the host-key Secret entries a config names, which its pods load; nil without a config or
@@ -80,11 +95,12 @@ type servedConfigs struct {
 type servedUsers struct {
 	resourceVersion string
 	users           map[string]serverconfig.User
+	sources         users.PasswordSources
 }
 
-// entry is the config entry the endpoint serves for username now, nil when it serves none (or has no config it
-// can trust yet, readServedConfig).
-func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transferv1alpha1.TransferEndpoint, username string) (*serverconfig.User, error) {
+// entry is what the endpoint serves for username now: no entry when it serves none (or has no config it can
+// trust yet, readServedConfig).
+func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transferv1alpha1.TransferEndpoint, username string) (users.Served, error) {
 	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
 	// The metadata alone says whether the cached parse is still current, without reading the whole Secret.
 	current := &metav1.PartialObjectMetadata{}
@@ -92,23 +108,23 @@ func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transfe
 	if err := cl.Get(ctx, key, current); err != nil {
 		if apierrors.IsNotFound(err) {
 			c.forget(key)
-			return nil, nil
+			return users.Served{}, nil
 		}
-		return nil, fmt.Errorf("reading config Secret %s: %w", key, err)
+		return users.Served{}, fmt.Errorf("reading config Secret %s: %w", key, err)
 	}
 	c.mu.Lock()
 	cached, ok := c.byEndpoint[key]
 	c.mu.Unlock()
 	if !ok || cached.resourceVersion != current.ResourceVersion {
-		cfg, resourceVersion, err := readServedConfig(ctx, cl, te)
-		if err != nil || resourceVersion == "" {
+		served, err := readServedConfig(ctx, cl, te)
+		if err != nil || served.resourceVersion == "" {
 			c.forget(key)
-			return nil, err
+			return users.Served{}, err
 		}
-		cached = servedUsers{resourceVersion: resourceVersion}
-		if cfg != nil {
-			cached.users = make(map[string]serverconfig.User, len(cfg.Users))
-			for _, u := range cfg.Users {
+		cached = servedUsers{resourceVersion: served.resourceVersion, sources: served.sources}
+		if served.config != nil {
+			cached.users = make(map[string]serverconfig.User, len(served.config.Users))
+			for _, u := range served.config.Users {
 				cached.users[u.Username] = u
 			}
 		}
@@ -119,11 +135,11 @@ func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transfe
 		c.byEndpoint[key] = cached
 		c.mu.Unlock()
 	}
-	u, ok := cached.users[username]
-	if !ok {
-		return nil, nil
+	out := users.Served{Sources: cached.sources}
+	if u, ok := cached.users[username]; ok {
+		out.Entry = &u
 	}
-	return &u, nil
+	return out, nil
 }
 
 func (c *servedConfigs) forget(key types.NamespacedName) {

@@ -161,8 +161,8 @@ func (f userFixture) serve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := render.ConfigSecret(f.te, data, false)
-	if served == nil {
+	secret := render.ConfigSecret(f.te, data, false, nil)
+	if served.Entry == nil {
 		err = f.api.Create(ctx, secret)
 	} else {
 		err = f.api.Update(ctx, secret)

@@ -124,11 +124,12 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		return r.notReady(tu, p.Reason, p.Message, true), nil
 	}
 
-	servedEntry, err := r.served.entry(ctx, r.Client, endpoint, tu.Spec.Username)
+	served, err := r.served.entry(ctx, r.Client, endpoint, tu.Spec.Username)
 	if err != nil {
 		return metav1.Condition{}, err
 	}
-	resolved := r.Users.Resolve(ctx, tu, servedEntry)
+	servedEntry := served.Entry
+	resolved := r.Users.Resolve(ctx, tu, served)
 	tu.Status.KeyFingerprints = resolved.KeyFingerprints
 	want, problems := resolved.Entry, resolved.Problems
 	if err := users.ErrUnreadable(problems); err != nil {
