@@ -193,7 +193,7 @@ func (f userFixture) wantReady(t *testing.T, reason, when string) {
 // TestUserStatusOverAStaleCache: a user reconcile that reads its user from a cache which has not yet seen the
 // status the previous reconcile wrote still writes the status it decides. Under load this happens after a password
 // change: one pass writes Pending (the config still holds the old hash); the endpoint writes the new hash, whose
-// config Secret event wakes the user again at once (taking the place of the Pending recheck), and that pass finds
+// config Secret event wakes the user again at once (there is no Pending recheck on a timer), and that pass finds
 // Serving both in its result and in the cache's stale copy. Comparing with that copy alone wrote nothing, and a
 // status-only update wakes no reconcile, so the user stayed Pending behind a config that served it.
 func TestUserStatusOverAStaleCache(t *testing.T) {

@@ -18,7 +18,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,9 +36,6 @@ import (
 	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
-
-// pendingRecheck is how soon a Pending user is checked again.
-const pendingRecheck = 2 * time.Second
 
 // UserReconciler keeps a TransferUser's generated password Secret and reports, in its status, whether its
 // endpoint serves its current credentials. The endpoint reconciler renders the login itself.
@@ -92,11 +88,10 @@ func (r *UserReconciler) reconcile(ctx context.Context, tu *transferv1alpha1.Tra
 	ready.Type = transferv1alpha1.ConditionReady
 	ready.ObservedGeneration = tu.Generation
 	meta.SetStatusCondition(&tu.Status.Conditions, ready)
-	if ready.Reason == transferv1alpha1.ReasonPending {
-		// The config Secret's next change normally wakes this user up; looking again soon also covers a watch
-		// event lost while the informer re-lists, so a user never stays Pending behind a served config.
-		return ctrl.Result{RequeueAfter: pendingRecheck}, nil
-	}
+	// A Pending user is not looked at again on a timer: the endpoint's write of the config that serves it wakes
+	// it (setupWithManager). An informer that re-lists delivers the changes it missed as events, so no change is
+	// lost, and a timer would cost a reconcile of every waiting user every few seconds, thousands of them during a
+	// bulk load.
 	return ctrl.Result{}, nil
 }
 
