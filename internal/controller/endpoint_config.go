@@ -23,6 +23,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
@@ -82,7 +83,23 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 	}
 	s.config = cfg
 	s.users = int32(len(plan.served))
+	r.notifyUsers(ctx, s.te.Namespace, plan.changedUsers(served.config, cfg))
 	return nil
+}
+
+// notifyUsers wakes the user reconciler for the named TransferUsers, whose entries the config now serves changed.
+func (r *EndpointReconciler) notifyUsers(ctx context.Context, namespace string, names []string) {
+	if r.userEvents == nil {
+		return
+	}
+	for _, name := range names {
+		tu := &transferv1alpha1.TransferUser{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+		select {
+		case r.userEvents <- event.GenericEvent{Object: tu}:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // unreadableRecheck is how soon an endpoint is reconciled again after a user's Secret could not be read.
@@ -114,6 +131,7 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 	r.warn(s.te, transferv1alpha1.ReasonConfigWriteFailed, msg)
 	s.config = shrunk
 	s.users = int32(len(shrunk.Users))
+	r.notifyUsers(ctx, s.te.Namespace, plan.changedUsers(served, shrunk))
 	return nil
 }
 

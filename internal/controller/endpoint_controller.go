@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
@@ -59,6 +60,10 @@ type EndpointReconciler struct {
 	// statuses remembers the status writes the cache may not show yet, so that each reconcile compares what it
 	// decides with the status the API server holds.
 	statuses ownstatus.Tracker
+	// writes remembers the reconciler's own writes of children, whose events need not run it again.
+	writes *ownWrites
+	// userEvents, when set, takes the users whose config entries a config write changed, for the user reconciler.
+	userEvents chan<- event.GenericEvent
 }
 
 // The endpoint, and its server pods, which explain missing replicas. The markers of the children are beside their

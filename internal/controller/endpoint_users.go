@@ -63,6 +63,8 @@ type userPlan struct {
 	// unreadable is set when a Secret could not be read: its user keeps its last good credential, and the
 	// reconcile looks again soon.
 	unreadable bool
+	// claimants are the bound TransferUsers by the username they ask for, served or not.
+	claimants map[string][]string
 }
 
 // planUsers resolves every TransferUser bound to the endpoint (package users has the rules), oldest first. served
@@ -89,10 +91,11 @@ func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1
 		}
 	}
 
-	var plan userPlan
+	plan := userPlan{claimants: map[string][]string{}}
 	refused := users.Admit(bound)
 	for i := range bound {
 		tu := &bound[i]
+		plan.claimants[tu.Spec.Username] = append(plan.claimants[tu.Spec.Username], tu.Name)
 		if p := refused[tu.Name]; p != nil {
 			plan.leftOut = append(plan.leftOut, leftOut{tu.Name, p.Reason, p.Message})
 			continue
@@ -126,6 +129,31 @@ func (p userPlan) passwordSources(limit int) []byte {
 		}
 	}
 	return users.EncodePasswordSources(vouched, limit)
+}
+
+// changedUsers are the bound TransferUsers whose username's entry differs between the configs before and after
+// (either may be nil): those whose Ready a config write can change.
+func (p userPlan) changedUsers(before, after *serverconfig.Config) []string {
+	entries := func(cfg *serverconfig.Config) map[string]serverconfig.User {
+		out := map[string]serverconfig.User{}
+		if cfg != nil {
+			for _, u := range cfg.Users {
+				out[u.Username] = u
+			}
+		}
+		return out
+	}
+	was, is := entries(before), entries(after)
+	var names []string
+	for username, claimants := range p.claimants {
+		a, inBefore := was[username]
+		b, inAfter := is[username]
+		if inBefore != inAfter || (inBefore && !users.Equal(a, b)) {
+			names = append(names, claimants...)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // entries are the served users' config entries, sorted by username as the config lists them.

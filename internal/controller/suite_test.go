@@ -17,6 +17,7 @@ package controller_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -151,10 +152,17 @@ func startManager(namespaces []string) error {
 	return nil
 }
 
-// stopManager stops the running manager and waits until it has stopped.
+// stopManager stops the running manager and waits until it has stopped, then takes note of what its work queues
+// left behind (see leftBehind).
 func stopManager() error {
 	running.cancel()
-	return <-running.done
+	err := <-running.done
+	gauges, gatherErr := busyGauges()
+	if gatherErr != nil {
+		return errors.Join(err, gatherErr)
+	}
+	leftBehind = gauges
+	return err
 }
 
 // restartManager stops the manager, runs whileStopped (when not nil), and starts a new manager that watches only

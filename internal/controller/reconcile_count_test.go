@@ -1,0 +1,77 @@
+// Copyright 2026 The pier authors.
+//
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package controller_test
+
+import (
+	"fmt"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+)
+
+// TestOneChangeCostsOneEndpointReconcile: a change of one user (its spec, its password, or a new user) costs one
+// reconcile of its endpoint and reconciles of that user alone: not a second endpoint reconcile for the endpoint's
+// own config write, nor one of every user of the endpoint. The user is reconciled at most twice: for the change
+// itself (when the config does not serve it yet), and when the endpoint's config write serves it.
+func TestOneChangeCostsOneEndpointReconcile(t *testing.T) {
+	ns := env.Namespace(t)
+	// A manager of this namespace alone, so that its metrics count this test's objects only.
+	restartManager(t, ns, nil)
+	te := sftpEndpoint(t, ns)
+	const others = 6
+	var all []*transferv1alpha1.TransferUser
+	for i := range others {
+		all = append(all, createPasswordUser(t, ns, fmt.Sprintf("user%d", i)))
+	}
+	for _, tu := range all {
+		condition(t, tu, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+	}
+	waitForReconciles(t)
+	wantOneChange := func(t *testing.T, what string, change func() *transferv1alpha1.TransferUser) {
+		t.Helper()
+		before := reconciles(t)
+		tu := change()
+		condition(t, tu, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+		waitForReconciles(t)
+		if got := reconciles(t).since(before); got.endpoints != 1 || got.users < 1 || got.users > 2 {
+			t.Errorf("%s: %v endpoint and %v user reconciles, want 1 and 1-2 (the endpoint has %d other users)",
+				what, got.endpoints, got.users, others)
+		}
+	}
+
+	wantOneChange(t, "a user's spec changed", func() *transferv1alpha1.TransferUser {
+		update(t, all[0], func(tu *transferv1alpha1.TransferUser) { tu.Spec.HomeDirectory = "/elsewhere" })
+		eventually(t, func() error {
+			if home := userEntry(t, te, "user0", true).HomeDirectory; home != "/elsewhere" {
+				return fmt.Errorf("user0's home is %s", home)
+			}
+			return nil
+		})
+		return all[0]
+	})
+	wantOneChange(t, "a user's password changed", func() *transferv1alpha1.TransferUser {
+		update(t, passwordSecret(ns, "user1-pw", ""), func(s *corev1.Secret) { s.Data["password"] = []byte("a new password") })
+		servesPassword(t, te, "user1", "a new password")
+		return all[1]
+	})
+	wantOneChange(t, "a user added", func() *transferv1alpha1.TransferUser {
+		tu := createPasswordUser(t, ns, "newcomer")
+		userEntry(t, te, "newcomer", true)
+		return tu
+	})
+}
