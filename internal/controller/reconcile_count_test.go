@@ -15,11 +15,15 @@
 package controller_test
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 )
@@ -73,5 +77,71 @@ func TestOneChangeCostsOneEndpointReconcile(t *testing.T) {
 		tu := createPasswordUser(t, ns, "newcomer")
 		userEntry(t, te, "newcomer", true)
 		return tu
+	})
+}
+
+// TestChildStatusWakesTheEndpointOnlyWhenItReportsIt: of its Deployment's status updates, only those that change
+// what the endpoint's status reports (the counts of replicas, the Available and ReplicaFailure conditions) reconcile
+// the endpoint: not the Deployment controller's progress reports during a rollout. A change of the Deployment's
+// spec by someone else still wakes the endpoint, which brings it back.
+func TestChildStatusWakesTheEndpointOnlyWhenItReportsIt(t *testing.T) {
+	ns := env.Namespace(t)
+	restartManager(t, ns, nil)
+	te := sftpEndpoint(t, ns)
+	condition(t, te, transferv1alpha1.ConditionAvailable, metav1.ConditionTrue, "")
+	waitForReconciles(t)
+	dep := &appsv1.Deployment{}
+	get(t, ns, te.Name, dep)
+	setStatus := func(change func(*appsv1.DeploymentStatus)) {
+		t.Helper()
+		eventually(t, func() error {
+			if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(dep), dep); err != nil {
+				return err
+			}
+			change(&dep.Status)
+			return k8s.Status().Update(context.Background(), dep)
+		})
+	}
+
+	before := reconciles(t)
+	for i := range 3 {
+		setStatus(func(st *appsv1.DeploymentStatus) {
+			now := metav1.Now()
+			st.UpdatedReplicas = int32(i % 2)
+			st.Conditions = slices.DeleteFunc(st.Conditions, func(c appsv1.DeploymentCondition) bool { return c.Type == appsv1.DeploymentProgressing })
+			st.Conditions = append(st.Conditions, appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue,
+				Reason: "ReplicaSetUpdated", Message: fmt.Sprintf("ReplicaSet is progressing (%d)", i), LastUpdateTime: now, LastTransitionTime: now})
+		})
+	}
+	waitForReconciles(t)
+	if got := reconciles(t).since(before); got.endpoints != 0 {
+		t.Errorf("the Deployment's progress reports reconciled the endpoint %v times, want none", got.endpoints)
+	}
+
+	before = reconciles(t)
+	setStatus(func(st *appsv1.DeploymentStatus) {
+		st.AvailableReplicas, st.ReadyReplicas = 0, 0
+		for i := range st.Conditions {
+			if st.Conditions[i].Type == appsv1.DeploymentAvailable {
+				st.Conditions[i].Status, st.Conditions[i].Reason = corev1.ConditionFalse, "MinimumReplicasUnavailable"
+			}
+		}
+	})
+	condition(t, te, transferv1alpha1.ConditionAvailable, metav1.ConditionFalse, "")
+	waitForReconciles(t)
+	if got := reconciles(t).since(before); got.endpoints != 1 {
+		t.Errorf("a change of the Deployment's available replicas reconciled the endpoint %v times, want once", got.endpoints)
+	}
+
+	replicas := *dep.Spec.Replicas
+	update(t, dep, func(d *appsv1.Deployment) { d.Spec.Replicas = new(replicas + 2) })
+	eventually(t, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(dep), dep); err != nil {
+			return err
+		}
+		if *dep.Spec.Replicas != replicas {
+			return fmt.Errorf("the Deployment's edited replicas (%d) were not brought back to %d", *dep.Spec.Replicas, replicas)
+		}
+		return nil
 	})
 }

@@ -236,7 +236,7 @@ func (r *EndpointReconciler) setupWithManager(mgr ctrl.Manager, opts Options, ce
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles})
 	for _, k := range installedKinds(certManager) {
 		if !k.traits().uncached {
-			b = b.Owns(k.object(), notOwn)
+			b = b.Owns(k.object(), builder.WithPredicates(r.writes.notOwn(), changedChild(k)))
 		}
 	}
 	return b.Complete(r)
