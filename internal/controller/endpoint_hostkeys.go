@@ -29,6 +29,7 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/hostkeys"
 	"github.com/pier-dev/pier/internal/controller/render"
+	"github.com/pier-dev/pier/internal/credentials"
 )
 
 // annotationRegeneratedFor, on the generated host-key Secret, is the regeneration request its keys were made for.
@@ -116,9 +117,31 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 	}
 	r.recordKeyChange(s, keys, written)
 	s.hostKeys = keys
-	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, transferv1alpha1.ReasonLoaded,
-		fmt.Sprintf("%d host keys from Secret %s", len(keys), name))
+	msg := fmt.Sprintf("%d host keys from Secret %s", len(keys), name)
+	if missing := hostkeys.Missing(keys, generatedTypes(s.te)); s.names.GeneratedHostKeys && len(missing) > 0 {
+		// Keys are never added or replaced unasked; the owner learns how to get the types asked for.
+		msg += fmt.Sprintf("; spec.sftp.generatedHostKeyTypes also lists %s, which the operator generates with the next "+
+			"keys asked for (annotation %s), when all the keys are replaced", joinTypes(missing), transferv1alpha1.AnnotationRegenerateHostKeys)
+	}
+	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, transferv1alpha1.ReasonLoaded, msg)
 	return nil
+}
+
+// generatedTypes are the types of host keys the endpoint's spec asks the operator to generate.
+func generatedTypes(te *transferv1alpha1.TransferEndpoint) []credentials.KeyType {
+	var out []credentials.KeyType
+	for _, t := range transferv1alpha1.GeneratedHostKeyTypesOf(te.Spec.SFTP) {
+		out = append(out, credentials.KeyType(t))
+	}
+	return out
+}
+
+func joinTypes(types []credentials.KeyType) string {
+	names := make([]string, 0, len(types))
+	for _, t := range types {
+		names = append(names, string(t))
+	}
+	return strings.Join(names, " and ")
 }
 
 // regenerationRequest is the value of AnnotationRegenerateHostKeys, and whether it asks for new keys: any value
@@ -170,10 +193,11 @@ func (r *EndpointReconciler) ensureGeneratedHostKeys(ctx context.Context, s *end
 	return secret, written, nil
 }
 
-// writeHostKeys generates keys into the generated Secret: a new one when existing is nil, else existing with its
-// keys replaced. The optimistic lock of the update keeps it from overwriting a change it has not seen.
+// writeHostKeys generates keys of the types the spec asks for into the generated Secret: a new one when existing
+// is nil, else existing with its keys replaced. The optimistic lock of the update keeps it from overwriting a
+// change it has not seen.
 func (r *EndpointReconciler) writeHostKeys(ctx context.Context, te *transferv1alpha1.TransferEndpoint, existing *corev1.Secret, request string) (*corev1.Secret, error) {
-	keys, err := hostkeys.Generate()
+	keys, err := hostkeys.Generate(generatedTypes(te))
 	if err != nil {
 		return nil, fmt.Errorf("generating SSH host keys: %w", err)
 	}
