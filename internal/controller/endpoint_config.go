@@ -38,10 +38,11 @@ import (
 func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointState) error {
 	// The config served now supplies the hashes of unchanged passwords, and stands in for credentials whose
 	// Secrets cannot be used.
-	served, err := readServedConfig(ctx, r.Client, s.te)
+	state, cached, err := r.served.current(ctx, s.te)
 	if err != nil {
 		return err
 	}
+	served := state.servedConfig
 	plan, err := r.planUsers(ctx, s.te, served)
 	if err != nil {
 		return err
@@ -78,8 +79,14 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		return nil
 	}
 	secret := render.ConfigSecret(s.te, data, gzipped, plan.passwordSources(maxSecretBytes-len(data)))
-	if _, err := ensure(ctx, r.Client, r.APIReader, secret, secretKind); err != nil {
-		return r.writeShrinkOnly(ctx, s, served.config, plan, err)
+	if !configInSync(secret, state, cached) {
+		live, err := ensure(ctx, r.Client, r.APIReader, secret, secretKind)
+		if err != nil {
+			return r.writeShrinkOnly(ctx, s, served.config, plan, err)
+		}
+		if live.ResourceVersion != state.resourceVersion {
+			r.served.remember(s.te, live)
+		}
 	}
 	s.config = cfg
 	s.users = int32(len(plan.served))
@@ -102,6 +109,22 @@ func (r *EndpointReconciler) notifyUsers(ctx context.Context, namespace string, 
 	}
 }
 
+// configInSync reports whether the config Secret already holds desired, as far as the store and the cache's
+// metadata of the Secret tell without reading it: the store's version is the cache's, with the same data, and
+// the Secret carries desired's labels, annotations (the spec hash among them) and owner. When they cannot tell,
+// ensure reads the Secret and compares.
+func configInSync(desired *corev1.Secret, state *servedState, cached *metav1.PartialObjectMetadata) bool {
+	if cached == nil || state.resourceVersion != cached.ResourceVersion || state.data != secretDigest(desired) {
+		return false
+	}
+	hash, err := specHash(desired)
+	if err != nil {
+		return false
+	}
+	setAnnotation(desired, annotationSpecHash, hash)
+	return hasMetadata(desired, cached)
+}
+
 // unreadableRecheck is how soon an endpoint is reconciled again after a user's Secret could not be read.
 const unreadableRecheck = 10 * time.Second
 
@@ -121,7 +144,11 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 		}
 		// Every entry of the plan's record is still true (a digest vouches for one hash made from one Secret
 		// version, whatever the config serves); those of the users kept as they were vouch for nothing here.
-		_, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped, plan.passwordSources(maxSecretBytes-len(data))), secretKind)
+		var live *corev1.Secret
+		live, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped, plan.passwordSources(maxSecretBytes-len(data))), secretKind)
+		if err == nil {
+			r.served.remember(s.te, live)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s, and so did writing the served config with only removals and restrictions applied: %w", msg, err)

@@ -16,8 +16,11 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -57,17 +60,22 @@ func readServedConfig(ctx context.Context, c client.Reader, te *transferv1alpha1
 		}
 		return servedConfig{}, fmt.Errorf("reading config Secret %s: %w", key.Name, err)
 	}
+	return parseServedConfig(te, secret), nil
+}
+
+// parseServedConfig is what readServedConfig makes of the config Secret it read.
+func parseServedConfig(te *transferv1alpha1.TransferEndpoint, secret *corev1.Secret) servedConfig {
 	out := servedConfig{resourceVersion: secret.ResourceVersion}
 	if !metav1.IsControlledBy(secret, te) {
-		return out, nil
+		return out
 	}
 	cfg, err := serverconfig.Parse(render.ConfigData(secret))
 	if err != nil {
-		return out, nil //nolint:nilerr // an unreadable config is the same as none
+		return out // an unreadable config is the same as none
 	}
 	out.config = cfg
 	out.sources = users.ParsePasswordSources(secret.Data[render.PasswordSourcesKey])
-	return out, nil
+	return out
 }
 
 // hostKeyFileNames are the host-key Secret entries a config names, which its pods load; nil without a config or
@@ -83,60 +91,120 @@ func hostKeyFileNames(cfg *serverconfig.Config) []string {
 	return names
 }
 
-// servedConfigs remembers the users of each endpoint's config Secret, parsed, by the Secret's resourceVersion.
-// Every user of an endpoint checks that config after each change of it; with thousands of users, reading and
-// parsing a config of up to a megabyte for each would dominate the operator's work. The config holds bcrypt
-// hashes and public keys, never a plaintext password.
+// servedConfigs remembers, for each endpoint, the config its config Secret holds, parsed, by the Secret's
+// resourceVersion. Both reconcilers share one: the endpoint's reads its config each pass (for unchanged hashes,
+// last good credentials, served host keys) and every user of the endpoint checks it after each change, so
+// reading and parsing a config of up to a megabyte each time would dominate the operator's work. What is
+// remembered is what the Secret holds anyway (bcrypt hashes, public keys, the record of password sources),
+// never a password; it is dropped with the endpoint's Secret.
+//
+// Whether the remembered config is current is told by the Secret's metadata in the manager's cache (no
+// contents), so a pass that finds nothing changed reads nothing from the API server. The cache can lag behind the
+// endpoint reconciler's own write, which the store already holds: when the two disagree, the API server's
+// metadata says which is current, and only a version the store has not seen is read in full.
 type servedConfigs struct {
+	// cache reads Secrets' metadata from the manager's cache; api reads from the API server.
+	cache, api client.Reader
+
 	mu         sync.Mutex
-	byEndpoint map[types.NamespacedName]servedUsers
+	byEndpoint map[types.NamespacedName]*servedState
+	// loading holds one lock per config Secret, so that the reconcilers asking for the same config at once (an
+	// endpoint and its users, after a restart) read it once.
+	loading map[types.NamespacedName]*sync.Mutex
 }
 
-type servedUsers struct {
-	resourceVersion string
-	users           map[string]serverconfig.User
-	sources         users.PasswordSources
+// servedState is one endpoint's config Secret as last read or written.
+type servedState struct {
+	servedConfig
+	// data is a digest of the Secret's data and type, to tell whether a render would change it.
+	data [sha256.Size]byte
+	// users indexes config.Users by username; nil without a config.
+	users map[string]serverconfig.User
+}
+
+func newServedConfigs(cache, api client.Reader) *servedConfigs {
+	return &servedConfigs{cache: cache, api: api, byEndpoint: map[types.NamespacedName]*servedState{},
+		loading: map[types.NamespacedName]*sync.Mutex{}}
+}
+
+// current is the endpoint's config Secret now, and the Secret's metadata as the cache holds it (nil when the cache
+// has none: no Secret, or one the cache has not seen yet). A state with an empty resourceVersion means there is no
+// Secret.
+func (c *servedConfigs) current(ctx context.Context, te *transferv1alpha1.TransferEndpoint) (*servedState, *metav1.PartialObjectMetadata, error) {
+	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
+	c.mu.Lock()
+	load := c.loading[key]
+	if load == nil {
+		load = &sync.Mutex{}
+		c.loading[key] = load
+	}
+	c.mu.Unlock()
+	load.Lock()
+	defer load.Unlock()
+	c.mu.Lock()
+	known := c.byEndpoint[key]
+	c.mu.Unlock()
+	cached, err := secretMetadata(ctx, c.cache, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if known != nil && cached != nil && known.resourceVersion == cached.ResourceVersion && known.trusted(cached, te) {
+		return known, cached, nil
+	}
+	if known != nil {
+		// The cache and the store disagree (or the cache has no Secret): the API server's metadata decides.
+		live, err := secretMetadata(ctx, c.api, key)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case live == nil:
+			c.forget(key)
+			return &servedState{}, nil, nil
+		case live.ResourceVersion == known.resourceVersion && known.trusted(live, te):
+			return known, cached, nil
+		}
+	}
+	secret := &corev1.Secret{}
+	if err := c.api.Get(ctx, key, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			c.forget(key)
+			return &servedState{}, nil, nil
+		}
+		return nil, nil, fmt.Errorf("reading config Secret %s: %w", key.Name, err)
+	}
+	return c.remember(te, secret), cached, nil
+}
+
+// trusted reports whether the config remembered may stand for a Secret whose metadata is meta: the Secret still
+// has the same controller (a config is trusted only from a Secret the endpoint controls: readServedConfig).
+func (s *servedState) trusted(meta metav1.Object, te *transferv1alpha1.TransferEndpoint) bool {
+	return (s.config != nil) == metav1.IsControlledBy(meta, te)
+}
+
+// remember parses secret, the endpoint's config Secret as read from or written to the API server, and keeps it.
+func (c *servedConfigs) remember(te *transferv1alpha1.TransferEndpoint, secret *corev1.Secret) *servedState {
+	state := &servedState{servedConfig: parseServedConfig(te, secret), data: secretDigest(secret)}
+	if state.config != nil {
+		state.users = make(map[string]serverconfig.User, len(state.config.Users))
+		for _, u := range state.config.Users {
+			state.users[u.Username] = u
+		}
+	}
+	c.mu.Lock()
+	c.byEndpoint[client.ObjectKeyFromObject(secret)] = state
+	c.mu.Unlock()
+	return state
 }
 
 // entry is what the endpoint serves for username now: no entry when it serves none (or has no config it can
 // trust yet, readServedConfig).
-func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transferv1alpha1.TransferEndpoint, username string) (users.Served, error) {
-	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
-	// The metadata alone says whether the cached parse is still current, without reading the whole Secret.
-	current := &metav1.PartialObjectMetadata{}
-	current.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	if err := cl.Get(ctx, key, current); err != nil {
-		if apierrors.IsNotFound(err) {
-			c.forget(key)
-			return users.Served{}, nil
-		}
-		return users.Served{}, fmt.Errorf("reading config Secret %s: %w", key, err)
+func (c *servedConfigs) entry(ctx context.Context, te *transferv1alpha1.TransferEndpoint, username string) (users.Served, error) {
+	state, _, err := c.current(ctx, te)
+	if err != nil {
+		return users.Served{}, err
 	}
-	c.mu.Lock()
-	cached, ok := c.byEndpoint[key]
-	c.mu.Unlock()
-	if !ok || cached.resourceVersion != current.ResourceVersion {
-		served, err := readServedConfig(ctx, cl, te)
-		if err != nil || served.resourceVersion == "" {
-			c.forget(key)
-			return users.Served{}, err
-		}
-		cached = servedUsers{resourceVersion: served.resourceVersion, sources: served.sources}
-		if served.config != nil {
-			cached.users = make(map[string]serverconfig.User, len(served.config.Users))
-			for _, u := range served.config.Users {
-				cached.users[u.Username] = u
-			}
-		}
-		c.mu.Lock()
-		if c.byEndpoint == nil {
-			c.byEndpoint = map[types.NamespacedName]servedUsers{}
-		}
-		c.byEndpoint[key] = cached
-		c.mu.Unlock()
-	}
-	out := users.Served{Sources: cached.sources}
-	if u, ok := cached.users[username]; ok {
+	out := users.Served{Sources: state.sources}
+	if u, ok := state.users[username]; ok {
 		out.Entry = &u
 	}
 	return out, nil
@@ -146,4 +214,38 @@ func (c *servedConfigs) forget(key types.NamespacedName) {
 	c.mu.Lock()
 	delete(c.byEndpoint, key)
 	c.mu.Unlock()
+}
+
+// forgetEndpoint drops all the store holds of a deleted endpoint's config Secret.
+func (c *servedConfigs) forgetEndpoint(key types.NamespacedName) {
+	c.mu.Lock()
+	delete(c.byEndpoint, key)
+	delete(c.loading, key)
+	c.mu.Unlock()
+}
+
+// secretMetadata is the metadata of Secret key, nil when it does not exist.
+func secretMetadata(ctx context.Context, c client.Reader, key types.NamespacedName) (*metav1.PartialObjectMetadata, error) {
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := c.Get(ctx, key, meta); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading the metadata of Secret %s: %w", key, err)
+	}
+	return meta, nil
+}
+
+// secretDigest is a digest of a Secret's type and data.
+func secretDigest(secret *corev1.Secret) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(secret.Type))
+	for _, k := range slices.Sorted(maps.Keys(secret.Data)) {
+		fmt.Fprintf(h, "\x00%d:%s%d:", len(k), k, len(secret.Data[k]))
+		h.Write(secret.Data[k])
+	}
+	var out [sha256.Size]byte
+	copy(out[:], h.Sum(nil))
+	return out
 }

@@ -86,16 +86,18 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	// a config write wakes those users only (see UserReconciler.setupWithManager).
 	userEvents := make(chan event.GenericEvent)
 	endpointWrites, userWrites := newOwnWrites(mgr.GetScheme()), newOwnWrites(mgr.GetScheme())
+	// The endpoints' configs, parsed, told current by the cache's Secret metadata: both reconcilers read them.
+	served := newServedConfigs(mgr.GetCache(), mgr.GetAPIReader())
 	endpoints := &EndpointReconciler{
 		Client: endpointWrites.client(mgr.GetClient()), APIReader: mgr.GetAPIReader(), Recorder: recorder, Users: resolver,
 		ServerImage: opts.ServerImage, ServerImagePullPolicy: opts.ServerImagePullPolicy, CertManager: certManager,
-		userEvents: userEvents, writes: endpointWrites,
+		userEvents: userEvents, writes: endpointWrites, served: served, hostKeys: hostKeyMemo{cache: mgr.GetCache()},
 	}
 	if err := endpoints.setupWithManager(mgr, opts, certManager); err != nil {
 		return err
 	}
 	userReconciler := &UserReconciler{Client: userWrites.client(mgr.GetClient()), APIReader: mgr.GetAPIReader(),
-		Recorder: recorder, Users: resolver, events: userEvents, writes: userWrites}
+		Recorder: recorder, Users: resolver, events: userEvents, writes: userWrites, served: served}
 	return userReconciler.setupWithManager(mgr, opts)
 }
 

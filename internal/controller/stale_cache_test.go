@@ -132,7 +132,7 @@ func newUserFixture(t *testing.T) userFixture {
 	api := newFakeAPI(t, te, alice, password)
 	cache := &staleCache{Client: api, frozen: map[staleKey]client.Object{}}
 	f := userFixture{api: api, cache: cache, te: te, alice: alice,
-		r: &UserReconciler{Client: cache, APIReader: api, Users: users.NewResolver(api, api)}}
+		r: &UserReconciler{Client: cache, APIReader: api, Users: users.NewResolver(api, api), served: newServedConfigs(api, api)}}
 	f.cache.catchUp(t, f.alice)
 	return f
 }
@@ -147,7 +147,7 @@ func (f userFixture) serve(t *testing.T) {
 		t.Fatal(err)
 	}
 	tu.Default()
-	served, err := f.r.served.entry(ctx, f.api, f.te, tu.Spec.Username)
+	served, err := f.r.served.entry(ctx, f.te, tu.Spec.Username)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,8 @@ func TestEndpointStatusOverAStaleCache(t *testing.T) {
 	alice, password := aliceOf(te, "alice-uid")
 	api := newFakeAPI(t, te, alice, password)
 	cache := &staleCache{Client: api, frozen: map[staleKey]client.Object{}}
-	r := &EndpointReconciler{Client: cache, APIReader: api, Users: users.NewResolver(api, api), ServerImage: "example.test/pier-server:test"}
+	r := &EndpointReconciler{Client: cache, APIReader: api, Users: users.NewResolver(api, api), ServerImage: "example.test/pier-server:test",
+		served: newServedConfigs(api, api)}
 	wantUsers := func(want int32, when string) {
 		t.Helper()
 		key := client.ObjectKeyFromObject(te)

@@ -53,8 +53,9 @@ type UserReconciler struct {
 	// decides with the status the API server holds.
 	statuses ownstatus.Tracker
 	// served remembers the parsed config of each endpoint by its Secret's resourceVersion, so that thousands of
-	// users checking one endpoint read and parse its config once per change, not once each.
-	served servedConfigs
+	// users checking one endpoint read and parse its config once per change, not once each; the endpoint
+	// reconciler shares it.
+	served *servedConfigs
 	// events are the users whose config entries the endpoint reconciler's config writes changed.
 	events <-chan event.GenericEvent
 	// writes remembers the reconciler's own writes (generated password Secrets), whose events need not run it.
@@ -124,7 +125,7 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		return r.notReady(tu, p.Reason, p.Message, true), nil
 	}
 
-	served, err := r.served.entry(ctx, r.Client, endpoint, tu.Spec.Username)
+	served, err := r.served.entry(ctx, endpoint, tu.Spec.Username)
 	if err != nil {
 		return metav1.Condition{}, err
 	}
