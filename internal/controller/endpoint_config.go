@@ -85,7 +85,7 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 			return r.writeShrinkOnly(ctx, s, served.config, plan, err)
 		}
 		if live.ResourceVersion != state.resourceVersion {
-			r.served.remember(s.te, live)
+			r.served.wrote(live, cfg)
 		}
 	}
 	s.config = cfg
@@ -147,7 +147,7 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 		var live *corev1.Secret
 		live, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped, plan.passwordSources(maxSecretBytes-len(data))), secretKind)
 		if err == nil {
-			r.served.remember(s.te, live)
+			r.served.wrote(live, shrunk)
 		}
 	}
 	if err != nil {

@@ -181,9 +181,19 @@ func (s *servedState) trusted(meta metav1.Object, te *transferv1alpha1.TransferE
 	return (s.config != nil) == metav1.IsControlledBy(meta, te)
 }
 
-// remember parses secret, the endpoint's config Secret as read from or written to the API server, and keeps it.
+// remember parses secret, the endpoint's config Secret as read from the API server, and keeps it.
 func (c *servedConfigs) remember(te *transferv1alpha1.TransferEndpoint, secret *corev1.Secret) *servedState {
-	state := &servedState{servedConfig: parseServedConfig(te, secret), data: secretDigest(secret)}
+	return c.keep(secret, &servedState{servedConfig: parseServedConfig(te, secret), data: secretDigest(secret)})
+}
+
+// wrote keeps secret, the endpoint's config Secret as the endpoint reconciler just wrote it (or found it already
+// written), holding cfg: parsing what was just rendered again would cost as much as rendering it.
+func (c *servedConfigs) wrote(secret *corev1.Secret, cfg *serverconfig.Config) {
+	c.keep(secret, &servedState{servedConfig: servedConfig{config: cfg, resourceVersion: secret.ResourceVersion,
+		sources: users.ParsePasswordSources(secret.Data[render.PasswordSourcesKey])}, data: secretDigest(secret)})
+}
+
+func (c *servedConfigs) keep(secret *corev1.Secret, state *servedState) *servedState {
 	if state.config != nil {
 		state.users = make(map[string]serverconfig.User, len(state.config.Users))
 		for _, u := range state.config.Users {
