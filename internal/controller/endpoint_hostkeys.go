@@ -142,16 +142,17 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 
 // generatedTypes are the types of host keys the endpoint's spec asks the operator to generate.
 func generatedTypes(te *transferv1alpha1.TransferEndpoint) []credentials.KeyType {
-	var out []credentials.KeyType
-	for _, t := range transferv1alpha1.GeneratedHostKeyTypesOf(te.Spec.SFTP) {
+	listed := transferv1alpha1.GeneratedHostKeyTypesOf(te.Spec.SFTP)
+	out := make([]credentials.KeyType, 0, len(listed))
+	for _, t := range listed {
 		out = append(out, credentials.KeyType(t))
 	}
 	return out
 }
 
-func joinTypes(types []credentials.KeyType) string {
-	names := make([]string, 0, len(types))
-	for _, t := range types {
+func joinTypes(keyTypes []credentials.KeyType) string {
+	names := make([]string, 0, len(keyTypes))
+	for _, t := range keyTypes {
 		names = append(names, string(t))
 	}
 	return strings.Join(names, " and ")

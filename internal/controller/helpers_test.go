@@ -16,14 +16,13 @@ package controller_test
 
 import (
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"k8s.io/apimachinery/pkg/api/resource"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/pier-dev/pier/internal/testsupport/metricsum"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
@@ -94,22 +93,7 @@ func busyGauges() (map[string]float64, error) {
 // counterValue sums the manager's counter name over its series whose label has value ("" for every series).
 func counterValue(t *testing.T, name, label, value string) float64 {
 	t.Helper()
-	families, err := ctrlmetrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if label == "" || slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == label && l.GetValue() == value }) {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
+	return metricsum.Counter(t, ctrlmetrics.Registry, name, label, value)
 }
 
 // reconciles is how many reconciles each controller ran so far.

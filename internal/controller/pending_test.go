@@ -23,24 +23,13 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/testsupport/metricsum"
 )
 
 // bcryptTotal is every bcrypt operation the operator counted so far, hashes and comparisons.
 func bcryptTotal(t *testing.T) float64 {
 	t.Helper()
-	families, err := ctrlmetrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, f := range families {
-		if f.GetName() == "pier_manager_password_hashes_total" {
-			for _, m := range f.GetMetric() {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
+	return metricsum.Counter(t, ctrlmetrics.Registry, "pier_manager_password_hashes_total", "", "")
 }
 
 // TestPendingUserIsNotPolled: a user its endpoint does not serve yet is Pending, and its reconcile asks for no

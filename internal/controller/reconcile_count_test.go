@@ -38,7 +38,7 @@ func TestOneChangeCostsOneEndpointReconcile(t *testing.T) {
 	restartManager(t, ns, nil)
 	te := sftpEndpoint(t, ns)
 	const others = 6
-	var all []*transferv1alpha1.TransferUser
+	all := make([]*transferv1alpha1.TransferUser, 0, others)
 	for i := range others {
 		all = append(all, createPasswordUser(t, ns, fmt.Sprintf("user%d", i)))
 	}

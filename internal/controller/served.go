@@ -37,7 +37,7 @@ import (
 
 // servedConfig is what an endpoint's config Secret holds now, as far as the operator can trust it.
 type servedConfig struct {
-	// config is nil when there is none the operator can trust (see readServedConfig).
+	// config is nil when there is none the operator can trust (see parseServedConfig).
 	config *serverconfig.Config
 	// sources is the record of the Secret versions the served password hashes were made from; empty along with
 	// a config that cannot be trusted.
@@ -46,24 +46,10 @@ type servedConfig struct {
 	resourceVersion string
 }
 
-// readServedConfig is the config in the endpoint's config Secret now. The config is nil when there is none the
-// operator can trust: no Secret yet (resourceVersion ""), a Secret this endpoint did not write (planted before it
-// was created: its users and hashes are nobody's last good credentials, its record of password sources vouches
-// for nothing, and its host-key names are no proof that keys were served), or one that does not parse (edited by
-// hand). The endpoint reconciler overwrites the last two. Only an API error is an error.
-func readServedConfig(ctx context.Context, c client.Reader, te *transferv1alpha1.TransferEndpoint) (servedConfig, error) {
-	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
-	secret := &corev1.Secret{}
-	if err := c.Get(ctx, key, secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return servedConfig{}, nil
-		}
-		return servedConfig{}, fmt.Errorf("reading config Secret %s: %w", key.Name, err)
-	}
-	return parseServedConfig(te, secret), nil
-}
-
-// parseServedConfig is what readServedConfig makes of the config Secret it read.
+// parseServedConfig is the config in the endpoint's config Secret. The config is nil when there is none the operator
+// can trust: a Secret this endpoint did not write (planted before it was created: its users and hashes are nobody's
+// last good credentials, its record of password sources vouches for nothing, and its host-key names are no proof
+// that keys were served), or one that does not parse (edited by hand). The endpoint reconciler overwrites both.
 func parseServedConfig(te *transferv1alpha1.TransferEndpoint, secret *corev1.Secret) servedConfig {
 	out := servedConfig{resourceVersion: secret.ResourceVersion}
 	if !metav1.IsControlledBy(secret, te) {
@@ -176,7 +162,7 @@ func (c *servedConfigs) current(ctx context.Context, te *transferv1alpha1.Transf
 }
 
 // trusted reports whether the config remembered may stand for a Secret whose metadata is meta: the Secret still
-// has the same controller (a config is trusted only from a Secret the endpoint controls: readServedConfig).
+// has the same controller (a config is trusted only from a Secret the endpoint controls: parseServedConfig).
 func (s *servedState) trusted(meta metav1.Object, te *transferv1alpha1.TransferEndpoint) bool {
 	return (s.config != nil) == metav1.IsControlledBy(meta, te)
 }
@@ -207,7 +193,7 @@ func (c *servedConfigs) keep(secret *corev1.Secret, state *servedState) *servedS
 }
 
 // entry is what the endpoint serves for username now: no entry when it serves none (or has no config it can
-// trust yet, readServedConfig).
+// trust yet, parseServedConfig).
 func (c *servedConfigs) entry(ctx context.Context, te *transferv1alpha1.TransferEndpoint, username string) (users.Served, error) {
 	state, _, err := c.current(ctx, te)
 	if err != nil {
@@ -252,7 +238,8 @@ func secretDigest(secret *corev1.Secret) [sha256.Size]byte {
 	h := sha256.New()
 	h.Write([]byte(secret.Type))
 	for _, k := range slices.Sorted(maps.Keys(secret.Data)) {
-		fmt.Fprintf(h, "\x00%d:%s%d:", len(k), k, len(secret.Data[k]))
+		// Lengths first, so that no two different Secrets hash the same bytes.
+		_, _ = fmt.Fprintf(h, "\x00%d:%s%d:", len(k), k, len(secret.Data[k])) // a hash never fails to write
 		h.Write(secret.Data[k])
 	}
 	var out [sha256.Size]byte

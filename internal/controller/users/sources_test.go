@@ -65,7 +65,7 @@ func TestPasswordSourcesVouchOnlyForWhatTheyRecorded(t *testing.T) {
 // TestPasswordSourcesEncoding: the same entries in any order give the same bytes, a limit keeps the first entries
 // that fit, and anything but a record vouches for nothing.
 func TestPasswordSourcesEncoding(t *testing.T) {
-	var entries []Vouched
+	entries := make([]Vouched, 0, 5)
 	for i := range 5 {
 		id := heidiSource
 		id.ResourceVersion = fmt.Sprint(100 + i)
