@@ -131,8 +131,10 @@ func (p userPlan) passwordSources(limit int) []byte {
 	return users.EncodePasswordSources(vouched, limit)
 }
 
-// changedUsers are the bound TransferUsers whose username's entry differs between the configs before and after
-// (either may be nil): those whose Ready a config write can change.
+// changedUsers are the bound TransferUsers whose Ready a config write from before to after (either may be nil)
+// can change: those whose username's entry differs, and, when any does, those the endpoint leaves out. A user
+// left out because of another (a duplicate username, an overlapping home) names that user in its Ready
+// condition, and the change of the other that moves the conflict changes the config.
 func (p userPlan) changedUsers(before, after *serverconfig.Config) []string {
 	entries := func(cfg *serverconfig.Config) map[string]serverconfig.User {
 		out := map[string]serverconfig.User{}
@@ -152,8 +154,13 @@ func (p userPlan) changedUsers(before, after *serverconfig.Config) []string {
 			names = append(names, claimants...)
 		}
 	}
+	if len(names) > 0 {
+		for _, u := range p.leftOut {
+			names = append(names, u.name)
+		}
+	}
 	slices.Sort(names)
-	return names
+	return slices.Compact(names)
 }
 
 // entries are the served users' config entries, sorted by username as the config lists them.

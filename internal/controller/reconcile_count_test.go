@@ -145,3 +145,29 @@ func TestChildStatusWakesTheEndpointOnlyWhenItReportsIt(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRefusedUserLearnsWhoRefusesItNow: a user left out because of an older one is told again when a change of
+// another user moves the conflict: only the config write wakes it, since its own entry is absent before and after.
+func TestRefusedUserLearnsWhoRefusesItNow(t *testing.T) {
+	ns := env.Namespace(t)
+	te := sftpEndpoint(t, ns)
+	user := func(name, home string) *transferv1alpha1.TransferUser {
+		create(t, passwordSecret(ns, name+"-pw", name+"'s password"))
+		tu := withPassword(newUser(ns, name, name), name+"-pw")
+		tu.Spec.HomeDirectory = home
+		create(t, tu)
+		return tu
+	}
+	// Created within a second of each other, so their names decide which is older (users.Older): anna, bea, cleo.
+	anna := user("anna", "/a")
+	condition(t, anna, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+	bea := user("bea", "/a/b")
+	falseConditionSays(t, bea, transferv1alpha1.ConditionReady, "HomeOverlap", "anna")
+	cleo := user("cleo", "/a/b/c")
+	falseConditionSays(t, cleo, transferv1alpha1.ConditionReady, "HomeOverlap", "anna")
+
+	update(t, anna, func(tu *transferv1alpha1.TransferUser) { tu.Spec.HomeDirectory = "/z" })
+	condition(t, bea, transferv1alpha1.ConditionReady, metav1.ConditionTrue, "Serving")
+	falseConditionSays(t, cleo, transferv1alpha1.ConditionReady, "HomeOverlap", "TransferUser bea")
+	userEntry(t, te, "cleo", false)
+}
