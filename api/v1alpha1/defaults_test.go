@@ -157,6 +157,8 @@ func TestPresetsAndListsAccepted(t *testing.T) {
 		endpoint("sftp: {}\nservice: {ipFamilyPolicy: SingleStack, ipFamilies: [IPv6]}"),
 		endpoint("sftp: {}\nservice: {ipFamilies: [IPv6]}"),
 		endpoint("ftp: {tls: {mode: Disabled}, passive: {address: '2001:db8::7'}}\nservice: {type: LoadBalancer, ipFamilyPolicy: PreferDualStack}"),
+		endpoint("sftp: {generatedHostKeyTypes: [ed25519, ecdsa, rsa]}"),
+		endpoint("sftp: {generatedHostKeyTypes: [rsa]}"),
 	}
 	for i, doc := range valid {
 		obj := fromYAML(t, doc, ns)

@@ -83,6 +83,12 @@ func TestInvalidObjectsRejected(t *testing.T) {
 			[]string{"spec.ftp.passive.address must be an IP address or a lower-case DNS host name"}},
 		{"unknown SFTP auth method", endpoint("sftp: {authMethods: [keyboard-interactive]}"),
 			[]string{"Unsupported value: \"keyboard-interactive\""}},
+		{"generated host key types with the user's host keys", endpoint("sftp: {hostKeys: {secretRef: {name: keys}}, generatedHostKeyTypes: [rsa]}"),
+			[]string{"spec.sftp.generatedHostKeyTypes applies only to host keys the operator generates"}},
+		{"unknown generated host key type", endpoint("sftp: {generatedHostKeyTypes: [dsa]}"),
+			[]string{"spec.sftp.generatedHostKeyTypes[0]", "Unsupported value: \"dsa\""}},
+		{"no generated host key type", endpoint("sftp: {generatedHostKeyTypes: []}"),
+			[]string{"spec.sftp.generatedHostKeyTypes", "should have at least 1 items"}},
 
 		// TransferEndpoint: FTPS certificates.
 		{"FTPS required without a certificate", endpoint("ftp: {}"),

@@ -391,6 +391,11 @@ func (in *SFTPSpec) DeepCopyInto(out *SFTPSpec) {
 		*out = new(HostKeysSpec)
 		**out = **in
 	}
+	if in.GeneratedHostKeyTypes != nil {
+		in, out := &in.GeneratedHostKeyTypes, &out.GeneratedHostKeyTypes
+		*out = make([]HostKeyType, len(*in))
+		copy(*out, *in)
+	}
 	if in.AuthMethods != nil {
 		in, out := &in.AuthMethods, &out.AuthMethods
 		*out = make([]SFTPAuthMethod, len(*in))

@@ -23,6 +23,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
@@ -37,10 +38,11 @@ import (
 func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointState) error {
 	// The config served now supplies the hashes of unchanged passwords, and stands in for credentials whose
 	// Secrets cannot be used.
-	served, _, err := readServedConfig(ctx, r.Client, s.te)
+	state, cached, err := r.served.current(ctx, s.te)
 	if err != nil {
 		return err
 	}
+	served := state.servedConfig
 	plan, err := r.planUsers(ctx, s.te, served)
 	if err != nil {
 		return err
@@ -49,12 +51,12 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		s.requeueAt(unreadableRecheck)
 	}
 
-	hostKeyNames, ok := s.hostKeyNames(served)
+	hostKeyNames, ok := s.hostKeyNames(served.config)
 	if !ok {
 		s.configProblem(transferv1alpha1.ReasonNoHostKeys, "no usable SSH host keys yet (see the HostKeysReady condition); the server cannot start without them")
 		return nil
 	}
-	passive, kept := s.passiveAddresses(served)
+	passive, kept := s.passiveAddresses(served.config)
 	if s.te.Spec.FTP != nil && !kept {
 		s.put(addressReady(s.te, passive))
 	}
@@ -76,12 +78,51 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		r.warn(s.te, transferv1alpha1.ReasonInvalidConfig, msg)
 		return nil
 	}
-	if _, err := ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), secretKind); err != nil {
-		return r.writeShrinkOnly(ctx, s, served, plan, err)
+	secret := render.ConfigSecret(s.te, data, gzipped, plan.passwordSources(maxSecretBytes-len(data)))
+	if !configInSync(secret, state, cached) {
+		live, err := ensure(ctx, r.Client, r.APIReader, secret, secretKind)
+		if err != nil {
+			return r.writeShrinkOnly(ctx, s, served.config, plan, err)
+		}
+		if live.ResourceVersion != state.resourceVersion {
+			r.served.wrote(live, cfg)
+		}
 	}
 	s.config = cfg
 	s.users = int32(len(plan.served))
+	r.notifyUsers(ctx, s.te.Namespace, plan.changedUsers(served.config, cfg))
 	return nil
+}
+
+// notifyUsers wakes the user reconciler for the named TransferUsers, whose entries the config now serves changed.
+func (r *EndpointReconciler) notifyUsers(ctx context.Context, namespace string, names []string) {
+	if r.userEvents == nil {
+		return
+	}
+	for _, name := range names {
+		tu := &transferv1alpha1.TransferUser{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+		select {
+		case r.userEvents <- event.GenericEvent{Object: tu}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// configInSync reports whether the config Secret already holds desired, as far as the store and the cache's
+// metadata of the Secret tell without reading it: the store's version is the cache's, with the same data, and
+// the Secret carries desired's labels, annotations (the spec hash among them) and owner. When they cannot tell,
+// ensure reads the Secret and compares.
+func configInSync(desired *corev1.Secret, state *servedState, cached *metav1.PartialObjectMetadata) bool {
+	if cached == nil || state.resourceVersion != cached.ResourceVersion || state.data != secretDigest(desired) {
+		return false
+	}
+	hash, err := specHash(desired)
+	if err != nil {
+		return false
+	}
+	setAnnotation(desired, annotationSpecHash, hash)
+	return hasMetadata(desired, cached)
 }
 
 // unreadableRecheck is how soon an endpoint is reconciled again after a user's Secret could not be read.
@@ -101,7 +142,13 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 		if gzipped {
 			data = serverconfig.Gzip(data)
 		}
-		_, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped), secretKind)
+		// Every entry of the plan's record is still true (a digest vouches for one hash made from one Secret
+		// version, whatever the config serves); those of the users kept as they were vouch for nothing here.
+		var live *corev1.Secret
+		live, err = ensure(ctx, r.Client, r.APIReader, render.ConfigSecret(s.te, data, gzipped, plan.passwordSources(maxSecretBytes-len(data))), secretKind)
+		if err == nil {
+			r.served.wrote(live, shrunk)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s, and so did writing the served config with only removals and restrictions applied: %w", msg, err)
@@ -111,6 +158,7 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 	r.warn(s.te, transferv1alpha1.ReasonConfigWriteFailed, msg)
 	s.config = shrunk
 	s.users = int32(len(shrunk.Users))
+	r.notifyUsers(ctx, s.te.Namespace, plan.changedUsers(served, shrunk))
 	return nil
 }
 

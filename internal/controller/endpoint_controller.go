@@ -26,10 +26,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
@@ -59,6 +61,14 @@ type EndpointReconciler struct {
 	// statuses remembers the status writes the cache may not show yet, so that each reconcile compares what it
 	// decides with the status the API server holds.
 	statuses ownstatus.Tracker
+	// writes remembers the reconciler's own writes of children, whose events need not run it again.
+	writes *ownWrites
+	// served remembers each endpoint's config Secret, parsed; the user reconciler shares it.
+	served *servedConfigs
+	// hostKeys remembers what the endpoints' host-key Secrets hold (hostKeyMemo).
+	hostKeys hostKeyMemo
+	// userEvents, when set, takes the users whose config entries a config write changed, for the user reconciler.
+	userEvents chan<- event.GenericEvent
 }
 
 // The endpoint, and its server pods, which explain missing replicas. The markers of the children are beside their
@@ -74,7 +84,16 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	return reconcileWithStatus(ctx, r.Client, statusReads{&r.statuses, r.APIReader}, req, s.te, func() (ctrl.Result, error) {
 		s.names = render.NamesFor(s.te)
 		return r.reconcile(ctx, s)
-	}, nil, s.writeStatus)
+	}, func() { r.forget(req.NamespacedName) }, s.writeStatus)
+}
+
+// forget drops what the reconciler remembers of a deleted endpoint's Secrets (their children names do not depend
+// on the spec, except a host-key Secret of the user's, which is small and left).
+func (r *EndpointReconciler) forget(endpoint types.NamespacedName) {
+	names := render.NamesFor(&transferv1alpha1.TransferEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: endpoint.Namespace, Name: endpoint.Name},
+		Spec: transferv1alpha1.TransferEndpointSpec{SFTP: &transferv1alpha1.SFTPSpec{}}})
+	r.served.forgetEndpoint(types.NamespacedName{Namespace: endpoint.Namespace, Name: names.ConfigSecret})
+	r.hostKeys.forget(types.NamespacedName{Namespace: endpoint.Namespace, Name: names.HostKeysSecret})
 }
 
 // reconcile runs the steps of one reconcile of the endpoint; s records what they find, for its status.

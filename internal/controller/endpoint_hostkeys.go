@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,6 +30,7 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/hostkeys"
 	"github.com/pier-dev/pier/internal/controller/render"
+	"github.com/pier-dev/pier/internal/credentials"
 )
 
 // annotationRegeneratedFor, on the generated host-key Secret, is the regeneration request its keys were made for.
@@ -83,8 +85,17 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 		return nil
 	}
 	name := s.names.HostKeysSecret
+	key := types.NamespacedName{Namespace: s.te.Namespace, Name: name}
 	secret := &corev1.Secret{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: s.te.Namespace, Name: name}, secret)
+	// A Secret whose keys were checked at its current version needs no read: its metadata (owner, annotations)
+	// is all the rest of this step uses, unless new keys are asked for.
+	known, meta, err := r.hostKeys.lookup(ctx, key)
+	if _, pending := regenerationRequest(s.te); err == nil && known != nil && !pending {
+		secret.ObjectMeta = meta.ObjectMeta
+	} else {
+		err = r.Get(ctx, key, secret)
+		known = nil
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		secret = nil
@@ -110,15 +121,97 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 		return r.hostKeysMissing(ctx, s)
 	}
 
-	keys, err := hostkeys.Inspect(secret.Data)
-	if err != nil {
-		return r.hostKeysInvalid(ctx, s, secret, err)
+	keys := known
+	if keys == nil || written != keysUnchanged {
+		if keys, err = hostkeys.Inspect(secret.Data); err != nil {
+			return r.hostKeysInvalid(ctx, s, secret, err)
+		}
+		r.hostKeys.remember(secret, keys)
 	}
 	r.recordKeyChange(s, keys, written)
 	s.hostKeys = keys
-	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, transferv1alpha1.ReasonLoaded,
-		fmt.Sprintf("%d host keys from Secret %s", len(keys), name))
+	msg := fmt.Sprintf("%d host keys from Secret %s", len(keys), name)
+	if missing := hostkeys.Missing(keys, generatedTypes(s.te)); s.names.GeneratedHostKeys && len(missing) > 0 {
+		// Keys are never added or replaced unasked; the owner learns how to get the types asked for.
+		msg += fmt.Sprintf("; spec.sftp.generatedHostKeyTypes also lists %s, which the operator generates with the next "+
+			"keys asked for (annotation %s), when all the keys are replaced", joinTypes(missing), transferv1alpha1.AnnotationRegenerateHostKeys)
+	}
+	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, transferv1alpha1.ReasonLoaded, msg)
 	return nil
+}
+
+// generatedTypes are the types of host keys the endpoint's spec asks the operator to generate.
+func generatedTypes(te *transferv1alpha1.TransferEndpoint) []credentials.KeyType {
+	listed := transferv1alpha1.GeneratedHostKeyTypesOf(te.Spec.SFTP)
+	out := make([]credentials.KeyType, 0, len(listed))
+	for _, t := range listed {
+		out = append(out, credentials.KeyType(t))
+	}
+	return out
+}
+
+func joinTypes(keyTypes []credentials.KeyType) string {
+	names := make([]string, 0, len(keyTypes))
+	for _, t := range keyTypes {
+		names = append(names, string(t))
+	}
+	return strings.Join(names, " and ")
+}
+
+// hostKeyMemo remembers what Inspect found in each host-key Secret, by the Secret's UID and resourceVersion: the
+// keys' entry names, types and fingerprints, never the private keys. A pass whose Secret did not change (its
+// metadata in the manager's cache says so) then reads nothing from the API server. Only usable keys are
+// remembered, so a broken Secret is read and reported each time.
+type hostKeyMemo struct {
+	// cache reads Secrets' metadata from the manager's cache; without it nothing is remembered.
+	cache client.Reader
+
+	mu       sync.Mutex
+	bySecret map[types.NamespacedName]inspectedKeys
+}
+
+type inspectedKeys struct {
+	uid             types.UID
+	resourceVersion string
+	keys            []hostkeys.Key
+}
+
+// lookup is the keys remembered for the Secret key at the version the cache holds, and that metadata; nil keys
+// when the Secret changed since, is not in the cache, or was never inspected.
+func (m *hostKeyMemo) lookup(ctx context.Context, key types.NamespacedName) ([]hostkeys.Key, *metav1.PartialObjectMetadata, error) {
+	if m.cache == nil {
+		return nil, nil, nil
+	}
+	meta, err := secretMetadata(ctx, m.cache, key)
+	if err != nil || meta == nil {
+		return nil, nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	known, ok := m.bySecret[key]
+	if !ok || known.uid != meta.UID || known.resourceVersion != meta.ResourceVersion {
+		return nil, nil, nil
+	}
+	return slices.Clone(known.keys), meta, nil
+}
+
+// remember records the keys Inspect found in secret, as read from the API server.
+func (m *hostKeyMemo) remember(secret *corev1.Secret, keys []hostkeys.Key) {
+	if m.cache == nil || secret.ResourceVersion == "" {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bySecret == nil {
+		m.bySecret = map[types.NamespacedName]inspectedKeys{}
+	}
+	m.bySecret[client.ObjectKeyFromObject(secret)] = inspectedKeys{uid: secret.UID, resourceVersion: secret.ResourceVersion, keys: slices.Clone(keys)}
+}
+
+func (m *hostKeyMemo) forget(key types.NamespacedName) {
+	m.mu.Lock()
+	delete(m.bySecret, key)
+	m.mu.Unlock()
 }
 
 // regenerationRequest is the value of AnnotationRegenerateHostKeys, and whether it asks for new keys: any value
@@ -170,10 +263,11 @@ func (r *EndpointReconciler) ensureGeneratedHostKeys(ctx context.Context, s *end
 	return secret, written, nil
 }
 
-// writeHostKeys generates keys into the generated Secret: a new one when existing is nil, else existing with its
-// keys replaced. The optimistic lock of the update keeps it from overwriting a change it has not seen.
+// writeHostKeys generates keys of the types the spec asks for into the generated Secret: a new one when existing
+// is nil, else existing with its keys replaced. The optimistic lock of the update keeps it from overwriting a
+// change it has not seen.
 func (r *EndpointReconciler) writeHostKeys(ctx context.Context, te *transferv1alpha1.TransferEndpoint, existing *corev1.Secret, request string) (*corev1.Secret, error) {
-	keys, err := hostkeys.Generate()
+	keys, err := hostkeys.Generate(generatedTypes(te))
 	if err != nil {
 		return nil, fmt.Errorf("generating SSH host keys: %w", err)
 	}
@@ -202,8 +296,11 @@ func (r *EndpointReconciler) writeHostKeys(ctx context.Context, te *transferv1al
 // there is no config yet. With status.hostKeys they tell whether the endpoint has served keys: the status
 // alone could have been lost (restored from a backup without it).
 func (r *EndpointReconciler) servedKeyNames(ctx context.Context, s *endpointState) ([]string, error) {
-	served, _, err := readServedConfig(ctx, r.Client, s.te)
-	return hostKeyFileNames(served), err
+	served, _, err := r.served.current(ctx, s.te)
+	if err != nil {
+		return nil, err
+	}
+	return hostKeyFileNames(served.config), nil
 }
 
 // hostKeysMissing reports a host-key Secret that does not exist. Before any key was served that is a set-up

@@ -78,7 +78,7 @@ func TestEndpointCreatesEveryChild(t *testing.T) {
 
 	hostKeys := &corev1.Secret{}
 	get(t, ns, names.HostKeysSecret, hostKeys)
-	if len(hostKeys.Data) != 3 || !metav1.IsControlledBy(hostKeys, te) {
+	if len(hostKeys.Data) != len(transferv1alpha1.DefaultGeneratedHostKeyTypes) || !metav1.IsControlledBy(hostKeys, te) {
 		t.Errorf("generated host keys: %d keys, owners %v", len(hostKeys.Data), hostKeys.OwnerReferences)
 	}
 	cert := &unstructured.Unstructured{}
@@ -88,8 +88,8 @@ func TestEndpointCreatesEveryChild(t *testing.T) {
 		t.Errorf("Certificate secretName = %q, want %q", secretName, names.TLSSecret)
 	}
 	cfg, _ := servedConfig(t, te)
-	if cfg.SFTP == nil || len(cfg.SFTP.HostKeyFiles) != 3 || cfg.FTP == nil || cfg.FTP.ImplicitTLSAddress == "" {
-		t.Errorf("config does not serve SFTP with 3 host keys and implicit FTPS: %+v %+v", cfg.SFTP, cfg.FTP)
+	if cfg.SFTP == nil || len(cfg.SFTP.HostKeyFiles) != len(hostKeys.Data) || cfg.FTP == nil || cfg.FTP.ImplicitTLSAddress == "" {
+		t.Errorf("config does not serve SFTP with %d host keys and implicit FTPS: %+v %+v", len(hostKeys.Data), cfg.SFTP, cfg.FTP)
 	}
 
 	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded")
@@ -161,8 +161,8 @@ func checkServerRBAC(t *testing.T, te *transferv1alpha1.TransferEndpoint) {
 
 func checkEndpointStatus(t *testing.T, te *transferv1alpha1.TransferEndpoint) {
 	t.Helper()
-	if len(te.Status.HostKeys) != 3 {
-		t.Errorf("status.hostKeys = %v, want 3 fingerprints", te.Status.HostKeys)
+	if len(te.Status.HostKeys) != len(transferv1alpha1.DefaultGeneratedHostKeyTypes) {
+		t.Errorf("status.hostKeys = %v, want %d fingerprints", te.Status.HostKeys, len(transferv1alpha1.DefaultGeneratedHostKeyTypes))
 	}
 	for _, k := range te.Status.HostKeys {
 		if !strings.HasPrefix(k.Fingerprint, "SHA256:") {

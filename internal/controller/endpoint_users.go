@@ -37,12 +37,18 @@ const (
 	// config goes in plain when it fits, gzipped when only that fits (about 10,000 users with a key each); past
 	// that, the newest users are left out.
 	MaxConfigBytes = 1000 * 1000
+	// maxSecretBytes is Kubernetes' limit on the data of one Secret. The record of password sources takes what
+	// the config leaves of it (16 bytes a user: the whole record fits beside any config under about 940 KB).
+	maxSecretBytes = 1 << 20
 )
 
 // plannedUser is one TransferUser the endpoint serves.
 type plannedUser struct {
 	name  string // of the TransferUser
 	entry serverconfig.User
+	// source is the Secret version entry's password hash was made from, for the record of password sources; nil
+	// when there is none to record (users.Resolution.PasswordSource).
+	source *users.SourceID
 }
 
 // leftOut is one TransferUser the endpoint does not serve, and why.
@@ -57,11 +63,14 @@ type userPlan struct {
 	// unreadable is set when a Secret could not be read: its user keeps its last good credential, and the
 	// reconcile looks again soon.
 	unreadable bool
+	// claimants are the bound TransferUsers by the username they ask for, served or not.
+	claimants map[string][]string
 }
 
 // planUsers resolves every TransferUser bound to the endpoint (package users has the rules), oldest first. served
-// is the config the endpoint serves now: it supplies unchanged password hashes and last good credentials.
-func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1.TransferEndpoint, served *serverconfig.Config) (userPlan, error) {
+// is what the endpoint serves now: it supplies unchanged password hashes (with the record of where they came from)
+// and last good credentials.
+func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1.TransferEndpoint, served servedConfig) (userPlan, error) {
 	var list transferv1alpha1.TransferUserList
 	// Read only: no deep copy of what may be thousands of users.
 	if err := r.List(ctx, &list, client.InNamespace(te.Namespace), client.MatchingFields{indexUserEndpoint: te.Name},
@@ -76,16 +85,17 @@ func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1
 		return 1
 	})
 	previous := map[string]*serverconfig.User{}
-	if served != nil {
-		for i := range served.Users {
-			previous[served.Users[i].Username] = &served.Users[i]
+	if served.config != nil {
+		for i := range served.config.Users {
+			previous[served.config.Users[i].Username] = &served.config.Users[i]
 		}
 	}
 
-	var plan userPlan
+	plan := userPlan{claimants: map[string][]string{}}
 	refused := users.Admit(bound)
 	for i := range bound {
 		tu := &bound[i]
+		plan.claimants[tu.Spec.Username] = append(plan.claimants[tu.Spec.Username], tu.Name)
 		if p := refused[tu.Name]; p != nil {
 			plan.leftOut = append(plan.leftOut, leftOut{tu.Name, p.Reason, p.Message})
 			continue
@@ -95,7 +105,7 @@ func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1
 				"endpoint %s serves at most %d users; this user is among the newest beyond that", te.Name, MaxUsersPerEndpoint)})
 			continue
 		}
-		resolved := r.Users.Resolve(ctx, tu, previous[tu.Spec.Username])
+		resolved := r.Users.Resolve(ctx, tu, users.Served{Entry: previous[tu.Spec.Username], Sources: served.sources})
 		entry, problems := resolved.Entry, resolved.Problems
 		if users.ErrUnreadable(problems) != nil {
 			plan.unreadable = true
@@ -104,9 +114,53 @@ func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1
 			plan.leftOut = append(plan.leftOut, leftOut{tu.Name, problems[0].Reason, problems[0].Message})
 			continue
 		}
-		plan.served = append(plan.served, plannedUser{tu.Name, *entry})
+		plan.served = append(plan.served, plannedUser{tu.Name, *entry, resolved.PasswordSource})
 	}
 	return plan, nil
+}
+
+// passwordSources is the record of where the served users' password hashes came from, in at most limit bytes:
+// the oldest users' entries when not all fit (users.EncodePasswordSources).
+func (p userPlan) passwordSources(limit int) []byte {
+	var vouched []users.Vouched
+	for _, u := range p.served {
+		if u.source != nil {
+			vouched = append(vouched, users.Vouched{Username: u.entry.Username, Source: *u.source, Hash: u.entry.PasswordHash})
+		}
+	}
+	return users.EncodePasswordSources(vouched, limit)
+}
+
+// changedUsers are the bound TransferUsers whose Ready a config write from before to after (either may be nil)
+// can change: those whose username's entry differs, and, when any does, those the endpoint leaves out. A user
+// left out because of another (a duplicate username, an overlapping home) names that user in its Ready
+// condition, and the change of the other that moves the conflict changes the config.
+func (p userPlan) changedUsers(before, after *serverconfig.Config) []string {
+	entries := func(cfg *serverconfig.Config) map[string]serverconfig.User {
+		out := map[string]serverconfig.User{}
+		if cfg != nil {
+			for _, u := range cfg.Users {
+				out[u.Username] = u
+			}
+		}
+		return out
+	}
+	was, is := entries(before), entries(after)
+	var names []string
+	for username, claimants := range p.claimants {
+		a, inBefore := was[username]
+		b, inAfter := is[username]
+		if inBefore != inAfter || (inBefore && !users.Equal(a, b)) {
+			names = append(names, claimants...)
+		}
+	}
+	if len(names) > 0 {
+		for _, u := range p.leftOut {
+			names = append(names, u.name)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // entries are the served users' config entries, sorted by username as the config lists them.

@@ -38,7 +38,7 @@ import (
 )
 
 // keysEndpoint is an SFTP-only endpoint with generated host keys, created and waited for until its keys are
-// served (HostKeysReady=True with three fingerprints in status).
+// served (HostKeysReady=True with the fingerprints of the default types in status).
 func keysEndpoint(t *testing.T, namespace, name string) *transferv1alpha1.TransferEndpoint {
 	t.Helper()
 	te := &transferv1alpha1.TransferEndpoint{
@@ -47,8 +47,8 @@ func keysEndpoint(t *testing.T, namespace, name string) *transferv1alpha1.Transf
 	}
 	create(t, te)
 	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded")
-	if len(te.Status.HostKeys) != 3 {
-		t.Fatalf("status.hostKeys = %v, want three keys", te.Status.HostKeys)
+	if len(te.Status.HostKeys) != len(transferv1alpha1.DefaultGeneratedHostKeyTypes) {
+		t.Fatalf("status.hostKeys = %v, want %d keys", te.Status.HostKeys, len(transferv1alpha1.DefaultGeneratedHostKeyTypes))
 	}
 	return te
 }
@@ -233,7 +233,7 @@ func TestDeletedHostKeySecretIsAnIncident(t *testing.T) {
 	if secret.UID != uid {
 		t.Errorf("the second regeneration replaced the Secret (UID %s, was %s) instead of its keys", secret.UID, uid)
 	}
-	if got := te.Status.PreviousHostKeys; len(got) != 6 || !slices.Contains(now, got[0].Fingerprint) {
+	if got := te.Status.PreviousHostKeys; len(got) != 2*len(now) || !slices.Contains(now, got[0].Fingerprint) {
 		t.Errorf("status.previousHostKeys = %v, want the second set first, then the first", retired(te.Status.PreviousHostKeys))
 	}
 }
@@ -258,15 +258,16 @@ func checkHostKeysMissing(t *testing.T, te *transferv1alpha1.TransferEndpoint, s
 	}
 }
 
-// checkRegenerated asks for new keys with value and checks the answer: three new keys in the generated Secret
-// and in status, the old ones first in previousHostKeys, and an event naming both. It returns the new keys.
+// checkRegenerated asks for new keys with value and checks the answer: new keys of the default types in the
+// generated Secret and in status, the old ones first in previousHostKeys, and an event naming both. It returns the new keys.
 func checkRegenerated(t *testing.T, te *transferv1alpha1.TransferEndpoint, old []string, value string) []string {
 	t.Helper()
 	regenerate(t, te, value)
 	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded")
 	now := fingerprints(te.Status.HostKeys)
-	if len(now) != 3 || slices.ContainsFunc(now, func(fp string) bool { return slices.Contains(old, fp) }) {
-		t.Fatalf("status.hostKeys after regeneration = %v, want three new keys (old: %v)", now, old)
+	want := len(transferv1alpha1.DefaultGeneratedHostKeyTypes)
+	if len(now) != want || slices.ContainsFunc(now, func(fp string) bool { return slices.Contains(old, fp) }) {
+		t.Fatalf("status.hostKeys after regeneration = %v, want %d new keys (old: %v)", now, want, old)
 	}
 	first := te.Status.PreviousHostKeys[:min(len(old), len(te.Status.PreviousHostKeys))]
 	if got, want := retired(first),
@@ -275,7 +276,7 @@ func checkRegenerated(t *testing.T, te *transferv1alpha1.TransferEndpoint, old [
 	}
 	secret := &corev1.Secret{}
 	get(t, te.Namespace, render.NamesFor(te).HostKeysSecret, secret)
-	if !metav1.IsControlledBy(secret, te) || len(secret.Data) != 3 {
+	if !metav1.IsControlledBy(secret, te) || len(secret.Data) != want {
 		t.Errorf("the Secret: %d keys, owners %v", len(secret.Data), secret.OwnerReferences)
 	}
 	eventually(t, func() error {
@@ -363,7 +364,7 @@ func TestBrokenHostKeySecret(t *testing.T) {
 	regenerate(t, te, "fix")
 	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded")
 	get(t, ns, names.HostKeysSecret, secret)
-	if secret.UID != uid || len(secret.Data) != 3 {
+	if secret.UID != uid || len(secret.Data) != len(transferv1alpha1.DefaultGeneratedHostKeyTypes) {
 		t.Errorf("regeneration: Secret UID %s (was %s) with %d keys", secret.UID, uid, len(secret.Data))
 	}
 	if got, want := retired(te.Status.PreviousHostKeys), withReason(served, "Regenerated"); !slices.Equal(got, want) {

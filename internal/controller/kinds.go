@@ -61,6 +61,9 @@ type childKind interface {
 	// reconcile applies the endpoint's child of the kind, or deletes the one it no longer wants, when the kind
 	// has a render function; it does nothing for a kind with a step of its own.
 	reconcile(ctx context.Context, r *EndpointReconciler, te *transferv1alpha1.TransferEndpoint) error
+	// reportedStatus is the part of a child's status the endpoint's status reports (nil for none): the watch of
+	// the kind wakes the endpoint for changes of it, and not for the rest of the status (changedChild).
+	reportedStatus(obj client.Object) any
 }
 
 // kindTraits say how the operator reads, watches and deletes a kind of child.
@@ -97,6 +100,8 @@ type child[T client.Object] struct {
 	// update copies the desired fields onto the live object, keeping what the API server or other controllers
 	// own (a Service's cluster IP, allocated node ports).
 	update func(desired, live T)
+	// status, when set, is the part of the child's status the endpoint's status reports.
+	status func(T) any
 }
 
 // specInSync reports whether live's spec needs no update to match desired.
@@ -112,6 +117,14 @@ func (k child[T]) updateSpec(desired, live T) {
 func (k child[T]) object() client.Object { return k.empty() }
 
 func (k child[T]) traits() kindTraits { return k.kindTraits }
+
+func (k child[T]) reportedStatus(obj client.Object) any {
+	typed, ok := obj.(T)
+	if k.status == nil || !ok {
+		return nil
+	}
+	return k.status(typed)
+}
 
 func (k child[T]) reconcile(ctx context.Context, r *EndpointReconciler, te *transferv1alpha1.TransferEndpoint) error {
 	if k.desired == nil {
@@ -236,6 +249,30 @@ var deploymentKind = child[*appsv1.Deployment]{
 		return equality.Semantic.DeepDerivative(desired.Spec, live.Spec)
 	},
 	update: func(desired, live *appsv1.Deployment) { live.Spec = desired.Spec },
+	status: deploymentReported,
+}
+
+// deploymentReported is what the endpoint's status takes from its Deployment's (availability.Condition, replicas):
+// the counts, and the conditions Available and ReplicaFailure without their timestamps. The Deployment controller
+// rewrites the rest (Progressing's lastUpdateTime above all) throughout a rollout.
+func deploymentReported(d *appsv1.Deployment) any {
+	type condition struct{ Type, Status, Reason, Message string }
+	out := struct {
+		ObservedGeneration                         int64
+		Replicas, ReadyReplicas, AvailableReplicas int32
+		Available, ReplicaFailure                  condition
+	}{ObservedGeneration: d.Status.ObservedGeneration, Replicas: d.Status.Replicas, ReadyReplicas: d.Status.ReadyReplicas,
+		AvailableReplicas: d.Status.AvailableReplicas}
+	for _, c := range d.Status.Conditions {
+		reported := condition{string(c.Type), string(c.Status), c.Reason, c.Message}
+		switch c.Type {
+		case appsv1.DeploymentAvailable:
+			out.Available = reported
+		case appsv1.DeploymentReplicaFailure:
+			out.ReplicaFailure = reported
+		}
+	}
+	return out
 }
 
 // Rendered by reconcileService, which reads back the load balancer's address.
@@ -248,6 +285,8 @@ var serviceKind = child[*corev1.Service]{
 		return equality.Semantic.DeepDerivative(withAllocated(desired, live), live.Spec)
 	},
 	update: func(desired, live *corev1.Service) { live.Spec = withAllocated(desired, live) },
+	// The load balancer's addresses: status.addresses, and FTP's passive addresses.
+	status: func(s *corev1.Service) any { return s.Status.LoadBalancer },
 }
 
 // withAllocated is the desired Service spec plus what the API server allocated on the live one: cluster IPs, IP

@@ -30,6 +30,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/hostkeys"
+	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
@@ -287,7 +288,7 @@ func TestGeneratedPasswordOnlyFromItsOwnSecret(t *testing.T) {
 func TestPlantedSecretsAreNotTrusted(t *testing.T) {
 	t.Run("host keys", func(t *testing.T) {
 		ns := env.Namespace(t)
-		planted, err := hostkeys.Generate()
+		planted, err := hostkeys.Generate([]credentials.KeyType{credentials.ED25519})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,8 +16,11 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,31 +31,37 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/render"
+	"github.com/pier-dev/pier/internal/controller/users"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
 
-// readServedConfig is the config in the endpoint's config Secret now, and the Secret's resourceVersion. The
-// config is nil when there is none the operator can trust: no Secret yet (resourceVersion ""), a Secret this
-// endpoint did not write (planted before it was created: its users and hashes are nobody's last good credentials,
-// and its host-key names no proof that keys were served), or one that does not parse (edited by hand). The
-// endpoint reconciler overwrites the last two. Only an API error is an error.
-func readServedConfig(ctx context.Context, c client.Reader, te *transferv1alpha1.TransferEndpoint) (*serverconfig.Config, string, error) {
-	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
-	secret := &corev1.Secret{}
-	if err := c.Get(ctx, key, secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, "", nil
-		}
-		return nil, "", fmt.Errorf("reading config Secret %s: %w", key.Name, err)
-	}
+// servedConfig is what an endpoint's config Secret holds now, as far as the operator can trust it.
+type servedConfig struct {
+	// config is nil when there is none the operator can trust (see parseServedConfig).
+	config *serverconfig.Config
+	// sources is the record of the Secret versions the served password hashes were made from; empty along with
+	// a config that cannot be trusted.
+	sources users.PasswordSources
+	// resourceVersion is the Secret's; "" when there is no Secret.
+	resourceVersion string
+}
+
+// parseServedConfig is the config in the endpoint's config Secret. The config is nil when there is none the operator
+// can trust: a Secret this endpoint did not write (planted before it was created: its users and hashes are nobody's
+// last good credentials, its record of password sources vouches for nothing, and its host-key names are no proof
+// that keys were served), or one that does not parse (edited by hand). The endpoint reconciler overwrites both.
+func parseServedConfig(te *transferv1alpha1.TransferEndpoint, secret *corev1.Secret) servedConfig {
+	out := servedConfig{resourceVersion: secret.ResourceVersion}
 	if !metav1.IsControlledBy(secret, te) {
-		return nil, secret.ResourceVersion, nil
+		return out
 	}
 	cfg, err := serverconfig.Parse(render.ConfigData(secret))
 	if err != nil {
-		return nil, secret.ResourceVersion, nil //nolint:nilerr // an unreadable config is the same as none
+		return out // an unreadable config is the same as none
 	}
-	return cfg, secret.ResourceVersion, nil
+	out.config = cfg
+	out.sources = users.ParsePasswordSources(secret.Data[render.PasswordSourcesKey])
+	return out
 }
 
 // hostKeyFileNames are the host-key Secret entries a config names, which its pods load; nil without a config or
@@ -68,66 +77,172 @@ func hostKeyFileNames(cfg *serverconfig.Config) []string {
 	return names
 }
 
-// servedConfigs remembers the users of each endpoint's config Secret, parsed, by the Secret's resourceVersion.
-// Every user of an endpoint checks that config after each change of it; with thousands of users, reading and
-// parsing a config of up to a megabyte for each would dominate the operator's work. The config holds bcrypt
-// hashes and public keys, never a plaintext password.
+// servedConfigs remembers, for each endpoint, the config its config Secret holds, parsed, by the Secret's
+// resourceVersion. Both reconcilers share one: the endpoint's reads its config each pass (for unchanged hashes,
+// last good credentials, served host keys) and every user of the endpoint checks it after each change, so
+// reading and parsing a config of up to a megabyte each time would dominate the operator's work. What is
+// remembered is what the Secret holds anyway (bcrypt hashes, public keys, the record of password sources),
+// never a password; it is dropped with the endpoint's Secret.
+//
+// Whether the remembered config is current is told by the Secret's metadata in the manager's cache (no
+// contents), so a pass that finds nothing changed reads nothing from the API server. The cache can lag behind the
+// endpoint reconciler's own write, which the store already holds: when the two disagree, the API server's
+// metadata says which is current, and only a version the store has not seen is read in full.
 type servedConfigs struct {
+	// cache reads Secrets' metadata from the manager's cache; api reads from the API server.
+	cache, api client.Reader
+
 	mu         sync.Mutex
-	byEndpoint map[types.NamespacedName]servedUsers
+	byEndpoint map[types.NamespacedName]*servedState
+	// loading holds one lock per config Secret, so that the reconcilers asking for the same config at once (an
+	// endpoint and its users, after a restart) read it once.
+	loading map[types.NamespacedName]*sync.Mutex
 }
 
-type servedUsers struct {
-	resourceVersion string
-	users           map[string]serverconfig.User
+// servedState is one endpoint's config Secret as last read or written.
+type servedState struct {
+	servedConfig
+	// data is a digest of the Secret's data and type, to tell whether a render would change it.
+	data [sha256.Size]byte
+	// users indexes config.Users by username; nil without a config.
+	users map[string]serverconfig.User
 }
 
-// entry is the config entry the endpoint serves for username now, nil when it serves none (or has no config it
-// can trust yet, readServedConfig).
-func (c *servedConfigs) entry(ctx context.Context, cl client.Client, te *transferv1alpha1.TransferEndpoint, username string) (*serverconfig.User, error) {
+func newServedConfigs(cache, api client.Reader) *servedConfigs {
+	return &servedConfigs{cache: cache, api: api, byEndpoint: map[types.NamespacedName]*servedState{},
+		loading: map[types.NamespacedName]*sync.Mutex{}}
+}
+
+// current is the endpoint's config Secret now, and the Secret's metadata as the cache holds it (nil when the cache
+// has none: no Secret, or one the cache has not seen yet). A state with an empty resourceVersion means there is no
+// Secret.
+func (c *servedConfigs) current(ctx context.Context, te *transferv1alpha1.TransferEndpoint) (*servedState, *metav1.PartialObjectMetadata, error) {
 	key := types.NamespacedName{Namespace: te.Namespace, Name: render.NamesFor(te).ConfigSecret}
-	// The metadata alone says whether the cached parse is still current, without reading the whole Secret.
-	current := &metav1.PartialObjectMetadata{}
-	current.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	if err := cl.Get(ctx, key, current); err != nil {
+	c.mu.Lock()
+	load := c.loading[key]
+	if load == nil {
+		load = &sync.Mutex{}
+		c.loading[key] = load
+	}
+	c.mu.Unlock()
+	load.Lock()
+	defer load.Unlock()
+	c.mu.Lock()
+	known := c.byEndpoint[key]
+	c.mu.Unlock()
+	cached, err := secretMetadata(ctx, c.cache, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if known != nil && cached != nil && known.resourceVersion == cached.ResourceVersion && known.trusted(cached, te) {
+		return known, cached, nil
+	}
+	if known != nil {
+		// The cache and the store disagree (or the cache has no Secret): the API server's metadata decides.
+		live, err := secretMetadata(ctx, c.api, key)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case live == nil:
+			c.forget(key)
+			return &servedState{}, nil, nil
+		case live.ResourceVersion == known.resourceVersion && known.trusted(live, te):
+			return known, cached, nil
+		}
+	}
+	secret := &corev1.Secret{}
+	if err := c.api.Get(ctx, key, secret); err != nil {
 		if apierrors.IsNotFound(err) {
 			c.forget(key)
-			return nil, nil
+			return &servedState{}, nil, nil
 		}
-		return nil, fmt.Errorf("reading config Secret %s: %w", key, err)
+		return nil, nil, fmt.Errorf("reading config Secret %s: %w", key.Name, err)
+	}
+	return c.remember(te, secret), cached, nil
+}
+
+// trusted reports whether the config remembered may stand for a Secret whose metadata is meta: the Secret still
+// has the same controller (a config is trusted only from a Secret the endpoint controls: parseServedConfig).
+func (s *servedState) trusted(meta metav1.Object, te *transferv1alpha1.TransferEndpoint) bool {
+	return (s.config != nil) == metav1.IsControlledBy(meta, te)
+}
+
+// remember parses secret, the endpoint's config Secret as read from the API server, and keeps it.
+func (c *servedConfigs) remember(te *transferv1alpha1.TransferEndpoint, secret *corev1.Secret) *servedState {
+	return c.keep(secret, &servedState{servedConfig: parseServedConfig(te, secret), data: secretDigest(secret)})
+}
+
+// wrote keeps secret, the endpoint's config Secret as the endpoint reconciler just wrote it (or found it already
+// written), holding cfg: parsing what was just rendered again would cost as much as rendering it.
+func (c *servedConfigs) wrote(secret *corev1.Secret, cfg *serverconfig.Config) {
+	c.keep(secret, &servedState{servedConfig: servedConfig{config: cfg, resourceVersion: secret.ResourceVersion,
+		sources: users.ParsePasswordSources(secret.Data[render.PasswordSourcesKey])}, data: secretDigest(secret)})
+}
+
+func (c *servedConfigs) keep(secret *corev1.Secret, state *servedState) *servedState {
+	if state.config != nil {
+		state.users = make(map[string]serverconfig.User, len(state.config.Users))
+		for _, u := range state.config.Users {
+			state.users[u.Username] = u
+		}
 	}
 	c.mu.Lock()
-	cached, ok := c.byEndpoint[key]
+	c.byEndpoint[client.ObjectKeyFromObject(secret)] = state
 	c.mu.Unlock()
-	if !ok || cached.resourceVersion != current.ResourceVersion {
-		cfg, resourceVersion, err := readServedConfig(ctx, cl, te)
-		if err != nil || resourceVersion == "" {
-			c.forget(key)
-			return nil, err
-		}
-		cached = servedUsers{resourceVersion: resourceVersion}
-		if cfg != nil {
-			cached.users = make(map[string]serverconfig.User, len(cfg.Users))
-			for _, u := range cfg.Users {
-				cached.users[u.Username] = u
-			}
-		}
-		c.mu.Lock()
-		if c.byEndpoint == nil {
-			c.byEndpoint = map[types.NamespacedName]servedUsers{}
-		}
-		c.byEndpoint[key] = cached
-		c.mu.Unlock()
+	return state
+}
+
+// entry is what the endpoint serves for username now: no entry when it serves none (or has no config it can
+// trust yet, parseServedConfig).
+func (c *servedConfigs) entry(ctx context.Context, te *transferv1alpha1.TransferEndpoint, username string) (users.Served, error) {
+	state, _, err := c.current(ctx, te)
+	if err != nil {
+		return users.Served{}, err
 	}
-	u, ok := cached.users[username]
-	if !ok {
-		return nil, nil
+	out := users.Served{Sources: state.sources}
+	if u, ok := state.users[username]; ok {
+		out.Entry = &u
 	}
-	return &u, nil
+	return out, nil
 }
 
 func (c *servedConfigs) forget(key types.NamespacedName) {
 	c.mu.Lock()
 	delete(c.byEndpoint, key)
 	c.mu.Unlock()
+}
+
+// forgetEndpoint drops all the store holds of a deleted endpoint's config Secret.
+func (c *servedConfigs) forgetEndpoint(key types.NamespacedName) {
+	c.mu.Lock()
+	delete(c.byEndpoint, key)
+	delete(c.loading, key)
+	c.mu.Unlock()
+}
+
+// secretMetadata is the metadata of Secret key, nil when it does not exist.
+func secretMetadata(ctx context.Context, c client.Reader, key types.NamespacedName) (*metav1.PartialObjectMetadata, error) {
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := c.Get(ctx, key, meta); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading the metadata of Secret %s: %w", key, err)
+	}
+	return meta, nil
+}
+
+// secretDigest is a digest of a Secret's type and data.
+func secretDigest(secret *corev1.Secret) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(secret.Type))
+	for _, k := range slices.Sorted(maps.Keys(secret.Data)) {
+		// Lengths first, so that no two different Secrets hash the same bytes.
+		_, _ = fmt.Fprintf(h, "\x00%d:%s%d:", len(k), k, len(secret.Data[k])) // a hash never fails to write
+		h.Write(secret.Data[k])
+	}
+	var out [sha256.Size]byte
+	copy(out[:], h.Sum(nil))
+	return out
 }

@@ -20,7 +20,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -35,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/availability"
@@ -82,14 +82,22 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	// through the client (always from the API server) and their versions from the cache's Secret metadata, which
 	// both reconcilers' Secret watches keep current.
 	resolver := users.NewResolver(mgr.GetClient(), mgr.GetCache())
+	// The endpoint reconciler tells the user reconciler which users' entries its config writes changed, so that
+	// a config write wakes those users only (see UserReconciler.setupWithManager).
+	userEvents := make(chan event.GenericEvent)
+	endpointWrites, userWrites := newOwnWrites(mgr.GetScheme()), newOwnWrites(mgr.GetScheme())
+	// The endpoints' configs, parsed, told current by the cache's Secret metadata: both reconcilers read them.
+	served := newServedConfigs(mgr.GetCache(), mgr.GetAPIReader())
 	endpoints := &EndpointReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Users: resolver,
+		Client: endpointWrites.client(mgr.GetClient()), APIReader: mgr.GetAPIReader(), Recorder: recorder, Users: resolver,
 		ServerImage: opts.ServerImage, ServerImagePullPolicy: opts.ServerImagePullPolicy, CertManager: certManager,
+		userEvents: userEvents, writes: endpointWrites, served: served, hostKeys: hostKeyMemo{cache: mgr.GetCache()},
 	}
 	if err := endpoints.setupWithManager(mgr, opts, certManager); err != nil {
 		return err
 	}
-	userReconciler := &UserReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Users: resolver}
+	userReconciler := &UserReconciler{Client: userWrites.client(mgr.GetClient()), APIReader: mgr.GetAPIReader(),
+		Recorder: recorder, Users: resolver, events: userEvents, writes: userWrites, served: served}
 	return userReconciler.setupWithManager(mgr, opts)
 }
 
@@ -217,18 +225,20 @@ var specChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predicate
 	predicate.AnnotationChangedPredicate{})
 
 func (r *EndpointReconciler) setupWithManager(mgr ctrl.Manager, opts Options, certManager bool) error {
+	// The events of the reconciler's own writes of its children would only run it again for nothing.
+	notOwn := builder.WithPredicates(r.writes.notOwn())
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("transferendpoint").
 		For(&transferv1alpha1.TransferEndpoint{}, builder.WithPredicates(specChanged)).
 		// The Secrets (uncached) as metadata: those the endpoint owns, and those it or its users name.
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.endpointsForSecret)).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.endpointsForSecret), notOwn).
 		Watches(&transferv1alpha1.TransferUser{}, handler.EnqueueRequestsFromMapFunc(endpointOfUser),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(endpointOfPod), builder.WithPredicates(podProblemChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles})
 	for _, k := range installedKinds(certManager) {
 		if !k.traits().uncached {
-			b = b.Owns(k.object())
+			b = b.Owns(k.object(), builder.WithPredicates(r.writes.notOwn(), changedChild(k)))
 		}
 	}
 	return b.Complete(r)
@@ -238,31 +248,27 @@ func (r *UserReconciler) setupWithManager(mgr ctrl.Manager, opts Options) error 
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("transferuser").
 		For(&transferv1alpha1.TransferUser{}, builder.WithPredicates(specChanged)).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.usersForSecret)).
-		// A user waits for its endpoint to exist and then for the endpoint to serve it; the config Secret's
-		// changes (seen through the Secret watch) cover the second part.
+		// The Secrets the users read, and the generated password Secrets they own (but not the reconciler's own
+		// creation of one).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.usersForSecret), builder.WithPredicates(r.writes.notOwn())).
+		// A user waits for its endpoint to exist, and reports what the endpoint's status says of it.
 		Watches(&transferv1alpha1.TransferEndpoint{}, handler.EnqueueRequestsFromMapFunc(r.usersOfEndpoint),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, usersSignalChanged))).
+			builder.WithPredicates(endpointSignalChanged)).
+		// Then it waits for the endpoint to serve it: the endpoint names the users whose entries each config
+		// write changed. Waking every user of the endpoint at each config write instead cost a reconcile of
+		// each of them for every change of any one.
+		WatchesRawSource(source.Channel(r.events, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Complete(r)
 }
 
-// usersSignalChanged passes endpoint updates that change what its users' Ready depends on: whether the endpoint is
-// Ready and Available, and which users it leaves out (UsersServed).
-var usersSignalChanged = predicate.Funcs{
+// endpointSignalChanged passes the creation and deletion of an endpoint, and the updates that change what its users'
+// Ready conditions read of it (endpointSignal); not, for example, the count of users its status reports.
+var endpointSignalChanged = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		old, okOld := e.ObjectOld.(*transferv1alpha1.TransferEndpoint)
 		cur, okNew := e.ObjectNew.(*transferv1alpha1.TransferEndpoint)
-		if !okOld || !okNew {
-			return false
-		}
-		for _, t := range []string{transferv1alpha1.ConditionReady, transferv1alpha1.ConditionAvailable, transferv1alpha1.ConditionUsersServed} {
-			a, b := meta.FindStatusCondition(old.Status.Conditions, t), meta.FindStatusCondition(cur.Status.Conditions, t)
-			if (a == nil) != (b == nil) || (a != nil && (a.Status != b.Status || a.Reason != b.Reason || a.Message != b.Message)) {
-				return true
-			}
-		}
-		return false
+		return okOld && okNew && signalOf(old) != signalOf(cur)
 	},
 }
 
@@ -324,15 +330,12 @@ func (r *EndpointReconciler) endpointsForSecret(ctx context.Context, o client.Ob
 	return reqs
 }
 
-// usersForSecret maps a Secret to the users that read it or own it, and the endpoint's config Secret to every user
-// of that endpoint (a user is Ready once the config serves it).
+// usersForSecret maps a Secret to the users that read it or own it. The endpoint's config Secret is not among
+// them: the endpoint tells the users whose entries its writes change (UserReconciler.events).
 func (r *UserReconciler) usersForSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	var reqs []reconcile.Request
 	if owner := controllerOf(o, "TransferUser"); owner != "" {
 		reqs = append(reqs, request(o.GetNamespace(), owner))
-	}
-	if owner := controllerOf(o, "TransferEndpoint"); owner != "" && o.GetName() == configSecretOf(owner) {
-		reqs = append(reqs, r.usersOf(ctx, o.GetNamespace(), owner)...)
 	}
 	var list transferv1alpha1.TransferUserList
 	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexUserSecrets: o.GetName()}); err == nil {
@@ -371,9 +374,4 @@ func controllerOf(o client.Object, kind string) string {
 
 func request(namespace, name string) reconcile.Request {
 	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: namespace, Name: name}}
-}
-
-// configSecretOf is the name of the config Secret of the endpoint named endpoint.
-func configSecretOf(endpoint string) string {
-	return render.NamesFor(&transferv1alpha1.TransferEndpoint{ObjectMeta: metav1.ObjectMeta{Name: endpoint}}).ConfigSecret
 }

@@ -132,7 +132,7 @@ func newUserFixture(t *testing.T) userFixture {
 	api := newFakeAPI(t, te, alice, password)
 	cache := &staleCache{Client: api, frozen: map[staleKey]client.Object{}}
 	f := userFixture{api: api, cache: cache, te: te, alice: alice,
-		r: &UserReconciler{Client: cache, APIReader: api, Users: users.NewResolver(api, api)}}
+		r: &UserReconciler{Client: cache, APIReader: api, Users: users.NewResolver(api, api), served: newServedConfigs(api, api)}}
 	f.cache.catchUp(t, f.alice)
 	return f
 }
@@ -147,7 +147,7 @@ func (f userFixture) serve(t *testing.T) {
 		t.Fatal(err)
 	}
 	tu.Default()
-	served, err := f.r.served.entry(ctx, f.api, f.te, tu.Spec.Username)
+	served, err := f.r.served.entry(ctx, f.te, tu.Spec.Username)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +161,8 @@ func (f userFixture) serve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := render.ConfigSecret(f.te, data, false)
-	if served == nil {
+	secret := render.ConfigSecret(f.te, data, false, nil)
+	if served.Entry == nil {
 		err = f.api.Create(ctx, secret)
 	} else {
 		err = f.api.Update(ctx, secret)
@@ -193,7 +193,7 @@ func (f userFixture) wantReady(t *testing.T, reason, when string) {
 // TestUserStatusOverAStaleCache: a user reconcile that reads its user from a cache which has not yet seen the
 // status the previous reconcile wrote still writes the status it decides. Under load this happens after a password
 // change: one pass writes Pending (the config still holds the old hash); the endpoint writes the new hash, whose
-// config Secret event wakes the user again at once (taking the place of the Pending recheck), and that pass finds
+// config Secret event wakes the user again at once (there is no Pending recheck on a timer), and that pass finds
 // Serving both in its result and in the cache's stale copy. Comparing with that copy alone wrote nothing, and a
 // status-only update wakes no reconcile, so the user stayed Pending behind a config that served it.
 func TestUserStatusOverAStaleCache(t *testing.T) {
@@ -226,7 +226,8 @@ func TestEndpointStatusOverAStaleCache(t *testing.T) {
 	alice, password := aliceOf(te, "alice-uid")
 	api := newFakeAPI(t, te, alice, password)
 	cache := &staleCache{Client: api, frozen: map[staleKey]client.Object{}}
-	r := &EndpointReconciler{Client: cache, APIReader: api, Users: users.NewResolver(api, api), ServerImage: "example.test/pier-server:test"}
+	r := &EndpointReconciler{Client: cache, APIReader: api, Users: users.NewResolver(api, api), ServerImage: "example.test/pier-server:test",
+		served: newServedConfigs(api, api)}
 	wantUsers := func(want int32, when string) {
 		t.Helper()
 		key := client.ObjectKeyFromObject(te)

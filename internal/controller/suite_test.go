@@ -17,6 +17,7 @@ package controller_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,6 +35,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -76,9 +78,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	k8s = env.Client
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	if err := startManager(ctx, done); err != nil {
+	if err := startManager(nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		_ = env.Stop()
 		os.Exit(1)
@@ -87,8 +87,7 @@ func TestMain(m *testing.M) {
 	if code != 0 {
 		printErrors(managerLog)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stopManager(); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 	}
 	if err := env.Stop(); err != nil {
@@ -118,13 +117,24 @@ func printErrors(log *syncbuffer.Buffer) {
 	}
 }
 
-func startManager(ctx context.Context, done chan<- error) error {
+// running is the manager the tests run against: stopManager stops it, startManager starts another.
+var running struct {
+	cancel context.CancelFunc
+	done   chan error
+	// namespaces are those it watches; none: all of them.
+	namespaces []string
+}
+
+// startManager starts the operator's manager, watching the namespaces given or, without any, all of them.
+func startManager(namespaces []string) error {
 	cfg := rest.CopyConfig(env.Config)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return writes.wrap(rt) }
 	opts, certManager, err := controller.ManagerOptions(cfg, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-	}, nil)
+		// A restarted manager registers the same controllers again.
+		Controller: config.Controller{SkipNameValidation: new(true)},
+	}, namespaces)
 	if err != nil {
 		return err
 	}
@@ -132,11 +142,54 @@ func startManager(ctx context.Context, done chan<- error) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	if err := controller.Setup(ctx, mgr, controller.Options{ServerImage: testImage, CertManager: certManager}); err != nil {
+		cancel()
 		return fmt.Errorf("setting up the controllers: %w", err)
 	}
-	go func() { done <- mgr.Start(ctx) }()
+	running.cancel, running.done, running.namespaces = cancel, make(chan error, 1), namespaces
+	go func() { running.done <- mgr.Start(ctx) }()
 	return nil
+}
+
+// stopManager stops the running manager and waits until it has stopped, then takes note of what its work queues
+// left behind (see leftBehind).
+func stopManager() error {
+	running.cancel()
+	err := <-running.done
+	gauges, gatherErr := busyGauges()
+	if gatherErr != nil {
+		return errors.Join(err, gatherErr)
+	}
+	leftBehind = gauges
+	return err
+}
+
+// restartManager stops the manager, runs whileStopped (when not nil), and starts a new manager that watches only
+// namespace, as the operator starts after a restart: it remembers nothing but what the API server holds. Only
+// namespace's objects are then reconciled, so the manager's metrics count them alone. The test's cleanup brings
+// back a manager of all namespaces.
+func restartManager(t *testing.T, namespace string, whileStopped func()) {
+	t.Helper()
+	if len(running.namespaces) == 0 {
+		t.Cleanup(func() {
+			if err := stopManager(); err != nil {
+				t.Errorf("stopping the manager of namespace %s: %v", namespace, err)
+			}
+			if err := startManager(nil); err != nil {
+				t.Fatalf("starting the manager again: %v", err)
+			}
+		})
+	}
+	if err := stopManager(); err != nil {
+		t.Fatalf("stopping the manager: %v", err)
+	}
+	if whileStopped != nil {
+		whileStopped()
+	}
+	if err := startManager([]string{namespace}); err != nil {
+		t.Fatalf("starting a manager: %v", err)
+	}
 }
 
 // writeCounter counts the manager's write requests, to prove that a reconcile with nothing to do writes nothing.

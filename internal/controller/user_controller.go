@@ -18,7 +18,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
@@ -37,9 +37,6 @@ import (
 	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/serverconfig"
 )
-
-// pendingRecheck is how soon a Pending user is checked again.
-const pendingRecheck = 2 * time.Second
 
 // UserReconciler keeps a TransferUser's generated password Secret and reports, in its status, whether its
 // endpoint serves its current credentials. The endpoint reconciler renders the login itself.
@@ -56,8 +53,13 @@ type UserReconciler struct {
 	// decides with the status the API server holds.
 	statuses ownstatus.Tracker
 	// served remembers the parsed config of each endpoint by its Secret's resourceVersion, so that thousands of
-	// users checking one endpoint read and parse its config once per change, not once each.
-	served servedConfigs
+	// users checking one endpoint read and parse its config once per change, not once each; the endpoint
+	// reconciler shares it.
+	served *servedConfigs
+	// events are the users whose config entries the endpoint reconciler's config writes changed.
+	events <-chan event.GenericEvent
+	// writes remembers the reconciler's own writes (generated password Secrets), whose events need not run it.
+	writes *ownWrites
 }
 
 // +kubebuilder:rbac:groups=transfer.pier.dev,resources=transferusers,verbs=get;list;watch
@@ -92,11 +94,10 @@ func (r *UserReconciler) reconcile(ctx context.Context, tu *transferv1alpha1.Tra
 	ready.Type = transferv1alpha1.ConditionReady
 	ready.ObservedGeneration = tu.Generation
 	meta.SetStatusCondition(&tu.Status.Conditions, ready)
-	if ready.Reason == transferv1alpha1.ReasonPending {
-		// The config Secret's next change normally wakes this user up; looking again soon also covers a watch
-		// event lost while the informer re-lists, so a user never stays Pending behind a served config.
-		return ctrl.Result{RequeueAfter: pendingRecheck}, nil
-	}
+	// A Pending user is not looked at again on a timer: the endpoint's write of the config that serves it wakes
+	// it (setupWithManager). An informer that re-lists delivers the changes it missed as events, so no change is
+	// lost, and a timer would cost a reconcile of every waiting user every few seconds, thousands of them during a
+	// bulk load.
 	return ctrl.Result{}, nil
 }
 
@@ -124,11 +125,12 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		return r.notReady(tu, p.Reason, p.Message, true), nil
 	}
 
-	servedEntry, err := r.served.entry(ctx, r.Client, endpoint, tu.Spec.Username)
+	served, err := r.served.entry(ctx, endpoint, tu.Spec.Username)
 	if err != nil {
 		return metav1.Condition{}, err
 	}
-	resolved := r.Users.Resolve(ctx, tu, servedEntry)
+	servedEntry := served.Entry
+	resolved := r.Users.Resolve(ctx, tu, served)
 	tu.Status.KeyFingerprints = resolved.KeyFingerprints
 	want, problems := resolved.Entry, resolved.Problems
 	if err := users.ErrUnreadable(problems); err != nil {
@@ -150,10 +152,10 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 		return metav1.Condition{Status: metav1.ConditionTrue, Reason: transferv1alpha1.ReasonDisabled,
 			Message: fmt.Sprintf("endpoint %s refuses this login and has closed its sessions", endpoint.Name)}, nil
 	}
-	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionAvailable); c == nil || c.Status != metav1.ConditionTrue {
+	if signal := signalOf(endpoint); !signal.available {
 		msg := fmt.Sprintf("endpoint %s serves this login, but has no pod available to accept it", endpoint.Name)
-		if c != nil {
-			msg += ": " + c.Message
+		if signal.unavailable != "" {
+			msg += ": " + signal.unavailable
 		} else {
 			msg += " (the endpoint has not reported its pods yet)"
 		}
@@ -170,22 +172,51 @@ func (r *UserReconciler) readiness(ctx context.Context, tu *transferv1alpha1.Tra
 // because the endpoint is full, an endpoint that cannot write its config, or simply not written yet (Pending).
 func (r *UserReconciler) notServedYet(ctx context.Context, tu *transferv1alpha1.TransferUser,
 	endpoint *transferv1alpha1.TransferEndpoint, want serverconfig.User, servedEntry *serverconfig.User) metav1.Condition {
-	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionUsersServed); servedEntry == nil &&
-		c != nil && c.Reason == transferv1alpha1.ReasonEndpointFull {
+	signal := signalOf(endpoint)
+	if servedEntry == nil && signal.full != "" {
 		return r.notReady(tu, transferv1alpha1.ReasonEndpointFull, fmt.Sprintf("endpoint %s does not serve this user: %s",
-			endpoint.Name, c.Message), true)
+			endpoint.Name, signal.full), true)
 	}
-	if c := meta.FindStatusCondition(endpoint.Status.Conditions, transferv1alpha1.ConditionReady); servedEntry == nil &&
-		c != nil && c.Status == metav1.ConditionFalse {
+	if servedEntry == nil && signal.notReady != "" {
 		// An endpoint that cannot write its config (no host keys, an invalid spec, an API error) would leave
 		// the user Pending for ever: say why instead.
 		return metav1.Condition{Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonEndpointUnavailable, Message: fmt.Sprintf(
-			"endpoint %s does not serve this user yet; the endpoint is not ready: %s: %s", endpoint.Name, c.Reason, c.Message)}
+			"endpoint %s does not serve this user yet; the endpoint is not ready: %s", endpoint.Name, signal.notReady)}
 	}
 	logf.FromContext(ctx).Info("the endpoint does not serve this user's current settings yet",
 		"served", servedEntry != nil, "differs", diffOrNew(want, servedEntry))
 	return metav1.Condition{Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonPending,
 		Message: fmt.Sprintf("waiting for endpoint %s to serve this user's current settings", endpoint.Name)}
+}
+
+// endpointSignal is all a user's Ready condition reads of its endpoint's status, so that the user reconciler
+// runs when it changes (endpointSignalChanged) and not for the rest: the endpoint's count of users, above all,
+// changes with every user added or removed.
+type endpointSignal struct {
+	// available: the endpoint's Available condition is True; unavailable is its message when it is not.
+	available   bool
+	unavailable string
+	// full is UsersServed's message when the endpoint is full (EndpointFull), else "".
+	full string
+	// notReady is Ready's reason and message when Ready is False, else "".
+	notReady string
+}
+
+func signalOf(te *transferv1alpha1.TransferEndpoint) endpointSignal {
+	var s endpointSignal
+	if c := meta.FindStatusCondition(te.Status.Conditions, transferv1alpha1.ConditionAvailable); c != nil {
+		s.available = c.Status == metav1.ConditionTrue
+		if !s.available {
+			s.unavailable = c.Message
+		}
+	}
+	if c := meta.FindStatusCondition(te.Status.Conditions, transferv1alpha1.ConditionUsersServed); c != nil && c.Reason == transferv1alpha1.ReasonEndpointFull {
+		s.full = c.Message
+	}
+	if c := meta.FindStatusCondition(te.Status.Conditions, transferv1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
+		s.notReady = c.Reason + ": " + c.Message
+	}
+	return s
 }
 
 // mayConflict are the other users of tu's endpoint that could keep it from being served (users.Candidates), read

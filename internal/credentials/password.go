@@ -92,30 +92,47 @@ func Hash(password []byte) (string, error) {
 // for this user, "" if none) matches it: then previous is returned unchanged, so that reconciling an unchanged
 // password renders a byte-identical configuration instead of a new salt every time.
 //
+// The returned BcryptWork says which of the two bcrypt operations it spent, for the operator's metrics: they cost
+// tens of milliseconds each, and a reconcile that pays them for unchanged passwords does not scale.
+//
 // The password is never part of an error message.
-func HashPassword(secret []byte, previous string) (string, error) {
+func HashPassword(secret []byte, previous string) (string, BcryptWork, error) {
+	var work BcryptWork
 	secret = trimOneNewline(secret)
 	if len(secret) == 0 {
-		return "", errors.New("password is empty: put the password, or a bcrypt hash of it, in the Secret key")
+		return "", work, errors.New("password is empty: put the password, or a bcrypt hash of it, in the Secret key")
 	}
 	if err := checkPasswordText(secret); err != nil {
-		return "", err
+		return "", work, err
 	}
 	if hasBcryptPrefix(secret) {
 		if err := checkBcryptHash(secret); err != nil {
-			return "", err
+			return "", work, err
 		}
-		return string(secret), nil
+		return string(secret), work, nil
 	}
 	if len(secret) > maxPasswordBytes {
 		// bcrypt would hash only the first 72 bytes, so any password sharing them would log in too.
-		return "", fmt.Errorf("password is %d bytes long; bcrypt uses only the first %d bytes, so longer passwords "+
+		return "", work, fmt.Errorf("password is %d bytes long; bcrypt uses only the first %d bytes, so longer passwords "+
 			"are refused: use at most %d bytes", len(secret), maxPasswordBytes, maxPasswordBytes)
 	}
-	if previous != "" && checkBcryptHash([]byte(previous)) == nil && matches(previous, secret) {
-		return previous, nil
+	if previous != "" && checkBcryptHash([]byte(previous)) == nil {
+		// No memo of earlier matches: any fast digest of a password kept in memory would let whoever reads that
+		// memory test guesses without bcrypt's cost. The operator's record of password sources makes this
+		// comparison rare instead (once per change of a password's Secret).
+		work.Compared = true
+		if bcrypt.CompareHashAndPassword([]byte(previous), secret) == nil {
+			return previous, work, nil
+		}
 	}
-	return Hash(secret)
+	work.Hashed = true
+	hash, err := Hash(secret)
+	return hash, work, err
+}
+
+// BcryptWork is what HashPassword spent on bcrypt: a comparison with the previous hash, a new hash, or both.
+type BcryptWork struct {
+	Compared, Hashed bool
 }
 
 // trimOneNewline removes a single trailing "\n" or "\r\n".

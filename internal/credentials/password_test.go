@@ -111,7 +111,7 @@ func TestGeneratedPasswordHashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := HashPassword([]byte(p), "")
+	hash, _, err := HashPassword([]byte(p), "")
 	if err != nil {
 		t.Fatalf("HashPassword(generated password): %v", err)
 	}
@@ -138,7 +138,7 @@ func TestHashPasswordPlaintext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hash, err := HashPassword([]byte(tt.secret), "")
+			hash, _, err := HashPassword([]byte(tt.secret), "")
 			if err != nil {
 				t.Fatalf("HashPassword: %v", err)
 			}
@@ -174,7 +174,7 @@ func TestHashPasswordExistingHash(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := HashPassword([]byte(tt.secret), "")
+			got, _, err := HashPassword([]byte(tt.secret), "")
 			if err != nil {
 				t.Fatalf("HashPassword: %v", err)
 			}
@@ -215,7 +215,7 @@ func TestHashPasswordErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := HashPassword([]byte(tt.secret), "")
+			got, _, err := HashPassword([]byte(tt.secret), "")
 			if err == nil {
 				t.Fatalf("HashPassword = %q, want an error containing %q", got, tt.wantErr)
 			}
@@ -230,7 +230,7 @@ func TestHashPasswordErrors(t *testing.T) {
 }
 
 func TestHashPasswordKeepsPreviousHash(t *testing.T) {
-	previous, err := HashPassword([]byte("s3cret"), "")
+	previous, _, err := HashPassword([]byte("s3cret"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestHashPasswordKeepsPreviousHash(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := HashPassword([]byte(tt.secret), tt.previous)
+			got, _, err := HashPassword([]byte(tt.secret), tt.previous)
 			if err != nil {
 				t.Fatalf("HashPassword: %v", err)
 			}
@@ -277,7 +277,7 @@ func TestHashPasswordKeepsPreviousHash(t *testing.T) {
 func TestHashPasswordRefusesLongPasswordMatchingPrevious(t *testing.T) {
 	long := strings.Repeat("a", 72)
 	previous := longHash
-	if got, err := HashPassword([]byte(long+"b"), previous); err == nil {
+	if got, _, err := HashPassword([]byte(long+"b"), previous); err == nil {
 		t.Fatalf("HashPassword = %q, want an error", got)
 	}
 }
@@ -296,20 +296,29 @@ func checkServerAcceptsHash(t *testing.T, hash string) {
 	}
 }
 
-// TestMatchesRemembersOnlyMatches: a pair that matched is answered from memory the next time, a pair that did not
-// is compared again, and a changed password misses.
-func TestMatchesRemembersOnlyMatches(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("right"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
+// TestHashPasswordReportsItsBcryptWork: the work HashPassword reports is the bcrypt it ran: nothing for a hash
+// given as it is, a comparison for a password checked against the previous hash, a hash for a new one.
+func TestHashPasswordReportsItsBcryptWork(t *testing.T) {
+	previous, work, err := HashPassword([]byte("first"), "")
+	if err != nil || work != (BcryptWork{Hashed: true}) {
+		t.Fatalf("a new password: work %+v, error %v; want one hash", work, err)
 	}
-	if matches(string(hash), []byte("wrong")) {
-		t.Fatal("a wrong password matched")
+	tests := []struct {
+		name, secret, previous string
+		want                   BcryptWork
+	}{
+		{"a bcrypt hash", previous, "", BcryptWork{}},
+		{"a bcrypt hash, with a previous one", previous, previous, BcryptWork{}},
+		{"the same password", "first", previous, BcryptWork{Compared: true}},
+		{"a changed password", "second", previous, BcryptWork{Compared: true, Hashed: true}},
+		{"a previous hash pier-server would refuse", "first", withCost(previous, "15"), BcryptWork{Hashed: true}},
+		{"an empty password", "", previous, BcryptWork{}},
 	}
-	if !matches(string(hash), []byte("right")) {
-		t.Fatal("the right password did not match")
-	}
-	if !matches(string(hash), []byte("right")) || matches(string(hash), []byte("wrong")) || matches(string(hash), []byte("righ")) {
-		t.Fatal("the memo answered wrongly")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, work, _ := HashPassword([]byte(tt.secret), tt.previous); work != tt.want {
+				t.Errorf("work %+v, want %+v", work, tt.want)
+			}
+		})
 	}
 }

@@ -38,13 +38,22 @@ const (
 	RSAKey     = "ssh_host_rsa_key"
 )
 
-// Generate returns new ed25519, ECDSA P-256 and RSA 3072 private keys as OpenSSH PEM, keyed by ED25519Key,
-// ECDSAKey and RSAKey. Three types let every client find one it supports.
-func Generate() (map[string][]byte, error) {
-	types := map[string]credentials.KeyType{
-		ED25519Key: credentials.ED25519, ECDSAKey: credentials.ECDSA, RSAKey: credentials.RSA}
+// fileNames are the Secret keys of generated host keys by type, the file names OpenSSH uses.
+var fileNames = map[credentials.KeyType]string{credentials.ED25519: ED25519Key, credentials.ECDSA: ECDSAKey, credentials.RSA: RSAKey}
+
+// Generate returns a new private key of each of the types, as OpenSSH PEM, keyed by ED25519Key, ECDSAKey and
+// RSAKey. An ed25519 or ECDSA P-256 key takes microseconds; an RSA 3072 key a fifth of a second of CPU.
+func Generate(types []credentials.KeyType) (map[string][]byte, error) {
+	if len(types) == 0 {
+		return nil, errors.New("no host key types to generate")
+	}
 	data := make(map[string][]byte, len(types))
-	for name, keyType := range types {
+	for _, keyType := range types {
+		name, ok := fileNames[keyType]
+		if !ok {
+			return nil, fmt.Errorf("unknown host key type %q (want %s, %s or %s)", keyType, credentials.ED25519,
+				credentials.ECDSA, credentials.RSA)
+		}
 		key, err := credentials.GenerateKey(keyType)
 		if err != nil {
 			return nil, fmt.Errorf("generating the host key %s: %w", name, err)
@@ -54,6 +63,19 @@ func Generate() (map[string][]byte, error) {
 		}
 	}
 	return data, nil
+}
+
+// Missing are the types among want that none of keys is of, by the key types Inspect reports.
+func Missing(keys []Key, want []credentials.KeyType) []credentials.KeyType {
+	sshTypes := map[credentials.KeyType]string{credentials.ED25519: ssh.KeyAlgoED25519, credentials.ECDSA: ssh.KeyAlgoECDSA256,
+		credentials.RSA: ssh.KeyAlgoRSA}
+	var out []credentials.KeyType
+	for _, t := range want {
+		if !slices.ContainsFunc(keys, func(k Key) bool { return k.Type == sshTypes[t] }) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Key describes one host key of a Secret.

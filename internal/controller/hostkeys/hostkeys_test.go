@@ -37,8 +37,11 @@ import (
 	"github.com/pier-dev/pier/server/sftp"
 )
 
+// allTypes are the three types of host keys the operator can generate.
+var allTypes = []credentials.KeyType{credentials.ED25519, credentials.ECDSA, credentials.RSA}
+
 func TestGenerate(t *testing.T) {
-	data, err := Generate()
+	data, err := Generate(allTypes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func TestGenerate(t *testing.T) {
 	checkKeys(t, keys, want)
 
 	// Keys are fresh each time: two endpoints never share a host key.
-	again, err := Generate()
+	again, err := Generate(allTypes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +95,36 @@ func TestGenerate(t *testing.T) {
 	}
 }
 
+// TestGenerateTheTypesAsked: only the types asked for are generated (RSA, which costs a fifth of a second, only
+// when asked), and Missing names the types a set of keys lacks.
+func TestGenerateTheTypesAsked(t *testing.T) {
+	data, err := Generate([]credentials.KeyType{credentials.ED25519, credentials.ECDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := slices.Sorted(maps.Keys(data)), []string{ECDSAKey, ED25519Key}; !slices.Equal(got, want) {
+		t.Fatalf("keys %q, want %q", got, want)
+	}
+	keys, err := Inspect(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Missing(keys, allTypes); !slices.Equal(got, []credentials.KeyType{credentials.RSA}) {
+		t.Errorf("Missing = %v, want rsa", got)
+	}
+	if got := Missing(keys, []credentials.KeyType{credentials.ECDSA}); got != nil {
+		t.Errorf("Missing = %v, want none", got)
+	}
+	for _, types := range [][]credentials.KeyType{nil, {"dsa"}} {
+		if _, err := Generate(types); err == nil {
+			t.Errorf("Generate(%v) made keys", types)
+		}
+	}
+}
+
 // pier-server must load the generated keys as the operator mounts them: one file per Secret key.
 func TestServerLoadsGeneratedKeys(t *testing.T) {
-	data, err := Generate()
+	data, err := Generate(allTypes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +164,7 @@ func TestServerLoadsGeneratedKeys(t *testing.T) {
 }
 
 func TestInspect(t *testing.T) {
-	gen, err := Generate()
+	gen, err := Generate(allTypes)
 	if err != nil {
 		t.Fatal(err)
 	}

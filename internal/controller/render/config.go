@@ -208,18 +208,24 @@ func RestartHash(cfg *serverconfig.Config) string {
 }
 
 // ConfigSecret holds the rendered configuration file (data is the output of config.Config.Marshal), under ConfigKey,
-// or, gzipped (config.Gzip), under ConfigKey.gz. The server pod mounts it at ConfigMountPath.
-func ConfigSecret(te *v1alpha1.TransferEndpoint, data []byte, gzipped bool) *corev1.Secret {
+// or, gzipped (config.Gzip), under ConfigKey.gz, and the operator's record of password sources (see
+// users.PasswordSources) under PasswordSourcesKey when there is one. The server pod mounts it at ConfigMountPath;
+// pier-server reads only the configuration file.
+func ConfigSecret(te *v1alpha1.TransferEndpoint, data []byte, gzipped bool, passwordSources []byte) *corev1.Secret {
 	key := ConfigKey
 	if gzipped {
 		key += serverconfig.GzipSuffix
 	}
-	return &corev1.Secret{
+	secret := &corev1.Secret{
 		TypeMeta:   typeMeta("v1", "Secret"),
 		ObjectMeta: objectMeta(te, NamesFor(te).ConfigSecret),
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{key: slices.Clone(data)},
 	}
+	if len(passwordSources) > 0 {
+		secret.Data[PasswordSourcesKey] = slices.Clone(passwordSources)
+	}
+	return secret
 }
 
 // ConfigData is the configuration file in a config Secret, gzipped or not (config.Parse reads both).

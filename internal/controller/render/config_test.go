@@ -253,3 +253,30 @@ func TestPassiveAddresses(t *testing.T) {
 		})
 	}
 }
+
+// TestServerConfigRoundTrips: a rendered config, once valid, is what parsing its file gives back, so the operator
+// may keep the config it rendered and wrote instead of parsing the file again (internal/controller servedConfigs).
+func TestServerConfigRoundTrips(t *testing.T) {
+	for _, tc := range goldenCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			// The users as the operator renders them: with the server's defaults filled in (users.Entry).
+			users := serverconfig.Config{Users: slices.Clone(tc.users)}
+			users.ApplyDefaults()
+			cfg := ServerConfig(tc.endpoint, ConfigInputs{Users: users.Users, HostKeyNames: tc.hostKeyNames, PassiveAddresses: tc.passiveAddresses})
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			data, err := cfg.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed, err := serverconfig.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(cfg, parsed) {
+				t.Errorf("rendered and parsed configs differ:\n%+v\n%+v", cfg, parsed)
+			}
+		})
+	}
+}

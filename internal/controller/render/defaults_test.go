@@ -144,7 +144,7 @@ func TestEmptySpecDoesNotPanic(t *testing.T) {
 	te := defaulted(&v1alpha1.TransferEndpoint{})
 	cfg := ServerConfig(te, ConfigInputs{})
 	RestartHash(cfg)
-	ConfigSecret(te, nil, false)
+	ConfigSecret(te, nil, false, nil)
 	HostKeysSecret(te, nil)
 	d := Deployment(te, DeploymentInputs{})
 	if *d.Spec.Replicas != 1 {

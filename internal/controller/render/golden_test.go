@@ -77,7 +77,7 @@ func renderCase(t *testing.T, c goldenCase) rendered {
 
 	// The configuration itself, readable; config-secret.yaml holds the same bytes base64-encoded.
 	r.files["server-config.yaml"] = data
-	add("config-secret.yaml", ConfigSecret(te, data, false))
+	add("config-secret.yaml", ConfigSecret(te, data, false, nil))
 	if NamesFor(te).GeneratedHostKeys {
 		add("host-keys-secret.yaml", HostKeysSecret(te, testHostKeys()))
 	}

@@ -30,6 +30,9 @@ const (
 	AnnotationRestartHash = "transfer.pier.dev/restart-hash"
 	// ConfigKey is the key of the configuration file in the config Secret.
 	ConfigKey = "config.yaml"
+	// PasswordSourcesKey is the key of the config Secret that holds the operator's record of the Secret versions
+	// the served password hashes were made from (users.PasswordSources), which pier-server ignores.
+	PasswordSourcesKey = "password-sources"
 
 	// Container ports: the ports pier runs pier-server on (serverconfig's), which portable mode uses too. They are
 	// unprivileged, so the server runs as a non-root user without capabilities; the Service maps the well-known

@@ -76,8 +76,14 @@ func (p *Problem) Error() string { return p.Message }
 
 // Credentials are a user's login material as read from its Secrets and spec, with what went wrong for each.
 type Credentials struct {
-	// Password is the Secret's value: a plaintext password or a bcrypt hash. Nil without a usable password.
+	// Password is the Secret's value: a plaintext password or a bcrypt hash. Nil without a usable password, or
+	// when PasswordHash stands for it.
 	Password []byte
+	// PasswordHash, when set, is the hash the endpoint serves, which its record of password sources says was made
+	// from the Secret version PasswordSource: the password was not read, and needs no bcrypt.
+	PasswordHash string
+	// PasswordSource is the Secret version Password was read from (or PasswordHash made from); nil without one.
+	PasswordSource *SourceID
 	// SecretKeys are the keys of the authorized_keys Secret; InlineKeys those of spec.authorizedKeys.keys.
 	SecretKeys, InlineKeys []credentials.AuthorizedKey
 	// Listed are the fingerprints of the keys the authorized_keys Secret lists when it cannot be used (malformed,
@@ -114,13 +120,20 @@ func (c Credentials) KeyFingerprints() []string {
 // Read reads the user's Secrets. Secrets are read directly from the API server, never from a cache: the operator
 // does not keep users' Secret contents in memory.
 func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUser) Credentials {
+	creds := readPassword(ctx, c, tu)
+	readKeys(ctx, c, tu, &creds)
+	return creds
+}
+
+// readPassword reads the user's password Secret, if it has one.
+func readPassword(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUser) Credentials {
 	var creds Credentials
 	if ref := PasswordRef(tu); ref != nil {
 		var owner *transferv1alpha1.TransferUser
 		if tu.Spec.Password == nil {
 			owner = tu // generated: only from the Secret the operator made
 		}
-		value, problem := readOwnedKey(ctx, c, tu.Namespace, *ref, owner)
+		value, source, problem := readOwnedKey(ctx, c, tu.Namespace, *ref, owner)
 		switch {
 		case problem != nil && tu.Spec.Password == nil && problem.Reason == transferv1alpha1.ReasonSecretNotFound:
 			// The generated password's Secret is made by the user reconciler: a new one is coming. The old one is
@@ -134,9 +147,14 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 			creds.PasswordProblem = &Problem{Reason: transferv1alpha1.ReasonPasswordEmpty, Secret: ref.Name, Effect: Revoked,
 				Message: fmt.Sprintf("Secret %s key %s is empty", ref.Name, ref.Key)}
 		default:
-			creds.Password = value
+			creds.Password, creds.PasswordSource = value, source
 		}
 	}
+	return creds
+}
+
+// readKeys reads the user's authorized keys, inline and from their Secret, into creds.
+func readKeys(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUser, creds *Credentials) {
 	if ak := tu.Spec.AuthorizedKeys; ak != nil {
 		if len(ak.Keys) > 0 {
 			keys, err := credentials.ParseAuthorizedKeyLines(ak.Keys)
@@ -151,7 +169,6 @@ func Read(ctx context.Context, c client.Reader, tu *transferv1alpha1.TransferUse
 			creds.SecretKeys, creds.Listed, creds.KeysProblem = readKeySecret(ctx, c, tu, len(creds.InlineKeys))
 		}
 	}
-	return creds
 }
 
 // readKeySecret reads and checks the keys of the authorized_keys Secret; inline is how many inline keys the user
@@ -179,35 +196,37 @@ func readKeySecret(ctx context.Context, c client.Reader, tu *transferv1alpha1.Tr
 }
 
 func readKey(ctx context.Context, c client.Reader, namespace string, ref transferv1alpha1.SecretKeyReference) ([]byte, *Problem) {
-	return readOwnedKey(ctx, c, namespace, ref, nil)
+	value, _, problem := readOwnedKey(ctx, c, namespace, ref, nil)
+	return value, problem
 }
 
-// readOwnedKey is readKey for a Secret that owner must control, or any Secret when owner is nil. A generated
-// password is only taken from the Secret the operator made for the user: a Secret of that name made by someone
-// else could hold a password of their choosing.
+// readOwnedKey is readKey for a Secret that owner must control, or any Secret when owner is nil, and also
+// returns the version of the Secret the value was read from. A generated password is only taken from the Secret
+// the operator made for the user: a Secret of that name made by someone else could hold a password of their
+// choosing.
 func readOwnedKey(ctx context.Context, c client.Reader, namespace string, ref transferv1alpha1.SecretKeyReference,
-	owner *transferv1alpha1.TransferUser) ([]byte, *Problem) {
+	owner *transferv1alpha1.TransferUser) ([]byte, *SourceID, *Problem) {
 	var secret corev1.Secret
 	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &Problem{Reason: transferv1alpha1.ReasonSecretNotFound, Secret: ref.Name, Effect: Revoked,
+			return nil, nil, &Problem{Reason: transferv1alpha1.ReasonSecretNotFound, Secret: ref.Name, Effect: Revoked,
 				Message: fmt.Sprintf("Secret %s not found in namespace %s", ref.Name, namespace)}
 		}
 		// Anything else (RBAC, API down) is not the user's fault, and does not say the credential is gone.
-		return nil, &Problem{Reason: transferv1alpha1.ReasonSecretUnreadable, Secret: ref.Name, Effect: KeptLastGood,
+		return nil, nil, &Problem{Reason: transferv1alpha1.ReasonSecretUnreadable, Secret: ref.Name, Effect: KeptLastGood,
 			Message: fmt.Sprintf("reading Secret %s: %v", ref.Name, err)}
 	}
 	if owner != nil && !metav1.IsControlledBy(&secret, owner) {
-		return nil, &Problem{Reason: transferv1alpha1.ReasonPasswordSecretConflict, Secret: ref.Name, Effect: Revoked,
+		return nil, nil, &Problem{Reason: transferv1alpha1.ReasonPasswordSecretConflict, Secret: ref.Name, Effect: Revoked,
 			Message: fmt.Sprintf("Secret %s, where the generated password belongs, exists but was not made for this TransferUser, "+
 				"so its contents are not used: delete or rename it, or set spec.password instead of generatePassword", ref.Name)}
 	}
 	value, ok := secret.Data[ref.Key]
 	if !ok {
-		return nil, &Problem{Reason: transferv1alpha1.ReasonSecretKeyNotFound, Secret: ref.Name, Effect: Revoked,
+		return nil, nil, &Problem{Reason: transferv1alpha1.ReasonSecretKeyNotFound, Secret: ref.Name, Effect: Revoked,
 			Message: fmt.Sprintf("Secret %s has no key %q (it has: %s)", ref.Name, ref.Key, strings.Join(keysOf(secret.Data), ", "))}
 	}
-	return value, nil
+	return value, &SourceID{Name: ref.Name, Key: ref.Key, UID: secret.UID, ResourceVersion: secret.ResourceVersion}, nil
 }
 
 // Render is the user's server-config entry under the rules above. served is the entry the endpoint serves for
@@ -251,8 +270,12 @@ func Render(tu *transferv1alpha1.TransferUser, creds Credentials, served *server
 	}
 
 	switch p := creds.PasswordProblem; {
+	case creds.PasswordHash != "":
+		// Vouched for by the record of password sources: the hash of what the Secret holds now.
+		u.PasswordHash = creds.PasswordHash
 	case creds.Password != nil:
-		hash, err := credentials.HashPassword(creds.Password, last.PasswordHash)
+		hash, work, err := credentials.HashPassword(creds.Password, last.PasswordHash)
+		countBcrypt(work)
 		if err != nil {
 			ref := PasswordRef(tu)
 			u.PasswordHash = last.PasswordHash

@@ -39,6 +39,19 @@ type Resolution struct {
 	Problems []*Problem
 	// KeyFingerprints are the SHA256 fingerprints of the keys the user's Secret and spec list now, for its status.
 	KeyFingerprints []string
+	// PasswordSource is the Secret version Entry's password hash was made from, for the endpoint's record of
+	// password sources; nil when the entry has no hash made from what its Secret holds now (none, or the last
+	// good one kept while the Secret is unusable: a record of it would hide the problem after a restart).
+	PasswordSource *SourceID
+}
+
+// Served is what the endpoint serves for one username now.
+type Served struct {
+	// Entry is the served config entry; nil when the endpoint serves none for the username (or has no config it
+	// can trust).
+	Entry *serverconfig.User
+	// Sources is the endpoint's record of the Secret versions its served password hashes were made from.
+	Sources PasswordSources
 }
 
 // Resolver is the one resolve step both reconcilers use: the endpoint reconciler to render the entries it serves,
@@ -46,6 +59,12 @@ type Resolution struct {
 // from the API server and a bcrypt hash or comparison; a Resolver remembers each user's last resolution and gives
 // it again until something it was resolved from changes (the TransferUser's spec, one of its Secrets, or the entry
 // the endpoint serves), so a change is resolved once, not once per reconciler and pass.
+//
+// What it remembers is gone when the operator restarts, and a spec change resolves the user again; neither reads
+// the password Secret or runs bcrypt when the endpoint's record of password sources (PasswordSources) vouches for
+// the served hash under the Secret's current version. So a password costs bcrypt once per change of its Secret:
+// one hash, and one comparison with the served hash when there is one (an unchanged password then keeps its hash,
+// and the config stays byte-identical). Resolve is the only caller of credentials.HashPassword in the operator.
 //
 // It never keeps a password: what it remembers is what the config Secret holds anyway (bcrypt hashes, public
 // keys), the problems' messages and key fingerprints. A resolution that met a Secret it could not read is not
@@ -98,25 +117,71 @@ type inputs struct {
 // remembered against both the served entry it was rendered from and the entry it gave: rendering again against
 // its own result gives the same result (TestRenderAgainstItsResult), which is what lets the pass after the
 // endpoint wrote the new entry reuse it instead of comparing the password with the new hash.
-func (r *Resolver) Resolve(ctx context.Context, tu *transferv1alpha1.TransferUser, served *serverconfig.User) Resolution {
+func (r *Resolver) Resolve(ctx context.Context, tu *transferv1alpha1.TransferUser, served Served) Resolution {
 	m := r.remembered(tu)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	// The versions first, then the contents: what is read is then at least as new as the versions it is
 	// remembered under, and a later change shows up as another version.
-	from, known := r.inputsOf(ctx, tu)
-	if known && m.rendered && m.from == from && (sameEntry(m.served, served) || (served != nil && sameEntry(m.result.Entry, served))) {
+	from, versions, known := r.inputsOf(ctx, tu)
+	if known && m.rendered && m.from == from &&
+		(sameEntry(m.served, served.Entry) || (served.Entry != nil && sameEntry(m.result.Entry, served.Entry))) {
 		return m.result.clone()
 	}
-	creds := Read(ctx, r.secrets, tu)
-	entry, problems := Render(tu, creds, served)
-	res := Resolution{Entry: entry, Problems: problems, KeyFingerprints: creds.KeyFingerprints()}
+	creds := r.read(ctx, tu, served, versions)
+	entry, problems := Render(tu, creds, served.Entry)
+	res := Resolution{Entry: entry, Problems: problems, KeyFingerprints: creds.KeyFingerprints(),
+		PasswordSource: passwordSourceOf(creds, entry, problems)}
 	m.forget()
 	if known && ErrUnreadable(problems) == nil {
 		m.from, m.fingerprints, m.fingerprintsKnown = from, slices.Clone(res.KeyFingerprints), true
-		m.rendered, m.served, m.result = true, cloneEntry(served), res.clone()
+		m.rendered, m.served, m.result = true, cloneEntry(served.Entry), res.clone()
 	}
 	return res
+}
+
+// read reads the user's credentials, except a password the endpoint's record vouches for: its Secret is not read,
+// and the served hash stands for it. versions are the user's Secrets' versions in the cache.
+func (r *Resolver) read(ctx context.Context, tu *transferv1alpha1.TransferUser, served Served, versions map[string]*secretVersion) Credentials {
+	vouched := func(id *SourceID) bool {
+		return id != nil && served.Entry != nil && served.Sources.Vouches(tu.Spec.Username, *id, served.Entry.PasswordHash)
+	}
+	if id := passwordSourceNow(tu, versions); vouched(id) {
+		creds := Credentials{PasswordHash: served.Entry.PasswordHash, PasswordSource: id}
+		readKeys(ctx, r.secrets, tu, &creds)
+		return creds
+	}
+	creds := Read(ctx, r.secrets, tu)
+	if vouched(creds.PasswordSource) {
+		// The cache had not seen this version yet, but the record had: still no bcrypt.
+		creds.Password, creds.PasswordHash = nil, served.Entry.PasswordHash
+	}
+	return creds
+}
+
+// passwordSourceNow is the version of the user's password Secret the cache holds; nil without a password Secret
+// or when the cache has none.
+func passwordSourceNow(tu *transferv1alpha1.TransferUser, versions map[string]*secretVersion) *SourceID {
+	ref := PasswordRef(tu)
+	if ref == nil {
+		return nil
+	}
+	v := versions[ref.Name]
+	if v == nil {
+		return nil
+	}
+	return &SourceID{Name: ref.Name, Key: ref.Key, UID: v.uid, ResourceVersion: v.resourceVersion}
+}
+
+// passwordSourceOf is the version of the password Secret entry's hash was made from, when it was made from what
+// the Secret holds now (see Resolution.PasswordSource).
+func passwordSourceOf(creds Credentials, entry *serverconfig.User, problems []*Problem) *SourceID {
+	if creds.PasswordSource == nil || entry == nil || entry.PasswordHash == "" ||
+		slices.ContainsFunc(problems, func(p *Problem) bool { return p.Reason == transferv1alpha1.ReasonInvalidPassword }) {
+		return nil
+	}
+	id := *creds.PasswordSource
+	return &id
 }
 
 // KeyFingerprints are the fingerprints of the keys the user's Secret and spec list now, for a user that is not
@@ -126,11 +191,13 @@ func (r *Resolver) KeyFingerprints(ctx context.Context, tu *transferv1alpha1.Tra
 	m := r.remembered(tu)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	from, known := r.inputsOf(ctx, tu)
+	from, _, known := r.inputsOf(ctx, tu)
 	if known && m.fingerprintsKnown && m.from == from {
 		return slices.Clone(m.fingerprints)
 	}
-	creds := Read(ctx, r.secrets, tu)
+	// The keys alone: the password Secret has nothing to add to them.
+	var creds Credentials
+	readKeys(ctx, r.secrets, tu, &creds)
 	fingerprints := creds.KeyFingerprints()
 	m.forget()
 	if known && ErrUnreadable(creds.Problems()) == nil {
@@ -161,10 +228,17 @@ func (r *Resolver) remembered(tu *transferv1alpha1.TransferUser) *resolved {
 	return m
 }
 
-// inputsOf identifies what tu is read from now; known is false when a Secret's version could not be told, and
-// then nothing is remembered.
-func (r *Resolver) inputsOf(ctx context.Context, tu *transferv1alpha1.TransferUser) (inputs, bool) {
+// secretVersion is one version of a Secret, as its metadata in the cache gives it.
+type secretVersion struct {
+	uid             types.UID
+	resourceVersion string
+}
+
+// inputsOf identifies what tu is read from now, and gives the versions of its Secrets by name (nil for one that
+// does not exist); known is false when a Secret's version could not be told, and then nothing is remembered.
+func (r *Resolver) inputsOf(ctx context.Context, tu *transferv1alpha1.TransferUser) (inputs, map[string]*secretVersion, bool) {
 	var secrets strings.Builder
+	versions := map[string]*secretVersion{}
 	for _, name := range ReferencedSecrets(tu) {
 		secret := &metav1.PartialObjectMetadata{}
 		secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
@@ -172,13 +246,15 @@ func (r *Resolver) inputsOf(ctx context.Context, tu *transferv1alpha1.TransferUs
 		switch {
 		case apierrors.IsNotFound(err):
 			fmt.Fprintf(&secrets, "%s absent\n", name)
+			versions[name] = nil
 		case err != nil:
-			return inputs{}, false
+			return inputs{}, nil, false
 		default:
-			fmt.Fprintf(&secrets, "%s %s\n", name, secret.ResourceVersion)
+			fmt.Fprintf(&secrets, "%s %s %s\n", name, secret.UID, secret.ResourceVersion)
+			versions[name] = &secretVersion{uid: secret.UID, resourceVersion: secret.ResourceVersion}
 		}
 	}
-	return inputs{uid: tu.UID, generation: tu.Generation, secrets: secrets.String()}, true
+	return inputs{uid: tu.UID, generation: tu.Generation, secrets: secrets.String()}, versions, true
 }
 
 func (m *resolved) forget() {
@@ -197,6 +273,10 @@ func sameEntry(a, b *serverconfig.User) bool {
 // clone is a copy that shares nothing with r, so that no caller can change what a Resolver remembers.
 func (r Resolution) clone() Resolution {
 	out := Resolution{Entry: cloneEntry(r.Entry), KeyFingerprints: slices.Clone(r.KeyFingerprints)}
+	if r.PasswordSource != nil {
+		id := *r.PasswordSource
+		out.PasswordSource = &id
+	}
 	for _, p := range r.Problems {
 		copied := *p
 		out.Problems = append(out.Problems, &copied)

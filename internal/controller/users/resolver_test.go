@@ -140,31 +140,31 @@ func TestResolveOncePerChange(t *testing.T) {
 	f := newResolverFixture(t, passwordSecret("first password"))
 	tu := storedUser()
 
-	created := f.resolver.Resolve(ctx, tu, nil) // the endpoint's pass: nothing served yet
+	created := f.resolver.Resolve(ctx, tu, Served{Entry: nil}) // the endpoint's pass: nothing served yet
 	wantPassword(t, created, "first password")
-	f.resolver.Resolve(ctx, tu, nil) // the user's pass, before the config is written
+	f.resolver.Resolve(ctx, tu, Served{Entry: nil}) // the user's pass, before the config is written
 	f.wantReads(t, 1, "a new user")
 
 	// The endpoint wrote the entry; its next pass and the user's see it served.
 	served := created.Entry
 	for range 3 {
-		if again := f.resolver.Resolve(ctx, tu, served); !sameEntry(again.Entry, served) || len(again.Problems) != 0 {
+		if again := f.resolver.Resolve(ctx, tu, Served{Entry: served}); !sameEntry(again.Entry, served) || len(again.Problems) != 0 {
 			t.Fatalf("resolved again against its own entry: %+v %v, want %+v", again.Entry, again.Problems, served)
 		}
 	}
 	f.wantReads(t, 1, "passes after the config was written")
 
 	f.setPassword(t, "second password")
-	changed := f.resolver.Resolve(ctx, tu, served)
+	changed := f.resolver.Resolve(ctx, tu, Served{Entry: served})
 	wantPassword(t, changed, "second password")
-	f.resolver.Resolve(ctx, tu, served)
-	f.resolver.Resolve(ctx, tu, changed.Entry)
+	f.resolver.Resolve(ctx, tu, Served{Entry: served})
+	f.resolver.Resolve(ctx, tu, Served{Entry: changed.Entry})
 	f.wantReads(t, 2, "a changed password")
 
 	tu.Generation++
 	tu.Spec.Permissions = []transferv1alpha1.Permission{transferv1alpha1.PermissionReadOnly}
-	restricted := f.resolver.Resolve(ctx, tu, changed.Entry)
-	f.resolver.Resolve(ctx, tu, restricted.Entry)
+	restricted := f.resolver.Resolve(ctx, tu, Served{Entry: changed.Entry})
+	f.resolver.Resolve(ctx, tu, Served{Entry: restricted.Entry})
 	f.wantReads(t, 3, "a changed spec")
 	if restricted.Entry.PasswordHash != changed.Entry.PasswordHash ||
 		!slices.Equal(restricted.Entry.Permissions, []serverconfig.Permission{serverconfig.PresetReadOnly}) {
@@ -175,7 +175,7 @@ func TestResolveOncePerChange(t *testing.T) {
 	if err := f.api.Delete(ctx, passwordSecret("")); err != nil {
 		t.Fatal(err)
 	}
-	revoked := f.resolver.Resolve(ctx, tu, restricted.Entry)
+	revoked := f.resolver.Resolve(ctx, tu, Served{Entry: restricted.Entry})
 	f.wantReads(t, 4, "a deleted Secret")
 	if revoked.Entry == nil || revoked.Entry.PasswordHash != "" || !revoked.Entry.Disabled ||
 		!slices.ContainsFunc(revoked.Problems, func(p *Problem) bool { return p.Reason == transferv1alpha1.ReasonSecretNotFound }) {
@@ -194,9 +194,9 @@ func TestResolveWhileTheSecretChanges(t *testing.T) {
 		f.reads.after = nil
 		f.setPassword(t, "second password")
 	}
-	first := f.resolver.Resolve(ctx, tu, nil)
+	first := f.resolver.Resolve(ctx, tu, Served{Entry: nil})
 	wantPassword(t, first, "first password")
-	wantPassword(t, f.resolver.Resolve(ctx, tu, first.Entry), "second password")
+	wantPassword(t, f.resolver.Resolve(ctx, tu, Served{Entry: first.Entry}), "second password")
 	f.wantReads(t, 2, "a Secret changed during a pass")
 }
 
@@ -206,10 +206,10 @@ func TestResolveAgainstAnotherServedEntry(t *testing.T) {
 	ctx := context.Background()
 	f := newResolverFixture(t, passwordSecret("password"))
 	tu := storedUser()
-	first := f.resolver.Resolve(ctx, tu, nil)
+	first := f.resolver.Resolve(ctx, tu, Served{Entry: nil})
 	other := *first.Entry
 	other.PasswordHash = hashOf(t, "another password")
-	if again := f.resolver.Resolve(ctx, tu, &other); again.Entry.PasswordHash == other.PasswordHash {
+	if again := f.resolver.Resolve(ctx, tu, Served{Entry: &other}); again.Entry.PasswordHash == other.PasswordHash {
 		t.Error("the hash of another password was kept")
 	}
 	f.wantReads(t, 2, "another served entry")
@@ -223,19 +223,19 @@ func TestResolveReadsAgainAfterAnUnreadableSecret(t *testing.T) {
 	tu := storedUser()
 	f.reads.fail = apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "heidi-pw", errors.New("not allowed"))
 	for range 2 {
-		res := f.resolver.Resolve(ctx, tu, nil)
+		res := f.resolver.Resolve(ctx, tu, Served{Entry: nil})
 		if ErrUnreadable(res.Problems) == nil {
 			t.Fatalf("problems %v, want SecretUnreadable", res.Problems)
 		}
 	}
 	f.wantReads(t, 2, "an unreadable Secret")
 	f.reads.fail = nil
-	wantPassword(t, f.resolver.Resolve(ctx, tu, nil), "password")
+	wantPassword(t, f.resolver.Resolve(ctx, tu, Served{Entry: nil}), "password")
 	f.wantReads(t, 3, "the Secret readable again")
 
 	unknown := NewResolver(f.reads, failingReader{})
-	unknown.Resolve(ctx, tu, nil)
-	unknown.Resolve(ctx, tu, nil)
+	unknown.Resolve(ctx, tu, Served{Entry: nil})
+	unknown.Resolve(ctx, tu, Served{Entry: nil})
 	f.wantReads(t, 5, "Secret versions unknown")
 }
 
@@ -252,7 +252,7 @@ func TestResolveConcurrently(t *testing.T) {
 	hashes := make([]string, 8)
 	var wg sync.WaitGroup
 	for i := range hashes {
-		wg.Go(func() { hashes[i] = f.resolver.Resolve(ctx, storedUser(), nil).Entry.PasswordHash })
+		wg.Go(func() { hashes[i] = f.resolver.Resolve(ctx, storedUser(), Served{Entry: nil}).Entry.PasswordHash })
 	}
 	wg.Wait()
 	f.wantReads(t, 1, "concurrent passes")
@@ -266,17 +266,18 @@ func TestResolveForget(t *testing.T) {
 	ctx := context.Background()
 	f := newResolverFixture(t, passwordSecret("password"))
 	tu := storedUser()
-	f.resolver.Resolve(ctx, tu, nil)
+	f.resolver.Resolve(ctx, tu, Served{Entry: nil})
 	f.resolver.Forget(types.NamespacedName{Namespace: "ns", Name: "heidi"})
-	f.resolver.Resolve(ctx, tu, nil)
+	f.resolver.Resolve(ctx, tu, Served{Entry: nil})
 	recreated := storedUser()
 	recreated.UID = "9a7e"
-	f.resolver.Resolve(ctx, recreated, nil)
+	f.resolver.Resolve(ctx, recreated, Served{Entry: nil})
 	f.wantReads(t, 3, "forgotten and recreated users")
 }
 
 // TestKeyFingerprintsOfARefusedUser: a user another one keeps from being served is only read for its key
-// fingerprints, once per change, and its resolution later reads again (it was never rendered).
+// fingerprints, once per change, from its keys Secret alone (its password Secret has nothing to add), and its
+// resolution later reads again (it was never rendered).
 func TestKeyFingerprintsOfARefusedUser(t *testing.T) {
 	ctx := context.Background()
 	keys := &corev1.Secret{
@@ -293,13 +294,13 @@ func TestKeyFingerprintsOfARefusedUser(t *testing.T) {
 	if again := f.resolver.KeyFingerprints(ctx, tu); !slices.Equal(again, first) {
 		t.Errorf("fingerprints %v, then %v", first, again)
 	}
-	f.wantReads(t, 2, "fingerprints, twice") // two Secrets, read once each
-	res := f.resolver.Resolve(ctx, tu, nil)
+	f.wantReads(t, 1, "fingerprints, twice") // the keys Secret, once
+	res := f.resolver.Resolve(ctx, tu, Served{Entry: nil})
 	if !slices.Equal(res.KeyFingerprints, first) {
 		t.Errorf("resolved fingerprints %v, want %v", res.KeyFingerprints, first)
 	}
 	f.resolver.KeyFingerprints(ctx, tu)
-	f.wantReads(t, 4, "resolved after the fingerprints")
+	f.wantReads(t, 3, "resolved after the fingerprints")
 }
 
 // TestResolutionIsACopy: changing what Resolve returned does not change what it returns next.
@@ -309,10 +310,10 @@ func TestResolutionIsACopy(t *testing.T) {
 	tu := storedUser()
 	tu.Spec.Password = nil
 	tu.Spec.AuthorizedKeys = &transferv1alpha1.AuthorizedKeysSource{Keys: []string{ed25519Key(t, "inline").Line}}
-	first := f.resolver.Resolve(ctx, tu, nil)
+	first := f.resolver.Resolve(ctx, tu, Served{Entry: nil})
 	first.Entry.AuthorizedKeys[0] = "changed"
 	first.KeyFingerprints[0] = "changed"
-	second := f.resolver.Resolve(ctx, tu, nil)
+	second := f.resolver.Resolve(ctx, tu, Served{Entry: nil})
 	if second.Entry.AuthorizedKeys[0] == "changed" || second.KeyFingerprints[0] == "changed" {
 		t.Errorf("a caller's change reached the Resolver: %+v", second)
 	}
