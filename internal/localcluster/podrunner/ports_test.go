@@ -63,7 +63,7 @@ func TestReplacementWaitsForTheDrainingPod(t *testing.T) {
 	eventually(t, "the old pod draining", func() error {
 		log, err := os.ReadFile(oldLog)
 		if err != nil || !strings.Contains(string(log), "draining for") {
-			return fmt.Errorf("the old pod's log does not say it drains: %q, %v", log, err)
+			return fmt.Errorf("the old pod's log does not say it drains: %q, %w", log, err)
 		}
 		return nil
 	})
