@@ -158,3 +158,20 @@ func TestBaselineIsNotAPeer(t *testing.T) {
 		}
 	}
 }
+
+// The control-plane rows have one peer, the target, and the last column says so.
+func TestMarkdownVsTarget(t *testing.T) {
+	r := row("endpoints reconciled", "s", true, map[string][]float64{"pier": {520}, "target": {60}})
+	if got := r.Result(); got.Peer != "target" || got.Ratio != 0.115 {
+		t.Errorf("Result() = %+v, want the target as the peer and 60/520", got)
+	}
+	md := MarkdownVs([]*Row{r}, []string{"target"}, "pier vs target")
+	for _, want := range []string{
+		"| cell | unit | pier | target | pier vs target |",
+		"| endpoints reconciled | s | 520 | 60.0 | **0.12x** (target) |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the table lacks %q:\n%s", want, md)
+		}
+	}
+}
