@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -244,9 +245,11 @@ func (s *session) startManager(ctx context.Context) error {
 	return m.waitStarted(ctx, managerStartLimit)
 }
 
-// logProgress logs how far the load is every half minute until stopped, so a long run shows it is alive.
+// logProgress logs how far the load is every half minute until the returned function is called (once or more),
+// so that a long run shows it is alive.
 func (s *session) logProgress(what string) func() {
 	stop := make(chan struct{})
+	var once sync.Once
 	go func() {
 		for {
 			select {
@@ -257,7 +260,7 @@ func (s *session) logProgress(what string) func() {
 			}
 		}
 	}()
-	return func() { close(stop) }
+	return func() { once.Do(func() { close(stop) }) }
 }
 
 func (s *session) close() {

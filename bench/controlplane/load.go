@@ -22,20 +22,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pier-dev/pier/bench/controlplane/internal/audit"
-	"github.com/pier-dev/pier/bench/controlplane/internal/metrics"
 	"github.com/pier-dev/pier/bench/controlplane/internal/progress"
 )
 
 // loadResult is what one load scenario measured on one manager.
 type loadResult struct {
-	kind     passwordKind
-	finished bool
-	wall     time.Duration // first create to reconciled, or to the timeout
-	counts   progress.Counts
-	cpu      time.Duration // the manager's, over wall
-	peakRSS  int64
-	// reconciles is what the manager's metrics say about the load, from just before the first create to the end.
-	reconciles  metrics.Snapshot
+	kind passwordKind
+	span
+	quiet       window
+	peakRSS     int64
 	writesLoad  []audit.Write
 	writesQuiet []audit.Write
 	quietCPU    time.Duration
@@ -46,12 +41,51 @@ type loadResult struct {
 
 // probe is one new user's way into its endpoint's config.
 type probe struct {
+	user    userSpec
+	applied time.Time
 	latency time.Duration // apply to served
 	served  bool
 	note    string
 }
 
-// probeUser is a user applied on its own, named probe-WHAT, on endpoint.
+// loadPlan is what a load scenario applies.
+type loadPlan struct {
+	groups               [][]client.Object // per endpoint: its users' Secrets, the endpoint, its users
+	users                []userSpec
+	probeLoad, probeIdle userSpec
+}
+
+// planLoad makes the endpoints and users of a load of kind, and tells the tracker what to expect of them.
+func (b *bench) planLoad(t *progress.Tracker, kind passwordKind) (*loadPlan, error) {
+	p := &loadPlan{}
+	for i := range b.o.endpoints {
+		name := fmt.Sprintf("ep-%04d", i)
+		t.ExpectEndpoint(name, requiredChildren(name))
+		users, err := newUsers(kind, name, b.o.usersPerEndpoint, b.pool)
+		if err != nil {
+			return nil, err
+		}
+		// As a user would apply them: the Secrets the users name first, then the endpoint and its users.
+		var secrets []client.Object
+		rest := []client.Object{endpointObject(name)}
+		for _, u := range users {
+			t.ExpectUser(u.name, u.endpoint, u.username, u.hash)
+			objs := u.objects()
+			secrets = append(secrets, objs[:len(objs)-1]...)
+			rest = append(rest, objs[len(objs)-1])
+		}
+		p.groups = append(p.groups, append(secrets, rest...))
+		p.users = append(p.users, users...)
+	}
+	var err error
+	if p.probeLoad, err = b.probeUser(kind, "load", "ep-0000"); err != nil {
+		return nil, err
+	}
+	p.probeIdle, err = b.probeUser(kind, "idle", fmt.Sprintf("ep-%04d", min(1, b.o.endpoints-1)))
+	return p, err
+}
+
+// probeUser is a user applied on its own, named probe-WHAT, on endpoint; the tracker does not wait for it.
 func (b *bench) probeUser(kind passwordKind, what, endpoint string) (userSpec, error) {
 	users, err := newUsers(kind, endpoint, 1, b.pool)
 	if err != nil {
@@ -70,117 +104,76 @@ func (b *bench) runLoad(ctx context.Context, bd *build, kind passwordKind) error
 		return err
 	}
 	defer s.close()
+	plan, err := b.planLoad(s.tracker, kind)
+	if err != nil {
+		return err
+	}
 	res := &loadResult{kind: kind}
+	if err := b.applyLoad(ctx, s, plan, res); err != nil {
+		return err
+	}
+	if err := b.afterLoad(ctx, s, plan, res); err != nil {
+		return err
+	}
+	b.log.Info("served hashes", "scenario", string(kind), "manager", bd.label, "check", res.checked)
+	b.logWrites("quiet window after the "+string(kind)+" load", bd.label, res.writesQuiet)
+	b.table.addLoad(b, bd.label, res)
+	return nil
+}
 
-	var groups [][]client.Object
-	var all []userSpec
-	for i := range b.o.endpoints {
-		name := fmt.Sprintf("ep-%04d", i)
-		s.tracker.ExpectEndpoint(name, requiredChildren(name))
-		users, err := newUsers(kind, name, b.o.usersPerEndpoint, b.pool)
-		if err != nil {
+// applyLoad creates the load, with the first probe user halfway through, and waits until it is reconciled.
+func (b *bench) applyLoad(ctx context.Context, s *session, plan *loadPlan, res *loadResult) error {
+	var err error
+	res.span, err = s.measure(ctx, b.o.timeout, "loading", func() error {
+		start := time.Now()
+		half := len(plan.groups) / 2
+		if err := createAll(ctx, s.cluster.admin, plan.groups[:half], b.o.workers); err != nil {
 			return err
 		}
-		// As a user would apply them: the Secrets the users name first, then the endpoint and its users.
-		var secrets, rest []client.Object
-		rest = append(rest, endpointObject(name))
-		for _, u := range users {
-			s.tracker.ExpectUser(u.name, u.endpoint, u.username, u.hash)
-			objs := u.objects()
-			secrets = append(secrets, objs[:len(objs)-1]...)
-			rest = append(rest, objs[len(objs)-1])
+		// A user applied while the bulk load is being reconciled, on the first endpoint created.
+		if s.tracker.Counts().Done() {
+			res.probeLoad.note = "the load was reconciled before this user was applied"
 		}
-		groups = append(groups, append(secrets, rest...))
-		all = append(all, users...)
-	}
-	probeLoad, err := b.probeUser(kind, "load", "ep-0000")
-	if err != nil {
-		return err
-	}
-	probeIdle, err := b.probeUser(kind, "idle", fmt.Sprintf("ep-%04d", min(1, b.o.endpoints-1)))
-	if err != nil {
-		return err
-	}
+		var err error
+		if res.probeLoad.applied, err = s.apply(ctx, plan.probeLoad); err != nil {
+			return err
+		}
+		if err := createAll(ctx, s.cluster.admin, plan.groups[half:], b.o.workers); err != nil {
+			return err
+		}
+		b.log.Info("load applied", "objects", countObjects(plan.groups), "took", time.Since(start).Round(time.Millisecond))
+		return nil
+	})
+	return err
+}
 
-	m0, err := s.manager.scrape(ctx)
-	if err != nil {
-		return err
-	}
-	cpu0, err := s.manager.cpu()
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	deadline := start.Add(b.o.timeout)
-	stopLog := s.logProgress("loading")
-	defer stopLog()
-	half := len(groups) / 2
-	if err := createAll(ctx, s.cluster.admin, groups[:half], b.o.workers); err != nil {
-		return err
-	}
-	// A user applied while the bulk load is being reconciled, on the first endpoint created.
-	loadApplied := time.Now()
-	if s.tracker.Counts().Done() {
-		res.probeLoad.note = "the load was reconciled before this user was applied"
-	}
-	if err := createAll(ctx, s.cluster.admin, [][]client.Object{probeLoad.objects()}, 1); err != nil {
-		return err
-	}
-	if err := createAll(ctx, s.cluster.admin, groups[half:], b.o.workers); err != nil {
-		return err
-	}
-	b.log.Info("load applied", "objects", countObjects(groups), "took", time.Since(start).Round(time.Millisecond))
-
-	waitCtx, cancel := context.WithDeadline(ctx, deadline)
-	doneAt, err := s.tracker.Wait(waitCtx)
-	cancel()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	end := time.Now()
-	res.finished = err == nil
-	if res.finished {
-		end = doneAt
-	}
-	res.wall, res.counts = end.Sub(start), s.tracker.Counts()
-	if err := s.manager.running(); err != nil {
-		return err
-	}
-	m1, err := s.manager.scrape(ctx)
-	if err != nil {
-		return err
-	}
-	cpu1, err := s.manager.cpu()
-	if err != nil {
-		return err
-	}
-	res.cpu, res.reconciles = cpu1-cpu0, m1.Since(m0)
-	b.log.Info("load measured", "finished", res.finished, "wall", res.wall.Round(time.Millisecond),
-		"manager_cpu", res.cpu.Round(time.Millisecond), "progress", res.counts.String())
-
+// afterLoad measures the quiet window and the second probe user, and gathers what the whole scenario wrote.
+func (b *bench) afterLoad(ctx context.Context, s *session, plan *loadPlan, res *loadResult) error {
 	// The quiet window: nothing changes, so the manager should neither write nor work.
-	quietStart := time.Now()
+	before, err := s.mark(ctx)
+	if err != nil {
+		return err
+	}
 	if err := sleep(ctx, b.o.quiet); err != nil {
 		return err
 	}
-	quietEnd := time.Now()
-	cpu2, err := s.manager.cpu()
+	after, err := s.mark(ctx)
 	if err != nil {
 		return err
 	}
-	res.quietCPU = cpu2 - cpu1
+	res.quiet, res.quietCPU = window{before.at, after.at}, after.cpu-before.cpu
 
 	// One more user, with nothing else to do (unless the load has not finished).
-	idleApplied := time.Now()
-	if err := createAll(ctx, s.cluster.admin, [][]client.Object{probeIdle.objects()}, 1); err != nil {
+	applied, err := s.apply(ctx, plan.probeIdle)
+	if err != nil {
 		return err
 	}
-	res.probeIdle = s.waitProbe(ctx, probeIdle, idleApplied, probeLimit)
+	res.probeIdle = s.waitProbe(ctx, plan.probeIdle, applied, probeLimit)
 	if !res.finished {
 		res.probeIdle.note = "applied while the load was still being reconciled"
 	}
 	loadNote := res.probeLoad.note
-	res.probeLoad = s.waitProbe(ctx, probeLoad, loadApplied, 0)
+	res.probeLoad = s.waitProbe(ctx, plan.probeLoad, res.probeLoad.applied, 0)
 	if loadNote != "" {
 		res.probeLoad.note = loadNote
 	}
@@ -190,17 +183,19 @@ func (b *bench) runLoad(ctx context.Context, bd *build, kind passwordKind) error
 	if res.peakRSS, err = s.manager.peakRSS(); err != nil {
 		return err
 	}
-	res.checked = checkHashes(ctx, s.cluster.admin, all, hashChecks)
-
-	writes, err := audit.ReadFile(s.cluster.auditLog, managerUser)
+	res.checked = checkHashes(ctx, s.cluster.admin, plan.users, hashChecks)
+	writes, err := s.managerWrites()
 	if err != nil {
 		return err
 	}
-	res.writesLoad = audit.Between(writes, start, end)
-	res.writesQuiet = audit.Between(writes, quietStart, quietEnd)
-	b.logWrites("quiet window after the "+string(kind)+" load", bd.label, res.writesQuiet)
-	b.table.addLoad(b, bd.label, res)
+	res.writesLoad, res.writesQuiet = res.load.of(writes), res.quiet.of(writes)
 	return nil
+}
+
+// apply creates u's objects and returns when they were applied.
+func (s *session) apply(ctx context.Context, u userSpec) (time.Time, error) {
+	applied := time.Now()
+	return applied, createAll(ctx, s.cluster.admin, [][]client.Object{u.objects()}, 1)
 }
 
 // probeLimit bounds the wait for a user applied after the load.
@@ -217,11 +212,14 @@ func (s *session) waitProbe(ctx context.Context, u userSpec, applied time.Time, 
 		defer cancel()
 		_, _ = s.tracker.WaitServed(waitCtx, u.endpoint, u.username)
 	}
+	p := probe{user: u, applied: applied}
 	at, ok := s.tracker.ServedAt(u.endpoint, u.username)
 	if !ok {
-		return probe{note: fmt.Sprintf("not in its endpoint's config %s after it was applied", time.Since(applied).Round(time.Second))}
+		p.note = fmt.Sprintf("not in its endpoint's config %s after it was applied", time.Since(applied).Round(time.Second))
+		return p
 	}
-	return probe{latency: at.Sub(applied), served: true}
+	p.latency, p.served = at.Sub(applied), true
+	return p
 }
 
 func countObjects(groups [][]client.Object) int {

@@ -91,7 +91,12 @@ const (
 
 func parseOptions(args []string) (*options, error) {
 	fs := flag.NewFlagSet("bench-controlplane", flag.ContinueOnError)
-	quick := fs.String("quick", envOr("BENCH_CP_QUICK", "false"), "quick sizes for trying the bench out: 100 endpoints, a 20 s quiet window and a 300 s timeout, unless set otherwise [$BENCH_CP_QUICK]")
+	quickEnv, err := strconv.ParseBool(envOr("BENCH_CP_QUICK", "false"))
+	if err != nil {
+		return nil, fmt.Errorf("BENCH_CP_QUICK: want true or false, got %q", os.Getenv("BENCH_CP_QUICK"))
+	}
+	o := &options{}
+	fs.BoolVar(&o.quick, "quick", quickEnv, "quick sizes for trying the bench out: 100 endpoints, a 20 s quiet window and a 300 s timeout, unless set otherwise [$BENCH_CP_QUICK]")
 	endpoints := fs.String("endpoints", os.Getenv("BENCH_CP_ENDPOINTS"), "TransferEndpoints of the load scenarios (default 1000, quick 100) [$BENCH_CP_ENDPOINTS]")
 	users := fs.String("users-per-endpoint", envOr("BENCH_CP_USERS_PER_ENDPOINT", "10"), "TransferUsers per endpoint of the load scenarios [$BENCH_CP_USERS_PER_ENDPOINT]")
 	one := fs.String("one-endpoint-users", envOr("BENCH_CP_ONE_ENDPOINT_USERS", "1000"), "TransferUsers created at once on one endpoint [$BENCH_CP_ONE_ENDPOINT_USERS]")
@@ -99,7 +104,6 @@ func parseOptions(args []string) (*options, error) {
 	timeout := fs.String("timeout", os.Getenv("BENCH_CP_TIMEOUT"), "how long a scenario may take to be reconciled before it is reported as not finished (default 600s, quick 300s) [$BENCH_CP_TIMEOUT]")
 	quiet := fs.String("quiet", os.Getenv("BENCH_CP_QUIET"), "the quiet window after a load, in which the manager's API writes are counted (default 60s, quick 20s) [$BENCH_CP_QUIET]")
 	workers := fs.String("workers", envOr("BENCH_CP_WORKERS", "8"), "objects created in parallel [$BENCH_CP_WORKERS]")
-	o := &options{}
 	fs.StringVar(&o.revision, "revision", os.Getenv("BENCH_CP_REVISION"), "build the manager (pier) from this git revision instead of the working tree [$BENCH_CP_REVISION]")
 	fs.StringVar(&o.baseline, "baseline", os.Getenv("BENCH_CP_BASELINE"), "also build the manager from this git revision and measure it as pier-base, scenario by scenario beside pier [$BENCH_CP_BASELINE]")
 	fs.StringVar(&o.workDir, "work-dir", envOr("BENCH_CP_WORK_DIR", "/dev/shm/pier-bench-controlplane"), "where builds, etcd's data and logs go during the run; removed at the end [$BENCH_CP_WORK_DIR]")
@@ -107,10 +111,6 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.docs, "docs", "docs/performance.md", "the page whose control-plane table is replaced; empty leaves it alone")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
-	}
-	var err error
-	if o.quick, err = strconv.ParseBool(*quick); err != nil {
-		return nil, fmt.Errorf("-quick / BENCH_CP_QUICK: want true or false, got %q", *quick)
 	}
 	defaults := struct {
 		endpoints      string

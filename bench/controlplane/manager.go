@@ -111,7 +111,11 @@ func (m *manager) pid() int { return m.cmd.Process.Pid }
 func (m *manager) running() error {
 	select {
 	case <-m.exited:
-		return fmt.Errorf("the manager exited (%v); the end of its log:\n%s", m.waitErr, m.logTail(30))
+		err := m.waitErr
+		if err == nil {
+			err = errors.New("exit status 0")
+		}
+		return fmt.Errorf("the manager exited (%w); the end of its log:\n%s", err, m.logTail(30))
 	default:
 		return nil
 	}

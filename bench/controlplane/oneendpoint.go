@@ -29,15 +29,11 @@ import (
 
 // oneEndpointResult is what the one-endpoint scenario measured on one manager.
 type oneEndpointResult struct {
-	users      int
-	finished   bool
-	wall       time.Duration // first create to every user served and Ready
-	counts     progress.Counts
-	cpu        time.Duration
-	peakRSS    int64
-	reconciles metrics.Snapshot
-	writes     []audit.Write
-	restart    restartResult
+	users int
+	span
+	peakRSS int64
+	writes  []audit.Write
+	restart restartResult
 }
 
 // restartResult is what a restart of the manager cost, once everything was reconciled.
@@ -47,9 +43,10 @@ type restartResult struct {
 	cpu        time.Duration // the new process's, until settled
 	peakRSS    int64
 	reconciles metrics.Snapshot
-	writes     []audit.Write // from the start until restartTail after settled
-	lost       progress.Counts
-	why        string // why it did not settle
+	window     window // the new process's start to restartTail after it settled
+	writes     []audit.Write
+	lost       progress.Counts // Dropped and Unready during the restart
+	why        string          // why it did not settle
 }
 
 // restartTail is how long after settling the restart's writes are still counted: a write the restart causes may
@@ -68,71 +65,18 @@ func (b *bench) runOneEndpoint(ctx context.Context, bd *build) error {
 		return err
 	}
 	defer s.close()
-	res := &oneEndpointResult{users: b.o.oneEndpointUsers}
-
 	s.tracker.ExpectEndpoint(oneEndpoint, requiredChildren(oneEndpoint))
 	if err := createAll(ctx, s.cluster.admin, [][]client.Object{{endpointObject(oneEndpoint)}}, 1); err != nil {
 		return err
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, b.o.timeout)
-	_, err = s.tracker.Wait(waitCtx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("the empty endpoint was not reconciled: %w", err)
+	if _, ok, err := s.waitReconciled(ctx, time.Now(), b.o.timeout, "one endpoint, empty"); err != nil || !ok {
+		return errors.Join(err, fmt.Errorf("the empty endpoint was not reconciled in %s: %s", b.o.timeout, s.tracker.Counts()))
 	}
 
-	users, err := newUsers(prehashed, oneEndpoint, b.o.oneEndpointUsers, b.pool)
-	if err != nil {
+	res := &oneEndpointResult{users: b.o.oneEndpointUsers}
+	if err := b.applyOneEndpoint(ctx, s, res); err != nil {
 		return err
 	}
-	groups := make([][]client.Object, 0, len(users))
-	for _, u := range users {
-		s.tracker.ExpectUser(u.name, u.endpoint, u.username, u.hash)
-		groups = append(groups, u.objects())
-	}
-	m0, err := s.manager.scrape(ctx)
-	if err != nil {
-		return err
-	}
-	cpu0, err := s.manager.cpu()
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	stopLog := s.logProgress("one endpoint")
-	defer stopLog()
-	if err := createAll(ctx, s.cluster.admin, groups, b.o.workers); err != nil {
-		return err
-	}
-	waitCtx, cancel = context.WithDeadline(ctx, start.Add(b.o.timeout))
-	doneAt, err := s.tracker.Wait(waitCtx)
-	cancel()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	end := time.Now()
-	if res.finished = err == nil; res.finished {
-		end = doneAt
-	}
-	res.wall, res.counts = end.Sub(start), s.tracker.Counts()
-	if err := s.manager.running(); err != nil {
-		return err
-	}
-	m1, err := s.manager.scrape(ctx)
-	if err != nil {
-		return err
-	}
-	cpu1, err := s.manager.cpu()
-	if err != nil {
-		return err
-	}
-	res.cpu, res.reconciles = cpu1-cpu0, m1.Since(m0)
-	if res.peakRSS, err = s.manager.peakRSS(); err != nil {
-		return err
-	}
-	b.log.Info("one endpoint measured", "finished", res.finished, "wall", res.wall.Round(time.Millisecond),
-		"progress", res.counts.String())
-
 	if res.finished {
 		// A moment for the last writes of the load to land, so that they are not counted as the restart's.
 		if err := sleep(ctx, 2*time.Second); err != nil {
@@ -144,18 +88,35 @@ func (b *bench) runOneEndpoint(ctx context.Context, bd *build) error {
 	} else {
 		res.restart.why = "not measured: the users were not all served and Ready before the timeout"
 	}
-
-	writes, err := audit.ReadFile(s.cluster.auditLog, managerUser)
+	writes, err := s.managerWrites()
 	if err != nil {
 		return err
 	}
-	res.writes = audit.Between(writes, start, end)
-	if r := &res.restart; r.settled {
-		r.writes = audit.Between(writes, s.manager.started, s.manager.started.Add(r.wall+restartTail))
-		b.logWrites("restart", bd.label, r.writes)
-	}
+	res.writes, res.restart.writes = res.load.of(writes), res.restart.window.of(writes)
+	b.logWrites("restart", bd.label, res.restart.writes)
 	b.table.addOneEndpoint(b, bd.label, res)
 	return nil
+}
+
+// applyOneEndpoint creates the users at once and waits until they are all served and Ready.
+func (b *bench) applyOneEndpoint(ctx context.Context, s *session, res *oneEndpointResult) error {
+	users, err := newUsers(prehashed, oneEndpoint, b.o.oneEndpointUsers, b.pool)
+	if err != nil {
+		return err
+	}
+	groups := make([][]client.Object, 0, len(users))
+	for _, u := range users {
+		s.tracker.ExpectUser(u.name, u.endpoint, u.username, u.hash)
+		groups = append(groups, u.objects())
+	}
+	res.span, err = s.measure(ctx, b.o.timeout, "one endpoint", func() error {
+		return createAll(ctx, s.cluster.admin, groups, b.o.workers)
+	})
+	if err != nil {
+		return err
+	}
+	res.peakRSS, err = s.manager.peakRSS()
+	return err
 }
 
 // restart kills the manager, starts it again and waits until it has worked through what its start queued (see
@@ -170,57 +131,62 @@ func (s *session) restart(ctx context.Context, limit time.Duration) (restartResu
 		return r, err
 	}
 	s.manager = m
-	want := map[string]int{}
-	waitCtx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	for {
-		if err := m.running(); err != nil {
-			return r, err
+	snap, err := s.waitSettled(ctx, m, limit)
+	if err != nil {
+		if ctx.Err() != nil || m.running() != nil {
+			return r, errors.Join(ctx.Err(), m.running())
 		}
-		if len(want) == 0 {
-			// The controllers and how many objects each must see, once the manager says which it has.
-			if names, err := m.controllers(waitCtx); err == nil && len(names) > 0 {
-				want = s.objectsPerController(names)
-			}
-		}
-		if len(want) > 0 {
-			snap, err := m.scrape(waitCtx)
-			if err == nil {
-				if err = settled(snap, want); err == nil {
-					r.settled, r.wall = true, time.Since(m.started)
-					if r.cpu, err = m.cpu(); err != nil {
-						return r, err
-					}
-					r.reconciles = snap
-					break
-				}
-			}
-			if !errors.Is(err, errNotSettled) && waitCtx.Err() == nil && err != nil {
-				s.b.log.Warn("scraping the restarted manager", "error", err)
-			}
-			r.why = fmt.Sprint(err)
-		}
-		if err := sleep(waitCtx, 100*time.Millisecond); err != nil {
-			if ctx.Err() != nil {
-				return r, ctx.Err()
-			}
-			r.why = fmt.Sprintf("did not settle in %s: %s", limit, r.why)
-			return r, nil
-		}
+		r.why = err.Error()
+		return r, nil
 	}
+	r.settled, r.wall, r.reconciles = true, time.Since(m.started), snap
+	if r.cpu, err = m.cpu(); err != nil {
+		return r, err
+	}
+	r.window = window{m.started, m.started.Add(r.wall + restartTail)}
 	if err := sleep(ctx, restartTail); err != nil {
 		return r, err
 	}
 	if err := m.running(); err != nil {
 		return r, err
 	}
-	var err2 error
-	if r.peakRSS, err2 = m.peakRSS(); err2 != nil {
-		return r, err2
+	if r.peakRSS, err = m.peakRSS(); err != nil {
+		return r, err
 	}
 	after := s.tracker.Counts()
 	r.lost = progress.Counts{Dropped: after.Dropped - before.Dropped, Unready: after.Unready - before.Unready}
 	return r, nil
+}
+
+// waitSettled polls the new manager's metrics until it has settled, and returns the metrics then.
+func (s *session) waitSettled(ctx context.Context, m *manager, limit time.Duration) (metrics.Snapshot, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var want map[string]int
+	last := errors.New("the manager has not served its metrics yet")
+	for {
+		if err := m.running(); err != nil {
+			return nil, err
+		}
+		if want == nil {
+			// The controllers, and how many objects each must see, once the manager says which it has.
+			if names, err := m.controllers(ctx); err == nil && len(names) > 0 {
+				want = s.objectsPerController(names)
+			}
+		}
+		if want != nil {
+			snap, err := m.scrape(ctx)
+			if err == nil {
+				if err = settled(snap, want); err == nil {
+					return snap, nil
+				}
+			}
+			last = err
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("did not settle in %s: %w", limit, last)
+		}
+	}
 }
 
 // objectsPerController is how many objects each of the named controllers lists at its start: the endpoints for

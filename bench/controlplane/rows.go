@@ -120,7 +120,7 @@ func (t *table) addLoad(b *bench, server string, res *loadResult) {
 	if !res.finished {
 		unfinished = fmt.Sprintf("did not finish in %s: %s", o.timeout, res.counts)
 	}
-	wall, perUser := seconds(res.wall), millis(res.cpu)/float64(users)
+	wall, perUser := seconds(res.load.to.Sub(res.load.from)), millis(res.cpu)/float64(users)
 	if !res.finished {
 		wall, perUser = none, none
 	}
@@ -130,6 +130,7 @@ func (t *table) addLoad(b *bench, server string, res *loadResult) {
 		note(r, server, "until the timeout")
 	}
 	note(t.add(prefix+": manager CPU per user", "CPU ms", perUserGoal, server, perUser), server, unfinished)
+	t.add(prefix+": etcd, kube-apiserver and kube-controller-manager CPU", "CPU s", none, server, seconds(res.others))
 	t.add(prefix+": manager peak RSS", "MiB", rssTargetMiB, server, mib(res.peakRSS))
 	t.addReconciles(prefix, server, res.reconciles)
 	t.add(prefix+": API writes by the manager during the load", "writes", none, server, float64(len(res.writesLoad)))
@@ -145,7 +146,6 @@ func (t *table) addLoad(b *bench, server string, res *loadResult) {
 			note(r, server, "configs read leniently: "+res.counts.LenientReason)
 		}
 	}
-	b.log.Info("served hashes", "scenario", prefix, "manager", server, "check", res.checked)
 }
 
 // addProbe adds a new user's latency to the config.
@@ -199,7 +199,7 @@ func (t *table) addOneEndpoint(b *bench, server string, res *oneEndpointResult) 
 	wall := none
 	unfinished := ""
 	if res.finished {
-		wall = seconds(res.wall)
+		wall = seconds(res.load.to.Sub(res.load.from))
 	} else {
 		unfinished = fmt.Sprintf("did not finish in %s: %s", b.o.timeout, res.counts)
 	}

@@ -39,7 +39,7 @@ func TestRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	got := make([]string, 0, len(writes))
 	for _, w := range writes {
 		got = append(got, w.What())
 	}

@@ -76,7 +76,7 @@ func (r *registry) scrape(t *testing.T) Snapshot {
 	return s
 }
 
-func TestParseAndSince(t *testing.T) {
+func TestParse(t *testing.T) {
 	r := newRegistry()
 	for range 90 {
 		r.reconcile("transferuser", "success", 0.003) // first bucket
@@ -104,8 +104,17 @@ func TestParseAndSince(t *testing.T) {
 	if got := first.Get("transferendpoint").Time.Quantile(0.99); got <= 10 || got > 15 {
 		t.Errorf("endpoint p99 = %v, want within (10, 15]", got)
 	}
+}
 
-	// A second phase: only what happened since the first scrape counts.
+// A second phase: only what happened since the first scrape counts.
+func TestSince(t *testing.T) {
+	r := newRegistry()
+	for range 90 {
+		r.reconcile("transferuser", "success", 0.003)
+	}
+	r.active.WithLabelValues("transferuser").Set(3)
+	r.depth.WithLabelValues("transferuser", "transferuser").Set(250)
+	first := r.scrape(t)
 	for range 4 {
 		r.reconcile("transferuser", "success", 2.2)
 	}

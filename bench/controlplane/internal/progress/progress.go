@@ -199,15 +199,7 @@ func (t *Tracker) Config(endpointName string, users map[string]string, lenient e
 		return
 	}
 	for _, u := range e.users {
-		served := u.isServed(users)
-		switch {
-		case served && !u.served:
-			t.counts.UsersServed++
-		case !served && u.served:
-			t.counts.UsersServed--
-			t.counts.Dropped++
-		}
-		u.served = served
+		flip(&u.served, u.isServed(users), &t.counts.UsersServed, &t.counts.Dropped)
 	}
 	t.evaluate(endpointName)
 	t.update(now)
@@ -225,14 +217,7 @@ func (t *Tracker) User(name string, ready bool) {
 	if !ok {
 		return
 	}
-	switch {
-	case ready && !u.ready:
-		t.counts.UsersReady++
-	case !ready && u.ready:
-		t.counts.UsersReady--
-		t.counts.Unready++
-	}
-	u.ready = ready
+	flip(&u.ready, ready, &t.counts.UsersReady, &t.counts.Unready)
 	t.update(t.now())
 }
 
@@ -246,13 +231,20 @@ func (t *Tracker) evaluate(name string) {
 	for _, u := range e.users {
 		done = done && u.served
 	}
+	var regressions int
+	flip(&e.done, done, &t.counts.EndpointsDone, &regressions)
+}
+
+// flip sets *state to now, and keeps count (how many hold) and lost (how many times one stopped holding) in step.
+func flip(state *bool, now bool, count, lost *int) {
 	switch {
-	case done && !e.done:
-		t.counts.EndpointsDone++
-	case !done && e.done:
-		t.counts.EndpointsDone--
+	case now && !*state:
+		*count++
+	case !now && *state:
+		*count--
+		*lost++
 	}
-	e.done = done
+	*state = now
 }
 
 // update notes when the load became reconciled (now) and wakes the waiters. The caller holds the lock.

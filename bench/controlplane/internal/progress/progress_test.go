@@ -73,8 +73,23 @@ func TestLoadIsDoneWhenEverythingHolds(t *testing.T) {
 	if _, ok := tr.ServedAt("a", "nobody"); ok {
 		t.Error("a username never served has a time")
 	}
+}
 
-	// Regressions are counted, and the load is no longer done.
+// Regressions are counted, and the load is no longer done.
+func TestRegressions(t *testing.T) {
+	tr := New(time.Now)
+	tr.ExpectEndpoint("a", children("a"))
+	tr.ExpectUser("a-u1", "a", "u1", "")
+	tr.ExpectUser("a-u2", "a", "u2", "")
+	tr.Child("Deployment", "a", true)
+	tr.Child("Secret", "a-config", true)
+	tr.EndpointStatus("a", true)
+	tr.Config("a", map[string]string{"u1": "$2a$10$x", "u2": "$2a$10$x"}, nil)
+	tr.User("a-u1", true)
+	tr.User("a-u2", true)
+	if !tr.Counts().Done() {
+		t.Fatalf("not done: %+v", tr.Counts())
+	}
 	tr.Config("a", map[string]string{"u2": "$2a$10$x"}, nil)
 	tr.User("a-u2", false)
 	if got := tr.Counts(); got.Done() || got.Dropped != 1 || got.Unready != 1 || got.EndpointsDone != 0 {
