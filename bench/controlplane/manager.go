@@ -164,7 +164,7 @@ func (m *manager) controllers(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	var names []string
-	for name := range s {
+	for name := range s.Controllers {
 		names = append(names, name)
 	}
 	slices.Sort(names)

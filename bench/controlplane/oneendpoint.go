@@ -166,7 +166,7 @@ func (s *session) waitSettled(ctx context.Context, m *manager, limit time.Durati
 	last := errors.New("the manager has not served its metrics yet")
 	for {
 		if err := m.running(); err != nil {
-			return nil, err
+			return metrics.Snapshot{}, err
 		}
 		if want == nil {
 			// The controllers, and how many objects each must see, once the manager says which it has.
@@ -184,7 +184,7 @@ func (s *session) waitSettled(ctx context.Context, m *manager, limit time.Durati
 			last = err
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			return nil, fmt.Errorf("did not settle in %s: %w", limit, last)
+			return metrics.Snapshot{}, fmt.Errorf("did not settle in %s: %w", limit, last)
 		}
 	}
 }

@@ -133,6 +133,11 @@ func (t *table) addLoad(b *bench, server string, res *loadResult) {
 	t.add(prefix+": etcd, kube-apiserver and kube-controller-manager CPU", "CPU s", none, server, seconds(res.others))
 	t.add(prefix+": manager peak RSS", "MiB", rssTargetMiB, server, mib(res.peakRSS))
 	t.addReconciles(prefix, server, res.reconciles)
+	hashes := 0.0 // pre-hashed: none; else one per user applied during the load, the probe user included
+	if res.kind != prehashed {
+		hashes = float64(users + 1)
+	}
+	t.addPasswordOps(prefix, server, res.reconciles, hashes)
 	t.add(prefix+": API writes by the manager during the load", "writes", none, server, float64(len(res.writesLoad)))
 	quiet := fmt.Sprintf("%s: API writes by the manager in the %s after", prefix, o.quiet)
 	note(t.add(quiet, "writes", 0, server, float64(len(res.writesQuiet))), server, writesNote(res.writesQuiet))
@@ -159,13 +164,13 @@ func (t *table) addProbe(name, server string, p probe) {
 
 // addReconciles adds each controller's reconcile latency (p50, p99) and count, from a metrics difference.
 func (t *table) addReconciles(prefix, server string, s metrics.Snapshot) {
-	names := make([]string, 0, len(s))
-	for name := range s {
+	names := make([]string, 0, len(s.Controllers))
+	for name := range s.Controllers {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		c := s[name]
+		c := s.Controllers[name]
 		t.add(fmt.Sprintf("%s: reconcile p50, %s", prefix, name), "ms", none, server, 1000*c.Time.Quantile(0.5))
 		t.add(fmt.Sprintf("%s: reconcile p99, %s", prefix, name), "ms", none, server, 1000*c.Time.Quantile(0.99))
 		r := t.add(fmt.Sprintf("%s: reconciles, %s", prefix, name), "reconciles", none, server, c.Total())
@@ -173,6 +178,17 @@ func (t *table) addReconciles(prefix, server string, s metrics.Snapshot) {
 			note(r, server, fmt.Sprintf("%.0f ended in an error", failed))
 		}
 	}
+}
+
+// addPasswordOps adds the manager's bcrypt operations on passwords, hashes against hashGoal and comparisons
+// against none, when the manager counts them (pier_manager_password_hashes_total): a password should cost one
+// hash per change of its source, and no comparison in steady state or after a restart.
+func (t *table) addPasswordOps(prefix, server string, s metrics.Snapshot, hashGoal float64) {
+	if s.PasswordOps == nil {
+		return
+	}
+	t.add(prefix+": bcrypt hashes by the manager", "hashes", hashGoal, server, s.PasswordOps["hash"])
+	t.add(prefix+": bcrypt comparisons by the manager", "comparisons", 0, server, s.PasswordOps["compare"])
 }
 
 // writesNote says what the writes of a window that should have none were, the most frequent first.
@@ -208,6 +224,7 @@ func (t *table) addOneEndpoint(b *bench, server string, res *oneEndpointResult) 
 	t.add(prefix+": manager CPU", "CPU s", none, server, seconds(res.cpu))
 	t.add(prefix+": manager peak RSS", "MiB", rssTargetMiB, server, mib(res.peakRSS))
 	t.addReconciles(prefix, server, res.reconciles)
+	t.addPasswordOps(prefix, server, res.reconciles, 0)
 	t.add(prefix+": API writes by the manager", "writes", none, server, float64(len(res.writes)))
 
 	r := res.restart
@@ -230,5 +247,6 @@ func (t *table) addOneEndpoint(b *bench, server string, res *oneEndpointResult) 
 	note(w, server, writesNote(r.writes))
 	if r.settled {
 		t.addReconciles(restart, server, r.reconciles)
+		t.addPasswordOps(restart, server, r.reconciles, 0)
 	}
 }

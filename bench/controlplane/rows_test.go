@@ -153,7 +153,8 @@ func TestWorkersStarted(t *testing.T) {
 
 func TestSettled(t *testing.T) {
 	snap := func(depth, active, total float64) metrics.Snapshot {
-		return metrics.Snapshot{"transferuser": {Reconciles: map[string]float64{"success": total}, Depth: depth, Active: active}}
+		return metrics.Snapshot{Controllers: map[string]*metrics.Controller{
+			"transferuser": {Reconciles: map[string]float64{"success": total}, Depth: depth, Active: active}}}
 	}
 	want := map[string]int{"transferuser": 1000}
 	for _, tc := range []struct {
@@ -167,7 +168,7 @@ func TestSettled(t *testing.T) {
 		{metrics.Snapshot{}, false},
 	} {
 		if err := settled(tc.s, want); (err == nil) != tc.ok {
-			t.Errorf("settled(%+v) = %v, want settled %t", tc.s["transferuser"], err, tc.ok)
+			t.Errorf("settled(%+v) = %v, want settled %t", tc.s.Controllers["transferuser"], err, tc.ok)
 		}
 	}
 }
@@ -182,9 +183,11 @@ func TestLoadRows(t *testing.T) {
 	hist := metrics.Histogram{Bounds: []float64{0.1, 1}, Counts: []float64{5, 10}, Count: 10, Sum: 3}
 	start := time.Now()
 	res := &loadResult{kind: plaintext, span: span{finished: false, load: window{start, start.Add(300 * time.Second)},
-		cpu:        500 * time.Second,
-		counts:     progress.Counts{Endpoints: 100, EndpointsDone: 40, Users: 1000, UsersServed: 450, UsersReady: 400},
-		reconciles: metrics.Snapshot{"transferuser": {Reconciles: map[string]float64{"success": 8, "error": 2}, Time: hist}}},
+		cpu:    500 * time.Second,
+		counts: progress.Counts{Endpoints: 100, EndpointsDone: 40, Users: 1000, UsersServed: 450, UsersReady: 400},
+		reconciles: metrics.Snapshot{Controllers: map[string]*metrics.Controller{
+			"transferuser": {Reconciles: map[string]float64{"success": 8, "error": 2}, Time: hist}},
+			PasswordOps: map[string]float64{"hash": 1400, "compare": 9000}}},
 		writesQuiet: []audit.Write{{Verb: "update", Resource: "transferusers/status", Namespace: "bench", Name: "a"},
 			{Verb: "update", Resource: "transferusers/status", Namespace: "bench", Name: "a"},
 			{Verb: "update", Resource: "secrets", Namespace: "bench", Name: "ep-config"}},
@@ -230,17 +233,30 @@ func checkLoadRows(t *testing.T, rows map[string]*report.Row) {
 		!strings.Contains(quiet.Note, "update transferusers/status bench/a (2)") {
 		t.Errorf("quiet writes row: %+v", quiet)
 	}
-	if r := rows["reconciles, transferuser"]; r.Samples[report.Pier][0] != 10 || !strings.Contains(r.Note, "2 ended in an error") {
-		t.Errorf("reconciles row: %+v", r)
-	}
-	if r := rows["reconcile p50, transferuser"]; r.Samples[report.Pier][0] != 100 {
-		t.Errorf("p50 row: %+v", r)
-	}
+	checkMetricRows(t, rows)
 	if r := rows["new user to config, applied during the load"]; len(r.Samples[report.Pier]) != 0 || !strings.Contains(r.Note, "not in its endpoint's config") {
 		t.Errorf("unserved probe: %+v", r)
 	}
 	if r := rows["new user to config, applied after the quiet window"]; r.Samples[report.Pier][0] != 1.5 || r.Samples[target][0] != 2 {
 		t.Errorf("idle probe: %+v", r)
+	}
+}
+
+// checkMetricRows checks the rows that come from the manager's metrics in checkLoadRows's load.
+func checkMetricRows(t *testing.T, rows map[string]*report.Row) {
+	t.Helper()
+	if r := rows["reconciles, transferuser"]; r.Samples[report.Pier][0] != 10 || !strings.Contains(r.Note, "2 ended in an error") {
+		t.Errorf("reconciles row: %+v", r)
+	}
+	// The plaintext users and the probe applied during the load, one hash each; no comparison.
+	if r := rows["bcrypt hashes by the manager"]; r.Samples[report.Pier][0] != 1400 || r.Samples[target][0] != 1001 {
+		t.Errorf("hashes row: %+v", r)
+	}
+	if r := rows["bcrypt comparisons by the manager"]; r.Samples[report.Pier][0] != 9000 || r.Samples[target][0] != 0 {
+		t.Errorf("comparisons row: %+v", r)
+	}
+	if r := rows["reconcile p50, transferuser"]; r.Samples[report.Pier][0] != 100 {
+		t.Errorf("p50 row: %+v", r)
 	}
 }
 

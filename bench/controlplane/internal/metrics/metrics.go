@@ -37,6 +37,8 @@ const (
 	reconcileTime  = "controller_runtime_reconcile_time_seconds"
 	activeWorkers  = "controller_runtime_active_workers"
 	queueDepth     = "workqueue_depth"
+	// passwordOps is the manager's own count of bcrypt operations, by label op.
+	passwordOps = "pier_manager_password_hashes_total"
 )
 
 // Histogram is a Prometheus histogram: cumulative counts of observations at most each upper bound.
@@ -100,12 +102,18 @@ func (c *Controller) Total() float64 {
 	return n
 }
 
-// Snapshot is one scrape: every controller's metrics by controller name.
-type Snapshot map[string]*Controller
+// Snapshot is one scrape.
+type Snapshot struct {
+	// Controllers are every controller's metrics by controller name.
+	Controllers map[string]*Controller
+	// PasswordOps counts the manager's bcrypt operations on users' passwords by kind (hash, compare), from
+	// pier_manager_password_hashes_total; nil for a manager that does not export it.
+	PasswordOps map[string]float64
+}
 
 // Get is the named controller's metrics, empty when the scrape has none (a controller that has not started).
 func (s Snapshot) Get(name string) *Controller {
-	if c, ok := s[name]; ok {
+	if c, ok := s.Controllers[name]; ok {
 		return c
 	}
 	return &Controller{Reconciles: map[string]float64{}}
@@ -114,14 +122,20 @@ func (s Snapshot) Get(name string) *Controller {
 // Since is what happened between earlier and s, two scrapes of one process: counters and histograms less
 // earlier's, gauges (depth, active workers) as s has them.
 func (s Snapshot) Since(earlier Snapshot) Snapshot {
-	out := Snapshot{}
-	for name, c := range s {
+	out := Snapshot{Controllers: map[string]*Controller{}}
+	for name, c := range s.Controllers {
 		before := earlier.Get(name)
 		d := &Controller{Reconciles: map[string]float64{}, Time: c.Time.minus(before.Time), Depth: c.Depth, Active: c.Active}
 		for result, v := range c.Reconciles {
 			d.Reconciles[result] = v - before.Reconciles[result]
 		}
-		out[name] = d
+		out.Controllers[name] = d
+	}
+	if s.PasswordOps != nil {
+		out.PasswordOps = map[string]float64{}
+		for op, v := range s.PasswordOps {
+			out.PasswordOps[op] = v - earlier.PasswordOps[op]
+		}
 	}
 	return out
 }
@@ -131,18 +145,18 @@ func Parse(r io.Reader) (Snapshot, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(r)
 	if err != nil {
-		return nil, fmt.Errorf("reading the metrics: %w", err)
+		return Snapshot{}, fmt.Errorf("reading the metrics: %w", err)
 	}
-	s := Snapshot{}
+	s := Snapshot{Controllers: map[string]*Controller{}}
 	controller := func(m *dto.Metric) *Controller {
 		name := label(m, "controller")
 		if name == "" {
 			name = label(m, "name") // the work queue's metrics name the controller here too
 		}
-		c, ok := s[name]
+		c, ok := s.Controllers[name]
 		if !ok {
 			c = &Controller{Reconciles: map[string]float64{}}
-			s[name] = c
+			s.Controllers[name] = c
 		}
 		return c
 	}
@@ -167,7 +181,13 @@ func Parse(r io.Reader) (Snapshot, error) {
 	for _, m := range families[queueDepth].GetMetric() {
 		controller(m).Depth = m.GetGauge().GetValue()
 	}
-	delete(s, "")
+	if f, ok := families[passwordOps]; ok {
+		s.PasswordOps = map[string]float64{}
+		for _, m := range f.GetMetric() {
+			s.PasswordOps[label(m, "op")] += m.GetCounter().GetValue()
+		}
+	}
+	delete(s.Controllers, "")
 	return s, nil
 }
 
@@ -184,17 +204,17 @@ func label(m *dto.Metric, name string) string {
 func Scrape(ctx context.Context, client *http.Client, url string) (Snapshot, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return Snapshot{}, err
 	}
 	// The text format: without it, a newer client library could answer in another.
 	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("scraping %s: %w", url, err)
+		return Snapshot{}, fmt.Errorf("scraping %s: %w", url, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("scraping %s: %s", url, resp.Status)
+		return Snapshot{}, fmt.Errorf("scraping %s: %s", url, resp.Status)
 	}
 	return Parse(resp.Body)
 }

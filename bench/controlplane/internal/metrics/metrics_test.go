@@ -127,6 +127,9 @@ func TestSince(t *testing.T) {
 	if got := d.Time.Quantile(0.5); got <= 2.0 || got > 2.5 {
 		t.Errorf("p50 of the second phase = %v, want within (2.0, 2.5]", got)
 	}
+	if first.PasswordOps != nil {
+		t.Errorf("password operations of a manager that does not count them: %v", first.PasswordOps)
+	}
 	if got := first.Get("not-a-controller"); got.Total() != 0 || !math.IsNaN(got.Time.Quantile(0.5)) {
 		t.Errorf("a controller without metrics = %+v; want nothing counted and no quantile", got)
 	}
@@ -155,7 +158,7 @@ func TestScrape(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Get("transferendpoint").Total() != 1 {
-		t.Errorf("scraped %+v", s["transferendpoint"])
+		t.Errorf("scraped %+v", s.Controllers["transferendpoint"])
 	}
 	if _, err := Scrape(context.Background(), srv.Client(), srv.URL+"/nothing\x7f"); err == nil {
 		t.Error("a bad URL gave no error")
@@ -164,5 +167,24 @@ func TestScrape(t *testing.T) {
 	defer notFound.Close()
 	if _, err := Scrape(context.Background(), notFound.Client(), notFound.URL); err == nil {
 		t.Error("a 404 gave no error")
+	}
+}
+
+// A manager that counts its bcrypt operations (pier_manager_password_hashes_total{op}) has them read, and
+// subtracted like the other counters.
+func TestPasswordOps(t *testing.T) {
+	r := newRegistry()
+	ops := prometheus.NewCounterVec(prometheus.CounterOpts{Name: passwordOps}, []string{"op"})
+	r.reg.MustRegister(ops)
+	ops.WithLabelValues("hash").Add(1000)
+	ops.WithLabelValues("compare")
+	first := r.scrape(t)
+	if first.PasswordOps["hash"] != 1000 || first.PasswordOps["compare"] != 0 || len(first.PasswordOps) != 2 {
+		t.Errorf("first scrape: %v", first.PasswordOps)
+	}
+	ops.WithLabelValues("compare").Add(7)
+	d := r.scrape(t).Since(first)
+	if d.PasswordOps["hash"] != 0 || d.PasswordOps["compare"] != 7 {
+		t.Errorf("since the first scrape: %v", d.PasswordOps)
 	}
 }
