@@ -37,6 +37,9 @@ type loadResult struct {
 	// probeLoad is a user applied halfway through the creates, probeIdle one applied after the quiet window.
 	probeLoad, probeIdle probe
 	checked              string // what the check of the served hashes found
+	// restart is what a restart of the manager cost after a load of passwords it hashed (plaintext, generated),
+	// which it must not compare again.
+	restart restartResult
 }
 
 // probe is one new user's way into its endpoint's config.
@@ -115,6 +118,19 @@ func (b *bench) runLoad(ctx context.Context, bd *build, kind passwordKind) error
 	if err := b.afterLoad(ctx, s, plan, res); err != nil {
 		return err
 	}
+	if kind != prehashed {
+		if !res.finished {
+			res.restart.why = "not measured: the load was not reconciled before the timeout"
+		} else if res.restart, err = s.restart(ctx, b.o.timeout); err != nil {
+			return err
+		}
+	}
+	writes, err := s.managerWrites()
+	if err != nil {
+		return err
+	}
+	res.writesLoad, res.writesQuiet, res.restart.writes = res.load.of(writes), res.quiet.of(writes), res.restart.window.of(writes)
+	b.logWrites("restart after the "+string(kind)+" load", bd.label, res.restart.writes)
 	b.log.Info("served hashes", "scenario", string(kind), "manager", bd.label, "check", res.checked)
 	b.logWrites("quiet window after the "+string(kind)+" load", bd.label, res.writesQuiet)
 	b.table.addLoad(b, bd.label, res)
@@ -147,7 +163,7 @@ func (b *bench) applyLoad(ctx context.Context, s *session, plan *loadPlan, res *
 	return err
 }
 
-// afterLoad measures the quiet window and the second probe user, and gathers what the whole scenario wrote.
+// afterLoad measures the quiet window and the second probe user, and checks the served hashes.
 func (b *bench) afterLoad(ctx context.Context, s *session, plan *loadPlan, res *loadResult) error {
 	// The quiet window: nothing changes, so the manager should neither write nor work.
 	before, err := s.mark(ctx)
@@ -184,11 +200,6 @@ func (b *bench) afterLoad(ctx context.Context, s *session, plan *loadPlan, res *
 		return err
 	}
 	res.checked = checkHashes(ctx, s.cluster.admin, plan.users, hashChecks)
-	writes, err := s.managerWrites()
-	if err != nil {
-		return err
-	}
-	res.writesLoad, res.writesQuiet = res.load.of(writes), res.quiet.of(writes)
 	return nil
 }
 

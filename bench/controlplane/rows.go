@@ -144,6 +144,9 @@ func (t *table) addLoad(b *bench, server string, res *loadResult) {
 	t.add(fmt.Sprintf("%s: manager CPU in the %s after", prefix, o.quiet), "CPU s", none, server, seconds(res.quietCPU))
 	t.addProbe(prefix+": new user to config, applied during the load", server, res.probeLoad)
 	t.addProbe(prefix+": new user to config, applied after the quiet window", server, res.probeIdle)
+	if res.kind != prehashed {
+		t.addRestart(prefix+": manager restart", server, res.restart, none)
+	}
 	if strings.Contains(res.checked, "PROBLEMS") || res.counts.LenientConfigs > 0 {
 		r := t.index[prefix+": create to all reconciled"]
 		note(r, server, res.checked)
@@ -227,8 +230,11 @@ func (t *table) addOneEndpoint(b *bench, server string, res *oneEndpointResult) 
 	t.addPasswordOps(prefix, server, res.reconciles, 0)
 	t.add(prefix+": API writes by the manager", "writes", none, server, float64(len(res.writes)))
 
-	r := res.restart
-	restart := fmt.Sprintf("manager restart with %s users on one endpoint", count(res.users))
+	t.addRestart(fmt.Sprintf("manager restart with %s users on one endpoint", count(res.users)), server, res.restart, goal)
+}
+
+// addRestart adds what a restart of the manager cost, with a target for its time to settle (NaN for none).
+func (t *table) addRestart(restart, server string, r restartResult, goal float64) {
 	settledValue, cpu, rss, writes := none, none, none, none
 	if r.settled {
 		settledValue, cpu, rss, writes = seconds(r.wall), seconds(r.cpu), mib(r.peakRSS), float64(len(r.writes))

@@ -193,6 +193,7 @@ func TestLoadRows(t *testing.T) {
 			{Verb: "update", Resource: "secrets", Namespace: "bench", Name: "ep-config"}},
 		probeLoad: probe{note: "not in its endpoint's config 5m0s after it was applied"},
 		probeIdle: probe{served: true, latency: 1500 * time.Millisecond},
+		restart:   restartResult{why: "not measured: the load was not reconciled before the timeout"},
 	}
 	tb.addLoad(b, report.Pier, res)
 	rows := map[string]*report.Row{}
@@ -234,6 +235,9 @@ func checkLoadRows(t *testing.T, rows map[string]*report.Row) {
 		t.Errorf("quiet writes row: %+v", quiet)
 	}
 	checkMetricRows(t, rows)
+	if r := rows["manager restart: start to settled"]; r == nil || len(r.Samples[report.Pier]) != 0 || !strings.Contains(r.Note, "not measured") {
+		t.Errorf("restart after an unfinished load: %+v", r)
+	}
 	if r := rows["new user to config, applied during the load"]; len(r.Samples[report.Pier]) != 0 || !strings.Contains(r.Note, "not in its endpoint's config") {
 		t.Errorf("unserved probe: %+v", r)
 	}
