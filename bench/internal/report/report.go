@@ -198,8 +198,15 @@ func MarkdownVs(rows []*Row, peers []string, vsHeading string) string {
 			b.WriteString(" " + cell(r.Samples[p]) + " |")
 		}
 		ratio := "n/a"
-		if res.Ratio > 0 {
+		switch pier := Median(r.Samples[Pier]); {
+		case res.Ratio > 0:
 			ratio = fmt.Sprintf("**%.2fx** (%s)", res.Ratio, res.Peer)
+		case res.Peer != "" && res.PeerValue == 0 && r.LowerIsBetter && !math.IsNaN(pier):
+			// No ratio to zero, such as a target of no writes at all: say whether pier has none either.
+			ratio = fmt.Sprintf("**worse** (%s: 0)", res.Peer)
+			if pier == 0 {
+				ratio = fmt.Sprintf("**as good** (%s: 0)", res.Peer)
+			}
 		}
 		b.WriteString(" " + ratio + " |\n")
 		if r.Note != "" {
