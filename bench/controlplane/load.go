@@ -17,6 +17,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -186,13 +188,11 @@ func (b *bench) afterLoad(ctx context.Context, s *session, plan *loadPlan, res *
 	}
 	res.probeIdle = s.waitProbe(ctx, plan.probeIdle, applied, probeLimit)
 	if !res.finished {
-		res.probeIdle.note = "applied while the load was still being reconciled"
+		res.probeIdle.note = joinNotes("applied while the load was still being reconciled", res.probeIdle.note)
 	}
 	loadNote := res.probeLoad.note
 	res.probeLoad = s.waitProbe(ctx, plan.probeLoad, res.probeLoad.applied, 0)
-	if loadNote != "" {
-		res.probeLoad.note = loadNote
-	}
+	res.probeLoad.note = joinNotes(loadNote, res.probeLoad.note)
 	if err := s.manager.running(); err != nil {
 		return err
 	}
@@ -233,6 +233,11 @@ func (s *session) waitProbe(ctx context.Context, u userSpec, applied time.Time, 
 	return p
 }
 
+// joinNotes joins the notes that are not empty.
+func joinNotes(notes ...string) string {
+	return strings.Join(slices.DeleteFunc(notes, func(n string) bool { return n == "" }), "; ")
+}
+
 func countObjects(groups [][]client.Object) int {
 	n := 0
 	for _, g := range groups {
@@ -258,7 +263,17 @@ func (b *bench) logWrites(window, label string, writes []audit.Write) {
 	}
 	b.log.Warn("the manager wrote to the API in a window where nothing changed", "window", window, "manager", label,
 		"writes", len(writes))
-	for _, c := range audit.Summarize(writes, audit.Write.What) {
-		fmt.Printf("  %s: %4d x %s\n", label, c.N, c.What)
+	for _, c := range audit.Summarize(writes, audit.ByKind) {
+		fmt.Printf("  %s: %5d x %s\n", label, c.N, c.What)
+	}
+	objects := audit.Summarize(writes, audit.Write.What)
+	for _, c := range objects[:min(len(objects), maxListedWrites)] {
+		fmt.Printf("  %s: %5d x %s\n", label, c.N, c.What)
+	}
+	if len(objects) > maxListedWrites {
+		fmt.Printf("  %s: and %d more objects written\n", label, len(objects)-maxListedWrites)
 	}
 }
+
+// maxListedWrites bounds the objects listed after a window's writes by kind: a backlog writes thousands.
+const maxListedWrites = 100

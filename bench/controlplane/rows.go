@@ -140,7 +140,11 @@ func (t *table) addLoad(b *bench, server string, res *loadResult) {
 	t.addPasswordOps(prefix, server, res.reconciles, hashes)
 	t.add(prefix+": API writes by the manager during the load", "writes", none, server, float64(len(res.writesLoad)))
 	quiet := fmt.Sprintf("%s: API writes by the manager in the %s after", prefix, o.quiet)
-	note(t.add(quiet, "writes", 0, server, float64(len(res.writesQuiet))), server, writesNote(res.writesQuiet))
+	quietRow := t.add(quiet, "writes", 0, server, float64(len(res.writesQuiet)))
+	if !res.finished {
+		note(quietRow, server, "the load was still being reconciled")
+	}
+	note(quietRow, server, writesNote(res.writesQuiet))
 	t.add(fmt.Sprintf("%s: manager CPU in the %s after", prefix, o.quiet), "CPU s", none, server, seconds(res.quietCPU))
 	t.addProbe(prefix+": new user to config, applied during the load", server, res.probeLoad)
 	t.addProbe(prefix+": new user to config, applied after the quiet window", server, res.probeIdle)
@@ -204,12 +208,19 @@ func writesNote(writes []audit.Write) string {
 	for _, k := range kinds {
 		parts = append(parts, fmt.Sprintf("%d x %s", k.N, k.What))
 	}
-	objects := audit.Summarize(writes, audit.Write.What)
+	out := strings.Join(parts, ", ")
+	// The objects written more than once: a loop is more telling than a backlog of objects written once each.
 	var top []string
-	for _, o := range objects[:min(3, len(objects))] {
+	for _, o := range audit.Summarize(writes, audit.Write.What) {
+		if o.N < 2 || len(top) == 3 {
+			break
+		}
 		top = append(top, fmt.Sprintf("%s (%d)", o.What, o.N))
 	}
-	return strings.Join(parts, ", ") + "; most written: " + strings.Join(top, ", ")
+	if len(top) > 0 {
+		out += "; most written: " + strings.Join(top, ", ")
+	}
+	return out
 }
 
 // addOneEndpoint adds the one-endpoint scenario's rows for server.

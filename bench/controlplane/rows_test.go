@@ -286,3 +286,23 @@ func TestPerformancePageHasMarkers(t *testing.T) {
 		t.Error("the control-plane markers are the data plane's")
 	}
 }
+
+// A backlog writes many objects once each: the note then names the kinds alone; objects written again and again
+// (a loop) are named.
+func TestWritesNote(t *testing.T) {
+	backlog := []audit.Write{{Verb: "create", Resource: "deployments", Namespace: "bench", Name: "ep-1"},
+		{Verb: "create", Resource: "deployments", Namespace: "bench", Name: "ep-2"}}
+	if got := writesNote(backlog); got != "2 x create deployments" {
+		t.Errorf("writesNote(backlog) = %q", got)
+	}
+	loop := slices.Concat(backlog, []audit.Write{backlog[0], backlog[0]})
+	if got := writesNote(loop); got != "4 x create deployments; most written: create deployments bench/ep-1 (3)" {
+		t.Errorf("writesNote(loop) = %q", got)
+	}
+	if got := writesNote(nil); got != "" {
+		t.Errorf("writesNote(nil) = %q", got)
+	}
+	if got := joinNotes("", "a", "", "b"); got != "a; b" {
+		t.Errorf("joinNotes = %q", got)
+	}
+}
