@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,6 +45,34 @@ type bench struct {
 	hashCPU time.Duration
 	table   *table
 	lock    *os.File
+	// loads are the machine's 1-minute load averages sampled through the run, for the report: the machine is shared.
+	loadsMu sync.Mutex
+	loads   []float64
+}
+
+// sampleLoad records the machine's 1-minute load average now.
+func (b *bench) sampleLoad() {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return
+	}
+	var load float64
+	if _, err := fmt.Sscanf(string(data), "%f", &load); err != nil {
+		return
+	}
+	b.loadsMu.Lock()
+	b.loads = append(b.loads, load)
+	b.loadsMu.Unlock()
+}
+
+// loadRange is the lowest and highest load average sampled.
+func (b *bench) loadRange() (lo, hi float64, ok bool) {
+	b.loadsMu.Lock()
+	defer b.loadsMu.Unlock()
+	if len(b.loads) == 0 {
+		return 0, 0, false
+	}
+	return slices.Min(b.loads), slices.Max(b.loads), true
 }
 
 // poolSize pre-hashed passwords are made at the start, which also measures what one hash costs here.
@@ -164,6 +193,7 @@ func (b *bench) runAll(ctx context.Context) error {
 	for _, scenario := range b.o.selected() {
 		for _, bd := range b.builds {
 			begin := time.Now()
+			b.sampleLoad()
 			b.log.Info("scenario", "name", scenario, "manager", bd.label)
 			var err error
 			switch scenario {
@@ -179,6 +209,7 @@ func (b *bench) runAll(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("scenario %s, manager %s: %w", scenario, bd.label, err)
 			}
+			b.sampleLoad()
 			b.log.Info("scenario done", "name", scenario, "manager", bd.label, "took", time.Since(begin).Round(time.Second))
 		}
 	}
@@ -256,6 +287,7 @@ func (s *session) logProgress(what string) func() {
 			case <-stop:
 				return
 			case <-time.After(30 * time.Second):
+				s.b.sampleLoad()
 				s.b.log.Info(what, "progress", s.tracker.Counts().String())
 			}
 		}

@@ -71,8 +71,13 @@ func (b *bench) section(machine string, took time.Duration) string {
 	for _, bd := range b.builds {
 		fmt.Fprintf(&s, "Manager `%s`: %s.\n\n", bd.label, bd.desc)
 	}
-	fmt.Fprintf(&s, "Machine: %s. One bcrypt hash at cost %d takes %.0f ms of CPU here.\n\n", machine,
+	fmt.Fprintf(&s, "Machine: %s. One bcrypt hash at cost %d takes %.0f ms of CPU here.", machine,
 		credentials.HashCost, millis(b.hashCPU))
+	if lo, hi, ok := b.loadRange(); ok {
+		// The run's own processes (manager, control plane, bench) account for 2 to 3 of it.
+		fmt.Fprintf(&s, " Load average during the run (1 minute, sampled every 30 s): %.1f to %.1f.", lo, hi)
+	}
+	s.WriteString("\n\n")
 	s.WriteString("Targets are issue 14's")
 	if o.endpoints*o.usersPerEndpoint != loadTargetUsers || o.oneEndpointUsers != oneEndpointTUsers {
 		s.WriteString(", their times scaled linearly to these sizes")
