@@ -31,6 +31,7 @@ import (
 type oneEndpointResult struct {
 	users int
 	span
+	applied time.Duration // how long the creates took
 	peakRSS int64
 	writes  []audit.Write
 	restart restartResult
@@ -110,7 +111,10 @@ func (b *bench) applyOneEndpoint(ctx context.Context, s *session, res *oneEndpoi
 		groups = append(groups, u.objects())
 	}
 	res.span, err = s.measure(ctx, b.o.timeout, "one endpoint", func() error {
-		return createAll(ctx, s.cluster.admin, groups, b.o.workers)
+		start := time.Now()
+		err := createAll(ctx, s.cluster.admin, groups, b.o.workers)
+		res.applied = time.Since(start)
+		return err
 	})
 	if err != nil {
 		return err

@@ -125,6 +125,7 @@ func (t *table) addLoad(b *bench, server string, res *loadResult) {
 		wall, perUser = none, none
 	}
 	note(t.add(prefix+": create to all reconciled", "s", wallGoal, server, wall), server, unfinished)
+	t.add(prefix+": of which the bench's creates", "s", none, server, seconds(res.applied))
 	r := t.add(prefix+": manager CPU", "CPU s", none, server, seconds(res.cpu))
 	if !res.finished {
 		note(r, server, "until the timeout")
@@ -235,6 +236,7 @@ func (t *table) addOneEndpoint(b *bench, server string, res *oneEndpointResult) 
 	}
 	goal := scaled(oneEndpointTarget, res.users, oneEndpointTUsers)
 	note(t.add(prefix+": create to all served and Ready", "s", goal, server, wall), server, unfinished)
+	t.add(prefix+": of which the bench's creates", "s", none, server, seconds(res.applied))
 	t.add(prefix+": manager CPU", "CPU s", none, server, seconds(res.cpu))
 	t.add(prefix+": manager peak RSS", "MiB", rssTargetMiB, server, mib(res.peakRSS))
 	t.addReconciles(prefix, server, res.reconciles)
