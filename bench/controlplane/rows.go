@@ -181,6 +181,8 @@ func (t *table) addReconciles(prefix, server string, s metrics.Snapshot) {
 		c := s.Controllers[name]
 		t.add(fmt.Sprintf("%s: reconcile p50, %s", prefix, name), "ms", none, server, 1000*c.Time.Quantile(0.5))
 		t.add(fmt.Sprintf("%s: reconcile p99, %s", prefix, name), "ms", none, server, 1000*c.Time.Quantile(0.99))
+		t.add(fmt.Sprintf("%s: queue wait p50, %s", prefix, name), "ms", none, server, 1000*c.Wait.Quantile(0.5))
+		t.add(fmt.Sprintf("%s: queue wait p99, %s", prefix, name), "ms", none, server, 1000*c.Wait.Quantile(0.99))
 		r := t.add(fmt.Sprintf("%s: reconciles, %s", prefix, name), "reconciles", none, server, c.Total())
 		if failed := c.Reconciles["error"]; failed > 0 {
 			note(r, server, fmt.Sprintf("%.0f ended in an error", failed))

@@ -316,13 +316,17 @@ func TestSection(t *testing.T) {
 	b := &bench{o: o, hashCPU: 61 * time.Millisecond, table: newTable(), loads: []float64{7.1, 2.5, 4},
 		builds: []*build{{label: report.Pier, desc: "i14c at abc"}, {label: report.Baseline, desc: "main at def"}}}
 	b.table.add("x: create to all reconciled", "s", 6, report.Pier, 9)
+	b.table.add("manager restart: start to settled", "s", none, report.Pier, 3)
 	got := b.section("a machine", 90*time.Second)
 	for _, want := range []string{
 		"(1m30s in all): 100 endpoints (SFTP only) with 10 users each, 1,000 users on one endpoint",
 		"Manager `pier`: i14c at abc.", "Manager `pier-base`: main at def.",
 		"Machine: a machine. One bcrypt hash at cost 10 takes 61 ms of CPU here. Load average during the run (1 minute, sampled every 30 s): 2.5 to 7.1.",
 		"Targets are issue 14's, their times scaled linearly to these sizes",
-		"| x: create to all reconciled | s | 9 | 6 | **0.67x** (target) |",
+		"#### x\n\n| cell | unit | pier | target | pier vs target |",
+		"| create to all reconciled | s | 9 | 6 | **0.67x** (target) |",
+		"#### manager restart\n\n",
+		"| start to settled | s | 3 | - | n/a |",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the section lacks %q:\n%s", want, got)

@@ -82,7 +82,39 @@ func (b *bench) section(machine string, took time.Duration) string {
 	if o.endpoints*o.usersPerEndpoint != loadTargetUsers || o.oneEndpointUsers != oneEndpointTUsers {
 		s.WriteString(", their times scaled linearly to these sizes")
 	}
-	s.WriteString("; ratio > 1 means better than the target.\n\n")
-	s.WriteString(report.MarkdownVs(b.table.rows, []string{target}, "pier vs target"))
+	s.WriteString("; ratio > 1 means better than the target.\n")
+	for _, g := range groupRows(b.table.rows) {
+		s.WriteString("\n#### " + g.name + "\n\n")
+		s.WriteString(report.MarkdownVs(g.rows, []string{target}, "pier vs target"))
+	}
 	return s.String()
+}
+
+// rowGroup is the rows of one scenario (or one restart), named without the scenario.
+type rowGroup struct {
+	name string
+	rows []*report.Row
+}
+
+// groupRows splits rows by what their name says before the first ": ", in the order the groups first appear,
+// for a table per scenario; the JSON keeps the full names.
+func groupRows(rows []*report.Row) []rowGroup {
+	var groups []rowGroup
+	index := map[string]int{}
+	for _, r := range rows {
+		name, rest, ok := strings.Cut(r.Name, ": ")
+		if !ok {
+			name, rest = "", r.Name
+		}
+		i, seen := index[name]
+		if !seen {
+			i = len(groups)
+			index[name] = i
+			groups = append(groups, rowGroup{name: name})
+		}
+		short := *r
+		short.Name = rest
+		groups[i].rows = append(groups[i].rows, &short)
+	}
+	return groups
 }

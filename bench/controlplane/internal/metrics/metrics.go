@@ -37,6 +37,7 @@ const (
 	reconcileTime  = "controller_runtime_reconcile_time_seconds"
 	activeWorkers  = "controller_runtime_active_workers"
 	queueDepth     = "workqueue_depth"
+	queueWait      = "workqueue_queue_duration_seconds"
 	// passwordOps is the manager's own count of bcrypt operations, by label op.
 	passwordOps = "pier_manager_password_hashes_total"
 )
@@ -89,6 +90,8 @@ type Controller struct {
 	// Reconciles counts reconciles by result: success, error, requeue, requeue_after.
 	Reconciles map[string]float64
 	Time       Histogram
+	// Wait is how long requests waited in the work queue before a worker took them.
+	Wait Histogram
 	// Depth is how many requests wait in the work queue now, Active how many workers reconcile now.
 	Depth, Active float64
 }
@@ -125,7 +128,8 @@ func (s Snapshot) Since(earlier Snapshot) Snapshot {
 	out := Snapshot{Controllers: map[string]*Controller{}}
 	for name, c := range s.Controllers {
 		before := earlier.Get(name)
-		d := &Controller{Reconciles: map[string]float64{}, Time: c.Time.minus(before.Time), Depth: c.Depth, Active: c.Active}
+		d := &Controller{Reconciles: map[string]float64{}, Time: c.Time.minus(before.Time), Wait: c.Wait.minus(before.Wait),
+			Depth: c.Depth, Active: c.Active}
 		for result, v := range c.Reconciles {
 			d.Reconciles[result] = v - before.Reconciles[result]
 		}
@@ -164,22 +168,16 @@ func Parse(r io.Reader) (Snapshot, error) {
 		controller(m).Reconciles[label(m, "result")] += m.GetCounter().GetValue()
 	}
 	for _, m := range families[reconcileTime].GetMetric() {
-		h := m.GetHistogram()
-		out := Histogram{Count: float64(h.GetSampleCount()), Sum: h.GetSampleSum()}
-		for _, b := range h.GetBucket() {
-			if math.IsInf(b.GetUpperBound(), 1) {
-				continue
-			}
-			out.Bounds = append(out.Bounds, b.GetUpperBound())
-			out.Counts = append(out.Counts, float64(b.GetCumulativeCount()))
-		}
-		controller(m).Time = out
+		controller(m).Time = histogram(m.GetHistogram())
+	}
+	for _, m := range families[queueWait].GetMetric() {
+		controller(m).Wait = histogram(m.GetHistogram())
 	}
 	for _, m := range families[activeWorkers].GetMetric() {
 		controller(m).Active = m.GetGauge().GetValue()
 	}
 	for _, m := range families[queueDepth].GetMetric() {
-		controller(m).Depth = m.GetGauge().GetValue()
+		controller(m).Depth += m.GetGauge().GetValue() // one series per priority
 	}
 	if f, ok := families[passwordOps]; ok {
 		s.PasswordOps = map[string]float64{}
@@ -189,6 +187,18 @@ func Parse(r io.Reader) (Snapshot, error) {
 	}
 	delete(s.Controllers, "")
 	return s, nil
+}
+
+func histogram(h *dto.Histogram) Histogram {
+	out := Histogram{Count: float64(h.GetSampleCount()), Sum: h.GetSampleSum()}
+	for _, b := range h.GetBucket() {
+		if math.IsInf(b.GetUpperBound(), 1) {
+			continue
+		}
+		out.Bounds = append(out.Bounds, b.GetUpperBound())
+		out.Counts = append(out.Counts, float64(b.GetCumulativeCount()))
+	}
+	return out
 }
 
 func label(m *dto.Metric, name string) string {

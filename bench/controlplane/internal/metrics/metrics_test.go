@@ -34,6 +34,7 @@ type registry struct {
 	time   *prometheus.HistogramVec
 	active *prometheus.GaugeVec
 	depth  *prometheus.GaugeVec
+	wait   *prometheus.HistogramVec
 }
 
 func newRegistry() *registry {
@@ -45,9 +46,12 @@ func newRegistry() *registry {
 				1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60}},
 			[]string{"controller"}),
 		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: activeWorkers}, []string{"controller"}),
-		depth:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: queueDepth}, []string{"controller", "name"}),
+		depth:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: queueDepth}, []string{"controller", "name", "priority"}),
+		// As controller-runtime's work queue metrics: named by both labels, buckets from 1e-8 s by tens.
+		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: queueWait, Buckets: prometheus.ExponentialBuckets(10e-9, 10, 12)},
+			[]string{"controller", "name"}),
 	}
-	r.reg.MustRegister(r.total, r.time, r.active, r.depth)
+	r.reg.MustRegister(r.total, r.time, r.active, r.depth, r.wait)
 	return r
 }
 
@@ -86,10 +90,17 @@ func TestParse(t *testing.T) {
 	}
 	r.reconcile("transferendpoint", "error", 12)
 	r.active.WithLabelValues("transferuser").Set(3)
-	r.depth.WithLabelValues("transferuser", "transferuser").Set(250)
+	// The depth is one series per priority: the queue holds their sum.
+	r.depth.WithLabelValues("transferuser", "transferuser", "0").Set(240)
+	r.depth.WithLabelValues("transferuser", "transferuser", "-100").Set(10)
+	r.wait.WithLabelValues("transferuser", "transferuser").Observe(42)
 	first := r.scrape(t)
 
 	u := first.Get("transferuser")
+	// Waits of 10 to 100 s: the p99 is in that bucket.
+	if got := u.Wait.Quantile(0.99); u.Wait.Count != 1 || got <= 10 || got > 100 {
+		t.Errorf("queue wait %+v, p99 %v", u.Wait, got)
+	}
 	if u.Total() != 100 || u.Reconciles["requeue_after"] != 10 || u.Active != 3 || u.Depth != 250 {
 		t.Errorf("transferuser = %+v", u)
 	}
@@ -113,13 +124,13 @@ func TestSince(t *testing.T) {
 		r.reconcile("transferuser", "success", 0.003)
 	}
 	r.active.WithLabelValues("transferuser").Set(3)
-	r.depth.WithLabelValues("transferuser", "transferuser").Set(250)
+	r.depth.WithLabelValues("transferuser", "transferuser", "0").Set(250)
 	first := r.scrape(t)
 	for range 4 {
 		r.reconcile("transferuser", "success", 2.2)
 	}
 	r.active.WithLabelValues("transferuser").Set(0)
-	r.depth.WithLabelValues("transferuser", "transferuser").Set(0)
+	r.depth.WithLabelValues("transferuser", "transferuser", "0").Set(0)
 	d := r.scrape(t).Since(first).Get("transferuser")
 	if d.Total() != 4 || d.Time.Count != 4 || d.Depth != 0 || d.Active != 0 {
 		t.Errorf("since the first scrape: %+v", d)
