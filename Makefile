@@ -140,10 +140,20 @@ test: $(KUSTOMIZE)
 export KUSTOMIZE
 
 .PHONY: bench
-bench: build test-clients ## Data-plane benchmark against OpenSSH, vsftpd and SFTPGo (root; about 30 minutes; BENCH_SIZE=256M BENCH_ROUNDS=3 for a quick run). Writes bench/results/ and docs/performance.md.
+bench: bench-dataplane bench-controlplane ## Both benchmarks below, one after the other (root, for the data plane). Writes bench/results/ and docs/performance.md.
+
+.PHONY: bench-dataplane
+bench-dataplane: build test-clients ## Data-plane benchmark against OpenSSH, vsftpd and SFTPGo (root; about 30 minutes; BENCH_SIZE=256M BENCH_ROUNDS=3 for a quick run).
 	hack/install-bench-peers.sh
 	sftpgo="$$(hack/build-sftpgo.sh)" || { echo "make bench: SFTPGo did not build; measuring without it" >&2; sftpgo=""; }; \
 	  go build -o bin/bench ./bench && BENCH_SFTPGO="$$sftpgo" bin/bench
+
+# The control-plane bench builds the manager itself (from the working tree, or from the revisions BENCH_CP_REVISION
+# and BENCH_CP_BASELINE name), so it does not depend on build.
+.PHONY: bench-controlplane
+bench-controlplane: ## Control-plane benchmark: 1,000 endpoints / 10,000 users against envtest + kube-controller-manager, the manager as its own process (no root; about 40 minutes; BENCH_CP_QUICK=1 for 100 endpoints).
+	go build -o bin/bench-controlplane ./bench/controlplane
+	assets="$$(hack/setup-envtest.sh --with-controller-manager)"; KUBEBUILDER_ASSETS="$$assets" bin/bench-controlplane
 
 .PHONY: test-clients
 test-clients: ## Install the real clients the server tests drive (OpenSSH sftp/scp, sshpass, curl, lftp, rclone, python3) if missing.

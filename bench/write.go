@@ -15,13 +15,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -37,7 +34,7 @@ const (
 // write stores the results: latest.json, latest.md and the table in the docs page; partial.json and partial.md
 // for a run of some cells or with a baseline.
 func (b *bench) write(rows []*report.Row, took time.Duration) error {
-	machine := machineDescription()
+	machine := report.Machine()
 	data, err := report.JSON(machine, rows)
 	if err != nil {
 		return err
@@ -63,15 +60,7 @@ func (b *bench) write(rows []*report.Row, took time.Duration) error {
 	if b.o.docs == "" || partial {
 		return nil
 	}
-	page, err := os.ReadFile(b.o.docs)
-	if err != nil {
-		return err
-	}
-	updated, err := replaceBetweenMarkers(string(page), table)
-	if err != nil {
-		return fmt.Errorf("%s: %w", b.o.docs, err)
-	}
-	return os.WriteFile(b.o.docs, []byte(updated), 0o644)
+	return report.UpdatePage(b.o.docs, beginMarker, endMarker, table)
 }
 
 // tableSection is the markdown of one run: how it was run, then the table.
@@ -83,45 +72,6 @@ func (b *bench) tableSection(machine string, rows []*report.Row, took time.Durat
 	fmt.Fprintf(&s, "Clients and peers: %s.\n\n", strings.Join(versions(b.env.SFTPGo), "; "))
 	s.WriteString(report.Markdown(rows, b.peerNames()))
 	return s.String()
-}
-
-// replaceBetweenMarkers puts section between the markers of page, which must hold both once, in order.
-func replaceBetweenMarkers(page, section string) (string, error) {
-	begin := strings.Index(page, beginMarker)
-	end := strings.Index(page, endMarker)
-	if begin < 0 || end < begin || strings.Count(page, beginMarker) != 1 || strings.Count(page, endMarker) != 1 {
-		return "", fmt.Errorf("want one %q line and then one %q line", beginMarker, endMarker)
-	}
-	return page[:begin+len(beginMarker)] + "\n" + strings.TrimRight(section, "\n") + "\n" + page[end:], nil
-}
-
-// machineDescription is the CPU, cores, memory, kernel and Go of this machine.
-func machineDescription() string {
-	cpu := firstValue("/proc/cpuinfo", "model name")
-	mem := firstValue("/proc/meminfo", "MemTotal")
-	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	var memGiB float64
-	if _, err := fmt.Sscanf(mem, "%f kB", &memGiB); err == nil {
-		mem = fmt.Sprintf("%.0f GiB", memGiB/1024/1024)
-	}
-	return fmt.Sprintf("%s, %d cores, %s memory, Linux %s, %s, shared with other builds and tests",
-		cpu, runtime.NumCPU(), mem, strings.TrimSpace(string(kernel)), runtime.Version())
-}
-
-// firstValue is the value of the first "key: value" line of file with key.
-func firstValue(file, key string) string {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return "unknown"
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
 }
 
 // versions names the programs of the run, each as it names itself.

@@ -19,32 +19,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func TestReplaceBetweenMarkers(t *testing.T) {
-	page := "# Performance\n\nintro\n\n" + beginMarker + "\nold table\n" + endMarker + "\n\nafter\n"
-	got, err := replaceBetweenMarkers(page, "new table\n\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "# Performance\n\nintro\n\n" + beginMarker + "\nnew table\n" + endMarker + "\n\nafter\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-	again, err := replaceBetweenMarkers(got, "new table\n")
-	if err != nil || again != got {
-		t.Errorf("a second run with the same table changed the page: %v\n%s", err, again)
-	}
-	for _, bad := range []string{
-		"no markers",
-		endMarker + "\n" + beginMarker + "\n",
-		beginMarker + "\n" + endMarker + "\n" + beginMarker + "\n" + endMarker + "\n",
-	} {
-		if _, err := replaceBetweenMarkers(bad, "x"); err == nil {
-			t.Errorf("replaceBetweenMarkers(%q) accepted a page without exactly one pair of markers", bad)
-		}
-	}
-}
+	"github.com/pier-dev/pier/bench/internal/report"
+)
 
 // The page the bench writes to has its markers, so that make bench can replace its table.
 func TestPerformancePageHasMarkers(t *testing.T) {
@@ -52,7 +29,7 @@ func TestPerformancePageHasMarkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := replaceBetweenMarkers(string(page), "x"); err != nil {
+	if _, err := report.ReplaceBetweenMarkers(string(page), beginMarker, endMarker, "x"); err != nil {
 		t.Errorf("docs/performance.md: %v", err)
 	}
 }

@@ -118,8 +118,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if c.CA, err = pki.OpenLocalCA(filepath.Join(opts.StateDir, "ca")); err != nil {
 		return fail(err)
 	}
-	err = writeWrappers(binDir, os.Getenv("KUBEBUILDER_ASSETS"), "etcd", "kube-apiserver", "kube-controller-manager")
-	if err != nil {
+	if err := WriteControlPlaneWrappers(binDir); err != nil {
 		return fail(err)
 	}
 

@@ -50,6 +50,16 @@ func Init() {
 	os.Exit(127)
 }
 
+// WriteControlPlaneWrappers writes into dir the wrappers of KUBEBUILDER_ASSETS's etcd, kube-apiserver and
+// kube-controller-manager, so that each dies with this process even when it is killed; pass dir as
+// controlplane.Options.BinaryDir. The program must call Init first thing in main.
+func WriteControlPlaneWrappers(dir string) error {
+	if !initialized {
+		return errors.New("localcluster: call localcluster.Init first thing in main (or TestMain)")
+	}
+	return writeWrappers(dir, os.Getenv("KUBEBUILDER_ASSETS"), "etcd", "kube-apiserver", "kube-controller-manager")
+}
+
 // writeWrappers writes, for each binary name, an executable script in dir that runs this program as the wrapper
 // of the binary of that name in assets (see Init). A script, because envtest takes only a path, with no way to put
 // arguments before its own.

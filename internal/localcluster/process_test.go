@@ -162,6 +162,33 @@ func TestWriteWrappersNamesAMissingBinary(t *testing.T) {
 	}
 }
 
+// The control plane's three wrappers are written from KUBEBUILDER_ASSETS, each naming its binary there.
+func TestWriteControlPlaneWrappers(t *testing.T) {
+	assets, dir := t.TempDir(), t.TempDir()
+	t.Setenv("KUBEBUILDER_ASSETS", assets)
+	names := []string{"etcd", "kube-apiserver", "kube-controller-manager"}
+	for _, name := range names[:2] {
+		if err := os.WriteFile(filepath.Join(assets, name), []byte("#!/bin/sh\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := WriteControlPlaneWrappers(dir); err == nil || !strings.Contains(err.Error(), "kube-controller-manager") {
+		t.Fatalf("without kube-controller-manager: %v, want an error naming it", err)
+	}
+	if err := os.WriteFile(filepath.Join(assets, names[2]), []byte("#!/bin/sh\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteControlPlaneWrappers(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		script, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || !strings.Contains(string(script), shellQuote(filepath.Join(assets, name))) {
+			t.Errorf("the wrapper of %s: %v\n%s", name, err, script)
+		}
+	}
+}
+
 // TestHostLockWaitsForTheHolder: a second local cluster waits, says for whom, and starts when the first stops.
 func TestHostLockWaitsForTheHolder(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "lock")

@@ -234,3 +234,34 @@ func (p FS) TreeMemory(root int) (Memory, error) {
 	}
 	return total, nil
 }
+
+// ParsePeakRSS reads the VmHWM line (in kB) of a /proc/PID/status file: the most resident memory the process has
+// held since it started, which a sample of RSS taken now and then would miss between two samples.
+func ParsePeakRSS(data []byte) (int64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 || fields[0] != "VmHWM:" {
+			continue
+		}
+		kb, err := strconv.ParseInt(fields[1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("status VmHWM: %w", err)
+		}
+		return kb * 1024, nil
+	}
+	return 0, errors.New("status has no VmHWM line (a zombie, or a kernel thread)")
+}
+
+// PeakRSS is the peak resident memory in bytes of process pid alone (VmHWM), not of its descendants.
+func (p FS) PeakRSS(pid int) (int64, error) {
+	data, err := os.ReadFile(filepath.Join(p.Root, strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, fmt.Errorf("reading the status of process %d: %w", pid, err)
+	}
+	rss, err := ParsePeakRSS(data)
+	if err != nil {
+		return 0, fmt.Errorf("process %d: %w", pid, err)
+	}
+	return rss, nil
+}

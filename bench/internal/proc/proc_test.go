@@ -153,3 +153,33 @@ func TestRealProc(t *testing.T) {
 		t.Errorf("TreeMemory(self) = %+v; want 0 < PSS <= RSS", mem)
 	}
 }
+
+func TestParsePeakRSS(t *testing.T) {
+	status := "Name:\tmanager\nVmPeak:\t 1500000 kB\nVmSize:\t 1400000 kB\nVmHWM:\t  216064 kB\nVmRSS:\t  180000 kB\n"
+	if got, err := ParsePeakRSS([]byte(status)); err != nil || got != 216064*1024 {
+		t.Errorf("ParsePeakRSS = %d, %v; want VmHWM, %d bytes", got, err, 216064*1024)
+	}
+	for _, bad := range []string{"Name:\tzombie\nState:\tZ (zombie)\n", "VmHWM:\t lots kB\n"} {
+		if _, err := ParsePeakRSS([]byte(bad)); err == nil {
+			t.Errorf("ParsePeakRSS(%q) gave no error", bad)
+		}
+	}
+}
+
+// The real /proc: this process's peak is at least what it holds now.
+func TestRealPeakRSS(t *testing.T) {
+	peak, err := Default.PeakRSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := Default.TreeMemory(os.Getpid())
+	if err != nil {
+		t.Skip(err)
+	}
+	if peak <= 0 || peak < mem.RSS/2 {
+		t.Errorf("PeakRSS(self) = %d bytes, RSS now %d", peak, mem.RSS)
+	}
+	if _, err := Default.PeakRSS(1 << 30); err == nil {
+		t.Error("PeakRSS of a process that does not exist gave no error")
+	}
+}

@@ -157,6 +157,12 @@ func JSON(machine string, rows []*Row) ([]byte, error) {
 // Markdown is the results as a table: every server's median, the best peer, the ratio, and the notes after it.
 // servers gives the column order of the peers.
 func Markdown(rows []*Row, peers []string) string {
+	return MarkdownVs(rows, peers, "pier vs best peer")
+}
+
+// MarkdownVs is Markdown with another heading for the last column, such as "pier vs target" for rows whose only
+// peer is a target.
+func MarkdownVs(rows []*Row, peers []string, vsHeading string) string {
 	baseline := false
 	for _, r := range rows {
 		baseline = baseline || len(r.Samples[Baseline]) > 0
@@ -169,7 +175,7 @@ func Markdown(rows []*Row, peers []string) string {
 	for _, p := range peers {
 		b.WriteString(" " + p + " |")
 	}
-	b.WriteString(" pier vs best peer |\n|---|---|---:|")
+	b.WriteString(" " + vsHeading + " |\n|---|---|---:|")
 	if baseline {
 		b.WriteString("---:|---:|")
 	}
@@ -192,8 +198,15 @@ func Markdown(rows []*Row, peers []string) string {
 			b.WriteString(" " + cell(r.Samples[p]) + " |")
 		}
 		ratio := "n/a"
-		if res.Ratio > 0 {
+		switch pier := Median(r.Samples[Pier]); {
+		case res.Ratio > 0:
 			ratio = fmt.Sprintf("**%.2fx** (%s)", res.Ratio, res.Peer)
+		case res.Peer != "" && res.PeerValue == 0 && r.LowerIsBetter && !math.IsNaN(pier):
+			// No ratio to zero, such as a target of no writes at all: say whether pier has none either.
+			ratio = fmt.Sprintf("**worse** (%s: 0)", res.Peer)
+			if pier == 0 {
+				ratio = fmt.Sprintf("**as good** (%s: 0)", res.Peer)
+			}
 		}
 		b.WriteString(" " + ratio + " |\n")
 		if r.Note != "" {

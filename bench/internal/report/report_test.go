@@ -158,3 +158,28 @@ func TestBaselineIsNotAPeer(t *testing.T) {
 		}
 	}
 }
+
+// The control-plane rows have one peer, the target, and the last column says so.
+func TestMarkdownVsTarget(t *testing.T) {
+	r := row("endpoints reconciled", "s", true, map[string][]float64{"pier": {520}, "target": {60}})
+	if got := r.Result(); got.Peer != "target" || got.Ratio != 0.115 {
+		t.Errorf("Result() = %+v, want the target as the peer and 60/520", got)
+	}
+	// A target of zero has no ratio: the table says whether pier meets it.
+	none := row("quiet writes", "writes", true, map[string][]float64{"pier": {0}, "target": {0}})
+	some := row("restart writes", "writes", true, map[string][]float64{"pier": {120}, "target": {0}})
+	if got := some.Result(); got.Ratio != 0 || got.Peer != "target" {
+		t.Errorf("Result() of a zero target = %+v; want no ratio in latest.json", got)
+	}
+	md := MarkdownVs([]*Row{r, none, some}, []string{"target"}, "pier vs target")
+	for _, want := range []string{
+		"| cell | unit | pier | target | pier vs target |",
+		"| endpoints reconciled | s | 520 | 60.0 | **0.12x** (target) |",
+		"| quiet writes | writes | 0 | 0 | **as good** (target: 0) |",
+		"| restart writes | writes | 120 | 0 | **worse** (target: 0) |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the table lacks %q:\n%s", want, md)
+		}
+	}
+}

@@ -89,6 +89,12 @@ type Options struct {
 	// kubeconfig go instead of fresh temporary folders; the caller creates and removes it. A caller that may be
 	// killed uses it so that what a killed run left is found and removed by the next one.
 	WorkDir string
+	// CRDDir, when set, holds the pier CRDs to install instead of this tree's config/crd/bases: the benchmark
+	// runs a manager built from another revision against that revision's own CRDs.
+	CRDDir string
+	// APIServerFlags are extra kube-apiserver flags, by name without the dashes (such as "audit-log-path"); a
+	// flag envtest sets already is replaced.
+	APIServerFlags map[string]string
 }
 
 // DualStackServiceRanges are the Service ranges of a DualStackServices API server: IPv4 (the primary family, as
@@ -114,6 +120,9 @@ func StartWith(opts Options) (*Env, error) {
 		}
 	}
 	crdDirs := []string{filepath.Join(RepoRoot(), "config", "crd", "bases")}
+	if opts.CRDDir != "" {
+		crdDirs = []string{opts.CRDDir}
+	}
 	if opts.CertManagerCRDs {
 		dir, err := CertManagerCRDDir()
 		if err != nil {
@@ -144,6 +153,9 @@ func StartWith(opts Options) (*Env, error) {
 	}
 	if opts.DualStackServices {
 		env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", DualStackServiceRanges)
+	}
+	for name, value := range opts.APIServerFlags {
+		env.ControlPlane.GetAPIServer().Configure().Set(name, value)
 	}
 	cfg, err := env.Start()
 	if err != nil {
