@@ -42,7 +42,7 @@ func configSecretData(t *testing.T, users []serverconfig.User, gzipped bool) []b
 	if gzipped {
 		data = serverconfig.Gzip(data)
 	}
-	return render.ConfigData(render.ConfigSecret(te, data, gzipped))
+	return render.ConfigData(render.ConfigSecret(te, data, gzipped, nil))
 }
 
 func TestDecode(t *testing.T) {
