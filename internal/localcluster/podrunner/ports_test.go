@@ -62,8 +62,11 @@ func TestReplacementWaitsForTheDrainingPod(t *testing.T) {
 	oldLog := filepath.Join(r.stateDir, "pods", string(old.UID), "echo.log")
 	eventually(t, "the old pod draining", func() error {
 		log, err := os.ReadFile(oldLog)
-		if err != nil || !strings.Contains(string(log), "draining for") {
-			return fmt.Errorf("the old pod's log does not say it drains: %q, %w", log, err)
+		if err != nil {
+			return fmt.Errorf("reading the old pod's log: %w", err)
+		}
+		if !strings.Contains(string(log), "draining for") {
+			return fmt.Errorf("the old pod's log does not say it drains: %q", log)
 		}
 		return nil
 	})
