@@ -141,11 +141,11 @@ func (t *table) addLoad(b *bench, server string, res *loadResult) {
 	t.addPasswordOps(prefix, server, res.reconciles, hashes)
 	t.add(prefix+": API writes by the manager during the load", "writes", none, server, float64(len(res.writesLoad)))
 	quiet := fmt.Sprintf("%s: API writes by the manager in the %s after", prefix, o.quiet)
-	quietRow := t.add(quiet, "writes", 0, server, float64(len(res.writesQuiet)))
+	quietNote := writesNote(res.writesQuiet)
 	if !res.finished {
-		note(quietRow, server, "the load was still being reconciled")
+		quietNote = joinNotes("the load was still being reconciled", quietNote)
 	}
-	note(quietRow, server, writesNote(res.writesQuiet))
+	note(t.add(quiet, "writes", 0, server, float64(len(res.writesQuiet))), server, quietNote)
 	t.add(fmt.Sprintf("%s: manager CPU in the %s after", prefix, o.quiet), "CPU s", none, server, seconds(res.quietCPU))
 	t.addProbe(prefix+": new user to config, applied during the load", server, res.probeLoad)
 	t.addProbe(prefix+": new user to config, applied after the quiet window", server, res.probeIdle)
