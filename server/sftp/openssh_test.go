@@ -190,14 +190,8 @@ func TestOpenSSHCiphers(t *testing.T) {
 	keyFile, knownHosts := opensshAlice(t, ts, ts.addr)
 	work := t.TempDir()
 	data := payload.Random(300<<10 + 11)
-	local := filepath.Join(work, "payload.bin")
-	if err := os.WriteFile(local, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	batch := filepath.Join(work, "batch")
-	if err := os.WriteFile(batch, []byte("put "+local+" cipher.bin\nget cipher.bin "+filepath.Join(work, "back.bin")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	local := writeFile(t, work, "payload.bin", data)
+	batch := writeFile(t, work, "batch", []byte("put "+local+" cipher.bin\nget cipher.bin "+filepath.Join(work, "back.bin")+"\n"))
 	run := func(extra ...string) ([]byte, error) {
 		args := append(realclient.OpenSSHOptions(knownHosts), extra...)
 		args = append(args, "-v", "-b", batch, "-P", port, "-i", keyFile, "-o", "BatchMode=yes",
