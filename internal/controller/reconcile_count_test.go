@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
+	"github.com/pier-dev/pier/internal/controller/render"
 )
 
 // TestOneChangeCostsOneEndpointReconcile: a change of one user (its spec, its password, or a new user) costs one
@@ -144,6 +145,15 @@ func TestChildStatusWakesTheEndpointOnlyWhenItReportsIt(t *testing.T) {
 		}
 		return nil
 	})
+	// The operator updated it from its cache, which holds no managedFields: the API server kept them, the
+	// operator's and the editor's.
+	managers := map[string]bool{}
+	for _, f := range dep.ManagedFields {
+		managers[f.Manager] = true
+	}
+	if !managers[render.FieldOwner] || len(managers) < 2 {
+		t.Errorf("after the operator's update the Deployment's managedFields name %v, want %s and the editor", managers, render.FieldOwner)
+	}
 }
 
 // TestRefusedUserLearnsWhoRefusesItNow: a user left out because of an older one is told again when a change of

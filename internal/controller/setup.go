@@ -103,14 +103,21 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 
 // CacheOptions are the manager cache settings the reconcilers rely on: children are cached only when they carry
 // the operator's managed-by label, so the operator does not hold every Deployment and Service of the cluster in
-// memory. Secrets are not cached at all (see ClientOptions); they are watched as metadata only. certManager says
+// memory, and without their managedFields. Secrets are not cached at all (see ClientOptions); they are watched as
+// metadata only. certManager says
 // whether cert-manager's Certificate kind exists: the cache refuses to start with an entry for a missing kind.
 func CacheOptions(namespaces []string, certManager bool) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedByValue})
-	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
-		// The endpoints' server pods carry the label too (render.Labels); no other pod is cached.
-		&corev1.Pod{}: {Label: managed},
-	}}
+	opts := cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			// The endpoints' server pods carry the label too (render.Labels); no other pod is cached.
+			&corev1.Pod{}: {Label: managed},
+		},
+		// Nothing reads managedFields, which are a large part of every object (of the metadata of every Secret
+		// of the cluster most of all). An update of a child from the cache leaves them as they are: the API server
+		// keeps an object's managedFields when an update carries none.
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
 	for _, k := range installedKinds(certManager) {
 		if !k.traits().uncached {
 			opts.ByObject[k.object()] = cache.ByObject{Label: managed}
@@ -235,7 +242,10 @@ func (r *EndpointReconciler) setupWithManager(mgr ctrl.Manager, opts Options, ce
 		Watches(&transferv1alpha1.TransferUser{}, handler.EnqueueRequestsFromMapFunc(endpointOfUser),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(endpointOfPod), builder.WithPredicates(podProblemChanged)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles})
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+			NewQueue: newPrioritizedQueue(mgr.GetLogger(), func(req reconcile.Request) int {
+				return endpointPriority(mgr.GetCache(), req.NamespacedName)
+			})})
 	for _, k := range installedKinds(certManager) {
 		if !k.traits().uncached {
 			b = b.Owns(k.object(), builder.WithPredicates(r.writes.notOwn(), changedChild(k)))
@@ -258,7 +268,10 @@ func (r *UserReconciler) setupWithManager(mgr ctrl.Manager, opts Options) error 
 		// write changed. Waking every user of the endpoint at each config write instead cost a reconcile of
 		// each of them for every change of any one.
 		WatchesRawSource(source.Channel(r.events, &handler.EnqueueRequestForObject{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+			NewQueue: newPrioritizedQueue(mgr.GetLogger(), func(req reconcile.Request) int {
+				return userPriority(mgr.GetCache(), req.NamespacedName)
+			})}).
 		Complete(r)
 }
 

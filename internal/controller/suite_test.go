@@ -78,7 +78,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	k8s = env.Client
-	if err := startManager(nil); err != nil {
+	if err := startManager(nil, 0); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		_ = env.Stop()
 		os.Exit(1)
@@ -125,8 +125,9 @@ var running struct {
 	namespaces []string
 }
 
-// startManager starts the operator's manager, watching the namespaces given or, without any, all of them.
-func startManager(namespaces []string) error {
+// startManager starts the operator's manager, watching the namespaces given or, without any, all of them, with
+// workers reconciles at a time per controller (0: the operator's default).
+func startManager(namespaces []string, workers int) error {
 	cfg := rest.CopyConfig(env.Config)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return writes.wrap(rt) }
 	opts, certManager, err := controller.ManagerOptions(cfg, ctrl.Options{
@@ -143,7 +144,8 @@ func startManager(namespaces []string) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := controller.Setup(ctx, mgr, controller.Options{ServerImage: testImage, CertManager: certManager}); err != nil {
+	if err := controller.Setup(ctx, mgr, controller.Options{ServerImage: testImage, CertManager: certManager,
+		MaxConcurrentReconciles: workers}); err != nil {
 		cancel()
 		return fmt.Errorf("setting up the controllers: %w", err)
 	}
@@ -171,12 +173,18 @@ func stopManager() error {
 // back a manager of all namespaces.
 func restartManager(t *testing.T, namespace string, whileStopped func()) {
 	t.Helper()
+	restartManagerWith(t, namespace, 0, whileStopped)
+}
+
+// restartManagerWith is restartManager with workers reconciles at a time per controller (0: the default).
+func restartManagerWith(t *testing.T, namespace string, workers int, whileStopped func()) {
+	t.Helper()
 	if len(running.namespaces) == 0 {
 		t.Cleanup(func() {
 			if err := stopManager(); err != nil {
 				t.Errorf("stopping the manager of namespace %s: %v", namespace, err)
 			}
-			if err := startManager(nil); err != nil {
+			if err := startManager(nil, 0); err != nil {
 				t.Fatalf("starting the manager again: %v", err)
 			}
 		})
@@ -187,7 +195,7 @@ func restartManager(t *testing.T, namespace string, whileStopped func()) {
 	if whileStopped != nil {
 		whileStopped()
 	}
-	if err := startManager([]string{namespace}); err != nil {
+	if err := startManager([]string{namespace}, workers); err != nil {
 		t.Fatalf("starting a manager: %v", err)
 	}
 }
