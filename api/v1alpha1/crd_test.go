@@ -60,14 +60,7 @@ func TestCRDsInstalled(t *testing.T) {
 		if v.Subresources == nil || v.Subresources.Status == nil {
 			t.Fatalf("%s: no status subresource", name)
 		}
-		// kubectl scale and a HorizontalPodAutoscaler work on endpoints, which have replicas; users have none.
-		wantScale := name == "transferendpoints.transfer.pier.dev"
-		if scale := v.Subresources.Scale; (scale != nil) != wantScale {
-			t.Errorf("%s: scale subresource %+v, want one: %v", name, scale, wantScale)
-		} else if wantScale && (scale.SpecReplicasPath != ".spec.replicas" || scale.StatusReplicasPath != ".status.replicas" ||
-			scale.LabelSelectorPath == nil || *scale.LabelSelectorPath != ".status.selector") {
-			t.Errorf("%s: scale subresource %+v, want spec.replicas, status.replicas and status.selector", name, scale)
-		}
+		checkScale(t, name, v.Subresources.Scale)
 		columns := make([]string, 0, len(v.AdditionalPrinterColumns))
 		for _, c := range v.AdditionalPrinterColumns {
 			columns = append(columns, c.Name)
@@ -89,6 +82,20 @@ func TestCRDsInstalled(t *testing.T) {
 		if !established {
 			t.Errorf("%s: not Established", name)
 		}
+	}
+}
+
+// checkScale: kubectl scale and a HorizontalPodAutoscaler work on endpoints, which have replicas; users have none.
+func checkScale(t *testing.T, crd string, scale *apiextensionsv1.CustomResourceSubresourceScale) {
+	t.Helper()
+	wantScale := crd == "transferendpoints.transfer.pier.dev"
+	if (scale != nil) != wantScale {
+		t.Errorf("%s: scale subresource %+v, want one: %v", crd, scale, wantScale)
+		return
+	}
+	if wantScale && (scale.SpecReplicasPath != ".spec.replicas" || scale.StatusReplicasPath != ".status.replicas" ||
+		scale.LabelSelectorPath == nil || *scale.LabelSelectorPath != ".status.selector") {
+		t.Errorf("%s: scale subresource %+v, want spec.replicas, status.replicas and status.selector", crd, scale)
 	}
 }
 

@@ -39,14 +39,13 @@ type userTally struct {
 func (t userTally) readiness(signal endpointSignal) *transferv1alpha1.UserReadiness {
 	out := &transferv1alpha1.UserReadiness{}
 	// Users with a problem of their own are listed before those that wait for the endpoint: they are the ones
-	// someone must fix.
-	var own, waiting []transferv1alpha1.NotReadyUser
+	// someone must fix. Each list keeps only what the status can name, whatever the number of users.
+	var own, waiting namedUsers
 	for _, u := range t.plan.leftOut {
-		entry := transferv1alpha1.NotReadyUser{Name: u.name, Reason: u.reason}
 		if u.reason == transferv1alpha1.ReasonEndpointFull {
-			waiting = append(waiting, entry) // the endpoint's limits, not the user, left it out
+			waiting.add(u.name, u.reason) // the endpoint's limits, not the user, left it out
 		} else {
-			own = append(own, entry)
+			own.add(u.name, u.reason)
 		}
 	}
 	var byName map[string]serverconfig.User
@@ -62,17 +61,27 @@ func (t userTally) readiness(signal endpointSignal) *transferv1alpha1.UserReadin
 		case reason == "":
 			out.Ready++
 		case isOwn:
-			own = append(own, transferv1alpha1.NotReadyUser{Name: u.name, Reason: reason})
+			own.add(u.name, reason)
 		default:
-			waiting = append(waiting, transferv1alpha1.NotReadyUser{Name: u.name, Reason: reason})
+			waiting.add(u.name, reason)
 		}
 	}
-	out.NotReady = int32(len(own) + len(waiting))
-	for _, list := range [][]transferv1alpha1.NotReadyUser{own, waiting} {
-		n := min(len(list), maxNamedUsers-len(out.NotReadyUsers))
-		out.NotReadyUsers = append(out.NotReadyUsers, list[:n]...)
-	}
+	out.NotReady = own.count + waiting.count
+	out.NotReadyUsers = append(own.names, waiting.names[:min(len(waiting.names), maxNamedUsers-len(own.names))]...)
 	return out
+}
+
+// namedUsers counts users not Ready and keeps the first maxNamedUsers of them.
+type namedUsers struct {
+	count int32
+	names []transferv1alpha1.NotReadyUser
+}
+
+func (n *namedUsers) add(name, reason string) {
+	n.count++
+	if len(n.names) < maxNamedUsers {
+		n.names = append(n.names, transferv1alpha1.NotReadyUser{Name: name, Reason: reason})
+	}
 }
 
 // userReason is the reason of a planned user's Ready condition when it is False ("" when it is True), in the

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
@@ -245,18 +246,19 @@ func TestScaleSubresource(t *testing.T) {
 		t.Errorf("scale selector %q, want the Deployment's %q, which its pods match", selector, depSelector)
 	}
 
-	// kubectl scale --replicas=3.
+	// kubectl scale --replicas=2 sends a merge patch of the scale; a HorizontalPodAutoscaler updates it.
+	if err := scalePatch(te, 2); err != nil {
+		t.Fatalf("scaling to 2: %v", err)
+	}
+	deploymentReplicas(t, dep, 2)
+	if err := k8s.SubResource("scale").Get(context.Background(), te, scale); err != nil {
+		t.Fatal(err)
+	}
 	scale.Spec.Replicas = 3
 	if err := k8s.SubResource("scale").Update(context.Background(), te, client.WithSubResourceBody(scale)); err != nil {
 		t.Fatalf("scaling to 3: %v", err)
 	}
-	eventually(t, func() error {
-		get(t, ns, dep.Name, dep)
-		if dep.Spec.Replicas == nil || *dep.Spec.Replicas != 3 {
-			return fmt.Errorf("the Deployment has %v replicas, want 3", dep.Spec.Replicas)
-		}
-		return nil
-	})
+	deploymentReplicas(t, dep, 3)
 	podsAvailable(t, te)
 	eventually(t, func() error {
 		if err := k8s.SubResource("scale").Get(context.Background(), te, scale); err != nil {
@@ -264,6 +266,24 @@ func TestScaleSubresource(t *testing.T) {
 		}
 		if scale.Spec.Replicas != 3 || scale.Status.Replicas != 3 {
 			return fmt.Errorf("scale = spec %d, status %d; want 3 and 3", scale.Spec.Replicas, scale.Status.Replicas)
+		}
+		return nil
+	})
+}
+
+// scalePatch scales the endpoint as kubectl scale does: a merge patch of its scale subresource.
+func scalePatch(te *transferv1alpha1.TransferEndpoint, replicas int32) error {
+	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, replicas))
+	return k8s.SubResource("scale").Patch(context.Background(), te, patch, client.WithSubResourceBody(&autoscalingv1.Scale{}))
+}
+
+// deploymentReplicas waits until the endpoint's Deployment asks for replicas pods.
+func deploymentReplicas(t *testing.T, dep *appsv1.Deployment, replicas int32) {
+	t.Helper()
+	eventually(t, func() error {
+		get(t, dep.Namespace, dep.Name, dep)
+		if dep.Spec.Replicas == nil || *dep.Spec.Replicas != replicas {
+			return fmt.Errorf("the Deployment has %v replicas, want %d", dep.Spec.Replicas, replicas)
 		}
 		return nil
 	})
@@ -300,7 +320,10 @@ func TestScaleRefusedByRules(t *testing.T) {
 		scale.Spec.Replicas = c.replicas
 		err := k8s.SubResource("scale").Update(context.Background(), c.endpoint, client.WithSubResourceBody(scale))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("scaling %s to %d: error %v, want one that says %q", c.endpoint.Name, c.replicas, err, c.want)
+			t.Errorf("scaling %s to %d with an update: error %v, want one that says %q", c.endpoint.Name, c.replicas, err, c.want)
+		}
+		if err := scalePatch(c.endpoint, c.replicas); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("scaling %s to %d with a patch: error %v, want one that says %q", c.endpoint.Name, c.replicas, err, c.want)
 		}
 		get(t, ns, c.endpoint.Name, c.endpoint)
 		if r := c.endpoint.Spec.Replicas; r == nil || *r != 1 {
