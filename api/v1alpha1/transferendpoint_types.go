@@ -50,7 +50,9 @@ type TransferEndpointSpec struct {
 
 	// replicas is the number of server pods. More than one needs storage all pods share (see storage), and is for
 	// SFTP only: an FTP passive data connection must reach the pod of its control connection, and a Service's
-	// ClientIP affinity holds per port, not across the control and passive ports.
+	// ClientIP affinity holds per port, not across the control and passive ports. kubectl scale and a
+	// HorizontalPodAutoscaler set it through the scale subresource, whose changes these rules check as well: a
+	// scale they refuse is refused with their message.
 	// +optional
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
