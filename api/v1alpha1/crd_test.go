@@ -34,8 +34,10 @@ func TestCRDsInstalled(t *testing.T) {
 		shortName string
 		columns   []string
 	}{
-		"transferendpoints.transfer.pier.dev": {"te", []string{"Protocols", "Address", "Users", "Ready", "Reason", "Age"}},
-		"transferusers.transfer.pier.dev":     {"tu", []string{"Endpoint", "Username", "Access", "Ready", "Reason", "Age"}},
+		"transferendpoints.transfer.pier.dev": {"te", []string{"Protocols", "Address", "Users", "Ready", "Reason", "Message", "Age",
+			"Replicas", "Available", "Users Not Ready", "TLS Expires", "Service"}},
+		"transferusers.transfer.pier.dev": {"tu", []string{"Endpoint", "Username", "Access", "Ready", "Reason", "Message", "Age",
+			"Disabled"}},
 	}
 	for name, w := range want {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
@@ -56,8 +58,9 @@ func TestCRDsInstalled(t *testing.T) {
 		}
 		v := crd.Spec.Versions[0]
 		if v.Subresources == nil || v.Subresources.Status == nil {
-			t.Errorf("%s: no status subresource", name)
+			t.Fatalf("%s: no status subresource", name)
 		}
+		checkScale(t, name, v.Subresources.Scale)
 		columns := make([]string, 0, len(v.AdditionalPrinterColumns))
 		for _, c := range v.AdditionalPrinterColumns {
 			columns = append(columns, c.Name)
@@ -82,11 +85,30 @@ func TestCRDsInstalled(t *testing.T) {
 	}
 }
 
+// checkScale: kubectl scale and a HorizontalPodAutoscaler work on endpoints, which have replicas; users have none.
+func checkScale(t *testing.T, crd string, scale *apiextensionsv1.CustomResourceSubresourceScale) {
+	t.Helper()
+	wantScale := crd == "transferendpoints.transfer.pier.dev"
+	if (scale != nil) != wantScale {
+		t.Errorf("%s: scale subresource %+v, want one: %v", crd, scale, wantScale)
+		return
+	}
+	if wantScale && (scale.SpecReplicasPath != ".spec.replicas" || scale.StatusReplicasPath != ".status.replicas" ||
+		scale.LabelSelectorPath == nil || *scale.LabelSelectorPath != ".status.selector") {
+		t.Errorf("%s: scale subresource %+v, want spec.replicas, status.replicas and status.selector", crd, scale)
+	}
+}
+
 // statusColumns are the printer columns read from the status, with the JSONPath and type each must have.
 var statusColumns = map[string]struct{ path, typ string }{
-	"Users":  {".status.users", "integer"},
-	"Ready":  {`.status.conditions[?(@.type=="Ready")].status`, "string"},
-	"Reason": {`.status.conditions[?(@.type=="Ready")].reason`, "string"},
+	"Users":   {".status.users", "integer"},
+	"Ready":   {`.status.conditions[?(@.type=="Ready")].status`, "string"},
+	"Reason":  {`.status.conditions[?(@.type=="Ready")].reason`, "string"},
+	"Message": {`.status.conditions[?(@.type=="Ready")].message`, "string"},
+	// A string: a date column would print a time still to come as <invalid>.
+	"TLS Expires":     {".status.tls.notAfter", "string"},
+	"Available":       {".status.availableReplicas", "integer"},
+	"Users Not Ready": {".status.userReadiness.notReady", "integer"},
 }
 
 // TestSamplesAccepted creates every object under config/samples/ in a fresh namespace.

@@ -50,7 +50,9 @@ type TransferEndpointSpec struct {
 
 	// replicas is the number of server pods. More than one needs storage all pods share (see storage), and is for
 	// SFTP only: an FTP passive data connection must reach the pod of its control connection, and a Service's
-	// ClientIP affinity holds per port, not across the control and passive ports.
+	// ClientIP affinity holds per port, not across the control and passive ports. kubectl scale and a
+	// HorizontalPodAutoscaler set it through the scale subresource, whose changes these rules check as well: a
+	// scale they refuse is refused with their message.
 	// +optional
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
@@ -575,13 +577,54 @@ type TransferEndpointStatus struct {
 	// +optional
 	Users *int32 `json:"users,omitempty"`
 
-	// replicas is the number of server pods.
+	// userReadiness counts the TransferUsers bound to the endpoint by their Ready condition, as the endpoint's
+	// config serves them, and names some that are not Ready with the reason. It is set with every config the
+	// operator writes, and kept while none can be written.
 	// +optional
+	UserReadiness *UserReadiness `json:"userReadiness,omitempty"`
+
+	// replicas is the number of server pods (the Deployment's status.replicas); the scale subresource reads it.
+	// +optional
+	// +kubebuilder:default=0
 	Replicas int32 `json:"replicas,omitempty"`
 
-	// availableReplicas is the number of server pods ready to serve.
+	// selector is the label selector of the server pods, in the string form of `kubectl get pods -l`, for the
+	// scale subresource: a HorizontalPodAutoscaler finds the pods whose metrics it reads with it.
 	// +optional
+	Selector string `json:"selector,omitempty"`
+
+	// availableReplicas is the number of server pods ready to serve. Its default makes kubectl show 0 rather than
+	// <none>.
+	// +optional
+	// +kubebuilder:default=0
 	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+}
+
+// UserReadiness counts an endpoint's TransferUsers by their Ready condition.
+type UserReadiness struct {
+	// ready is the number of bound TransferUsers whose Ready condition is True: the endpoint's config serves
+	// their current settings and it has a pod available to accept them. Disabled users count here, as their
+	// Ready is True (reason Disabled: the endpoint refuses them, as asked).
+	Ready int32 `json:"ready"`
+
+	// notReady is the number of bound TransferUsers whose Ready condition is False.
+	NotReady int32 `json:"notReady"`
+
+	// notReadyUsers names up to 20 of the users counted in notReady, those with a problem of their own (a missing
+	// Secret, a duplicate username, ...) before those waiting for the endpoint (Pending, EndpointUnavailable,
+	// EndpointFull). Each user's Ready condition has the whole message.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	NotReadyUsers []NotReadyUser `json:"notReadyUsers,omitempty"`
+}
+
+// NotReadyUser is a TransferUser whose Ready condition is False, and why.
+type NotReadyUser struct {
+	// name of the TransferUser.
+	Name string `json:"name"`
+	// reason of its Ready condition, such as SecretNotFound or EndpointUnavailable.
+	Reason string `json:"reason"`
 }
 
 // EndpointAddress is one address clients connect to.
@@ -634,6 +677,7 @@ type StorageStatus struct {
 
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
 // +kubebuilder:resource:shortName=te,categories=pier
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 50 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="a TransferEndpoint's name must be at most 50 characters of lower-case letters, digits and '-', starting with a letter: it names the endpoint's Service and, with suffixes such as -host-keys, its other children"
 // +kubebuilder:printcolumn:name="Protocols",type=string,JSONPath=`.status.protocols`
@@ -641,7 +685,15 @@ type StorageStatus struct {
 // +kubebuilder:printcolumn:name="Users",type=integer,JSONPath=`.status.users`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.spec.replicas`,priority=1
+// +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.availableReplicas`,priority=1
+// +kubebuilder:printcolumn:name="Users Not Ready",type=integer,JSONPath=`.status.userReadiness.notReady`,priority=1
+// +kubebuilder:printcolumn:name="TLS Expires",type=string,JSONPath=`.status.tls.notAfter`,priority=1
+// +kubebuilder:printcolumn:name="Service",type=string,JSONPath=`.spec.service.type`,priority=1
+// The TLS expiry column is a string, not a date: kubectl prints a date column as the time since it, and a time
+// still to come as <invalid>. The last five columns show with -o wide (priority 1).
 
 // TransferEndpoint is one SFTP and/or FTP/FTPS service: the operator runs pier-server for it in a Deployment,
 // exposes it through a Service and keeps its host keys, certificate and user list current.

@@ -106,6 +106,7 @@ type TransferUserSpec struct {
 
 	// disabled refuses new logins and closes the user's open sessions, keeping the user's files and settings.
 	// +optional
+	// +kubebuilder:default=false
 	Disabled bool `json:"disabled,omitempty"`
 }
 
@@ -194,7 +195,9 @@ type TransferUserStatus struct {
 // +kubebuilder:printcolumn:name="Access",type=string,JSONPath=`.spec.access`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Disabled",type=boolean,JSONPath=`.spec.disabled`,priority=1
 
 // TransferUser is one login on one TransferEndpoint: its credentials, home directory and permissions.
 type TransferUser struct {

@@ -51,6 +51,8 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 		s.requeueAt(unreadableRecheck)
 	}
 
+	// Until a config is written below, the users' readiness is counted against the one served now.
+	s.tally = &userTally{plan: plan, serving: served.config}
 	hostKeyNames, ok := s.hostKeyNames(served.config)
 	if !ok {
 		s.configProblem(transferv1alpha1.ReasonNoHostKeys, "no usable SSH host keys yet (see the HostKeysReady condition); the server cannot start without them")
@@ -90,6 +92,7 @@ func (r *EndpointReconciler) reconcileConfig(ctx context.Context, s *endpointSta
 	}
 	s.config = cfg
 	s.users = int32(len(plan.served))
+	s.tally = &userTally{plan: plan, serving: cfg, servesPlan: true}
 	r.notifyUsers(ctx, s.te.Namespace, plan.changedUsers(served.config, cfg))
 	return nil
 }
@@ -158,6 +161,7 @@ func (r *EndpointReconciler) writeShrinkOnly(ctx context.Context, s *endpointSta
 	r.warn(s.te, transferv1alpha1.ReasonConfigWriteFailed, msg)
 	s.config = shrunk
 	s.users = int32(len(shrunk.Users))
+	s.tally = &userTally{plan: plan, serving: shrunk}
 	r.notifyUsers(ctx, s.te.Namespace, plan.changedUsers(served, shrunk))
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/availability"
@@ -51,6 +52,8 @@ type endpointState struct {
 	// configFailure explains a nil config.
 	configFailure *metav1.Condition
 	users         int32
+	// tally is what status.userReadiness is counted from; nil when the users could not be listed.
+	tally *userTally
 	// complete is set when every step ran; only then is Ready decided.
 	complete     bool
 	requeueAfter time.Duration
@@ -136,6 +139,9 @@ func (s *endpointState) writeStatus(failure error) {
 		s.setCondition(availability.Condition(s.deployment, s.pods))
 	}
 
+	// The scale subresource's selector: a HorizontalPodAutoscaler finds the server pods with it.
+	st.Selector = labels.SelectorFromSet(render.SelectorLabels(te)).String()
+
 	switch {
 	case failure != nil:
 		s.setCondition(metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
@@ -145,6 +151,10 @@ func (s *endpointState) writeStatus(failure error) {
 			Reason: s.configFailure.Reason, Message: s.configFailure.Message})
 	case s.complete:
 		s.setCondition(s.ready())
+	}
+	// Last: the users' Ready conditions depend on the endpoint's, as just decided.
+	if s.tally != nil {
+		st.UserReadiness = s.tally.readiness(signalOf(te))
 	}
 }
 

@@ -49,6 +49,10 @@ type plannedUser struct {
 	// source is the Secret version entry's password hash was made from, for the record of password sources; nil
 	// when there is none to record (users.Resolution.PasswordSource).
 	source *users.SourceID
+	// problem is the reason of the weightiest problem of a user served otherwise than its spec asks (a
+	// credential revoked, or kept from before while its Secret is broken), which keeps its Ready False; "" when
+	// there is none.
+	problem string
 }
 
 // leftOut is one TransferUser the endpoint does not serve, and why.
@@ -114,7 +118,11 @@ func (r *EndpointReconciler) planUsers(ctx context.Context, te *transferv1alpha1
 			plan.leftOut = append(plan.leftOut, leftOut{tu.Name, problems[0].Reason, problems[0].Message})
 			continue
 		}
-		plan.served = append(plan.served, plannedUser{tu.Name, *entry, resolved.PasswordSource})
+		planned := plannedUser{name: tu.Name, entry: *entry, source: resolved.PasswordSource}
+		if len(problems) > 0 {
+			planned.problem = mainProblem(problems).Reason
+		}
+		plan.served = append(plan.served, planned)
 	}
 	return plan, nil
 }

@@ -242,17 +242,23 @@ func (r *UserReconciler) mayConflict(ctx context.Context, tu *transferv1alpha1.T
 // summarize gives the reason of the weightiest problem (one that refuses the login, then one that revokes a
 // credential, then one that keeps an old one) and every problem's message.
 func summarize(problems []*users.Problem) (reason, message string) {
+	main := mainProblem(problems)
+	messages := make([]string, 0, len(problems))
+	for _, p := range problems {
+		messages = append(messages, p.Message)
+	}
+	return main.Reason, strings.Join(messages, "; also: ")
+}
+
+// mainProblem is the weightiest of problems, which must not be empty: the first of those that weigh most.
+func mainProblem(problems []*users.Problem) *users.Problem {
 	main := problems[0]
 	for _, p := range problems[1:] {
 		if weight(p) > weight(main) {
 			main = p
 		}
 	}
-	messages := make([]string, 0, len(problems))
-	for _, p := range problems {
-		messages = append(messages, p.Message)
-	}
-	return main.Reason, strings.Join(messages, "; also: ")
+	return main
 }
 
 func weight(p *users.Problem) int {
