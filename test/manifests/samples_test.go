@@ -118,7 +118,7 @@ func certManagerCRDs(t *testing.T) []*unstructured.Unstructured {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no CRDs in %s (%v)", dir, err)
 	}
-	var crds []*unstructured.Unstructured
+	crds := make([]*unstructured.Unstructured, 0, len(files))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -133,7 +133,7 @@ func certManagerCRDs(t *testing.T) []*unstructured.Unstructured {
 
 // kinds is a readable list of the kinds and names of objs.
 func kinds(objs []*unstructured.Unstructured) string {
-	var list []string
+	list := make([]string, 0, len(objs))
 	for _, o := range objs {
 		list = append(list, fmt.Sprintf("%s %s", o.GetKind(), o.GetName()))
 	}
