@@ -159,6 +159,9 @@ func TestSamplesListedInKustomization(t *testing.T) {
 // `kubectl explain` shows.
 func TestEveryFieldDocumented(t *testing.T) {
 	for _, crd := range env.CRDs {
+		if crd.Spec.Group != "transfer.pier.dev" { // cert-manager's, installed for the samples
+			continue
+		}
 		schema := crd.Spec.Versions[0].Schema.OpenAPIV3Schema
 		var missing []string
 		var walk func(path string, s *apiextensionsv1.JSONSchemaProps)

@@ -29,7 +29,11 @@ import (
 // env is the control plane shared by every test in this package; each test works in its own namespace.
 var env *controlplane.Env
 
-func TestMain(m *testing.M) { controlplane.RunTests(m, controlplane.Options{}, &env) }
+// cert-manager's CRDs are there because config/samples, which TestSamplesAccepted creates, holds its Issuers and
+// Certificates.
+func TestMain(m *testing.M) {
+	controlplane.RunTests(m, controlplane.Options{CertManagerCRDs: true}, &env)
+}
 
 // fromYAML decodes one YAML document into an object the client can create, in the given namespace.
 func fromYAML(t *testing.T, doc, namespace string) *unstructured.Unstructured {

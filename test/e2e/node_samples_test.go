@@ -34,7 +34,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
-	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
 )
 
@@ -43,11 +42,12 @@ const samplesNamespace = "e2e-samples"
 // samplesPVs are the PersistentVolumes of TestNodeSamples; cluster-scoped, so the uninstall removes them by name.
 var samplesPVs = []string{"e2e-samples-archive", "e2e-samples-legacy-ftp"}
 
-// TestNodeSamples applies config/samples as a user would (kubectl apply -k), with what they refer to and leave to
-// the user: the Secrets they name, a claim for the archive and a volume for the claim legacy-ftp's template makes.
+// TestNodeSamples applies config/samples as a user would (kubectl apply -k). The samples are self-contained; the
+// test gives them what a user's cluster would: alice's real public key in place of the sample's placeholder, a
+// volume for each claim (this node has no provisioner), and cert-manager's part, played by the local issuer.
 // Every endpoint and user must become Ready, and each endpoint serves what its sample promises: alice logs in to
-// partners with her key, archive presents the host key of its Secret from two pods, and legacy-ftp offers TLS
-// with the certificate of its Secret on its node port.
+// partners with her key, archive's two pods present the same generated host key, the one in its status, and
+// legacy-ftp offers TLS with the certificate of its Secret on its node port.
 func TestNodeSamples(t *testing.T) {
 	n := requireNode(t)
 	realclient.Require(t, "sftp")
@@ -55,43 +55,22 @@ func TestNodeSamples(t *testing.T) {
 	c := target.Client()
 	createRestrictedNamespace(t, samplesNamespace)
 
-	alice := newUserKey(t)
-	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: "alice-authorized-keys"},
-		Data: map[string][]byte{"authorized_keys": []byte(alice.authorized + "\n")}})
-	hostKey, err := credentials.GenerateKey(credentials.ED25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostKeyPEM, err := credentials.MarshalPrivateKey(hostKey, "archive")
-	if err != nil {
-		t.Fatal(err)
-	}
-	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: "archive-host-keys"},
-		Data: map[string][]byte{"ssh_host_ed25519_key": hostKeyPEM}})
-	pair, err := n.ca.IssueServer([]string{"ftp.example.com", n.nodeIP.String()}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM, keyPEM, err := pair.PEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: "legacy-ftp-tls"},
-		Type: corev1.SecretTypeTLS, Data: map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM}})
-	localVolume(t, samplesPVs[0], samplesNamespace, "archive-data", corev1.ReadWriteMany, "pier-e2e-local")
-	create(t, &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: "archive-data"},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
-			StorageClassName: ptr("pier-e2e-local"),
-			VolumeName:       samplesPVs[0],
-			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
-		},
-	})
-	// legacy-ftp's template asks for 10Gi ReadWriteOnce of the default class; this cluster has no provisioner.
+	// The samples' claim archive-data and the claim legacy-ftp's template makes ask for the default class, which
+	// this node lacks: a volume reserved for each binds it.
+	localVolume(t, samplesPVs[0], samplesNamespace, "archive-data", corev1.ReadWriteMany, "")
 	localVolume(t, samplesPVs[1], samplesNamespace, "legacy-ftp-data", corev1.ReadWriteOnce, "")
 
 	n.kubectlT(t, "", "apply", "--namespace", samplesNamespace, "-k", filepath.Join("..", "..", "config", "samples"))
+	// What the sample's comment asks of a user: put alice's real key into the Secret in place of the placeholder.
+	alice := newUserKey(t)
+	keys := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: samplesNamespace, Name: "alice-authorized-keys"}, keys); err != nil {
+		t.Fatal(err)
+	}
+	keys.Data = map[string][]byte{"authorized_keys": []byte(alice.authorized + "\n")}
+	if err := c.Update(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"partners", "archive", "legacy-ftp"} {
 		waitReady(t, &transferv1alpha1.TransferEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: samplesNamespace, Name: name}})
 	}
@@ -109,16 +88,17 @@ func TestNodeSamples(t *testing.T) {
 			t.Fatalf("sftp as alice: %v\n%s", err, out)
 		}
 	})
-	t.Run("archive: two pods present the host key of its Secret", func(t *testing.T) {
+	t.Run("archive: two pods present the same generated host key, the one in its status", func(t *testing.T) {
 		pods, err := endpointPods(ctx, samplesNamespace, "archive")
 		if err != nil || len(pods) != 2 {
 			t.Fatalf("want two ready pods, got %d (%v)", len(pods), err)
 		}
-		want, err := ssh.NewSignerFromKey(hostKey)
-		if err != nil {
+		te := &transferv1alpha1.TransferEndpoint{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: samplesNamespace, Name: "archive"}, te); err != nil {
 			t.Fatal(err)
 		}
 		// Each pod directly, on its own address in the node's pod network.
+		var first string
 		for _, p := range pods {
 			checkLocalAddress(t, n, p.Status.PodIP)
 			var presented ssh.PublicKey
@@ -126,9 +106,13 @@ func TestNodeSamples(t *testing.T) {
 			if presented == nil {
 				t.Fatalf("pod %s presented no host key: %v", p.Name, err)
 			}
-			if ssh.FingerprintSHA256(presented) != ssh.FingerprintSHA256(want.PublicKey()) {
-				t.Errorf("pod %s presents %s, want the Secret's %s", p.Name, ssh.FingerprintSHA256(presented),
-					ssh.FingerprintSHA256(want.PublicKey()))
+			if err := fingerprintIn(presented, te.Status.HostKeys); err != nil {
+				t.Errorf("pod %s: %v", p.Name, err)
+			}
+			if fp := ssh.FingerprintSHA256(presented); first == "" {
+				first = fp
+			} else if fp != first {
+				t.Errorf("pod %s presents %s, the other pod %s", p.Name, fp, first)
 			}
 		}
 	})

@@ -200,7 +200,8 @@ func ftpNodePort() *v1alpha1.TransferEndpoint {
 	}
 }
 
-// sftpPVC is config/samples/transfer_v1alpha1_transferendpoint_sftp_pvc.yaml after defaulting.
+// sftpPVC is config/samples/transfer_v1alpha1_transferendpoint_sftp_pvc.yaml after defaulting, with host keys from
+// a Secret of the user's (the sample's are generated) so that the golden files cover that volume too.
 func sftpPVC() *v1alpha1.TransferEndpoint {
 	return &v1alpha1.TransferEndpoint{
 		ObjectMeta: endpointMeta("archive", "6c1f0a52-3b7e-4d1a-9f0e-2a8c5b7d1e04"),

@@ -54,8 +54,8 @@ Add a user: once it is Ready it can log in within seconds, with no restart, and 
   "$KUBECTL" apply -f my-user.yaml
   "$KUBECTL" wait --for=condition=Ready tu/my-user
 
-The other samples (archive, legacy-ftp) are applied too: "$KUBECTL" get transferendpoints shows which Secrets they
-wait for. Their pods are not run here, because every pier pod listens on the same ports of this machine.
+The other samples (archive, legacy-ftp) are applied too, with everything they need; their pods are not run here,
+because every pier pod listens on the same ports of this machine, so they stay PodsNotAvailable.
 
 Ctrl-C stops everything and removes %[8]s.
 `, env("NAMESPACE"), env("ENDPOINT"), env("SFTP_PORT"), env("FTP_PORT"), env("FTPS_PORT"), env("PASSIVE_PORTS"),
