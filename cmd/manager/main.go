@@ -18,6 +18,7 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 
@@ -34,6 +35,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller"
+	"github.com/pier-dev/pier/internal/controller/render"
 )
 
 // defaultServerImage is the pier-server image released with this manager; the Makefile and Helm chart override it.
@@ -50,6 +52,7 @@ func main() {
 		serverPullPolicy     string
 		watchNamespaces      string
 		concurrency          int
+		endpointDefaults     string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443",
 		"Address the metrics endpoint binds to (HTTPS, authenticated and authorized through the API server). "+
@@ -67,6 +70,9 @@ func main() {
 		"Image pull policy of the pier-server container: Always, IfNotPresent or Never; empty leaves Kubernetes' default.")
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces to reconcile; empty watches every namespace.")
+	flag.StringVar(&endpointDefaults, "endpoint-defaults", "",
+		"YAML file of defaults for every TransferEndpoint's pods (imagePullSecrets, tolerations, nodeSelector, "+
+			"priorityClassName), usually mounted from a ConfigMap; read at start. Empty means none.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4,
 		"How many TransferEndpoints (and, separately, TransferUsers) are reconciled at once.")
 	opts := zap.Options{Development: false}
@@ -75,6 +81,18 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+
+	// Before anything else, so a mistake in the file stops the manager at once with a message naming it.
+	podDefaults, err := readPodDefaults(endpointDefaults)
+	if err != nil {
+		log.Error(err, "invalid --endpoint-defaults")
+		os.Exit(2)
+	}
+	if endpointDefaults != "" {
+		log.Info("endpoint pod defaults", "file", endpointDefaults, "imagePullSecrets", len(podDefaults.ImagePullSecrets),
+			"tolerations", len(podDefaults.Tolerations), "nodeSelector", podDefaults.NodeSelector,
+			"priorityClassName", podDefaults.PriorityClassName)
+	}
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -126,6 +144,7 @@ func main() {
 	if err := controller.Setup(ctx, mgr, controller.Options{
 		ServerImage:             serverImage,
 		ServerImagePullPolicy:   pullPolicy,
+		PodDefaults:             podDefaults,
 		MaxConcurrentReconciles: concurrency,
 		CertManager:             certManager,
 	}); err != nil {
@@ -147,6 +166,22 @@ func main() {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// readPodDefaults reads the --endpoint-defaults file; no file means no defaults.
+func readPodDefaults(path string) (render.PodDefaults, error) {
+	if path == "" {
+		return render.PodDefaults{}, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return render.PodDefaults{}, fmt.Errorf("reading the endpoint defaults: %w", err)
+	}
+	d, err := render.ParsePodDefaults(data)
+	if err != nil {
+		return render.PodDefaults{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

@@ -53,6 +53,8 @@ type EndpointReconciler struct {
 	// ServerImage is the pier-server image the Deployment runs.
 	ServerImage           string
 	ServerImagePullPolicy corev1.PullPolicy
+	// PodDefaults complete the server pods' scheduling fields the endpoint leaves empty.
+	PodDefaults render.PodDefaults
 	// CertManager is true when cert-manager's Certificate kind is installed.
 	CertManager bool
 	// Now returns the current time; tests replace it to check certificate expiry.
@@ -203,6 +205,7 @@ func (r *EndpointReconciler) reconcileDeployment(ctx context.Context, s *endpoin
 	desired := render.Deployment(s.te, render.DeploymentInputs{
 		Image:           r.ServerImage,
 		ImagePullPolicy: r.ServerImagePullPolicy,
+		PodDefaults:     r.PodDefaults,
 		RestartHash:     render.RestartHash(s.config),
 	})
 	dep, err := ensure(ctx, r.Client, r.APIReader, desired, deploymentKind)

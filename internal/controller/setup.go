@@ -56,6 +56,8 @@ const (
 type Options struct {
 	ServerImage           string
 	ServerImagePullPolicy corev1.PullPolicy
+	// PodDefaults are the operator-wide defaults of the server pods' scheduling fields (--endpoint-defaults).
+	PodDefaults render.PodDefaults
 	// CertManager is true when cert-manager's Certificate kind is installed (see CertManagerInstalled); only
 	// then are Certificates created and watched.
 	CertManager bool
@@ -90,8 +92,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	served := newServedConfigs(mgr.GetCache(), mgr.GetAPIReader())
 	endpoints := &EndpointReconciler{
 		Client: endpointWrites.client(mgr.GetClient()), APIReader: mgr.GetAPIReader(), Recorder: recorder, Users: resolver,
-		ServerImage: opts.ServerImage, ServerImagePullPolicy: opts.ServerImagePullPolicy, CertManager: certManager,
-		userEvents: userEvents, writes: endpointWrites, served: served, hostKeys: hostKeyMemo{cache: mgr.GetCache()},
+		ServerImage: opts.ServerImage, ServerImagePullPolicy: opts.ServerImagePullPolicy, PodDefaults: opts.PodDefaults,
+		CertManager: certManager, userEvents: userEvents, writes: endpointWrites, served: served,
+		hostKeys: hostKeyMemo{cache: mgr.GetCache()},
 	}
 	if err := endpoints.setupWithManager(mgr, opts, certManager); err != nil {
 		return err
