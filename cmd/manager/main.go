@@ -16,7 +16,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"flag"
 	"fmt"
 	"os"
@@ -30,8 +29,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller"
@@ -43,25 +40,28 @@ var defaultServerImage = "ghcr.io/pier-dev/pier-server:dev"
 
 func main() {
 	var (
-		metricsAddr          string
+		metrics              metricsFlags
 		probeAddr            string
-		secureMetrics        bool
 		enableLeaderElection bool
-		enableHTTP2          bool
 		serverImage          string
 		serverPullPolicy     string
 		watchNamespaces      string
 		concurrency          int
 		endpointDefaults     string
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443",
+	flag.StringVar(&metrics.bindAddress, "metrics-bind-address", ":8443",
 		"Address the metrics endpoint binds to (HTTPS, authenticated and authorized through the API server). "+
 			"Use 0 to disable it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
-	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
+	flag.BoolVar(&metrics.secure, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
+	flag.StringVar(&metrics.certPath, "metrics-cert-path", "",
+		"Folder of the metrics endpoint's serving certificate, such as a mounted cert-manager Secret; reloaded when it "+
+			"changes. Empty means a self-signed certificate made at start.")
+	flag.StringVar(&metrics.certName, "metrics-cert-name", "tls.crt", "The certificate file in --metrics-cert-path.")
+	flag.StringVar(&metrics.keyName, "metrics-cert-key", "tls.key", "The private key file in --metrics-cert-path.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
 		"Elect a leader so that only one replica of the manager reconciles at a time.")
-	flag.BoolVar(&enableHTTP2, "enable-http2", false,
+	flag.BoolVar(&metrics.enableHTTP2, "enable-http2", false,
 		"Serve HTTP/2 on the metrics endpoint. Off by default because of the HTTP/2 rapid-reset and stream "+
 			"cancellation CVEs.")
 	flag.StringVar(&serverImage, "server-image", defaultServerImage,
@@ -98,23 +98,16 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(transferv1alpha1.AddToScheme(scheme))
 
-	var tlsOpts []func(*tls.Config)
-	if !enableHTTP2 {
-		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
-	}
-	metricsOptions := metricsserver.Options{
-		BindAddress:   metricsAddr,
-		SecureServing: secureMetrics,
-		TLSOpts:       tlsOpts,
-	}
-	if secureMetrics {
-		metricsOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+	metricsOpts, metricsCert, err := metricsOptions(metrics)
+	if err != nil {
+		log.Error(err, "invalid metrics settings")
+		os.Exit(2)
 	}
 
 	cfg := ctrl.GetConfigOrDie()
 	mgrOptions, certManager, err := controller.ManagerOptions(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsOptions,
+		Metrics:                metricsOpts,
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         enableLeaderElection,
 		LeaderElectionID:       "pier-manager.transfer.pier.dev",
@@ -131,6 +124,13 @@ func main() {
 	if err != nil {
 		log.Error(err, "unable to create the manager")
 		os.Exit(1)
+	}
+
+	if metricsCert != nil {
+		if err := mgr.Add(metricsCert); err != nil {
+			log.Error(err, "unable to watch the metrics certificate")
+			os.Exit(1)
+		}
 	}
 
 	pullPolicy := corev1.PullPolicy(serverPullPolicy)
