@@ -117,8 +117,8 @@ func main() {
 		os.Exit(1)
 	}
 	if !certManager {
-		log.Info("cert-manager is not installed: endpoints with spec.ftp.tls.issuerRef will report TLSReady=False " +
-			"until it is installed and the operator restarted")
+		log.Info("cert-manager is not installed: endpoints with spec.ftp.tls.issuerRef report TLSReady=False " +
+			"until it is; the operator watches for its Certificate CRD and then creates their Certificates")
 	}
 	mgr, err := ctrl.NewManager(cfg, mgrOptions)
 	if err != nil {
@@ -147,6 +147,7 @@ func main() {
 		PodDefaults:             podDefaults,
 		MaxConcurrentReconciles: concurrency,
 		CertManager:             certManager,
+		WatchNamespaces:         splitList(watchNamespaces),
 	}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)

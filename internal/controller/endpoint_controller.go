@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -55,8 +56,9 @@ type EndpointReconciler struct {
 	ServerImagePullPolicy corev1.PullPolicy
 	// PodDefaults complete the server pods' scheduling fields the endpoint leaves empty.
 	PodDefaults render.PodDefaults
-	// CertManager is true when cert-manager's Certificate kind is installed.
-	CertManager bool
+	// certManager is true when cert-manager's Certificate kind is installed: from the start (Options.CertManager),
+	// or once certManagerArrival has seen it installed later.
+	certManager atomic.Bool
 	// Now returns the current time; tests replace it to check certificate expiry.
 	Now func() time.Time
 
