@@ -55,7 +55,7 @@ func TestPrometheusComponent(t *testing.T) {
 		name, dir, monitor string
 	}{
 		// A kustomization of one's own, next to config/default (here with relative paths; URLs work the same).
-		{"own kustomization", ownKustomization(t, config), "controller-manager-metrics-monitor"},
+		{"own kustomization", ownKustomization(t, config, "prometheus"), "controller-manager-metrics-monitor"},
 		// config/default with its commented components: lines enabled; it prefixes the name like everything else.
 		{"config/default", defaultWithComponent(t, config), "pier-controller-manager-metrics-monitor"},
 	}
@@ -76,15 +76,19 @@ func TestPrometheusComponent(t *testing.T) {
 }
 
 // ownKustomization writes, in a temporary folder, the kustomization docs/install.md shows: config/default as a
-// resource and config/prometheus as a component. Kustomize refuses absolute paths, so they are relative.
-func ownKustomization(t *testing.T, config string) string {
+// resource and the folders of config named by components (such as prometheus) as components, in that order.
+// Kustomize refuses absolute paths, so they are relative.
+func ownKustomization(t *testing.T, config string, components ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	rel, err := filepath.Rel(dir, config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kustomization := fmt.Sprintf("resources:\n- %s/default\ncomponents:\n- %s/prometheus\n", rel, rel)
+	kustomization := fmt.Sprintf("resources:\n- %s/default\ncomponents:\n", rel)
+	for _, c := range components {
+		kustomization += fmt.Sprintf("- %s/%s\n", rel, c)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o600); err != nil {
 		t.Fatal(err)
 	}
