@@ -139,7 +139,9 @@ func checkEndpointDefaults(t *testing.T, objs []*unstructured.Unstructured, d *a
 	}
 	const file = "/etc/pier/endpoint-defaults/endpoint-defaults.yaml"
 	if !slices.Contains(spec.Containers[0].Args, "--endpoint-defaults="+file) || !slices.ContainsFunc(spec.Containers[0].VolumeMounts,
-		func(m corev1.VolumeMount) bool { return m.Name == volume && m.MountPath+"/endpoint-defaults.yaml" == file }) {
+		func(m corev1.VolumeMount) bool {
+			return m.Name == volume && m.MountPath+"/endpoint-defaults.yaml" == file
+		}) {
 		t.Errorf("ConfigMap %s (volume %q) is not mounted where --endpoint-defaults reads: %+v", cm.Name, volume, spec.Containers[0].VolumeMounts)
 	}
 	const checksum = "checksum/endpoint-defaults"

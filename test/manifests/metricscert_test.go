@@ -117,7 +117,7 @@ func certManagerCRDs(t *testing.T) []*unstructured.Unstructured {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var crds []*unstructured.Unstructured
+	crds := make([]*unstructured.Unstructured, 0, 2)
 	for _, file := range []string{"cert-manager.io_certificates.yaml", "cert-manager.io_issuers.yaml"} {
 		data, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil {
