@@ -132,18 +132,6 @@ func certManagerCRDs(t *testing.T) []*unstructured.Unstructured {
 func defaultWithComponents(t *testing.T, config string) string {
 	t.Helper()
 	dir := defaultWithComponent(t, config)
-	file := filepath.Join(dir, "kustomization.yaml")
-	content, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const commented = "#- ../metrics-certificate\n"
-	if !strings.Contains(string(content), commented) {
-		t.Fatalf("config/default/kustomization.yaml no longer has the line docs/install.md tells users to uncomment: %s", commented)
-	}
-	enabled := strings.Replace(string(content), commented, "- ../metrics-certificate\n", 1)
-	if err := os.WriteFile(file, []byte(enabled), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	uncomment(t, filepath.Join(dir, "kustomization.yaml"), "#- ../metrics-certificate\n")
 	return dir
 }

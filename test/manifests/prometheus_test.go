@@ -103,20 +103,25 @@ func defaultWithComponent(t *testing.T, config string) string {
 	if err := os.CopyFS(dir, os.DirFS(config)); err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(dir, "default", "kustomization.yaml")
+	uncomment(t, filepath.Join(dir, "default", "kustomization.yaml"), "#components:\n#- ../prometheus\n")
+	return filepath.Join(dir, "default")
+}
+
+// uncomment removes the leading # of the lines commented in file, which must hold them: they are the lines
+// docs/install.md tells users to uncomment.
+func uncomment(t *testing.T, file, commented string) {
+	t.Helper()
 	content, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const commented = "#components:\n#- ../prometheus\n"
 	if !strings.Contains(string(content), commented) {
-		t.Fatalf("config/default/kustomization.yaml no longer has the lines docs/install.md tells users to uncomment:\n%s", commented)
+		t.Fatalf("%s no longer has the lines docs/install.md tells users to uncomment:\n%s", file, commented)
 	}
-	enabled := strings.Replace(string(content), commented, "components:\n- ../prometheus\n", 1)
+	enabled := strings.Replace(string(content), commented, strings.ReplaceAll("\n"+commented, "\n#", "\n")[1:], 1)
 	if err := os.WriteFile(file, []byte(enabled), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(dir, "default")
 }
 
 // checkMonitorScrapesService: the ServiceMonitor selects the Service by its labels and scrapes its https port over
