@@ -83,8 +83,8 @@ const (
 const (
 	// ReasonValid: TLSReady is True.
 	ReasonValid = "Valid"
-	// ReasonCertManagerNotInstalled: spec.ftp.tls.issuerRef needs cert-manager, which the operator did not find
-	// when it started.
+	// ReasonCertManagerNotInstalled: spec.ftp.tls.issuerRef needs cert-manager, which is not installed; it clears
+	// by itself once cert-manager is installed (the operator watches for its Certificate CRD).
 	ReasonCertManagerNotInstalled = "CertManagerNotInstalled"
 	// ReasonCertificatePending: waiting for cert-manager to issue the certificate.
 	ReasonCertificatePending = "CertificatePending"

@@ -494,11 +494,13 @@ type PodTemplateSpec struct {
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitzero"`
 
-	// nodeSelector constrains which nodes run the pods.
+	// nodeSelector constrains which nodes run the pods. When empty, the operator's default (its
+	// --endpoint-defaults) applies; when set, it replaces that default as a whole.
 	// +optional
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 
-	// tolerations let the pods run on tainted nodes.
+	// tolerations let the pods run on tainted nodes. When empty, the operator's default tolerations apply; when
+	// set, they replace them.
 	// +optional
 	// +listType=atomic
 	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
@@ -512,12 +514,13 @@ type PodTemplateSpec struct {
 	// +listType=atomic
 	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
 
-	// priorityClassName of the pods.
+	// priorityClassName of the pods; when empty, the operator's default.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	PriorityClassName string `json:"priorityClassName,omitempty"`
 
-	// imagePullSecrets used to pull the pier-server image from a private registry.
+	// imagePullSecrets used to pull the pier-server image from a private registry, added to the operator's
+	// default ones.
 	// +optional
 	// +listType=atomic
 	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`

@@ -16,8 +16,8 @@
 package main
 
 import (
-	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 
@@ -29,11 +29,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller"
+	"github.com/pier-dev/pier/internal/controller/render"
 )
 
 // defaultServerImage is the pier-server image released with this manager; the Makefile and Helm chart override it.
@@ -41,24 +40,28 @@ var defaultServerImage = "ghcr.io/pier-dev/pier-server:dev"
 
 func main() {
 	var (
-		metricsAddr          string
+		metrics              metricsFlags
 		probeAddr            string
-		secureMetrics        bool
 		enableLeaderElection bool
-		enableHTTP2          bool
 		serverImage          string
 		serverPullPolicy     string
 		watchNamespaces      string
 		concurrency          int
+		endpointDefaults     string
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443",
+	flag.StringVar(&metrics.bindAddress, "metrics-bind-address", ":8443",
 		"Address the metrics endpoint binds to (HTTPS, authenticated and authorized through the API server). "+
 			"Use 0 to disable it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
-	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
+	flag.BoolVar(&metrics.secure, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
+	flag.StringVar(&metrics.certPath, "metrics-cert-path", "",
+		"Folder of the metrics endpoint's serving certificate, such as a mounted cert-manager Secret; reloaded when it "+
+			"changes. Empty means a self-signed certificate made at start.")
+	flag.StringVar(&metrics.certName, "metrics-cert-name", "tls.crt", "The certificate file in --metrics-cert-path.")
+	flag.StringVar(&metrics.keyName, "metrics-cert-key", "tls.key", "The private key file in --metrics-cert-path.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
 		"Elect a leader so that only one replica of the manager reconciles at a time.")
-	flag.BoolVar(&enableHTTP2, "enable-http2", false,
+	flag.BoolVar(&metrics.enableHTTP2, "enable-http2", false,
 		"Serve HTTP/2 on the metrics endpoint. Off by default because of the HTTP/2 rapid-reset and stream "+
 			"cancellation CVEs.")
 	flag.StringVar(&serverImage, "server-image", defaultServerImage,
@@ -67,6 +70,9 @@ func main() {
 		"Image pull policy of the pier-server container: Always, IfNotPresent or Never; empty leaves Kubernetes' default.")
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces to reconcile; empty watches every namespace.")
+	flag.StringVar(&endpointDefaults, "endpoint-defaults", "",
+		"YAML file of defaults for every TransferEndpoint's pods (imagePullSecrets, tolerations, nodeSelector, "+
+			"priorityClassName), usually mounted from a ConfigMap; read at start. Empty means none.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4,
 		"How many TransferEndpoints (and, separately, TransferUsers) are reconciled at once.")
 	opts := zap.Options{Development: false}
@@ -76,27 +82,32 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
+	// Before anything else, so a mistake in the file stops the manager at once with a message naming it.
+	podDefaults, err := readPodDefaults(endpointDefaults)
+	if err != nil {
+		log.Error(err, "invalid --endpoint-defaults")
+		os.Exit(2)
+	}
+	if endpointDefaults != "" {
+		log.Info("endpoint pod defaults", "file", endpointDefaults, "imagePullSecrets", len(podDefaults.ImagePullSecrets),
+			"tolerations", len(podDefaults.Tolerations), "nodeSelector", podDefaults.NodeSelector,
+			"priorityClassName", podDefaults.PriorityClassName)
+	}
+
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(transferv1alpha1.AddToScheme(scheme))
 
-	var tlsOpts []func(*tls.Config)
-	if !enableHTTP2 {
-		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
-	}
-	metricsOptions := metricsserver.Options{
-		BindAddress:   metricsAddr,
-		SecureServing: secureMetrics,
-		TLSOpts:       tlsOpts,
-	}
-	if secureMetrics {
-		metricsOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+	metricsOpts, metricsCert, err := metricsOptions(metrics)
+	if err != nil {
+		log.Error(err, "invalid metrics settings")
+		os.Exit(2)
 	}
 
 	cfg := ctrl.GetConfigOrDie()
 	mgrOptions, certManager, err := controller.ManagerOptions(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsOptions,
+		Metrics:                metricsOpts,
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         enableLeaderElection,
 		LeaderElectionID:       "pier-manager.transfer.pier.dev",
@@ -106,13 +117,20 @@ func main() {
 		os.Exit(1)
 	}
 	if !certManager {
-		log.Info("cert-manager is not installed: endpoints with spec.ftp.tls.issuerRef will report TLSReady=False " +
-			"until it is installed and the operator restarted")
+		log.Info("cert-manager is not installed: endpoints with spec.ftp.tls.issuerRef report TLSReady=False " +
+			"until it is; the operator watches for its Certificate CRD and then creates their Certificates")
 	}
 	mgr, err := ctrl.NewManager(cfg, mgrOptions)
 	if err != nil {
 		log.Error(err, "unable to create the manager")
 		os.Exit(1)
+	}
+
+	if metricsCert != nil {
+		if err := mgr.Add(metricsCert); err != nil {
+			log.Error(err, "unable to watch the metrics certificate")
+			os.Exit(1)
+		}
 	}
 
 	pullPolicy := corev1.PullPolicy(serverPullPolicy)
@@ -126,8 +144,10 @@ func main() {
 	if err := controller.Setup(ctx, mgr, controller.Options{
 		ServerImage:             serverImage,
 		ServerImagePullPolicy:   pullPolicy,
+		PodDefaults:             podDefaults,
 		MaxConcurrentReconciles: concurrency,
 		CertManager:             certManager,
+		WatchNamespaces:         splitList(watchNamespaces),
 	}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
@@ -147,6 +167,22 @@ func main() {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// readPodDefaults reads the --endpoint-defaults file; no file means no defaults.
+func readPodDefaults(path string) (render.PodDefaults, error) {
+	if path == "" {
+		return render.PodDefaults{}, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return render.PodDefaults{}, fmt.Errorf("reading the endpoint defaults: %w", err)
+	}
+	d, err := render.ParsePodDefaults(data)
+	if err != nil {
+		return render.PodDefaults{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

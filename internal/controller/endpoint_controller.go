@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -53,8 +54,11 @@ type EndpointReconciler struct {
 	// ServerImage is the pier-server image the Deployment runs.
 	ServerImage           string
 	ServerImagePullPolicy corev1.PullPolicy
-	// CertManager is true when cert-manager's Certificate kind is installed.
-	CertManager bool
+	// PodDefaults complete the server pods' scheduling fields the endpoint leaves empty.
+	PodDefaults render.PodDefaults
+	// certManager is true when cert-manager's Certificate kind is installed: from the start (Options.CertManager),
+	// or once certManagerArrival has seen it installed later.
+	certManager atomic.Bool
 	// Now returns the current time; tests replace it to check certificate expiry.
 	Now func() time.Time
 
@@ -203,6 +207,7 @@ func (r *EndpointReconciler) reconcileDeployment(ctx context.Context, s *endpoin
 	desired := render.Deployment(s.te, render.DeploymentInputs{
 		Image:           r.ServerImage,
 		ImagePullPolicy: r.ServerImagePullPolicy,
+		PodDefaults:     r.PodDefaults,
 		RestartHash:     render.RestartHash(s.config),
 	})
 	dep, err := ensure(ctx, r.Client, r.APIReader, desired, deploymentKind)

@@ -40,7 +40,7 @@ func needsTLS(te *transferv1alpha1.TransferEndpoint) bool {
 // operator creates from issuerRef. TLSReady says whether the Secret holds a valid, unexpired pair.
 func (r *EndpointReconciler) reconcileTLS(ctx context.Context, s *endpointState) error {
 	tls := s.te.Spec.FTP
-	if r.CertManager && (!needsTLS(s.te) || tls.TLS.IssuerRef == nil) {
+	if r.certManager.Load() && (!needsTLS(s.te) || tls.TLS.IssuerRef == nil) {
 		// issuerRef was removed or FTPS turned off: the Certificate would keep renewing for nobody.
 		if err := remove(ctx, r.Client, newCertificate(s.te.Namespace, s.te.Name), s.te); err != nil {
 			return err
@@ -52,9 +52,10 @@ func (r *EndpointReconciler) reconcileTLS(ctx context.Context, s *endpointState)
 
 	name := s.names.TLSSecret
 	if tls.TLS.IssuerRef != nil {
-		if !r.CertManager {
+		if !r.certManager.Load() {
 			msg := "spec.ftp.tls.issuerRef needs cert-manager, which is not installed in this cluster " +
-				"(no certificates.cert-manager.io); install it and restart the operator, or set spec.ftp.tls.secretRef"
+				"(no certificates.cert-manager.io); install it (the operator notices it and creates the Certificate), " +
+				"or set spec.ftp.tls.secretRef"
 			s.set(transferv1alpha1.ConditionTLSReady, metav1.ConditionFalse, transferv1alpha1.ReasonCertManagerNotInstalled, msg)
 			r.warn(s.te, transferv1alpha1.ReasonCertManagerNotInstalled, msg)
 			return nil

@@ -56,9 +56,14 @@ const (
 type Options struct {
 	ServerImage           string
 	ServerImagePullPolicy corev1.PullPolicy
+	// PodDefaults are the operator-wide defaults of the server pods' scheduling fields (--endpoint-defaults).
+	PodDefaults render.PodDefaults
 	// CertManager is true when cert-manager's Certificate kind is installed (see CertManagerInstalled); only
 	// then are Certificates created and watched.
 	CertManager bool
+	// WatchNamespaces are the namespaces the manager's cache watches (CacheOptions); empty means every namespace.
+	// A Certificate cache started when cert-manager arrives later watches the same ones.
+	WatchNamespaces []string
 	// MaxConcurrentReconciles per controller; 0 means the default, 4.
 	MaxConcurrentReconciles int
 }
@@ -90,11 +95,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	served := newServedConfigs(mgr.GetCache(), mgr.GetAPIReader())
 	endpoints := &EndpointReconciler{
 		Client: endpointWrites.client(mgr.GetClient()), APIReader: mgr.GetAPIReader(), Recorder: recorder, Users: resolver,
-		ServerImage: opts.ServerImage, ServerImagePullPolicy: opts.ServerImagePullPolicy, CertManager: certManager,
+		ServerImage: opts.ServerImage, ServerImagePullPolicy: opts.ServerImagePullPolicy, PodDefaults: opts.PodDefaults,
 		userEvents: userEvents, writes: endpointWrites, served: served, hostKeys: hostKeyMemo{cache: mgr.GetCache()},
 	}
-	if err := endpoints.setupWithManager(mgr, opts, certManager); err != nil {
+	endpoints.certManager.Store(certManager)
+	endpointController, err := endpoints.setupWithManager(mgr, opts, certManager)
+	if err != nil {
 		return err
+	}
+	if !certManager {
+		// cert-manager may come later; the operator then starts its Certificate watch without a restart.
+		if err := watchCertManagerArrival(mgr, endpointController, endpoints, opts.WatchNamespaces); err != nil {
+			return err
+		}
 	}
 	userReconciler := &UserReconciler{Client: userWrites.client(mgr.GetClient()), APIReader: mgr.GetAPIReader(),
 		Recorder: recorder, Users: resolver, events: userEvents, writes: userWrites, served: served}
@@ -157,8 +170,8 @@ func ClientOptions() client.Options {
 	return client.Options{Cache: &client.CacheOptions{DisableFor: uncached}}
 }
 
-// CertManagerInstalled asks the API server, once at start, whether cert-manager's Certificate kind exists.
-// Installing cert-manager later needs a restart of the operator, which the TLSReady condition says.
+// CertManagerInstalled asks the API server whether cert-manager's Certificate kind is served: at start, and again
+// when its CRD appears later (certManagerArrival).
 func CertManagerInstalled(cfg *rest.Config) (bool, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
@@ -231,7 +244,7 @@ func endpointSecrets(te *transferv1alpha1.TransferEndpoint) []string {
 var specChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{},
 	predicate.AnnotationChangedPredicate{})
 
-func (r *EndpointReconciler) setupWithManager(mgr ctrl.Manager, opts Options, certManager bool) error {
+func (r *EndpointReconciler) setupWithManager(mgr ctrl.Manager, opts Options, certManager bool) (controller.Controller, error) {
 	// The events of the reconciler's own writes of its children would only run it again for nothing.
 	notOwn := builder.WithPredicates(r.writes.notOwn())
 	b := ctrl.NewControllerManagedBy(mgr).
@@ -251,7 +264,7 @@ func (r *EndpointReconciler) setupWithManager(mgr ctrl.Manager, opts Options, ce
 			b = b.Owns(k.object(), builder.WithPredicates(r.writes.notOwn(), changedChild(k)))
 		}
 	}
-	return b.Complete(r)
+	return b.Build(r)
 }
 
 func (r *UserReconciler) setupWithManager(mgr ctrl.Manager, opts Options) error {

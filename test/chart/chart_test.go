@@ -45,6 +45,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
 
+	endpointrender "github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 )
 
@@ -94,6 +95,7 @@ var valueSets = []valueSet{
 	{"all", []string{"-f", filepath.Join("testdata", "values-all.yaml")}},
 	{"off", []string{"-f", filepath.Join("testdata", "values-off.yaml")}},
 	{"secure-servicemonitor", []string{"--set", "metrics.serviceMonitor.enabled=true"}},
+	{"metrics-certificate", []string{"-f", filepath.Join("testdata", "values-metrics-certificate.yaml")}},
 }
 
 // helm runs the helm binary and returns its stdout, or an error holding its stderr.
@@ -202,7 +204,7 @@ func TestDefaults(t *testing.T) {
 	want := []string{
 		"ClusterRole/pier-manager", "ClusterRole/pier-metrics-auth", "ClusterRole/pier-metrics-reader",
 		"ClusterRoleBinding/pier-manager", "ClusterRoleBinding/pier-metrics-auth",
-		"Deployment/pier", "Role/pier-leader-election", "RoleBinding/pier-leader-election",
+		"ConfigMap/pier-endpoint-defaults", "Deployment/pier", "Role/pier-leader-election", "RoleBinding/pier-leader-election",
 		"Service/pier-metrics", "ServiceAccount/pier",
 	}
 	if !slices.Equal(kinds, want) {
@@ -227,6 +229,7 @@ func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment) {
 		"--server-image=ghcr.io/pier-dev/pier-server:" + appVersion,
 		"--server-image-pull-policy=IfNotPresent",
 		"--max-concurrent-reconciles=4",
+		"--endpoint-defaults=/etc/pier/endpoint-defaults/endpoint-defaults.yaml",
 		"--zap-log-level=info",
 		"--zap-encoder=json",
 	}
@@ -278,6 +281,7 @@ func TestAllValues(t *testing.T) {
 		"--server-image=registry.example.com/pier/pier-server:1.2.3-server",
 		"--server-image-pull-policy=Never",
 		"--max-concurrent-reconciles=8",
+		"--endpoint-defaults=/etc/pier/endpoint-defaults/endpoint-defaults.yaml",
 		"--watch-namespaces=team-a,team-b",
 		"--zap-log-level=debug",
 		"--zap-encoder=console",
@@ -317,6 +321,14 @@ func TestAllValues(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", ch.what, ch.got, ch.want)
 		}
 	}
+
+	checkEndpointDefaults(t, objs, d, endpointrender.PodDefaults{
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "registry-mirror"}},
+		Tolerations: []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "transfer",
+			Effect: corev1.TaintEffectNoSchedule}},
+		NodeSelector:      map[string]string{"node.example.com/pool": "transfer"},
+		PriorityClassName: "transfer-critical",
+	})
 
 	var sa corev1.ServiceAccount
 	one(t, objs, "ServiceAccount", "pier-operator", &sa)
@@ -433,6 +445,10 @@ func TestTemplateRefusals(t *testing.T) {
 		{"existing service account without a name", []string{"serviceAccount.create=false"},
 			"serviceAccount.name is required when serviceAccount.create is false"},
 		{"metrics on the probes' port", []string{"metrics.port=8081"}, "metrics.port is 8081"},
+		{"a metrics certificate for plain HTTP", []string{"metrics.certificate.enabled=true", "metrics.secure=false"},
+			"metrics.certificate.enabled is true but metrics are off or plain HTTP"},
+		{"a metrics certificate issuer without a name", []string{"metrics.certificate.enabled=true",
+			"metrics.certificate.issuerRef.kind=ClusterIssuer"}, "metrics.certificate.issuerRef has no name"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			args := []string{"template", release, chartDir}
@@ -525,6 +541,7 @@ func TestEveryValueIsChanged(t *testing.T) {
 	changers := []map[string]any{
 		loadValues(t, filepath.Join("testdata", "values-all.yaml")),
 		loadValues(t, filepath.Join("testdata", "values-off.yaml")),
+		loadValues(t, filepath.Join("testdata", "values-metrics-certificate.yaml")),
 	}
 	for _, p := range documented {
 		def, _ := lookup(defaults, p)

@@ -109,8 +109,8 @@ type apiServer struct {
 }
 
 // startAPIServer starts kube-apiserver and etcd from KUBEBUILDER_ASSETS, installs the chart's crds/ and the
-// ServiceMonitor CRD, and creates the release namespace (which exists before an install: helm install
-// --create-namespace, or the user). The control plane stops when the test ends.
+// ServiceMonitor and cert-manager CRDs, and creates the release namespace (which exists before an install: helm
+// install --create-namespace, or the user). The control plane stops when the test ends.
 func startAPIServer(t *testing.T) *apiServer {
 	t.Helper()
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
@@ -121,9 +121,14 @@ func startAPIServer(t *testing.T) *apiServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// cert-manager's, for metrics.certificate's Issuer and Certificate.
+	certManagerCRDs, err := controlplane.CertManagerCRDDir()
+	if err != nil {
+		t.Fatal(err)
+	}
 	env := &envtest.Environment{
 		CRDInstallOptions: envtest.CRDInstallOptions{
-			Paths:              []string{filepath.Join(chartDir, "crds"), smCRD},
+			Paths:              []string{filepath.Join(chartDir, "crds"), smCRD, certManagerCRDs},
 			ErrorIfPathMissing: true,
 		},
 	}

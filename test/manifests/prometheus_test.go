@@ -55,7 +55,7 @@ func TestPrometheusComponent(t *testing.T) {
 		name, dir, monitor string
 	}{
 		// A kustomization of one's own, next to config/default (here with relative paths; URLs work the same).
-		{"own kustomization", ownKustomization(t, config), "controller-manager-metrics-monitor"},
+		{"own kustomization", ownKustomization(t, config, "prometheus"), "controller-manager-metrics-monitor"},
 		// config/default with its commented components: lines enabled; it prefixes the name like everything else.
 		{"config/default", defaultWithComponent(t, config), "pier-controller-manager-metrics-monitor"},
 	}
@@ -76,15 +76,19 @@ func TestPrometheusComponent(t *testing.T) {
 }
 
 // ownKustomization writes, in a temporary folder, the kustomization docs/install.md shows: config/default as a
-// resource and config/prometheus as a component. Kustomize refuses absolute paths, so they are relative.
-func ownKustomization(t *testing.T, config string) string {
+// resource and the folders of config named by components (such as prometheus) as components, in that order.
+// Kustomize refuses absolute paths, so they are relative.
+func ownKustomization(t *testing.T, config string, components ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	rel, err := filepath.Rel(dir, config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kustomization := fmt.Sprintf("resources:\n- %s/default\ncomponents:\n- %s/prometheus\n", rel, rel)
+	kustomization := fmt.Sprintf("resources:\n- %s/default\ncomponents:\n", rel)
+	for _, c := range components {
+		kustomization += fmt.Sprintf("- %s/%s\n", rel, c)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -99,20 +103,25 @@ func defaultWithComponent(t *testing.T, config string) string {
 	if err := os.CopyFS(dir, os.DirFS(config)); err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(dir, "default", "kustomization.yaml")
+	uncomment(t, filepath.Join(dir, "default", "kustomization.yaml"), "#components:\n#- ../prometheus\n")
+	return filepath.Join(dir, "default")
+}
+
+// uncomment removes the leading # of the lines commented in file, which must hold them: they are the lines
+// docs/install.md tells users to uncomment.
+func uncomment(t *testing.T, file, commented string) {
+	t.Helper()
 	content, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const commented = "#components:\n#- ../prometheus\n"
 	if !strings.Contains(string(content), commented) {
-		t.Fatalf("config/default/kustomization.yaml no longer has the lines docs/install.md tells users to uncomment:\n%s", commented)
+		t.Fatalf("%s no longer has the lines docs/install.md tells users to uncomment:\n%s", file, commented)
 	}
-	enabled := strings.Replace(string(content), commented, "components:\n- ../prometheus\n", 1)
+	enabled := strings.Replace(string(content), commented, strings.ReplaceAll("\n"+commented, "\n#", "\n")[1:], 1)
 	if err := os.WriteFile(file, []byte(enabled), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(dir, "default")
 }
 
 // checkMonitorScrapesService: the ServiceMonitor selects the Service by its labels and scrapes its https port over

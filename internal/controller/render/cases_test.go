@@ -51,6 +51,8 @@ type goldenCase struct {
 	hostKeyNames     []string
 	passiveAddresses []string
 	imagePullPolicy  corev1.PullPolicy
+	// podDefaults are the operator's --endpoint-defaults.
+	podDefaults PodDefaults
 }
 
 func goldenCases() []goldenCase {
@@ -99,12 +101,44 @@ func goldenCases() []goldenCase {
 			passiveAddresses: PassiveAddresses("", []corev1.LoadBalancerIngress{{IP: "2001:db8::7"}, {IP: "203.0.113.7"}}),
 		},
 		{
+			// The operator's defaults under an endpoint that sets some of the fields itself: its tolerations
+			// replace the default ones, its pull secret is added to the default one, and the nodeSelector and
+			// priorityClassName it leaves empty come from the defaults.
+			name:         "endpoint-defaults",
+			endpoint:     withOwnScheduling(sftpMinimal()),
+			users:        []serverconfig.User{userAlice()},
+			hostKeyNames: generatedHostKeyNames,
+			podDefaults:  platformDefaults(),
+		},
+		{
 			name:             "ipv6-only",
 			endpoint:         ipv6Only(),
 			users:            []serverconfig.User{userBob()},
 			passiveAddresses: PassiveAddresses("", []corev1.LoadBalancerIngress{{IP: "2001:db8::9"}}),
 		},
 	}
+}
+
+// platformDefaults are a platform team's --endpoint-defaults: a registry credential, a dedicated node pool and a
+// priority class.
+func platformDefaults() PodDefaults {
+	return PodDefaults{
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "registry-mirror"}},
+		Tolerations: []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "transfer",
+			Effect: corev1.TaintEffectNoSchedule}},
+		NodeSelector:      map[string]string{"node.example.com/pool": "transfer"},
+		PriorityClassName: "transfer-critical",
+	}
+}
+
+// withOwnScheduling gives te a pull secret of its own (one the defaults have too, and one they do not) and a
+// toleration of its own.
+func withOwnScheduling(te *v1alpha1.TransferEndpoint) *v1alpha1.TransferEndpoint {
+	te.Name = "team-a"
+	te.Spec.PodTemplate.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "team-a-registry"}, {Name: "registry-mirror"}}
+	te.Spec.PodTemplate.Tolerations = []corev1.Toleration{{Key: "team-a", Operator: corev1.TolerationOpExists,
+		Effect: corev1.TaintEffectNoSchedule}}
+	return te
 }
 
 // endpointMeta is the metadata of an endpoint read from the API server, as far as rendering uses it.

@@ -39,6 +39,8 @@ type DeploymentInputs struct {
 	Image string
 	// ImagePullPolicy of the container; "" leaves it unset, so Kubernetes chooses from the image's tag.
 	ImagePullPolicy corev1.PullPolicy
+	// PodDefaults are the operator-wide defaults of the pods' scheduling fields (PodDefaults).
+	PodDefaults PodDefaults
 	// RestartHash is RestartHash of the rendered configuration. It goes on the pod template as
 	// AnnotationRestartHash, so the pods roll when, and only when, it changes.
 	RestartHash string
@@ -99,9 +101,10 @@ func podMetadata(te *v1alpha1.TransferEndpoint, restartHash string) metav1.Objec
 }
 
 // podSpec is the server pod: one container, the restricted Pod Security profile, and the user's scheduling
-// settings copied from spec.podTemplate.
+// settings copied from spec.podTemplate, completed by the operator's defaults.
 func podSpec(te *v1alpha1.TransferEndpoint, in DeploymentInputs) corev1.PodSpec {
 	tpl := te.Spec.PodTemplate.DeepCopy()
+	sched := schedulingOf(tpl, in.PodDefaults)
 	return corev1.PodSpec{
 		ServiceAccountName: NamesFor(te).ServiceAccount,
 		// pier-server watches its config Secret through the API, with the Role the operator creates for it.
@@ -120,11 +123,11 @@ func podSpec(te *v1alpha1.TransferEndpoint, in DeploymentInputs) corev1.PodSpec 
 		},
 		Containers:                []corev1.Container{serverContainer(te, in)},
 		Volumes:                   volumes(te),
-		NodeSelector:              tpl.NodeSelector,
-		Tolerations:               tpl.Tolerations,
+		NodeSelector:              sched.nodeSelector,
+		Tolerations:               sched.tolerations,
 		Affinity:                  tpl.Affinity,
 		TopologySpreadConstraints: tpl.TopologySpreadConstraints,
-		PriorityClassName:         tpl.PriorityClassName,
-		ImagePullSecrets:          tpl.ImagePullSecrets,
+		PriorityClassName:         sched.priorityClassName,
+		ImagePullSecrets:          sched.imagePullSecrets,
 	}
 }

@@ -84,6 +84,7 @@ func renderCase(t *testing.T, c goldenCase) rendered {
 	add("deployment.yaml", Deployment(te, DeploymentInputs{
 		Image:           testImage,
 		ImagePullPolicy: c.imagePullPolicy,
+		PodDefaults:     c.podDefaults,
 		RestartHash:     RestartHash(cfg),
 	}))
 	add("service.yaml", Service(te))
