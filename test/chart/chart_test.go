@@ -29,15 +29,18 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
@@ -55,6 +58,8 @@ const (
 
 var (
 	helmBin  string
+	helmHome string // removed after the tests
+
 	chartDir = filepath.Join(controlplane.RepoRoot(), "charts", "pier")
 )
 
@@ -67,6 +72,7 @@ func TestMain(m *testing.M) {
 	}
 	// Keep helm away from the user's own Helm configuration, repositories and cache.
 	home, err := os.MkdirTemp("", "pier-chart-helm-")
+	helmHome = home
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chart:", err)
 		os.Exit(1)
@@ -107,10 +113,18 @@ func helm(args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
+// kubeVersion is the Kubernetes version helm template renders for: envtest's, which the dry-run test runs.
+func kubeVersion() string {
+	if v := os.Getenv("ENVTEST_K8S_VERSION"); v != "" {
+		return v
+	}
+	return "1.37.2"
+}
+
 // render runs helm template for the release in namespace with flags and returns its objects.
 func render(t *testing.T, flags ...string) []*unstructured.Unstructured {
 	t.Helper()
-	out, err := helm(append([]string{"template", release, chartDir, "--namespace", namespace}, flags...)...)
+	out, err := helm(append([]string{"template", release, chartDir, "--namespace", namespace, "--kube-version", kubeVersion()}, flags...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +178,20 @@ func one(t *testing.T, objs []*unstructured.Unstructured, kind, name string, int
 	t.Fatalf("no %s %s rendered", kind, name)
 }
 
+// oneIn is one for a namespaced kind whose objects of the same name sit in several namespaces.
+func oneIn(t *testing.T, objs []*unstructured.Unstructured, kind, ns, name string, into any) {
+	t.Helper()
+	for _, o := range find(objs, kind) {
+		if o.GetName() == name && o.GetNamespace() == ns {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, into); err != nil {
+				t.Fatalf("%s %s/%s: %v", kind, ns, name, err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no %s %s/%s rendered", kind, ns, name)
+}
+
 func deployment(t *testing.T, objs []*unstructured.Unstructured) *appsv1.Deployment {
 	t.Helper()
 	ds := find(objs, "Deployment")
@@ -200,10 +228,13 @@ func TestDefaults(t *testing.T) {
 	}
 	slices.Sort(kinds)
 	want := []string{
-		"ClusterRole/pier-manager", "ClusterRole/pier-metrics-auth", "ClusterRole/pier-metrics-reader",
+		"ClusterRole/pier-editor", "ClusterRole/pier-manager", "ClusterRole/pier-metrics-auth",
+		"ClusterRole/pier-metrics-reader", "ClusterRole/pier-viewer",
 		"ClusterRoleBinding/pier-manager", "ClusterRoleBinding/pier-metrics-auth",
-		"Deployment/pier", "Role/pier-leader-election", "RoleBinding/pier-leader-election",
-		"Service/pier-metrics", "ServiceAccount/pier",
+		"CustomResourceDefinition/transferendpoints.transfer.pier.dev",
+		"CustomResourceDefinition/transferusers.transfer.pier.dev",
+		"Deployment/pier", "Pod/pier-selftest", "Role/pier-leader-election", "RoleBinding/pier-leader-election",
+		"Service/pier-metrics", "Service/pier-probes", "ServiceAccount/pier",
 	}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("rendered\n%v\nwant\n%v", kinds, want)
@@ -275,7 +306,7 @@ func TestAllValues(t *testing.T) {
 		"--health-probe-bind-address=:8081",
 		"--metrics-bind-address=:9443",
 		"--metrics-secure=false",
-		"--server-image=registry.example.com/pier/pier-server:1.2.3-server",
+		"--server-image=registry.example.com/pier/pier-server@sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
 		"--server-image-pull-policy=Never",
 		"--max-concurrent-reconciles=8",
 		"--watch-namespaces=team-a,team-b",
@@ -293,7 +324,11 @@ func TestAllValues(t *testing.T) {
 		{"name", d.Name, "files"},
 		{"name label", d.Labels["app.kubernetes.io/name"], "transfer"},
 		{"replicas", *d.Spec.Replicas, int32(3)},
-		{"image", c.Image, "registry.example.com/pier/pier-manager:1.2.3-test"},
+		{"image", c.Image, "registry.example.com/pier/pier-manager@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+		{"priority class", spec.PriorityClassName, "pier-critical"},
+		{"topology spread", spec.TopologySpreadConstraints, []corev1.TopologySpreadConstraint{{MaxSkew: 1,
+			TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: corev1.ScheduleAnyway,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "transfer"}}}}},
 		{"pull policy", c.ImagePullPolicy, corev1.PullAlways},
 		{"pull secrets", spec.ImagePullSecrets, []corev1.LocalObjectReference{{Name: "regcred"}}},
 		{"service account", spec.ServiceAccountName, "pier-operator"},
@@ -328,10 +363,43 @@ func TestAllValues(t *testing.T) {
 	if p := svc.Spec.Ports[0]; p.Name != "http" || p.Port != 9443 {
 		t.Errorf("metrics service port %+v, want http 9443", p)
 	}
-	var binding rbacv1.ClusterRoleBinding
-	one(t, objs, "ClusterRoleBinding", "files-manager", &binding)
-	if s := binding.Subjects[0]; s.Name != "pier-operator" || s.Namespace != namespace {
-		t.Errorf("manager binding's subject %+v", s)
+	// watchNamespaces: the manager's rules in each of those namespaces, and not cluster-wide.
+	for _, ns := range []string{"team-a", "team-b"} {
+		var binding rbacv1.RoleBinding
+		oneIn(t, objs, "RoleBinding", ns, "files-manager", &binding)
+		if s := binding.Subjects[0]; s.Name != "pier-operator" || s.Namespace != namespace {
+			t.Errorf("manager binding's subject in %s: %+v", ns, s)
+		}
+		if r := binding.RoleRef; r.Kind != "Role" || r.Name != "files-manager" {
+			t.Errorf("manager binding in %s refers to %+v", ns, r)
+		}
+		var role rbacv1.Role
+		oneIn(t, objs, "Role", ns, "files-manager", &role)
+	}
+	for _, kind := range []string{"ClusterRole", "ClusterRoleBinding"} {
+		for _, o := range find(objs, kind) {
+			if o.GetName() == "files-manager" {
+				t.Errorf("%s files-manager rendered with watchNamespaces", kind)
+			}
+		}
+	}
+	// aggregateClusterRoles is off.
+	for _, o := range find(objs, "ClusterRole") {
+		if n := o.GetName(); n == "files-editor" || n == "files-viewer" {
+			t.Errorf("%s rendered with rbac.aggregateClusterRoles=false", n)
+		}
+	}
+	var pdb policyv1.PodDisruptionBudget
+	one(t, objs, "PodDisruptionBudget", "files", &pdb)
+	if pdb.Spec.MinAvailable != nil || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 ||
+		!reflect.DeepEqual(pdb.Spec.Selector.MatchLabels, d.Spec.Selector.MatchLabels) {
+		t.Errorf("PodDisruptionBudget spec %+v, want maxUnavailable 1 over the Deployment's pods", pdb.Spec)
+	}
+	// crds.keep is off: the CRDs go with the release.
+	for _, crd := range find(objs, "CustomResourceDefinition") {
+		if _, ok := crd.GetAnnotations()["helm.sh/resource-policy"]; ok {
+			t.Errorf("CRD %s keeps a resource policy with crds.keep=false: %v", crd.GetName(), crd.GetAnnotations())
+		}
 	}
 	// Plain-HTTP metrics need no authentication roles.
 	for _, name := range []string{"files-metrics-auth", "files-metrics-reader"} {
@@ -343,10 +411,20 @@ func TestAllValues(t *testing.T) {
 	}
 }
 
-// TestValuesOff checks what turning leader election, metrics and the ServiceAccount off leaves out.
+// TestValuesOff checks what turning leader election, metrics, the ServiceAccount, RBAC and the CRDs off leaves out.
 func TestValuesOff(t *testing.T) {
 	objs := render(t, valueSets[2].flags...)
-	for _, kind := range []string{"ServiceAccount", "Role", "RoleBinding", "Service", "ServiceMonitor"} {
+	for _, kind := range []string{"ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+		"Service", "ServiceMonitor", "CustomResourceDefinition", "PodDisruptionBudget"} {
+		if kind == "Service" {
+			// The test's own Service, a hook of helm test, is the only one.
+			for _, svc := range find(objs, kind) {
+				if svc.GetAnnotations()["helm.sh/hook"] != "test" {
+					t.Errorf("Service %s rendered", svc.GetName())
+				}
+			}
+			continue
+		}
 		if got := find(objs, kind); len(got) > 0 {
 			t.Errorf("%s rendered: %s", kind, got[0].GetName())
 		}
@@ -360,11 +438,57 @@ func TestValuesOff(t *testing.T) {
 	if len(c.Ports) != 1 || c.Ports[0].Name != "probes" {
 		t.Errorf("ports %+v, want only probes", c.Ports)
 	}
+	// The chart's RBAC binds an existing ServiceAccount when it creates none.
 	var binding rbacv1.ClusterRoleBinding
-	one(t, objs, "ClusterRoleBinding", "pier-manager", &binding)
+	one(t, render(t, "--set", "serviceAccount.create=false,serviceAccount.name=existing-operator"),
+		"ClusterRoleBinding", "pier-manager", &binding)
 	if s := binding.Subjects[0]; s.Name != "existing-operator" {
 		t.Errorf("manager binding's subject %+v, want the existing ServiceAccount", s)
 	}
+}
+
+// TestPodDisruptionBudget checks that the budget renders only for more than one replica, and as configured.
+func TestPodDisruptionBudget(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		set            string
+		minAvailable   string // "" for none
+		maxUnavailable string
+	}{
+		{"one replica", "replicaCount=1", "", ""},
+		{"two replicas", "replicaCount=2", "1", ""},
+		{"disabled", "replicaCount=2,podDisruptionBudget.enabled=false", "", ""},
+		{"percentage", "replicaCount=3,podDisruptionBudget.minAvailable=,podDisruptionBudget.maxUnavailable=50%", "", "50%"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			objs := render(t, "--set", c.set)
+			pdbs := find(objs, "PodDisruptionBudget")
+			if c.minAvailable == "" && c.maxUnavailable == "" {
+				if len(pdbs) != 0 {
+					t.Errorf("a PodDisruptionBudget rendered")
+				}
+				return
+			}
+			var pdb policyv1.PodDisruptionBudget
+			one(t, objs, "PodDisruptionBudget", "pier", &pdb)
+			if got := intOrString(pdb.Spec.MinAvailable); got != c.minAvailable {
+				t.Errorf("minAvailable %q, want %q", got, c.minAvailable)
+			}
+			if got := intOrString(pdb.Spec.MaxUnavailable); got != c.maxUnavailable {
+				t.Errorf("maxUnavailable %q, want %q", got, c.maxUnavailable)
+			}
+			if want := deployment(t, objs).Spec.Selector.MatchLabels; !reflect.DeepEqual(pdb.Spec.Selector.MatchLabels, want) {
+				t.Errorf("selector %v, want the Deployment's %v", pdb.Spec.Selector.MatchLabels, want)
+			}
+		})
+	}
+}
+
+func intOrString(v *intstr.IntOrString) string {
+	if v == nil {
+		return ""
+	}
+	return v.String()
 }
 
 // TestServiceMonitor checks that the ServiceMonitor renders only when enabled, and scrapes the way the metrics
@@ -402,12 +526,29 @@ func TestServiceMonitor(t *testing.T) {
 			// The ServiceMonitor must select the metrics Service and nothing else of the chart's.
 			selector := sm.Object["spec"].(map[string]any)["selector"].(map[string]any)["matchLabels"].(map[string]any)
 			for _, svc := range find(objs, "Service") {
+				if svc.GetAnnotations()["helm.sh/hook"] == "test" {
+					// helm test's own Service, which exists only while the test runs.
+					if selects(selector, svc.GetLabels()) {
+						t.Errorf("selector %v selects helm test's Service %s", selector, svc.GetName())
+					}
+					continue
+				}
 				if !selects(selector, svc.GetLabels()) {
 					t.Errorf("selector %v misses Service %s %v", selector, svc.GetName(), svc.GetLabels())
 				}
 			}
 		})
 	}
+}
+
+// selftestPod is the name of the helm test Pod among objs (a hook: helm template renders it too).
+func selftestPod(objs []*unstructured.Unstructured) string {
+	for _, p := range find(objs, "Pod") {
+		if p.GetAnnotations()["helm.sh/hook"] == "test" {
+			return p.GetName()
+		}
+	}
+	return ""
 }
 
 func selects(selector map[string]any, labels map[string]string) bool {
@@ -433,9 +574,13 @@ func TestTemplateRefusals(t *testing.T) {
 		{"existing service account without a name", []string{"serviceAccount.create=false"},
 			"serviceAccount.name is required when serviceAccount.create is false"},
 		{"metrics on the probes' port", []string{"metrics.port=8081"}, "metrics.port is 8081"},
+		{"both disruption budget fields", []string{"replicaCount=2", "podDisruptionBudget.maxUnavailable=1"},
+			"podDisruptionBudget.minAvailable and podDisruptionBudget.maxUnavailable are both set"},
+		{"no disruption budget field", []string{"replicaCount=2", "podDisruptionBudget.minAvailable="},
+			"neither podDisruptionBudget.minAvailable nor podDisruptionBudget.maxUnavailable is set"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			args := []string{"template", release, chartDir}
+			args := []string{"template", release, chartDir, "--kube-version", kubeVersion()}
 			for _, s := range c.set {
 				args = append(args, "--set", s)
 			}
@@ -446,8 +591,16 @@ func TestTemplateRefusals(t *testing.T) {
 		})
 	}
 	// More than one replica is fine with leader election (the default).
-	if _, err := helm("template", release, chartDir, "--set", "replicaCount=2"); err != nil {
+	if _, err := helm("template", release, chartDir, "--kube-version", kubeVersion(), "--set", "replicaCount=2"); err != nil {
 		t.Error(err)
+	}
+	// The CRDs' CEL rules call isIP and isCIDR, which Kubernetes 1.30 does not know: the chart says so first.
+	_, err := helm("template", release, chartDir, "--kube-version", "1.30.9")
+	if want := "chart requires kubeVersion: >= 1.31.0-0"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Kubernetes 1.30: want a failure saying %q, got %v", want, err)
+	}
+	if _, err := helm("template", release, chartDir, "--kube-version", "1.31.0"); err != nil {
+		t.Errorf("Kubernetes 1.31: %v", err)
 	}
 }
 
@@ -472,13 +625,20 @@ func TestSchemaRefusals(t *testing.T) {
 		{"bad namespace", "watchNamespaces: [Team_A]", []string{"/watchNamespaces/0", "does not match pattern"}},
 		{"bad interval", "metrics: {serviceMonitor: {interval: 30}}", []string{"/metrics/serviceMonitor/interval", "want string"}},
 		{"env without a name", "extraEnv: [{value: x}]", []string{"/extraEnv/0", "name"}},
+		{"tag as a digest", "image: {digest: 1.2.3}", []string{"/image/digest", "does not match pattern"}},
+		{"short digest", "serverImage: {digest: 'sha256:abc'}", []string{"/serverImage/digest", "does not match pattern"}},
+		{"bad spread", "topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: Never}]",
+			[]string{"/topologySpreadConstraints/0/whenUnsatisfiable", "'DoNotSchedule', 'ScheduleAnyway'"}},
+		{"bad budget", "podDisruptionBudget: {minAvailable: half}", []string{"/podDisruptionBudget/minAvailable"}},
+		{"misspelt rbac value", "rbac: {enabled: false}", []string{"/rbac", "'enabled'"}},
+		{"crds as a string", "crds: {keep: 'no'}", []string{"/crds/keep", "want boolean"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "values.yaml")
 			if err := os.WriteFile(file, []byte(c.values+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := helm("template", release, chartDir, "-f", file)
+			_, err := helm("template", release, chartDir, "--kube-version", kubeVersion(), "-f", file)
 			if err == nil {
 				t.Fatalf("values %q were accepted", c.values)
 			}
@@ -566,54 +726,101 @@ func lookup(values map[string]any, path []string) (any, bool) {
 }
 
 // TestRBACMatchesConfig checks that the chart's roles have exactly the rules of the kustomize install's roles in
-// config/rbac; role.yaml is what controller-gen writes from the controllers' +kubebuilder:rbac markers.
+// config/rbac; role.yaml is what controller-gen writes from the controllers' +kubebuilder:rbac markers. With
+// watchNamespaces, the manager's rules are Roles in those namespaces instead.
 func TestRBACMatchesConfig(t *testing.T) {
-	objs := render(t)
-	for _, c := range []struct{ kind, name, file string }{
-		{"ClusterRole", "pier-manager", "role.yaml"},
-		{"Role", "pier-leader-election", "leader_election_role.yaml"},
-		{"ClusterRole", "pier-metrics-auth", "metrics_auth_role.yaml"},
-		{"ClusterRole", "pier-metrics-reader", "metrics_reader_role.yaml"},
-	} {
-		t.Run(c.file, func(t *testing.T) {
-			content, err := os.ReadFile(filepath.Join(controlplane.RepoRoot(), "config", "rbac", c.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want, got rbacv1.ClusterRole
-			if err := yaml.UnmarshalStrict(content, &want); err != nil {
-				t.Fatal(err)
-			}
+	type role struct{ kind, namespace, name, file string }
+	check := func(t *testing.T, objs []*unstructured.Unstructured, c role) {
+		t.Helper()
+		want := configRole(t, c.file)
+		var got rbacv1.ClusterRole // Role and ClusterRole have the same rules field.
+		if c.namespace != "" {
+			oneIn(t, objs, c.kind, c.namespace, c.name, &got)
+		} else {
 			one(t, objs, c.kind, c.name, &got)
-			if len(want.Rules) == 0 || !reflect.DeepEqual(got.Rules, want.Rules) {
-				t.Errorf("%s %s rules\n%+v\nwant (config/rbac/%s)\n%+v", c.kind, c.name, got.Rules, c.file, want.Rules)
+		}
+		if len(want.Rules) == 0 || !reflect.DeepEqual(got.Rules, want.Rules) {
+			t.Errorf("%s %s rules\n%+v\nwant (config/rbac/%s)\n%+v", c.kind, c.name, got.Rules, c.file, want.Rules)
+		}
+		// The aggregation labels are what give the role's rules to namespace users.
+		for k, v := range want.Labels {
+			if strings.HasPrefix(k, "rbac.authorization.k8s.io/") && got.Labels[k] != v {
+				t.Errorf("%s %s lacks the label %s=%s of config/rbac/%s", c.kind, c.name, k, v, c.file)
 			}
-		})
+		}
 	}
+	objs := render(t)
+	for _, c := range []role{
+		{"ClusterRole", "", "pier-manager", "role.yaml"},
+		{"Role", namespace, "pier-leader-election", "leader_election_role.yaml"},
+		{"ClusterRole", "", "pier-metrics-auth", "metrics_auth_role.yaml"},
+		{"ClusterRole", "", "pier-metrics-reader", "metrics_reader_role.yaml"},
+		{"ClusterRole", "", "pier-editor", "editor_role.yaml"},
+		{"ClusterRole", "", "pier-viewer", "viewer_role.yaml"},
+	} {
+		t.Run(c.file, func(t *testing.T) { check(t, objs, c) })
+	}
+	t.Run("watchNamespaces", func(t *testing.T) {
+		objs := render(t, "--set", "watchNamespaces={team-a,team-b}")
+		for _, ns := range []string{"team-a", "team-b"} {
+			check(t, objs, role{"Role", ns, "pier-manager", "role.yaml"})
+		}
+	})
 }
 
-// TestCRDsMatchConfig checks that the chart's crds/ are config/crd/bases, behind a line naming the source.
+func configRole(t *testing.T, file string) *rbacv1.ClusterRole {
+	t.Helper()
+	content, err := os.ReadFile(filepath.Join(controlplane.RepoRoot(), "config", "rbac", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(content, &role); err != nil {
+		t.Fatalf("config/rbac/%s: %v", file, err)
+	}
+	return &role
+}
+
+// TestCRDsMatchConfig checks that the CRDs the chart renders are those of config/crd/bases, with the chart's labels
+// and, with crds.keep (the default), Helm's keep policy; and that crds.enabled=false renders none.
 func TestCRDsMatchConfig(t *testing.T) {
 	sources, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "config", "crd", "bases", "*.yaml"))
 	if err != nil || len(sources) == 0 {
 		t.Fatalf("no CRDs in config/crd/bases: %v", err)
 	}
-	copies, _ := filepath.Glob(filepath.Join(chartDir, "crds", "*.yaml"))
-	if len(copies) != len(sources) {
-		t.Errorf("charts/pier/crds has %d files, config/crd/bases %d: run `make manifests`", len(copies), len(sources))
+	objs := render(t)
+	rendered := find(objs, "CustomResourceDefinition")
+	if len(rendered) != len(sources) {
+		t.Errorf("the chart renders %d CRDs, config/crd/bases has %d: run `make manifests`", len(rendered), len(sources))
 	}
 	for _, src := range sources {
-		want, err := os.ReadFile(src)
+		content, err := os.ReadFile(src)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := os.ReadFile(filepath.Join(chartDir, "crds", filepath.Base(src)))
-		if err != nil {
+		var want unstructured.Unstructured
+		if err := yaml.Unmarshal(content, &want.Object); err != nil {
 			t.Fatal(err)
 		}
-		if _, body, _ := bytes.Cut(got, []byte("\n")); !bytes.Equal(body, want) {
-			t.Errorf("charts/pier/crds/%s differs from config/crd/bases: run `make manifests`", filepath.Base(src))
+		var got unstructured.Unstructured
+		one(t, objs, "CustomResourceDefinition", want.GetName(), &got.Object)
+		if got.GetAnnotations()["helm.sh/resource-policy"] != "keep" {
+			t.Errorf("CRD %s lacks helm.sh/resource-policy: keep: %v", got.GetName(), got.GetAnnotations())
 		}
+		if got.GetLabels()["app.kubernetes.io/managed-by"] != "Helm" {
+			t.Errorf("CRD %s lacks the chart's labels: %v", got.GetName(), got.GetLabels())
+		}
+		// Apart from those, the CRD is config/crd/bases' own.
+		annotations := got.GetAnnotations()
+		delete(annotations, "helm.sh/resource-policy")
+		got.SetAnnotations(annotations)
+		got.SetLabels(nil)
+		if !reflect.DeepEqual(got.Object, want.Object) {
+			t.Errorf("the chart's CRD %s differs from config/crd/bases/%s: run `make manifests`", got.GetName(), filepath.Base(src))
+		}
+	}
+	if crds := find(render(t, "--set", "crds.enabled=false"), "CustomResourceDefinition"); len(crds) != 0 {
+		t.Errorf("crds.enabled=false renders %d CRDs", len(crds))
 	}
 }
 
@@ -627,32 +834,60 @@ func TestRestrictedPodSecurity(t *testing.T) {
 	level := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
-			d := deployment(t, render(t, vs.flags...))
-			spec := d.Spec.Template.Spec
-			for _, result := range evaluator.EvaluatePod(level, &metav1.ObjectMeta{}, &spec) {
-				if !result.Allowed {
-					t.Errorf("restricted: %s: %s", result.ForbiddenReason, result.ForbiddenDetail)
+			objs := render(t, vs.flags...)
+			specs := map[string]corev1.PodSpec{"the manager": deployment(t, objs).Spec.Template.Spec}
+			var test corev1.Pod
+			one(t, objs, "Pod", selftestPod(objs), &test)
+			specs["helm test"] = test.Spec
+			for what, spec := range specs {
+				for _, result := range evaluator.EvaluatePod(level, &metav1.ObjectMeta{}, &spec) {
+					if !result.Allowed {
+						t.Errorf("%s: restricted: %s: %s", what, result.ForbiddenReason, result.ForbiddenDetail)
+					}
 				}
-			}
-			for _, c := range spec.Containers {
-				if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-					t.Errorf("container %s: root file system is writable", c.Name)
+				for _, c := range spec.Containers {
+					if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+						t.Errorf("%s: container %s: root file system is writable", what, c.Name)
+					}
 				}
 			}
 		})
 	}
 }
 
+var managerBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildManager builds cmd/manager once for the tests that run it, into a folder removed after the tests.
+func buildManager(t *testing.T) string {
+	t.Helper()
+	managerBuild.once.Do(func() {
+		dir, err := os.MkdirTemp(helmHome, "manager-")
+		if err != nil {
+			managerBuild.err = err
+			return
+		}
+		managerBuild.path = filepath.Join(dir, "manager")
+		build := exec.Command("go", "build", "-o", managerBuild.path, "./cmd/manager")
+		build.Dir = controlplane.RepoRoot()
+		if out, err := build.CombinedOutput(); err != nil {
+			managerBuild.err = fmt.Errorf("building the manager: %w\n%s", err, out)
+		}
+	})
+	if managerBuild.err != nil {
+		t.Fatal(managerBuild.err)
+	}
+	return managerBuild.path
+}
+
 // TestManagerAcceptsArgs runs the real manager with the command line each value set renders, followed by -help:
 // Go's flag package sets every flag (refusing unknown flags and bad values) before it reaches -help and exits 0, so
 // this proves the chart speaks the manager's flags without starting it.
 func TestManagerAcceptsArgs(t *testing.T) {
-	manager := filepath.Join(t.TempDir(), "manager")
-	build := exec.Command("go", "build", "-o", manager, "./cmd/manager")
-	build.Dir = controlplane.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the manager: %v\n%s", err, out)
-	}
+	manager := buildManager(t)
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
 			c := deployment(t, render(t, vs.flags...)).Spec.Template.Spec.Containers[0]
@@ -663,10 +898,25 @@ func TestManagerAcceptsArgs(t *testing.T) {
 			if err != nil {
 				t.Errorf("the manager refuses %q: %v\n%s", c.Args, err, out)
 			}
+			// The helm test Pod runs the same image and binary.
+			objs := render(t, vs.flags...)
+			var test corev1.Pod
+			one(t, objs, "Pod", selftestPod(objs), &test)
+			tc := test.Spec.Containers[0]
+			if !slices.Equal(tc.Command, []string{"/manager"}) || tc.Image != c.Image || len(tc.Args) == 0 || tc.Args[0] != "selftest" {
+				t.Errorf("helm test runs %q %q in %s, want /manager selftest in %s", tc.Command, tc.Args, tc.Image, c.Image)
+			}
+			out, err = exec.Command(manager, append(slices.Clone(tc.Args), "-help")...).CombinedOutput()
+			if err != nil {
+				t.Errorf("manager selftest refuses %q: %v\n%s", tc.Args, err, out)
+			}
 		})
 	}
 	// The check can fail.
 	if err := exec.Command(manager, "--zap-encoder=xml", "-help").Run(); err == nil {
 		t.Error("the manager accepted --zap-encoder=xml")
+	}
+	if err := exec.Command(manager, "selftest", "--ready-url=http://x", "--bogus", "-help").Run(); err == nil {
+		t.Error("manager selftest accepted --bogus")
 	}
 }
