@@ -50,7 +50,7 @@ func selftest(args []string, config func() (*rest.Config, error), stdout, stderr
 		return 2
 	}
 	if *readyURL == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "selftest: want --ready-url=URL and no arguments")
+		_, _ = fmt.Fprintln(stderr, "selftest: want --ready-url=URL and no arguments")
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -61,15 +61,15 @@ func selftest(args []string, config func() (*rest.Config, error), stdout, stderr
 		err = checkCRDsServed(cfg)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "selftest:", err)
+		_, _ = fmt.Fprintln(stderr, "selftest:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "the API server serves %s %v\n", transferv1alpha1.GroupVersion, selftestKinds)
+	_, _ = fmt.Fprintf(stdout, "the API server serves %s %v\n", transferv1alpha1.GroupVersion, selftestKinds)
 	if err := checkReady(ctx, *readyURL); err != nil {
-		fmt.Fprintln(stderr, "selftest:", err)
+		_, _ = fmt.Fprintln(stderr, "selftest:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "a manager is ready: %s answered 200\n", *readyURL)
+	_, _ = fmt.Fprintf(stdout, "a manager is ready: %s answered 200\n", *readyURL)
 	return 0
 }
 

@@ -360,6 +360,21 @@ func TestAllValues(t *testing.T) {
 	if p := svc.Spec.Ports[0]; p.Name != "http" || p.Port != 9443 {
 		t.Errorf("metrics service port %+v, want http 9443", p)
 	}
+	checkAllValuesInstall(t, objs, d)
+	// Plain-HTTP metrics need no authentication roles.
+	for _, name := range []string{"files-metrics-auth", "files-metrics-reader"} {
+		for _, o := range find(objs, "ClusterRole") {
+			if o.GetName() == name {
+				t.Errorf("%s rendered with metrics.secure=false", name)
+			}
+		}
+	}
+}
+
+// checkAllValuesInstall checks what values-all.yaml changes besides the Deployment: RBAC for watchNamespaces and
+// without the aggregated roles, the PodDisruptionBudget, and the CRDs without crds.keep.
+func checkAllValuesInstall(t *testing.T, objs []*unstructured.Unstructured, d *appsv1.Deployment) {
+	t.Helper()
 	// watchNamespaces: the manager's rules in each of those namespaces, and not cluster-wide.
 	for _, ns := range []string{"team-a", "team-b"} {
 		var binding rbacv1.RoleBinding
@@ -396,14 +411,6 @@ func TestAllValues(t *testing.T) {
 	for _, crd := range find(objs, "CustomResourceDefinition") {
 		if _, ok := crd.GetAnnotations()["helm.sh/resource-policy"]; ok {
 			t.Errorf("CRD %s keeps a resource policy with crds.keep=false: %v", crd.GetName(), crd.GetAnnotations())
-		}
-	}
-	// Plain-HTTP metrics need no authentication roles.
-	for _, name := range []string{"files-metrics-auth", "files-metrics-reader"} {
-		for _, o := range find(objs, "ClusterRole") {
-			if o.GetName() == name {
-				t.Errorf("%s rendered with metrics.secure=false", name)
-			}
 		}
 	}
 }

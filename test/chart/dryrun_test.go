@@ -204,8 +204,9 @@ func startAPIServer(t *testing.T) *apiServer {
 // release, so that helm install --dry-run=server below finds them its own.
 func chartCRDs(t *testing.T) []*apiextensionsv1.CustomResourceDefinition {
 	t.Helper()
-	var crds []*apiextensionsv1.CustomResourceDefinition
-	for _, o := range find(render(t), "CustomResourceDefinition") {
+	rendered := find(render(t), "CustomResourceDefinition")
+	crds := make([]*apiextensionsv1.CustomResourceDefinition, 0, len(rendered))
+	for _, o := range rendered {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, crd); err != nil {
 			t.Fatalf("CRD %s: %v", o.GetName(), err)

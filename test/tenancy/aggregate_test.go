@@ -36,7 +36,7 @@ import (
 // TransferEndpoints and TransferUsers there; bound to view, only read them; neither may write status, and view
 // still may not read Secrets.
 func TestAggregatedRoles(t *testing.T) {
-	inst := chartInstall(t, "pier", "pier-chart")
+	inst := chartInstall(t)
 	var aggregated install
 	for _, obj := range inst.objects {
 		if name := obj.GetName(); obj.GetKind() == "ClusterRole" && (name == "pier-editor" || name == "pier-viewer") {
@@ -78,31 +78,9 @@ func TestAggregatedRoles(t *testing.T) {
 		users[role] = userClient(t, name)
 	}
 
-	// Each may read; admin and edit may create, view may not.
+	// Each may read; admin and edit may create, view may not; none may write status.
 	for _, role := range []string{"admin", "edit", "view"} {
-		c := users[role]
-		var list transferv1alpha1.TransferUserList
-		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
-			t.Errorf("%s: listing TransferUsers: %v", role, err)
-		}
-		var endpoints transferv1alpha1.TransferEndpointList
-		if err := c.List(ctx, &endpoints, client.InNamespace(ns)); err != nil {
-			t.Errorf("%s: listing TransferEndpoints: %v", role, err)
-		}
-		tu := transferUser(ns, role)
-		err := c.Create(ctx, tu)
-		switch {
-		case role == "view" && !apierrors.IsForbidden(err):
-			t.Errorf("view: creating a TransferUser: %v, want forbidden", err)
-		case role != "view" && err != nil:
-			t.Errorf("%s: creating a TransferUser: %v", role, err)
-		case role != "view":
-			// Status is the manager's to write.
-			tu.Status.ObservedGeneration = 7
-			if err := c.Status().Update(ctx, tu); !apierrors.IsForbidden(err) {
-				t.Errorf("%s: writing a TransferUser's status: %v, want forbidden", role, err)
-			}
-		}
+		checkNamespaceRole(t, role, users[role], ns)
 	}
 	// view cannot reach Secrets through pier's viewer role.
 	var secret unstructured.Unstructured
@@ -115,6 +93,34 @@ func TestAggregatedRoles(t *testing.T) {
 	other := env.Namespace(t)
 	if err := users["edit"].Create(ctx, transferUser(other, "edit")); !apierrors.IsForbidden(err) {
 		t.Errorf("edit in %s: creating a TransferUser in %s: %v, want forbidden", ns, other, err)
+	}
+}
+
+// checkNamespaceRole checks what a user bound to Kubernetes' role in ns may do with pier's kinds.
+func checkNamespaceRole(t *testing.T, role string, c client.Client, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	var list transferv1alpha1.TransferUserList
+	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		t.Errorf("%s: listing TransferUsers: %v", role, err)
+	}
+	var endpoints transferv1alpha1.TransferEndpointList
+	if err := c.List(ctx, &endpoints, client.InNamespace(ns)); err != nil {
+		t.Errorf("%s: listing TransferEndpoints: %v", role, err)
+	}
+	tu := transferUser(ns, role)
+	err := c.Create(ctx, tu)
+	switch {
+	case role == "view" && !apierrors.IsForbidden(err):
+		t.Errorf("view: creating a TransferUser: %v, want forbidden", err)
+	case role != "view" && err != nil:
+		t.Errorf("%s: creating a TransferUser: %v", role, err)
+	case role != "view":
+		// Status is the manager's to write.
+		tu.Status.ObservedGeneration = 7
+		if err := c.Status().Update(ctx, tu); !apierrors.IsForbidden(err) {
+			t.Errorf("%s: writing a TransferUser's status: %v, want forbidden", role, err)
+		}
 	}
 }
 

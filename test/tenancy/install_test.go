@@ -60,11 +60,14 @@ type install struct {
 // rbacKinds are the kinds of an install that grant or hold the manager's identity.
 var rbacKinds = []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 
-// chartInstall renders charts/pier as release in namespace with helm's flags.
-func chartInstall(t *testing.T, release, namespace string, flags ...string) install {
+// chartNamespace is where the chart's tests install it: another namespace than the kustomize install's.
+const chartNamespace = "pier-chart"
+
+// chartInstall renders charts/pier as release pier in chartNamespace with helm's flags.
+func chartInstall(t *testing.T, flags ...string) install {
 	t.Helper()
-	args := slices.Concat([]string{"template", release, filepath.Join(controlplane.RepoRoot(), "charts", "pier"),
-		"--namespace", namespace, "--kube-version", "1.37.2"}, flags)
+	args := slices.Concat([]string{"template", "pier", filepath.Join(controlplane.RepoRoot(), "charts", "pier"),
+		"--namespace", chartNamespace, "--kube-version", "1.37.2"}, flags)
 	return readInstall(t, runTool(t, helmBin, args...))
 }
 
@@ -215,11 +218,16 @@ func (inst install) start(t *testing.T, user *envtest.AuthenticatedUser) *manage
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
+		var err error
 		select {
-		case <-done:
+		case err = <-done:
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
-			<-done
+			err = <-done
+		}
+		// A clean stop ends with status 0; anything else is in the log below.
+		if err != nil {
+			t.Logf("manager: %v", err)
 		}
 		if t.Failed() {
 			t.Logf("manager log:\n%s", m.log.String())

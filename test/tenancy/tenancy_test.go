@@ -49,10 +49,10 @@ func TestInstallRBAC(t *testing.T) {
 		name    string
 		install func(t *testing.T) install
 	}{
-		{"chart", func(t *testing.T) install { return chartInstall(t, "pier", "pier-chart") }},
+		{"chart", func(t *testing.T) install { return chartInstall(t) }},
 		{"chart watchNamespaces", func(t *testing.T) install {
 			a, b := env.Namespace(t), env.Namespace(t)
-			return chartInstall(t, "pier", "pier-chart", "--set", fmt.Sprintf("watchNamespaces={%s,%s}", a, b))
+			return chartInstall(t, "--set", fmt.Sprintf("watchNamespaces={%s,%s}", a, b))
 		}},
 		{"kustomize config/default", func(t *testing.T) install { return kustomizeInstall(t, "default") }},
 		{"kustomize config/namespaced", func(t *testing.T) install { return kustomizeInstall(t, "namespaced") }},
@@ -98,7 +98,7 @@ func TestInstallRBAC(t *testing.T) {
 // rules (Roles, which every endpoint's server gets) must show in the manager's log as refused requests.
 func TestMissingPermissionIsSeen(t *testing.T) {
 	a := env.Namespace(t)
-	inst := chartInstall(t, "pier", "pier-chart", "--set", "watchNamespaces={"+a+"}")
+	inst := chartInstall(t, "--set", "watchNamespaces={"+a+"}")
 	removed := false
 	for _, obj := range inst.objects {
 		if obj.GetKind() != "Role" || obj.GetNamespace() != a {
@@ -231,15 +231,15 @@ func createWorkload(t *testing.T, ns string) {
 
 // children are what the manager writes for the workload, by kind.
 func children() []client.Object {
-	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name} }
+	named := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name} }
 	return []client.Object{
-		&appsv1.Deployment{ObjectMeta: meta("files")}, &appsv1.Deployment{ObjectMeta: meta("shared")},
-		&corev1.Service{ObjectMeta: meta("files")}, &corev1.Service{ObjectMeta: meta("shared")},
-		&corev1.Secret{ObjectMeta: meta("files-config")}, &corev1.Secret{ObjectMeta: meta("files-host-keys")},
-		&corev1.PersistentVolumeClaim{ObjectMeta: meta("files-data")},
-		&policyv1.PodDisruptionBudget{ObjectMeta: meta("shared")},
-		&corev1.ServiceAccount{ObjectMeta: meta("files-server")},
-		&rbacv1.Role{ObjectMeta: meta("files-server")}, &rbacv1.RoleBinding{ObjectMeta: meta("files-server")},
+		&appsv1.Deployment{ObjectMeta: named("files")}, &appsv1.Deployment{ObjectMeta: named("shared")},
+		&corev1.Service{ObjectMeta: named("files")}, &corev1.Service{ObjectMeta: named("shared")},
+		&corev1.Secret{ObjectMeta: named("files-config")}, &corev1.Secret{ObjectMeta: named("files-host-keys")},
+		&corev1.PersistentVolumeClaim{ObjectMeta: named("files-data")},
+		&policyv1.PodDisruptionBudget{ObjectMeta: named("shared")},
+		&corev1.ServiceAccount{ObjectMeta: named("files-server")},
+		&rbacv1.Role{ObjectMeta: named("files-server")}, &rbacv1.RoleBinding{ObjectMeta: named("files-server")},
 	}
 }
 
