@@ -66,7 +66,7 @@ func TestNamespacedOverlay(t *testing.T) {
 	}
 
 	// The namespaces exist before the overlay is applied (the RoleBindings need them).
-	var withNamespaces []*unstructured.Unstructured
+	withNamespaces := make([]*unstructured.Unstructured, 0, len(overlayNamespaces)+len(objs))
 	for _, ns := range overlayNamespaces {
 		u := &unstructured.Unstructured{}
 		u.SetAPIVersion("v1")
@@ -74,7 +74,8 @@ func TestNamespacedOverlay(t *testing.T) {
 		u.SetName(ns)
 		withNamespaces = append(withNamespaces, u)
 	}
-	if warnings := install(t, append(withNamespaces, objs...)); len(warnings) > 0 {
+	withNamespaces = append(withNamespaces, objs...)
+	if warnings := install(t, withNamespaces); len(warnings) > 0 {
 		t.Errorf("the API server warned:%s", joinLines(warnings))
 	}
 }
