@@ -7,6 +7,10 @@
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION ?= v3.22.0
+# The Kubernetes minor version helm assumes when no cluster is asked (helm template, lint, package), set at build time
+# as helm's own release build does from its client-go (v0.37): a plain `go install` leaves it at 1.20, below the
+# chart's kubeVersion, so `helm template` would refuse the chart.
+HELM_K8S_MINOR ?= 37
 # v5.8.3 needs Go 1.27; v5.8.2 is the newest kustomize that builds with Go 1.26.
 KUSTOMIZE_VERSION ?= v5.8.2
 ENVTEST_K8S_VERSION ?= 1.37.2
@@ -23,14 +27,14 @@ SHELL = /usr/bin/env bash -o pipefail
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
-HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)-k8s1.$(HELM_K8S_MINOR)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 export ENVTEST_K8S_VERSION ENVTEST_ETCD_VERSION
 
 # Files controller-gen writes; verify-generated fails when they are not current.
 GENERATED = api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml
 # Files hack/chartgen writes into the Helm chart from config/ and values.yaml.
-GENERATED += charts/pier/Chart.yaml charts/pier/README.md charts/pier/crds charts/pier/templates/_rbac_rules.tpl
+GENERATED += charts/pier/Chart.yaml charts/pier/README.md charts/pier/templates/crds charts/pier/templates/_rbac_rules.tpl
 # Files make build-installer writes from config/ and REGISTRY/VERSION.
 GENERATED += dist/install.yaml config/manager/kustomization.yaml
 
@@ -131,6 +135,10 @@ test-chart: $(HELM) ## Only the Helm chart's tests (test/chart): lint, template,
 test: $(HELM)
 export HELM
 
+.PHONY: test-tenancy
+test-tenancy: $(HELM) $(KUSTOMIZE) ## Only the install RBAC tests (test/tenancy): the manager with only the chart's or kustomize's permissions, cluster-wide and namespaced; the aggregated editor/viewer roles.
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" go test ./test/tenancy -count=1 -v
+
 .PHONY: test-manifests
 test-manifests: $(KUSTOMIZE) ## Only the install manifests' and GitOps tests (test/manifests, test/gitops) against envtest.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" go test ./test/manifests ./test/gitops -count=1 -v
@@ -178,6 +186,13 @@ build-installer: manifests $(KUSTOMIZE) ## Write dist/install.yaml (kubectl appl
 	  $(KUSTOMIZE) build config/default; } > dist/install.yaml.tmp
 	mv dist/install.yaml.tmp dist/install.yaml
 
+# The chart as Helm packages it, for `helm push dist/pier-$(VERSION).tgz oci://REGISTRY/charts` (docs/install.md).
+.PHONY: helm-package
+helm-package: manifests $(HELM) ## Package the Helm chart into dist/pier-$(VERSION).tgz, ready for helm push to an OCI registry.
+	$(HELM) lint --strict charts/pier
+	mkdir -p dist
+	$(HELM) package charts/pier --destination dist
+
 # `make images` writes dist/images/pier-manager-$(VERSION).tar and pier-server-$(VERSION).tar: multi-platform OCI
 # archives built without Docker (hack/images, docs/images.md); build/*.Dockerfile build the same images with Docker.
 IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
@@ -217,8 +232,16 @@ $(GOLANGCI_LINT):
 .PHONY: helm
 helm: $(HELM) ## Build the pinned helm into bin/ from its Go module (no release download).
 
+# Not go-install-tool: helm needs the linker flags of its release build (see HELM_K8S_MINOR).
+HELM_LDFLAGS = $(foreach pkg,chartutil lint/rules,-X helm.sh/helm/v3/pkg/$(pkg).k8sVersionMajor=1 \
+  -X helm.sh/helm/v3/pkg/$(pkg).k8sVersionMinor=$(HELM_K8S_MINOR))
 $(HELM):
-	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
+	@[ -f "$@" ] || { \
+	  set -e; echo "Installing helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) into $(LOCALBIN)" >&2; \
+	  mkdir -p $(LOCALBIN); tmp=$$(mktemp -d); \
+	  GOBIN=$$tmp go install -ldflags "$(HELM_LDFLAGS)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
+	  mv "$$tmp/helm" "$@"; rmdir "$$tmp"; \
+	}
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Build the pinned kustomize into bin/ from its Go module and print its path.

@@ -155,6 +155,12 @@ prepare_source() {
   rewrite_gomod "$SRC/go.mod"
 }
 
+# The version the binaries report (the API server's /version, kubectl version), which Kubernetes' own build sets with
+# these flags: without them a source build reports v0.0.0-master, and `helm install` refuses charts/pier, whose
+# kubeVersion asks for 1.31 or later. (Binaries cached before this line report v0.0.0-master; test/chart copes.)
+K8S_LDFLAGS="-X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=${K8S_VERSION%%.*}"
+K8S_LDFLAGS+=" -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)"
+
 # kube-apiserver first: the others then reuse most of its build cache (1-2 minutes each).
 for component in kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy; do
   [[ " ${NEEDED[*]} " == *" $component "* ]] || continue
@@ -165,7 +171,7 @@ for component in kube-apiserver kube-controller-manager kubectl kube-scheduler k
   # A heartbeat so CI logs show progress during the long, quiet build.
   ( while sleep 60; do log "  still building $component ($((SECONDS - start)) s)"; done ) &
   beat=$!
-  if ! (cd "$SRC" && go build -trimpath -o "$PROJECT_CACHE/.$component.tmp" "./cmd/$component"); then
+  if ! (cd "$SRC" && go build -trimpath -ldflags "$K8S_LDFLAGS" -o "$PROJECT_CACHE/.$component.tmp" "./cmd/$component"); then
     kill "$beat" 2>/dev/null
     log "building $component failed; see the errors above"
     exit 1

@@ -39,6 +39,10 @@ import (
 var defaultServerImage = "ghcr.io/pier-dev/pier-server:dev"
 
 func main() {
+	// `manager selftest` is the Helm chart's `helm test` (selftest.go); everything else starts the manager.
+	if len(os.Args) > 1 && os.Args[1] == "selftest" {
+		os.Exit(selftest(os.Args[2:], ctrl.GetConfig, os.Stdout, os.Stderr))
+	}
 	var (
 		metrics              metricsFlags
 		probeAddr            string

@@ -34,13 +34,13 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/pod-security-admission/api"
-	"k8s.io/pod-security-admission/policy"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
@@ -56,6 +56,8 @@ const (
 
 var (
 	helmBin  string
+	helmHome string // removed after the tests
+
 	chartDir = filepath.Join(controlplane.RepoRoot(), "charts", "pier")
 )
 
@@ -68,6 +70,7 @@ func TestMain(m *testing.M) {
 	}
 	// Keep helm away from the user's own Helm configuration, repositories and cache.
 	home, err := os.MkdirTemp("", "pier-chart-helm-")
+	helmHome = home
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chart:", err)
 		os.Exit(1)
@@ -109,10 +112,18 @@ func helm(args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
+// kubeVersion is the Kubernetes version helm template renders for: envtest's, which the dry-run test runs.
+func kubeVersion() string {
+	if v := os.Getenv("ENVTEST_K8S_VERSION"); v != "" {
+		return v
+	}
+	return "1.37.2"
+}
+
 // render runs helm template for the release in namespace with flags and returns its objects.
 func render(t *testing.T, flags ...string) []*unstructured.Unstructured {
 	t.Helper()
-	out, err := helm(append([]string{"template", release, chartDir, "--namespace", namespace}, flags...)...)
+	out, err := helm(append([]string{"template", release, chartDir, "--namespace", namespace, "--kube-version", kubeVersion()}, flags...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +177,20 @@ func one(t *testing.T, objs []*unstructured.Unstructured, kind, name string, int
 	t.Fatalf("no %s %s rendered", kind, name)
 }
 
+// oneIn is one for a namespaced kind whose objects of the same name sit in several namespaces.
+func oneIn(t *testing.T, objs []*unstructured.Unstructured, kind, ns, name string, into any) {
+	t.Helper()
+	for _, o := range find(objs, kind) {
+		if o.GetName() == name && o.GetNamespace() == ns {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, into); err != nil {
+				t.Fatalf("%s %s/%s: %v", kind, ns, name, err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no %s %s/%s rendered", kind, ns, name)
+}
+
 func deployment(t *testing.T, objs []*unstructured.Unstructured) *appsv1.Deployment {
 	t.Helper()
 	ds := find(objs, "Deployment")
@@ -202,10 +227,14 @@ func TestDefaults(t *testing.T) {
 	}
 	slices.Sort(kinds)
 	want := []string{
-		"ClusterRole/pier-manager", "ClusterRole/pier-metrics-auth", "ClusterRole/pier-metrics-reader",
+		"ClusterRole/pier-editor", "ClusterRole/pier-manager", "ClusterRole/pier-metrics-auth",
+		"ClusterRole/pier-metrics-reader", "ClusterRole/pier-viewer",
 		"ClusterRoleBinding/pier-manager", "ClusterRoleBinding/pier-metrics-auth",
-		"ConfigMap/pier-endpoint-defaults", "Deployment/pier", "Role/pier-leader-election", "RoleBinding/pier-leader-election",
-		"Service/pier-metrics", "ServiceAccount/pier",
+		"ConfigMap/pier-endpoint-defaults",
+		"CustomResourceDefinition/transferendpoints.transfer.pier.dev",
+		"CustomResourceDefinition/transferusers.transfer.pier.dev",
+		"Deployment/pier", "Pod/pier-selftest", "Role/pier-leader-election", "RoleBinding/pier-leader-election",
+		"Service/pier-metrics", "Service/pier-probes", "ServiceAccount/pier",
 	}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("rendered\n%v\nwant\n%v", kinds, want)
@@ -278,7 +307,7 @@ func TestAllValues(t *testing.T) {
 		"--health-probe-bind-address=:8081",
 		"--metrics-bind-address=:9443",
 		"--metrics-secure=false",
-		"--server-image=registry.example.com/pier/pier-server:1.2.3-server",
+		"--server-image=registry.example.com/pier/pier-server@sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
 		"--server-image-pull-policy=Never",
 		"--max-concurrent-reconciles=8",
 		"--endpoint-defaults=/etc/pier/endpoint-defaults/endpoint-defaults.yaml",
@@ -297,7 +326,11 @@ func TestAllValues(t *testing.T) {
 		{"name", d.Name, "files"},
 		{"name label", d.Labels["app.kubernetes.io/name"], "transfer"},
 		{"replicas", *d.Spec.Replicas, int32(3)},
-		{"image", c.Image, "registry.example.com/pier/pier-manager:1.2.3-test"},
+		{"image", c.Image, "registry.example.com/pier/pier-manager@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+		{"priority class", spec.PriorityClassName, "pier-critical"},
+		{"topology spread", spec.TopologySpreadConstraints, []corev1.TopologySpreadConstraint{{MaxSkew: 1,
+			TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: corev1.ScheduleAnyway,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "transfer"}}}}},
 		{"pull policy", c.ImagePullPolicy, corev1.PullAlways},
 		{"pull secrets", spec.ImagePullSecrets, []corev1.LocalObjectReference{{Name: "regcred"}}},
 		{"service account", spec.ServiceAccountName, "pier-operator"},
@@ -340,11 +373,7 @@ func TestAllValues(t *testing.T) {
 	if p := svc.Spec.Ports[0]; p.Name != "http" || p.Port != 9443 {
 		t.Errorf("metrics service port %+v, want http 9443", p)
 	}
-	var binding rbacv1.ClusterRoleBinding
-	one(t, objs, "ClusterRoleBinding", "files-manager", &binding)
-	if s := binding.Subjects[0]; s.Name != "pier-operator" || s.Namespace != namespace {
-		t.Errorf("manager binding's subject %+v", s)
-	}
+	checkAllValuesInstall(t, objs, d)
 	// Plain-HTTP metrics need no authentication roles.
 	for _, name := range []string{"files-metrics-auth", "files-metrics-reader"} {
 		for _, o := range find(objs, "ClusterRole") {
@@ -355,10 +384,64 @@ func TestAllValues(t *testing.T) {
 	}
 }
 
-// TestValuesOff checks what turning leader election, metrics and the ServiceAccount off leaves out.
+// checkAllValuesInstall checks what values-all.yaml changes besides the Deployment: RBAC for watchNamespaces and
+// without the aggregated roles, the PodDisruptionBudget, and the CRDs without crds.keep.
+func checkAllValuesInstall(t *testing.T, objs []*unstructured.Unstructured, d *appsv1.Deployment) {
+	t.Helper()
+	// watchNamespaces: the manager's rules in each of those namespaces, and not cluster-wide.
+	for _, ns := range []string{"team-a", "team-b"} {
+		var binding rbacv1.RoleBinding
+		oneIn(t, objs, "RoleBinding", ns, "files-manager", &binding)
+		if s := binding.Subjects[0]; s.Name != "pier-operator" || s.Namespace != namespace {
+			t.Errorf("manager binding's subject in %s: %+v", ns, s)
+		}
+		if r := binding.RoleRef; r.Kind != "Role" || r.Name != "files-manager" {
+			t.Errorf("manager binding in %s refers to %+v", ns, r)
+		}
+		var role rbacv1.Role
+		oneIn(t, objs, "Role", ns, "files-manager", &role)
+	}
+	for _, kind := range []string{"ClusterRole", "ClusterRoleBinding"} {
+		for _, o := range find(objs, kind) {
+			if o.GetName() == "files-manager" {
+				t.Errorf("%s files-manager rendered with watchNamespaces", kind)
+			}
+		}
+	}
+	// aggregateClusterRoles is off.
+	for _, o := range find(objs, "ClusterRole") {
+		if n := o.GetName(); n == "files-editor" || n == "files-viewer" {
+			t.Errorf("%s rendered with rbac.aggregateClusterRoles=false", n)
+		}
+	}
+	var pdb policyv1.PodDisruptionBudget
+	one(t, objs, "PodDisruptionBudget", "files", &pdb)
+	if pdb.Spec.MinAvailable != nil || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 ||
+		!reflect.DeepEqual(pdb.Spec.Selector.MatchLabels, d.Spec.Selector.MatchLabels) {
+		t.Errorf("PodDisruptionBudget spec %+v, want maxUnavailable 1 over the Deployment's pods", pdb.Spec)
+	}
+	// crds.keep is off: the CRDs go with the release.
+	for _, crd := range find(objs, "CustomResourceDefinition") {
+		if _, ok := crd.GetAnnotations()["helm.sh/resource-policy"]; ok {
+			t.Errorf("CRD %s keeps a resource policy with crds.keep=false: %v", crd.GetName(), crd.GetAnnotations())
+		}
+	}
+}
+
+// TestValuesOff checks what turning leader election, metrics, the ServiceAccount, RBAC and the CRDs off leaves out.
 func TestValuesOff(t *testing.T) {
 	objs := render(t, valueSets[2].flags...)
-	for _, kind := range []string{"ServiceAccount", "Role", "RoleBinding", "Service", "ServiceMonitor"} {
+	for _, kind := range []string{"ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+		"Service", "ServiceMonitor", "CustomResourceDefinition", "PodDisruptionBudget"} {
+		if kind == "Service" {
+			// The test's own Service, a hook of helm test, is the only one.
+			for _, svc := range find(objs, kind) {
+				if svc.GetAnnotations()["helm.sh/hook"] != "test" {
+					t.Errorf("Service %s rendered", svc.GetName())
+				}
+			}
+			continue
+		}
 		if got := find(objs, kind); len(got) > 0 {
 			t.Errorf("%s rendered: %s", kind, got[0].GetName())
 		}
@@ -372,11 +455,57 @@ func TestValuesOff(t *testing.T) {
 	if len(c.Ports) != 1 || c.Ports[0].Name != "probes" {
 		t.Errorf("ports %+v, want only probes", c.Ports)
 	}
+	// The chart's RBAC binds an existing ServiceAccount when it creates none.
 	var binding rbacv1.ClusterRoleBinding
-	one(t, objs, "ClusterRoleBinding", "pier-manager", &binding)
+	one(t, render(t, "--set", "serviceAccount.create=false,serviceAccount.name=existing-operator"),
+		"ClusterRoleBinding", "pier-manager", &binding)
 	if s := binding.Subjects[0]; s.Name != "existing-operator" {
 		t.Errorf("manager binding's subject %+v, want the existing ServiceAccount", s)
 	}
+}
+
+// TestPodDisruptionBudget checks that the budget renders only for more than one replica, and as configured.
+func TestPodDisruptionBudget(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		set            string
+		minAvailable   string // "" for none
+		maxUnavailable string
+	}{
+		{"one replica", "replicaCount=1", "", ""},
+		{"two replicas", "replicaCount=2", "1", ""},
+		{"disabled", "replicaCount=2,podDisruptionBudget.enabled=false", "", ""},
+		{"percentage", "replicaCount=3,podDisruptionBudget.minAvailable=,podDisruptionBudget.maxUnavailable=50%", "", "50%"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			objs := render(t, "--set", c.set)
+			pdbs := find(objs, "PodDisruptionBudget")
+			if c.minAvailable == "" && c.maxUnavailable == "" {
+				if len(pdbs) != 0 {
+					t.Errorf("a PodDisruptionBudget rendered")
+				}
+				return
+			}
+			var pdb policyv1.PodDisruptionBudget
+			one(t, objs, "PodDisruptionBudget", "pier", &pdb)
+			if got := intOrString(pdb.Spec.MinAvailable); got != c.minAvailable {
+				t.Errorf("minAvailable %q, want %q", got, c.minAvailable)
+			}
+			if got := intOrString(pdb.Spec.MaxUnavailable); got != c.maxUnavailable {
+				t.Errorf("maxUnavailable %q, want %q", got, c.maxUnavailable)
+			}
+			if want := deployment(t, objs).Spec.Selector.MatchLabels; !reflect.DeepEqual(pdb.Spec.Selector.MatchLabels, want) {
+				t.Errorf("selector %v, want the Deployment's %v", pdb.Spec.Selector.MatchLabels, want)
+			}
+		})
+	}
+}
+
+func intOrString(v *intstr.IntOrString) string {
+	if v == nil {
+		return ""
+	}
+	return v.String()
 }
 
 // TestServiceMonitor checks that the ServiceMonitor renders only when enabled, and scrapes the way the metrics
@@ -414,12 +543,29 @@ func TestServiceMonitor(t *testing.T) {
 			// The ServiceMonitor must select the metrics Service and nothing else of the chart's.
 			selector := sm.Object["spec"].(map[string]any)["selector"].(map[string]any)["matchLabels"].(map[string]any)
 			for _, svc := range find(objs, "Service") {
+				if svc.GetAnnotations()["helm.sh/hook"] == "test" {
+					// helm test's own Service, which exists only while the test runs.
+					if selects(selector, svc.GetLabels()) {
+						t.Errorf("selector %v selects helm test's Service %s", selector, svc.GetName())
+					}
+					continue
+				}
 				if !selects(selector, svc.GetLabels()) {
 					t.Errorf("selector %v misses Service %s %v", selector, svc.GetName(), svc.GetLabels())
 				}
 			}
 		})
 	}
+}
+
+// selftestPod is the name of the helm test Pod among objs (a hook: helm template renders it too).
+func selftestPod(objs []*unstructured.Unstructured) string {
+	for _, p := range find(objs, "Pod") {
+		if p.GetAnnotations()["helm.sh/hook"] == "test" {
+			return p.GetName()
+		}
+	}
+	return ""
 }
 
 func selects(selector map[string]any, labels map[string]string) bool {
@@ -429,83 +575,6 @@ func selects(selector map[string]any, labels map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// TestTemplateRefusals checks the combinations the templates refuse, each with a message saying what to change.
-func TestTemplateRefusals(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		set  []string
-		want string
-	}{
-		{"replicas without leader election", []string{"replicaCount=2", "leaderElection.enabled=false"},
-			"replicaCount is 2 but leaderElection.enabled is false"},
-		{"service monitor without metrics", []string{"metrics.enabled=false", "metrics.serviceMonitor.enabled=true"},
-			"metrics.serviceMonitor.enabled is true but metrics.enabled is false"},
-		{"existing service account without a name", []string{"serviceAccount.create=false"},
-			"serviceAccount.name is required when serviceAccount.create is false"},
-		{"metrics on the probes' port", []string{"metrics.port=8081"}, "metrics.port is 8081"},
-		{"a metrics certificate for plain HTTP", []string{"metrics.certificate.enabled=true", "metrics.secure=false"},
-			"metrics.certificate.enabled is true but metrics are off or plain HTTP"},
-		{"a metrics certificate issuer without a name", []string{"metrics.certificate.enabled=true",
-			"metrics.certificate.issuerRef.kind=ClusterIssuer"}, "metrics.certificate.issuerRef has no name"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			args := []string{"template", release, chartDir}
-			for _, s := range c.set {
-				args = append(args, "--set", s)
-			}
-			_, err := helm(args...)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("want a failure saying %q, got %v", c.want, err)
-			}
-		})
-	}
-	// More than one replica is fine with leader election (the default).
-	if _, err := helm("template", release, chartDir, "--set", "replicaCount=2"); err != nil {
-		t.Error(err)
-	}
-}
-
-// TestSchemaRefusals checks that values.schema.json stops bad values on install (helm install and template run the
-// same check) with a message naming the value.
-func TestSchemaRefusals(t *testing.T) {
-	for _, c := range []struct {
-		name, values string
-		want         []string
-	}{
-		{"unknown pull policy", "image: {pullPolicy: Sometimes}", []string{"/image/pullPolicy", "'Always', 'IfNotPresent', 'Never'"}},
-		{"unknown server pull policy", "serverImage: {pullPolicy: always}", []string{"/serverImage/pullPolicy", "'Always'"}},
-		{"no replicas", "replicaCount: 0", []string{"/replicaCount", "minimum"}},
-		{"replicas as a string", `replicaCount: "2"`, []string{"/replicaCount", "want integer"}},
-		{"unknown log format", "logging: {format: xml}", []string{"/logging/format", "'json', 'console'"}},
-		{"unknown log level", "logging: {level: warn}", []string{"/logging/level", "'debug', 'info', 'error'"}},
-		{"empty image repository", `image: {repository: ""}`, []string{"/image/repository", "minLength"}},
-		{"no server image repository", "serverImage: {repository: null}", []string{"/serverImage", "repository"}},
-		{"misspelt value", "replicas: 2", []string{"additional properties 'replicas' not allowed"}},
-		{"misspelt nested value", "metrics: {serviceMonitor: {enable: true}}", []string{"/metrics/serviceMonitor", "'enable'"}},
-		{"privileged metrics port", "metrics: {port: 443}", []string{"/metrics/port", "minimum"}},
-		{"bad namespace", "watchNamespaces: [Team_A]", []string{"/watchNamespaces/0", "does not match pattern"}},
-		{"bad interval", "metrics: {serviceMonitor: {interval: 30}}", []string{"/metrics/serviceMonitor/interval", "want string"}},
-		{"env without a name", "extraEnv: [{value: x}]", []string{"/extraEnv/0", "name"}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "values.yaml")
-			if err := os.WriteFile(file, []byte(c.values+"\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			_, err := helm("template", release, chartDir, "-f", file)
-			if err == nil {
-				t.Fatalf("values %q were accepted", c.values)
-			}
-			msg := err.Error()
-			for _, want := range append([]string{"values don't meet the specifications of the schema"}, c.want...) {
-				if !strings.Contains(msg, want) {
-					t.Errorf("the failure does not say %q:\n%s", want, msg)
-				}
-			}
-		})
-	}
 }
 
 // TestEveryValueIsChanged makes sure the non-default value files exercise every value the README lists (each key
@@ -580,110 +649,4 @@ func lookup(values map[string]any, path []string) (any, bool) {
 		}
 	}
 	return v, true
-}
-
-// TestRBACMatchesConfig checks that the chart's roles have exactly the rules of the kustomize install's roles in
-// config/rbac; role.yaml is what controller-gen writes from the controllers' +kubebuilder:rbac markers.
-func TestRBACMatchesConfig(t *testing.T) {
-	objs := render(t)
-	for _, c := range []struct{ kind, name, file string }{
-		{"ClusterRole", "pier-manager", "role.yaml"},
-		{"Role", "pier-leader-election", "leader_election_role.yaml"},
-		{"ClusterRole", "pier-metrics-auth", "metrics_auth_role.yaml"},
-		{"ClusterRole", "pier-metrics-reader", "metrics_reader_role.yaml"},
-	} {
-		t.Run(c.file, func(t *testing.T) {
-			content, err := os.ReadFile(filepath.Join(controlplane.RepoRoot(), "config", "rbac", c.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want, got rbacv1.ClusterRole
-			if err := yaml.UnmarshalStrict(content, &want); err != nil {
-				t.Fatal(err)
-			}
-			one(t, objs, c.kind, c.name, &got)
-			if len(want.Rules) == 0 || !reflect.DeepEqual(got.Rules, want.Rules) {
-				t.Errorf("%s %s rules\n%+v\nwant (config/rbac/%s)\n%+v", c.kind, c.name, got.Rules, c.file, want.Rules)
-			}
-		})
-	}
-}
-
-// TestCRDsMatchConfig checks that the chart's crds/ are config/crd/bases, behind a line naming the source.
-func TestCRDsMatchConfig(t *testing.T) {
-	sources, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "config", "crd", "bases", "*.yaml"))
-	if err != nil || len(sources) == 0 {
-		t.Fatalf("no CRDs in config/crd/bases: %v", err)
-	}
-	copies, _ := filepath.Glob(filepath.Join(chartDir, "crds", "*.yaml"))
-	if len(copies) != len(sources) {
-		t.Errorf("charts/pier/crds has %d files, config/crd/bases %d: run `make manifests`", len(copies), len(sources))
-	}
-	for _, src := range sources {
-		want, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(filepath.Join(chartDir, "crds", filepath.Base(src)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, body, _ := bytes.Cut(got, []byte("\n")); !bytes.Equal(body, want) {
-			t.Errorf("charts/pier/crds/%s differs from config/crd/bases: run `make manifests`", filepath.Base(src))
-		}
-	}
-}
-
-// TestRestrictedPodSecurity checks the manager's pod against the restricted Pod Security Standard, as the API
-// server's Pod Security admission evaluates it, with every value set, plus the read-only root file system.
-func TestRestrictedPodSecurity(t *testing.T) {
-	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	level := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
-	for _, vs := range valueSets {
-		t.Run(vs.name, func(t *testing.T) {
-			d := deployment(t, render(t, vs.flags...))
-			spec := d.Spec.Template.Spec
-			for _, result := range evaluator.EvaluatePod(level, &metav1.ObjectMeta{}, &spec) {
-				if !result.Allowed {
-					t.Errorf("restricted: %s: %s", result.ForbiddenReason, result.ForbiddenDetail)
-				}
-			}
-			for _, c := range spec.Containers {
-				if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-					t.Errorf("container %s: root file system is writable", c.Name)
-				}
-			}
-		})
-	}
-}
-
-// TestManagerAcceptsArgs runs the real manager with the command line each value set renders, followed by -help:
-// Go's flag package sets every flag (refusing unknown flags and bad values) before it reaches -help and exits 0, so
-// this proves the chart speaks the manager's flags without starting it.
-func TestManagerAcceptsArgs(t *testing.T) {
-	manager := filepath.Join(t.TempDir(), "manager")
-	build := exec.Command("go", "build", "-o", manager, "./cmd/manager")
-	build.Dir = controlplane.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the manager: %v\n%s", err, out)
-	}
-	for _, vs := range valueSets {
-		t.Run(vs.name, func(t *testing.T) {
-			c := deployment(t, render(t, vs.flags...)).Spec.Template.Spec.Containers[0]
-			if !slices.Equal(c.Command, []string{"/manager"}) {
-				t.Errorf("command %q, want the image's /manager", c.Command)
-			}
-			out, err := exec.Command(manager, append(slices.Clone(c.Args), "-help")...).CombinedOutput()
-			if err != nil {
-				t.Errorf("the manager refuses %q: %v\n%s", c.Args, err, out)
-			}
-		})
-	}
-	// The check can fail.
-	if err := exec.Command(manager, "--zap-encoder=xml", "-help").Run(); err == nil {
-		t.Error("the manager accepted --zap-encoder=xml")
-	}
 }

@@ -45,6 +45,7 @@ import (
 	"github.com/pier-dev/pier/internal/localcluster"
 	"github.com/pier-dev/pier/internal/localcluster/controlplane"
 	"github.com/pier-dev/pier/internal/pki"
+	"github.com/pier-dev/pier/internal/testsupport/helmchart"
 )
 
 // The node target (PIER_E2E_TARGET=node) is a real single-node cluster made by hack/local-cluster.sh, with pier
@@ -269,7 +270,17 @@ func (n *nodeTarget) installPier(ctx context.Context) error {
 		if err := n.client.Create(ctx, ns); err != nil {
 			return fmt.Errorf("creating namespace %s: %w", managerNamespace, err)
 		}
-		if _, err := n.run(ctx, n.helm, "install", "pier", "charts/pier", "--namespace", managerNamespace); err != nil {
+		// The node's API server, built from source, may report no version (internal/testsupport/helmchart).
+		tmp, err := os.MkdirTemp("", "pier-e2e-chart-")
+		if err != nil {
+			return err
+		}
+		defer func() { _ = os.RemoveAll(tmp) }()
+		chart, err := helmchart.ForServer(n.clientset.Discovery(), filepath.Join(controlplane.RepoRoot(), "charts", "pier"), tmp)
+		if err != nil {
+			return err
+		}
+		if _, err := n.run(ctx, n.helm, "install", "pier", chart, "--namespace", managerNamespace); err != nil {
 			return err
 		}
 	}

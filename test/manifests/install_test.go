@@ -86,6 +86,9 @@ func TestInstallYAMLContents(t *testing.T) {
 		"ClusterRole /pier-manager-role",
 		"ClusterRole /pier-metrics-auth-role",
 		"ClusterRole /pier-metrics-reader",
+		// Aggregated into Kubernetes' admin, edit and view roles (test/tenancy).
+		"ClusterRole /pier-editor",
+		"ClusterRole /pier-viewer",
 		"RoleBinding pier-system/pier-leader-election-rolebinding",
 		"ClusterRoleBinding /pier-manager-rolebinding",
 		"ClusterRoleBinding /pier-metrics-auth-rolebinding",

@@ -49,19 +49,49 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* The manager image; the tag defaults to the chart's appVersion. */}}
-{{- define "pier.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{/*
+An image reference from an image value and the chart: repository@digest when a digest is set (the digest alone
+says which image; a tag beside it would only be ignored by the runtime), else repository:tag, the tag defaulting to
+the chart's appVersion. Called with (list .Values.image .Chart).
+*/}}
+{{- define "pier.imageRef" -}}
+{{- $image := index . 0 }}
+{{- $chart := index . 1 }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $image.repository $image.digest }}
+{{- else }}
+{{- printf "%s:%s" $image.repository (default $chart.AppVersion $image.tag) }}
+{{- end }}
 {{- end }}
 
-{{/* The pier-server image the manager deploys; the tag defaults to the chart's appVersion too. */}}
+{{/* The manager image. */}}
+{{- define "pier.image" -}}
+{{- include "pier.imageRef" (list .Values.image .Chart) }}
+{{- end }}
+
+{{/* The pier-server image the manager deploys. */}}
 {{- define "pier.serverImage" -}}
-{{- printf "%s:%s" .Values.serverImage.repository (default .Chart.AppVersion .Values.serverImage.tag) }}
+{{- include "pier.imageRef" (list .Values.serverImage .Chart) }}
 {{- end }}
 
 {{/* The metrics Service's port name: what the ServiceMonitor refers to. */}}
 {{- define "pier.metricsPortName" -}}
 {{- if .Values.metrics.secure }}https{{ else }}http{{ end }}
+{{- end }}
+
+{{/*
+Which of podDisruptionBudget's minAvailable and maxUnavailable is set: "minAvailable", "maxUnavailable", "both" or
+"". A value is unset when null (a values file's way of removing a default) or "" (--set's); 0 is a value.
+*/}}
+{{- define "pier.pdbField" -}}
+{{- $set := list }}
+{{- range $field := list "minAvailable" "maxUnavailable" }}
+{{- $v := get $.Values.podDisruptionBudget $field }}
+{{- if and (not (kindIs "invalid" $v)) (ne (toString $v) "") }}
+{{- $set = append $set $field }}
+{{- end }}
+{{- end }}
+{{- if gt (len $set) 1 }}both{{ else }}{{ join "" $set }}{{ end }}
 {{- end }}
 
 {{/*
@@ -74,6 +104,13 @@ install, upgrade and template fails before anything is applied.
 {{- end }}
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.enabled) }}
 {{- fail "metrics.serviceMonitor.enabled is true but metrics.enabled is false: there would be no metrics to scrape. Set metrics.enabled=true or metrics.serviceMonitor.enabled=false." }}
+{{- end }}
+{{- $pdb := include "pier.pdbField" . }}
+{{- if eq $pdb "both" }}
+{{- fail "podDisruptionBudget.minAvailable and podDisruptionBudget.maxUnavailable are both set: a PodDisruptionBudget takes one of them. Set the other to \"\"." }}
+{{- end }}
+{{- if and .Values.podDisruptionBudget.enabled (eq $pdb "") }}
+{{- fail "podDisruptionBudget.enabled is true but neither podDisruptionBudget.minAvailable nor podDisruptionBudget.maxUnavailable is set: set one, or podDisruptionBudget.enabled=false." }}
 {{- end }}
 {{- if eq (int .Values.metrics.port) 8081 }}
 {{- fail "metrics.port is 8081, the port of the manager's health probes: choose another port." }}

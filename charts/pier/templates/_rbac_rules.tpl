@@ -151,3 +151,48 @@ regenerates it, so both install paths grant exactly the same permissions.
   verbs:
   - get
 {{- end }}
+
+{{/* config/rbac/editor_role.yaml (editor, aggregated into edit and admin) */}}
+{{- define "pier.rules.editor" -}}
+- apiGroups:
+  - transfer.pier.dev
+  resources:
+  - transferendpoints
+  - transferusers
+  verbs:
+  - create
+  - delete
+  - deletecollection
+  - get
+  - list
+  - patch
+  - update
+  - watch
+- apiGroups:
+  - transfer.pier.dev
+  resources:
+  - transferendpoints/status
+  - transferusers/status
+  verbs:
+  - get
+{{- end }}
+
+{{/* config/rbac/viewer_role.yaml (viewer, aggregated into view, edit and admin) */}}
+{{- define "pier.rules.viewer" -}}
+- apiGroups:
+  - transfer.pier.dev
+  resources:
+  - transferendpoints
+  - transferusers
+  verbs:
+  - get
+  - list
+  - watch
+- apiGroups:
+  - transfer.pier.dev
+  resources:
+  - transferendpoints/status
+  - transferusers/status
+  verbs:
+  - get
+{{- end }}
