@@ -15,7 +15,6 @@
 package manifests
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -108,24 +107,6 @@ func checkManagerServes(t *testing.T, deployment *unstructured.Unstructured, sec
 		}
 	}
 	t.Errorf("Secret %s (volume %q) is not mounted at --metrics-cert-path=%s: %+v", secretName, volume, certPath, c.VolumeMounts)
-}
-
-// certManagerCRDs are cert-manager's Certificate and Issuer CRDs, of the release the tests install elsewhere.
-func certManagerCRDs(t *testing.T) []*unstructured.Unstructured {
-	t.Helper()
-	dir, err := controlplane.CertManagerCRDDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	crds := make([]*unstructured.Unstructured, 0, 2)
-	for _, file := range []string{"cert-manager.io_certificates.yaml", "cert-manager.io_issuers.yaml"} {
-		data, err := os.ReadFile(filepath.Join(dir, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		crds = append(crds, readObjects(t, data)...)
-	}
-	return crds
 }
 
 // defaultWithComponents is defaultWithComponent with config/metrics-certificate's line uncommented as well.

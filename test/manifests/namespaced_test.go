@@ -60,8 +60,17 @@ func TestNamespacedOverlay(t *testing.T) {
 	if !slices.Equal(bindings, overlayNamespaces) {
 		t.Errorf("the manager's rules are bound in %q, want %q", bindings, overlayNamespaces)
 	}
-	// Nothing else changes: the same objects as config/default, less one binding, plus one per namespace.
-	if len(objs) != len(base)-1+len(overlayNamespaces) {
+	// The one cluster-scoped rule, reading cert-manager's Certificate CRD by name, is bound cluster-wide alone.
+	reader := &rbacv1.ClusterRole{}
+	fromUnstructured(t, find(t, objs, "ClusterRole", "pier-manager-crd-reader"), reader)
+	if len(reader.Rules) != 1 || !slices.Equal(reader.Rules[0].Resources, []string{"customresourcedefinitions"}) ||
+		!slices.Equal(reader.Rules[0].ResourceNames, []string{"certificates.cert-manager.io"}) {
+		t.Errorf("ClusterRole pier-manager-crd-reader grants %+v, want only reading the Certificate CRD", reader.Rules)
+	}
+	find(t, objs, "ClusterRoleBinding", "pier-manager-crd-reader")
+	// Nothing else changes: the same objects as config/default, less one binding, plus one per namespace and the
+	// CRD reader's role and binding.
+	if len(objs) != len(base)-1+len(overlayNamespaces)+2 {
 		t.Errorf("config/namespaced builds %d objects, config/default %d", len(objs), len(base))
 	}
 

@@ -55,6 +55,8 @@ type install struct {
 	namespace      string
 	args           []string // the manager container's
 	watch          []string // --watch-namespaces; empty for every namespace
+	// files are the keys of the install's ConfigMaps, which the Deployment mounts as files (--endpoint-defaults).
+	files map[string]string
 }
 
 // rbacKinds are the kinds of an install that grant or hold the manager's identity.
@@ -104,6 +106,14 @@ func readInstall(t *testing.T, manifests []byte) install {
 		case len(u.Object) == 0:
 		case slices.Contains(rbacKinds, u.GetKind()):
 			inst.objects = append(inst.objects, u)
+		case u.GetKind() == "ConfigMap":
+			data, _, _ := unstructured.NestedStringMap(u.Object, "data")
+			for key, value := range data {
+				if inst.files == nil {
+					inst.files = map[string]string{}
+				}
+				inst.files[key] = value
+			}
 		case u.GetKind() == "Deployment":
 			var d appsv1.Deployment
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
@@ -198,7 +208,19 @@ func (inst install) start(t *testing.T, user *envtest.AuthenticatedUser) *manage
 	}
 	var args []string
 	for _, arg := range inst.args {
-		name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		name, value, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		if name == "endpoint-defaults" {
+			// The ConfigMap the pod would mount there, written where the manager can read it here.
+			content, ok := inst.files[filepath.Base(value)]
+			if !ok {
+				t.Fatalf("--endpoint-defaults=%s: the install has no ConfigMap key %s", value, filepath.Base(value))
+			}
+			local := filepath.Join(t.TempDir(), filepath.Base(value))
+			if err := os.WriteFile(local, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			arg = "--endpoint-defaults=" + local
+		}
 		if _, replaced := outOfCluster[name]; !replaced {
 			args = append(args, arg)
 		}
