@@ -44,6 +44,8 @@ type hostKeyOutcome struct {
 	// handledRequest is the regeneration request this reconcile answered or refused, for
 	// status.lastHandledHostKeyRegeneration; nil when there was none.
 	handledRequest *string
+	// handledAddition is the addition request (AnnotationAddHostKeys) this reconcile answered or refused.
+	handledAddition *string
 	// previous is status.previousHostKeys after this reconcile; nil leaves it as it is.
 	previous []transferv1alpha1.RetiredHostKey
 	// unavailable is set when the keys the pods serve are no longer in a usable Secret: running pods keep them
@@ -55,6 +57,9 @@ type hostKeyOutcome struct {
 func (s *endpointState) writeHostKeyOutcome(st *transferv1alpha1.TransferEndpointStatus) {
 	if o := s.hostKeyOutcome; o.handledRequest != nil {
 		st.LastHandledHostKeyRegeneration = *o.handledRequest
+	}
+	if o := s.hostKeyOutcome; o.handledAddition != nil {
+		st.LastHandledHostKeyAddition = *o.handledAddition
 	}
 	if o := s.hostKeyOutcome; o.previous != nil {
 		st.PreviousHostKeys = o.previous
@@ -73,6 +78,10 @@ const (
 	// keysRegeneratedEarlier: the Secret already holds new keys for the pending request, written by a reconcile
 	// whose status did not stick.
 	keysRegeneratedEarlier
+	// keysAdded: keys added beside the served ones, for the pending addition request (rotateHostKeys).
+	keysAdded
+	// keysRetired: keys spec.sftp.retiredHostKeys names removed (rotateHostKeys).
+	keysRetired
 )
 
 // reconcileHostKeys finds the SFTP host keys: the user's Secret, or the operator's own. The operator generates
@@ -91,7 +100,7 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 	// is all the rest of this step uses, unless new keys are asked for.
 	known, meta, err := r.hostKeys.lookup(ctx, key)
 	desired := render.HostKeysSecret(s.te, nil)
-	if _, pending := regenerationRequest(s.te); err == nil && known != nil && !pending && inStep(desired, meta, s.te) {
+	if err == nil && known != nil && !rotationPending(s.te, known) && inStep(desired, meta, s.te) {
 		secret.ObjectMeta = meta.ObjectMeta
 	} else {
 		err = r.Get(ctx, key, secret)
@@ -125,6 +134,9 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 	written := keysUnchanged
 	if s.names.GeneratedHostKeys {
 		if secret, written, err = r.ensureGeneratedHostKeys(ctx, s, secret); err != nil {
+			return err
+		}
+		if err := r.afterGenerated(ctx, s, secret, &written); err != nil {
 			return err
 		}
 	} else if request, pending := regenerationRequest(s.te); pending {
@@ -423,8 +435,11 @@ func (r *EndpointReconciler) recordKeyChange(s *endpointState, keys []hostkeys.K
 	change := hostkeys.Compare(s.te.Status.HostKeys, keys)
 	if len(s.te.Status.HostKeys) > 0 && !change.Empty() {
 		reason := transferv1alpha1.HostKeyRetiredSecretChanged
-		if written == keysRegenerated || written == keysRegeneratedEarlier {
+		switch written {
+		case keysRegenerated, keysRegeneratedEarlier:
 			reason = transferv1alpha1.HostKeyRetiredRegenerated
+		case keysRetired:
+			reason = transferv1alpha1.HostKeyRetiredOnRequest
 		}
 		s.hostKeyOutcome.previous = hostkeys.Retire(s.te.Status.PreviousHostKeys, change, keys, metav1.NewTime(r.now()), reason)
 	}
@@ -434,6 +449,15 @@ func (r *EndpointReconciler) recordKeyChange(s *endpointState, keys []hostkeys.K
 	}
 
 	switch {
+	case written == keysAdded:
+		r.note(s.te, transferv1alpha1.ReasonHostKeysAdded, fmt.Sprintf("added SSH host keys into Secret %s, as %s=%q "+
+			"asked: %s, served beside the others (now serving %s). Hand the new fingerprints to partners; once "+
+			"they trust them, list the old keys' fingerprints in spec.sftp.retiredHostKeys", name,
+			transferv1alpha1.AnnotationAddHostKeys, *s.hostKeyOutcome.handledAddition, describeAdded(s.te, keys), describeKeys(now)))
+	case written == keysRetired:
+		r.note(s.te, transferv1alpha1.ReasonHostKeysRetired, fmt.Sprintf("removed the SSH host keys spec.sftp.retiredHostKeys "+
+			"names from Secret %s: %s; now serving %s. Clients that pinned only a retired key will see a changed host key",
+			name, retired, describeKeys(now)))
 	case written == keysGenerated:
 		r.note(s.te, transferv1alpha1.ReasonHostKeysGenerated,
 			fmt.Sprintf("generated SSH host keys into Secret %s: %s", name, describeKeys(now)))

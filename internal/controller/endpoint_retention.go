@@ -312,6 +312,9 @@ func adoptRequests(te *transferv1alpha1.TransferEndpoint) {
 	if request, pending := regenerationRequest(te); pending {
 		te.Status.LastHandledHostKeyRegeneration = request
 	}
+	if request, pending := additionRequest(te); pending {
+		te.Status.LastHandledHostKeyAddition = request
+	}
 }
 
 // endpointKeeping maps an object kept under spec.retentionPolicy (no owner; the operator's labels name the
