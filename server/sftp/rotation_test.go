@@ -27,29 +27,8 @@ import (
 
 	"github.com/pier-dev/pier/internal/credentials"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
-
-// writeGeneratedKey writes a host key of the type the way the operator generates them (credentials, OpenSSH PEM)
-// and returns its public half.
-func writeGeneratedKey(t *testing.T, file string, keyType credentials.KeyType) ssh.PublicKey {
-	t.Helper()
-	key, err := credentials.GenerateKey(keyType)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := credentials.MarshalPrivateKey(key, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(file, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer.PublicKey()
-}
 
 // keyscan returns the SHA256 fingerprints of the host keys OpenSSH's ssh-keyscan gets from the server at addr,
 // asking for every type pier generates, sorted.
@@ -114,8 +93,8 @@ func TestHostKeyRotationWithOpenSSH(t *testing.T) {
 	keyFile, _ := opensshAlice(t, ts, ts.addr)
 	dir := t.TempDir()
 	oldFile, newFile := filepath.Join(dir, "ssh_host_ed25519_key"), filepath.Join(dir, "ssh_host_ecdsa_key")
-	oldKey := writeGeneratedKey(t, oldFile, credentials.ED25519)
-	newKey := writeGeneratedKey(t, newFile, credentials.ECDSA)
+	oldKey := testcreds.WriteHostKeyOfType(t, oldFile, credentials.ED25519)
+	newKey := testcreds.WriteHostKeyOfType(t, newFile, credentials.ECDSA)
 
 	if err := ts.HostKeys.SetFiles([]string{oldFile}); err != nil {
 		t.Fatal(err)
