@@ -94,41 +94,15 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 		return nil
 	}
 	name := s.names.HostKeysSecret
-	key := types.NamespacedName{Namespace: s.te.Namespace, Name: name}
-	secret := &corev1.Secret{}
-	// A Secret whose keys were checked at its current version needs no read: its metadata (owner, annotations)
-	// is all the rest of this step uses, unless new keys are asked for.
-	known, meta, err := r.hostKeys.lookup(ctx, key)
 	desired := render.HostKeysSecret(s.te, nil)
-	if err == nil && known != nil && !rotationPending(s.te, known) && inStep(desired, meta, s.te) {
-		secret.ObjectMeta = meta.ObjectMeta
-	} else {
-		err = r.Get(ctx, key, secret)
-		known = nil
-	}
-	switch {
-	case apierrors.IsNotFound(err):
-		secret = nil
-	case err != nil:
-		return fmt.Errorf("reading host-key Secret %s: %w", name, err)
+	secret, known, err := r.readHostKeySecret(ctx, s, desired)
+	if err != nil {
+		return err
 	}
 
 	if s.names.GeneratedHostKeys && secret != nil {
-		h, err := r.takeOver(ctx, s, desired, secret)
-		switch {
-		case err != nil:
+		if usable, err := r.takeOverHostKeys(ctx, s, desired, secret); err != nil || !usable {
 			return err
-		case h == beingDeleted:
-			return r.hostKeySecretConflict(ctx, s, fmt.Sprintf("Secret %s, where this endpoint's generated host keys "+
-				"belong, is being deleted with an earlier endpoint of this name (its spec.retentionPolicy.hostKeys was "+
-				"Delete); new keys are generated once it is gone", s.names.HostKeysSecret))
-		case h == foreign:
-			return r.hostKeySecretConflict(ctx, s, fmt.Sprintf("Secret %s, where this endpoint's generated host keys "+
-				"belong, exists but was not made by this endpoint, nor kept for it by the operator, so its keys are not "+
-				"used (whoever made it could pose as the server): delete it and the operator generates keys, or name "+
-				"your own Secret in spec.sftp.hostKeys.secretRef", s.names.HostKeysSecret))
-		case h == keptEarlier:
-			adoptRequests(s.te)
 		}
 	}
 	written := keysUnchanged
@@ -161,11 +135,34 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 	msg := fmt.Sprintf("%d host keys from Secret %s", len(keys), name)
 	if missing := hostkeys.Missing(keys, generatedTypes(s.te)); s.names.GeneratedHostKeys && len(missing) > 0 {
 		// Keys are never added or replaced unasked; the owner learns how to get the types asked for.
-		msg += fmt.Sprintf("; spec.sftp.generatedHostKeyTypes also lists %s, which the operator generates with the next "+
-			"keys asked for (annotation %s), when all the keys are replaced", joinTypes(missing), transferv1alpha1.AnnotationRegenerateHostKeys)
+		msg += fmt.Sprintf("; spec.sftp.generatedHostKeyTypes also lists %s, which the operator generates when asked: "+
+			"beside the served keys with the annotation %s, or with all the keys replaced with the annotation %s",
+			joinTypes(missing), transferv1alpha1.AnnotationAddHostKeys, transferv1alpha1.AnnotationRegenerateHostKeys)
 	}
 	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, transferv1alpha1.ReasonLoaded, msg)
 	return nil
+}
+
+// readHostKeySecret reads the endpoint's host-key Secret: nil when it does not exist. A Secret whose keys were
+// checked at its current version, held by the endpoint as desired describes it, needs no read: its metadata is
+// all the rest of the step uses, unless keys are to be written (rotationPending); known are then its keys, else
+// nil.
+func (r *EndpointReconciler) readHostKeySecret(ctx context.Context, s *endpointState, desired *corev1.Secret) (*corev1.Secret, []hostkeys.Key, error) {
+	key := types.NamespacedName{Namespace: s.te.Namespace, Name: s.names.HostKeysSecret}
+	secret := &corev1.Secret{}
+	known, meta, err := r.hostKeys.lookup(ctx, key)
+	if err == nil && known != nil && !rotationPending(s.te, known) && inStep(desired, meta, s.te) {
+		secret.ObjectMeta = meta.ObjectMeta
+		return secret, known, nil
+	}
+	err = r.Get(ctx, key, secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("reading host-key Secret %s: %w", key.Name, err)
+	}
+	return secret, nil, nil
 }
 
 // generatedTypes are the types of host keys the endpoint's spec asks the operator to generate.

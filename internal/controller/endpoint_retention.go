@@ -328,3 +328,25 @@ func endpointKeeping(_ context.Context, o client.Object) []reconcile.Request {
 	}
 	return []reconcile.Request{request(o.GetNamespace(), labels[render.LabelEndpoint])}
 }
+
+// takeOverHostKeys takes the generated host-key Secret over for the endpoint (takeOver), and reports whether its
+// keys may be used; when not, HostKeysReady says why.
+func (r *EndpointReconciler) takeOverHostKeys(ctx context.Context, s *endpointState, desired, secret *corev1.Secret) (bool, error) {
+	h, err := r.takeOver(ctx, s, desired, secret)
+	switch {
+	case err != nil:
+		return false, err
+	case h == beingDeleted:
+		return false, r.hostKeySecretConflict(ctx, s, fmt.Sprintf("Secret %s, where this endpoint's generated host keys "+
+			"belong, is being deleted with an earlier endpoint of this name (its spec.retentionPolicy.hostKeys was "+
+			"Delete); new keys are generated once it is gone", s.names.HostKeysSecret))
+	case h == foreign:
+		return false, r.hostKeySecretConflict(ctx, s, fmt.Sprintf("Secret %s, where this endpoint's generated host keys "+
+			"belong, exists but was not made by this endpoint, nor kept for it by the operator, so its keys are not "+
+			"used (whoever made it could pose as the server): delete it and the operator generates keys, or name "+
+			"your own Secret in spec.sftp.hostKeys.secretRef", s.names.HostKeysSecret))
+	case h == keptEarlier:
+		adoptRequests(s.te)
+	}
+	return true, nil
+}

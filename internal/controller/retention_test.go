@@ -147,23 +147,7 @@ func TestRetainedDataIsReadopted(t *testing.T) {
 	firstUID := te.UID
 
 	deleteEndpoint(t, te)
-	waitForReconciles(t)
-	keptSecret, keptClaim := &corev1.Secret{}, &corev1.PersistentVolumeClaim{}
-	get(t, ns, secret.Name, keptSecret)
-	get(t, ns, claim.Name, keptClaim)
-	if keptSecret.UID != secret.UID || keptClaim.UID != claim.UID || !keptClaim.DeletionTimestamp.IsZero() {
-		t.Fatalf("the kept objects were replaced or are being deleted")
-	}
-	for _, obj := range []client.Object{keptSecret, keptClaim} {
-		kind := "Secret"
-		if _, ok := obj.(*corev1.PersistentVolumeClaim); ok {
-			kind = "PersistentVolumeClaim"
-		}
-		e := objectEvent(t, ns, kind, obj.GetName(), "Retained")
-		if err := mentionsAll(e.Note, []string{"keeper", string(firstUID)}); err != nil {
-			t.Errorf("the Retained event of %s: %v", obj.GetName(), err)
-		}
-	}
+	keptSecret, keptClaim := checkKept(t, te, secret, claim)
 
 	again := storedEndpoint(ns, "keeper", "", "1Gi")
 	create(t, again)
@@ -178,35 +162,68 @@ func TestRetainedDataIsReadopted(t *testing.T) {
 	if len(cfg.SFTP.HostKeyFiles) != len(keys) {
 		t.Errorf("the config names %v, want the %d kept keys", cfg.SFTP.HostKeyFiles, len(keys))
 	}
+	checkReadopted(t, again, firstUID, secret, claim)
+}
+
+// checkKept checks, after the endpoint's deletion, that its Secret and claim are still there, the same objects,
+// marked as kept with a Retained event each, and returns them.
+func checkKept(t *testing.T, te *transferv1alpha1.TransferEndpoint, secret *corev1.Secret, claim *corev1.PersistentVolumeClaim) (*corev1.Secret, *corev1.PersistentVolumeClaim) {
+	t.Helper()
+	waitForReconciles(t)
+	keptSecret, keptClaim := &corev1.Secret{}, &corev1.PersistentVolumeClaim{}
+	get(t, te.Namespace, secret.Name, keptSecret)
+	get(t, te.Namespace, claim.Name, keptClaim)
+	if keptSecret.UID != secret.UID || keptClaim.UID != claim.UID || !keptClaim.DeletionTimestamp.IsZero() {
+		t.Fatalf("the kept objects were replaced or are being deleted")
+	}
+	for kind, name := range map[string]string{"Secret": secret.Name, "PersistentVolumeClaim": claim.Name} {
+		e := objectEvent(t, te.Namespace, kind, name, "Retained")
+		if err := mentionsAll(e.Note, []string{te.Name, string(te.UID)}); err != nil {
+			t.Errorf("the Retained event of %s: %v", name, err)
+		}
+	}
+	eventually(t, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(keptSecret), keptSecret); err != nil {
+			return err
+		}
+		if _, ok := keptSecret.Annotations["transfer.pier.dev/retained-at"]; !ok {
+			return fmt.Errorf("the kept Secret was not marked as kept: %v", keptSecret.Annotations)
+		}
+		return nil
+	})
+	return keptSecret, keptClaim
+}
+
+// checkReadopted checks that the endpoint holds the Secret and claim it took over from the endpoint of uid
+// previous, and says so in its status and an event.
+func checkReadopted(t *testing.T, te *transferv1alpha1.TransferEndpoint, previous types.UID, secret *corev1.Secret, claim *corev1.PersistentVolumeClaim) {
+	t.Helper()
 	eventually(t, func() error {
 		for _, obj := range []client.Object{secret, claim} {
 			if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
 				return err
 			}
-			if err := heldBy(obj, again, transferv1alpha1.RetentionRetain); err != nil {
+			if err := heldBy(obj, te, transferv1alpha1.RetentionRetain); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	readopted := again.Status.Retention
+	if _, ok := secret.Annotations["transfer.pier.dev/retained-at"]; ok {
+		t.Errorf("the re-adopted Secret is still marked as kept: %v", secret.Annotations)
+	}
+	readopted := te.Status.Retention
 	if readopted == nil || len(readopted.Readopted) != 2 {
 		t.Fatalf("status.retention = %+v, want the claim and the Secret re-adopted", readopted)
 	}
 	for _, r := range readopted.Readopted {
-		if r.PreviousOwnerUID != string(firstUID) || r.ReadoptedAt.IsZero() {
-			t.Errorf("status.retention.readopted: %+v, want previousOwnerUID %s and a time", r, firstUID)
+		if r.PreviousOwnerUID != string(previous) || r.ReadoptedAt.IsZero() {
+			t.Errorf("status.retention.readopted: %+v, want previousOwnerUID %s and a time", r, previous)
 		}
 	}
-	e := event(t, again, corev1.EventTypeNormal, "Readopted")
-	if err := mentionsAll(e.Note, []string{secret.Name, claim.Name, string(firstUID)}); err != nil {
+	e := event(t, te, corev1.EventTypeNormal, "Readopted")
+	if err := mentionsAll(e.Note, []string{secret.Name, claim.Name, string(previous)}); err != nil {
 		t.Errorf("the Readopted event: %v", err)
-	}
-	if _, ok := keptSecret.Annotations["transfer.pier.dev/retained-at"]; !ok {
-		t.Errorf("the kept Secret was not marked as kept: %v", keptSecret.Annotations)
-	}
-	if _, ok := secret.Annotations["transfer.pier.dev/retained-at"]; ok {
-		t.Errorf("the re-adopted Secret is still marked as kept: %v", secret.Annotations)
 	}
 }
 
