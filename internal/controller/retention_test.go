@@ -362,3 +362,25 @@ func TestHandMadeObjectsAreNotAdopted(t *testing.T) {
 	gone(t, handClaim.DeepCopy())
 	served(t, claimed)
 }
+
+// The same holds for every other child: a Service somebody made under the endpoint's name is neither overwritten
+// nor given the endpoint as owner (the garbage collector would delete it with the endpoint).
+func TestHandMadeServiceIsNotTakenOver(t *testing.T) {
+	ns := env.Namespace(t)
+	te := &transferv1alpha1.TransferEndpoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "taken"},
+		Spec:       transferv1alpha1.TransferEndpointSpec{SFTP: &transferv1alpha1.SFTPSpec{}},
+	}
+	hand := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: te.Name},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "web", Port: 8080}}}}
+	create(t, hand)
+	create(t, te)
+	falseConditionSays(t, te, transferv1alpha1.ConditionReady, "ReconcileFailed", "was not made by the operator")
+	waitForReconciles(t)
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(hand), hand); err != nil {
+		t.Fatal(err)
+	}
+	if len(hand.OwnerReferences) > 0 || len(hand.Spec.Ports) != 1 || hand.Spec.Ports[0].Name != "web" {
+		t.Errorf("the hand-made Service was taken over: owners %v, ports %v", hand.OwnerReferences, hand.Spec.Ports)
+	}
+}
