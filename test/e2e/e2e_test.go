@@ -95,6 +95,9 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("host key survives a pod restart", func(t *testing.T) {
 		testPodRestart(t, te, ep, key)
 	})
+	t.Run("host-key rotation: a new key beside the old ones, then the old ones retired", func(t *testing.T) {
+		testHostKeyRotation(t, te, ep, key)
+	})
 	t.Run("deleting the endpoint deletes its children but the host keys it keeps", func(t *testing.T) {
 		testDeletion(t, te, ep)
 	})
