@@ -128,8 +128,9 @@ type SFTPSpec struct {
 
 	// hostKeys names a Secret holding the server's SSH host keys as OpenSSH private keys, one per data key (for
 	// example ssh_host_ed25519_key, ssh_host_ecdsa_key, ssh_host_rsa_key; RSA keys must be at least 3072 bits).
-	// When omitted, the operator generates keys of the types generatedHostKeyTypes lists once into a Secret it
-	// owns (NAME-host-keys) and never replaces them unless asked to, so clients' known_hosts entries stay valid:
+	// When omitted, the operator generates keys of the types generatedHostKeyTypes lists once into a Secret
+	// (NAME-host-keys, kept when the endpoint is deleted unless retentionPolicy.hostKeys is Delete) and never
+	// replaces them unless asked to, so clients' known_hosts entries stay valid:
 	// if that Secret goes missing after its keys were served, HostKeysReady turns False (HostKeysMissing) and new
 	// keys are made only when the annotation transfer.pier.dev/regenerate-host-keys is set to a new value.
 	// +optional
@@ -140,9 +141,10 @@ type SFTPSpec struct {
 	// client supports (OpenSSH 6.5 and later, PuTTY, WinSCP, FileZilla, paramiko, JSch 0.1.53 and later, Go,
 	// SSH.NET). Add rsa only for clients that support nothing else: an RSA key costs the operator about a fifth of
 	// a second of CPU to generate, the other two microseconds. The list applies whenever keys are generated: the
-	// first time, and each time the annotation transfer.pier.dev/regenerate-host-keys asks for new keys. Keys
-	// already generated are never replaced or removed because the list changed (HostKeysReady says when the
-	// Secret differs from it).
+	// first time, each time the annotation transfer.pier.dev/regenerate-host-keys asks for new keys (all of them
+	// replaced), and each time the annotation transfer.pier.dev/add-host-keys asks for keys of the listed types
+	// not served yet (added beside the others, for a rotation). Keys already generated are never replaced or
+	// removed because the list changed (HostKeysReady says when the Secret differs from it).
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
