@@ -180,3 +180,17 @@ func (r *EndpointReconciler) afterGenerated(ctx context.Context, s *endpointStat
 	*written = w
 	return err
 }
+
+// refuseAddition answers an addition request on an endpoint whose keys come from the user's own Secret, which the
+// operator never writes.
+func (r *EndpointReconciler) refuseAddition(s *endpointState) {
+	request, pending := additionRequest(s.te)
+	if !pending {
+		return
+	}
+	r.warn(s.te, transferv1alpha1.ReasonHostKeyAdditionRefused, fmt.Sprintf("%s=%q has no effect: the host keys come from "+
+		"Secret %s named in spec.sftp.hostKeys.secretRef, which the operator never writes; add the new key to that "+
+		"Secret (one key per type), and remove the old one from it once partners trust the new one",
+		transferv1alpha1.AnnotationAddHostKeys, request, s.names.HostKeysSecret))
+	s.hostKeyOutcome.handledAddition = &request
+}

@@ -119,6 +119,9 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 			"that Secret instead", transferv1alpha1.AnnotationRegenerateHostKeys, request, name))
 		s.hostKeyOutcome.handledRequest = &request
 	}
+	if !s.names.GeneratedHostKeys {
+		r.refuseAddition(s)
+	}
 	if secret == nil {
 		return r.hostKeysMissing(ctx, s)
 	}

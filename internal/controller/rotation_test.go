@@ -160,3 +160,35 @@ func TestRetiredHostKeysValidation(t *testing.T) {
 		t.Error("a malformed fingerprint was accepted")
 	}
 }
+
+// The operator never writes the user's own host-key Secret: an addition request says so, once.
+func TestAddHostKeysRefusedForOwnSecret(t *testing.T) {
+	ns := env.Namespace(t)
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mine"},
+		Data: map[string][]byte{"ssh_host_ed25519_key": hostKeyPEM(t)}})
+	te := &transferv1alpha1.TransferEndpoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "own"},
+		Spec: transferv1alpha1.TransferEndpointSpec{SFTP: &transferv1alpha1.SFTPSpec{
+			HostKeys: &transferv1alpha1.HostKeysSpec{SecretRef: transferv1alpha1.LocalObjectReference{Name: "mine"}}}},
+	}
+	create(t, te)
+	condition(t, te, transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, "Loaded")
+	served := fingerprints(te.Status.HostKeys)
+	annotate(t, te, transferv1alpha1.AnnotationAddHostKeys, "1")
+	e := event(t, te, corev1.EventTypeWarning, "HostKeyAdditionRefused")
+	if err := mentionsAll(e.Note, []string{"mine", "spec.sftp.hostKeys.secretRef"}); err != nil {
+		t.Errorf("the refusal: %v", err)
+	}
+	eventually(t, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(te), te); err != nil {
+			return err
+		}
+		if te.Status.LastHandledHostKeyAddition != "1" {
+			return fmt.Errorf("status.lastHandledHostKeyAddition = %q", te.Status.LastHandledHostKeyAddition)
+		}
+		return nil
+	})
+	if got := fingerprints(te.Status.HostKeys); !slices.Equal(got, served) {
+		t.Errorf("status.hostKeys = %v, want %v", got, served)
+	}
+}
