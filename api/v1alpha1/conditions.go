@@ -77,6 +77,27 @@ const (
 	ReasonHostKeysChanged = "HostKeysChanged"
 	// ReasonHostKeyRegenerationRefused (event): a regeneration request the operator cannot answer.
 	ReasonHostKeyRegenerationRefused = "HostKeyRegenerationRefused"
+	// ReasonHostKeysAdded (event): host keys were added beside the served ones, as AnnotationAddHostKeys asked.
+	ReasonHostKeysAdded = "HostKeysAdded"
+	// ReasonHostKeyAdditionRefused (event): an addition request the operator cannot answer.
+	ReasonHostKeyAdditionRefused = "HostKeyAdditionRefused"
+	// ReasonHostKeysRetired (event): keys spec.sftp.retiredHostKeys names were removed from the generated Secret.
+	ReasonHostKeysRetired = "HostKeysRetired"
+	// ReasonHostKeyRetirementRefused (event): spec.sftp.retiredHostKeys names every key served; one stays.
+	ReasonHostKeyRetirementRefused = "HostKeyRetirementRefused"
+)
+
+// Reasons of the retention events (spec.retentionPolicy).
+const (
+	// ReasonReadopted (event): an object kept from an earlier endpoint of the same name was taken over.
+	ReasonReadopted = "Readopted"
+	// ReasonRetained (event, on the kept object): its endpoint was deleted and the object kept.
+	ReasonRetained = "Retained"
+	// ReasonNotAdopted (event): an object of the name the endpoint needs exists, but was not kept for this
+	// endpoint by the operator, or is still being deleted with an earlier endpoint.
+	ReasonNotAdopted = "NotAdopted"
+	// ReasonRetainedClaimDiffers (event): a re-adopted claim differs from the endpoint's volumeClaimTemplate.
+	ReasonRetainedClaimDiffers = "RetainedClaimDiffers"
 )
 
 // Reasons of the TLSReady condition (and ReasonSecretNotFound).

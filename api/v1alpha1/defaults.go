@@ -43,6 +43,7 @@ const (
 	defaultBanDuration         = 15 * time.Minute
 	defaultAccess              = AccessStandard
 	defaultPermission          = PermissionReadWrite
+	defaultRetention           = RetentionRetain
 )
 
 // Default fills in every field the CRD gives a default and the endpoint leaves unset, as the API server does. The
@@ -70,6 +71,12 @@ func (s *TransferEndpointSpec) Default() {
 		s.Replicas = ptrTo(int32(defaultReplicas))
 	}
 	s.Limits.setDefaults()
+	if s.RetentionPolicy.Storage == "" {
+		s.RetentionPolicy.Storage = defaultRetention
+	}
+	if s.RetentionPolicy.HostKeys == "" {
+		s.RetentionPolicy.HostKeys = defaultRetention
+	}
 }
 
 func (s *SFTPSpec) setDefaults() {

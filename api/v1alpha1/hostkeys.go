@@ -21,6 +21,13 @@ package v1alpha1
 // transferendpoint NAME transfer.pier.dev/regenerate-host-keys="$(date +%s)").
 const AnnotationRegenerateHostKeys = "transfer.pier.dev/regenerate-host-keys"
 
+// AnnotationAddHostKeys on a TransferEndpoint asks the operator to add generated SSH host keys beside the ones it
+// serves: one of each type in spec.sftp.generatedHostKeyTypes that it does not serve yet. It is the first step of
+// a rotation without a flag day (add, hand the new fingerprint to partners, retire the old key with
+// spec.sftp.retiredHostKeys). SSH offers a client one key per type, so a new key must be of a type the endpoint
+// does not serve. Any value other than status.lastHandledHostKeyAddition is a request, acted on once.
+const AnnotationAddHostKeys = "transfer.pier.dev/add-host-keys"
+
 // Reasons of a RetiredHostKey.
 const (
 	// HostKeyRetiredRegenerated: new keys were generated because AnnotationRegenerateHostKeys asked for them.
@@ -28,4 +35,6 @@ const (
 	// HostKeyRetiredSecretChanged: the keys in the host-key Secret changed (a user rotated their own Secret, or
 	// someone edited the one the operator generated).
 	HostKeyRetiredSecretChanged = "SecretChanged"
+	// HostKeyRetiredOnRequest: spec.sftp.retiredHostKeys named the key, and the operator removed it.
+	HostKeyRetiredOnRequest = "Retired"
 )

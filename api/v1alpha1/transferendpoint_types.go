@@ -75,10 +75,51 @@ type TransferEndpointSpec struct {
 	// podTemplate customises the server pods: resources, scheduling and extra metadata.
 	// +optional
 	PodTemplate PodTemplateSpec `json:"podTemplate,omitzero"`
+
+	// retentionPolicy says what outlives the endpoint when it is deleted: the claim the operator made from
+	// storage.volumeClaimTemplate (the users' files) and the host keys it generated (what partners pinned in their
+	// known_hosts). Both default to Retain. A kept object loses its owner reference, so Kubernetes' garbage
+	// collector leaves it, and keeps labels naming the endpoint; an endpoint of the same name created later in
+	// the same namespace takes it over again (status.retention and an event say so). Objects the user made
+	// (storage.persistentVolumeClaim, sftp.hostKeys.secretRef) are never deleted by the operator either way.
+	// +optional
+	// +kubebuilder:default={}
+	RetentionPolicy RetentionPolicy `json:"retentionPolicy,omitzero"`
 }
+
+// RetentionPolicy says, for each kind of data the operator creates for an endpoint, whether it is kept or
+// deleted when the endpoint is deleted.
+type RetentionPolicy struct {
+	// storage applies to the claim made from spec.storage.volumeClaimTemplate. Retain (the default) keeps the
+	// claim and its files when the endpoint is deleted; Delete lets the garbage collector delete it with the
+	// endpoint, and with it every file (and, with a reclaimPolicy of Delete, the volume itself).
+	// +optional
+	// +kubebuilder:default=Retain
+	Storage RetentionPolicyType `json:"storage,omitempty"`
+
+	// hostKeys applies to the Secret of host keys the operator generates (NAME-host-keys). Retain (the default)
+	// keeps it when the endpoint is deleted, so an endpoint re-created under the same name serves the same keys
+	// and partners' known_hosts entries stay valid; Delete deletes the keys with the endpoint, and a re-created
+	// endpoint gets new ones, which every client will see as a changed host key.
+	// +optional
+	// +kubebuilder:default=Retain
+	HostKeys RetentionPolicyType `json:"hostKeys,omitempty"`
+}
+
+// RetentionPolicyType says whether an object is kept or deleted with its endpoint.
+// +kubebuilder:validation:Enum=Retain;Delete
+type RetentionPolicyType string
+
+const (
+	// RetentionRetain keeps the object when the endpoint is deleted.
+	RetentionRetain RetentionPolicyType = "Retain"
+	// RetentionDelete deletes the object with the endpoint.
+	RetentionDelete RetentionPolicyType = "Delete"
+)
 
 // SFTPSpec configures the SFTP listener.
 // +kubebuilder:validation:XValidation:rule="!has(self.hostKeys) || !has(self.generatedHostKeyTypes)",message="spec.sftp.generatedHostKeyTypes applies only to host keys the operator generates: remove it, or remove spec.sftp.hostKeys to have the operator generate the keys"
+// +kubebuilder:validation:XValidation:rule="!has(self.hostKeys) || !has(self.retiredHostKeys)",message="spec.sftp.retiredHostKeys applies only to host keys the operator generates: to stop serving a key of your own Secret (spec.sftp.hostKeys.secretRef), remove it from that Secret"
 type SFTPSpec struct {
 	// port is the Service port for SFTP. The container itself listens on an unprivileged port.
 	// +optional
@@ -89,8 +130,9 @@ type SFTPSpec struct {
 
 	// hostKeys names a Secret holding the server's SSH host keys as OpenSSH private keys, one per data key (for
 	// example ssh_host_ed25519_key, ssh_host_ecdsa_key, ssh_host_rsa_key; RSA keys must be at least 3072 bits).
-	// When omitted, the operator generates keys of the types generatedHostKeyTypes lists once into a Secret it
-	// owns (NAME-host-keys) and never replaces them unless asked to, so clients' known_hosts entries stay valid:
+	// When omitted, the operator generates keys of the types generatedHostKeyTypes lists once into a Secret
+	// (NAME-host-keys, kept when the endpoint is deleted unless retentionPolicy.hostKeys is Delete) and never
+	// replaces them unless asked to, so clients' known_hosts entries stay valid:
 	// if that Secret goes missing after its keys were served, HostKeysReady turns False (HostKeysMissing) and new
 	// keys are made only when the annotation transfer.pier.dev/regenerate-host-keys is set to a new value.
 	// +optional
@@ -101,14 +143,28 @@ type SFTPSpec struct {
 	// client supports (OpenSSH 6.5 and later, PuTTY, WinSCP, FileZilla, paramiko, JSch 0.1.53 and later, Go,
 	// SSH.NET). Add rsa only for clients that support nothing else: an RSA key costs the operator about a fifth of
 	// a second of CPU to generate, the other two microseconds. The list applies whenever keys are generated: the
-	// first time, and each time the annotation transfer.pier.dev/regenerate-host-keys asks for new keys. Keys
-	// already generated are never replaced or removed because the list changed (HostKeysReady says when the
-	// Secret differs from it).
+	// first time, each time the annotation transfer.pier.dev/regenerate-host-keys asks for new keys (all of them
+	// replaced), and each time the annotation transfer.pier.dev/add-host-keys asks for keys of the listed types
+	// not served yet (added beside the others, for a rotation). Keys already generated are never replaced or
+	// removed because the list changed (HostKeysReady says when the Secret differs from it).
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=3
 	GeneratedHostKeyTypes []HostKeyType `json:"generatedHostKeyTypes,omitempty"`
+
+	// retiredHostKeys are SHA256 fingerprints (SHA256:..., as status.hostKeys shows them) of generated host keys
+	// to stop serving: the operator deletes them from the generated Secret and records them in
+	// status.previousHostKeys (reason Retired). This is the last step of a rotation: add a key of another type
+	// (annotation transfer.pier.dev/add-host-keys), hand its fingerprint to partners, then retire the old one
+	// here. The last key is never removed (an SSH server needs one), and a fingerprint the endpoint does not
+	// serve is ignored. A retired private key is gone for good: a client can be moved back to it only from a
+	// backup of the Secret.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=12
+	// +kubebuilder:validation:items:Pattern=`^SHA256:[A-Za-z0-9+/]{43}$`
+	RetiredHostKeys []string `json:"retiredHostKeys,omitempty"`
 
 	// authMethods are the login methods SFTP clients may use. A user still needs the matching credential: a
 	// password or authorized keys.
@@ -405,8 +461,9 @@ type StorageSpec struct {
 	// +optional
 	PersistentVolumeClaim *ExistingClaim `json:"persistentVolumeClaim,omitempty"`
 
-	// volumeClaimTemplate makes the operator create a claim it owns from this template. The claim is deleted
-	// with the endpoint.
+	// volumeClaimTemplate makes the operator create a claim (NAME-data) from this template. The claim is created
+	// once and then left as it is: a template changed later (size, storage class) is not applied to an existing
+	// claim. Whether it outlives the endpoint is spec.retentionPolicy.storage (default Retain).
 	// +optional
 	VolumeClaimTemplate *VolumeClaimTemplate `json:"volumeClaimTemplate,omitempty"`
 
@@ -567,6 +624,17 @@ type TransferEndpointStatus struct {
 	// +optional
 	LastHandledHostKeyRegeneration string `json:"lastHandledHostKeyRegeneration,omitempty"`
 
+	// lastHandledHostKeyAddition is the value of the annotation transfer.pier.dev/add-host-keys that the operator
+	// acted on last. Setting the annotation to any other value asks once for keys of the types in
+	// spec.sftp.generatedHostKeyTypes that the endpoint does not serve yet, served beside the existing ones.
+	// +optional
+	LastHandledHostKeyAddition string `json:"lastHandledHostKeyAddition,omitempty"`
+
+	// retention says which of the endpoint's objects outlive it (spec.retentionPolicy) and which it took over from
+	// an earlier endpoint of the same name.
+	// +optional
+	Retention *RetentionStatus `json:"retention,omitempty"`
+
 	// tls describes the certificate FTPS serves.
 	// +optional
 	TLS *TLSStatus `json:"tls,omitempty"`
@@ -658,6 +726,33 @@ type RetiredHostKey struct {
 	// reason the key was replaced: Regenerated (new keys were asked for with the annotation
 	// transfer.pier.dev/regenerate-host-keys) or SecretChanged (the keys in the host-key Secret changed).
 	Reason string `json:"reason"`
+}
+
+// RetentionStatus reports what outlives the endpoint and what it took over.
+type RetentionStatus struct {
+	// retainedOnDelete are the objects kept when this endpoint is deleted, as Kind/name.
+	// +optional
+	// +listType=atomic
+	RetainedOnDelete []string `json:"retainedOnDelete,omitempty"`
+
+	// readopted are objects kept from an earlier endpoint of the same name that this endpoint took over.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	Readopted []ReadoptedObject `json:"readopted,omitempty"`
+}
+
+// ReadoptedObject is an object an endpoint took over from an earlier endpoint of the same name.
+type ReadoptedObject struct {
+	// kind of the object: PersistentVolumeClaim or Secret.
+	Kind string `json:"kind"`
+	// name of the object, in the endpoint's namespace.
+	Name string `json:"name"`
+	// previousOwnerUID is the uid of the endpoint that created or last held it.
+	// +optional
+	PreviousOwnerUID string `json:"previousOwnerUID,omitempty"`
+	// readoptedAt is when this endpoint took it over.
+	ReadoptedAt metav1.Time `json:"readoptedAt"`
 }
 
 // TLSStatus describes the served certificate.

@@ -58,8 +58,13 @@ func ensure[T client.Object](ctx context.Context, c client.Client, apiReader cli
 			return none, fmt.Errorf("creating %s: %w", describe(desired), createErr)
 		}
 		// The object exists but the cache cannot see it: someone removed the label the cache selects on. Read
-		// it from the API server and restore it.
+		// it from the API server and restore it, if it is the endpoint's.
 		err = apiReader.Get(ctx, key, live)
+		if err == nil {
+			if err := notSomebodyElses(desired, live); err != nil {
+				return none, err
+			}
+		}
 	}
 	if err != nil {
 		return none, fmt.Errorf("reading %s: %w", describe(desired), err)
@@ -74,6 +79,19 @@ func ensure[T client.Object](ctx context.Context, c client.Client, apiReader cli
 		return none, fmt.Errorf("updating %s: %w", describe(desired), err)
 	}
 	return live, nil
+}
+
+// notSomebodyElses refuses to take over an object of a child's name that the endpoint does not control: one
+// somebody made by hand (a Service or claim of that name) would otherwise get the endpoint's owner reference,
+// have its spec overwritten, and be deleted by the garbage collector with the endpoint.
+func notSomebodyElses(desired, live client.Object) error {
+	ref := metav1.GetControllerOfNoCopy(desired)
+	if ref == nil || hasOwnerReference(live, *ref) {
+		return nil
+	}
+	return fmt.Errorf("%s exists but was not made by the operator for %s %s, so the operator does not take it over "+
+		"(it would overwrite it, and delete it with the %s): delete or rename it, and the operator creates its own",
+		describe(live), ref.Kind, ref.Name, ref.Kind)
 }
 
 // remove deletes obj when it exists and this endpoint controls it; a child that is no longer wanted (a

@@ -88,7 +88,13 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	return reconcileWithStatus(ctx, r.Client, statusReads{&r.statuses, r.APIReader}, req, s.te, func() (ctrl.Result, error) {
 		s.names = render.NamesFor(s.te)
 		return r.reconcile(ctx, s)
-	}, func() { r.forget(req.NamespacedName) }, s.writeStatus)
+	}, func() {
+		r.forget(req.NamespacedName)
+		r.reportRetained(ctx, req.NamespacedName)
+	}, func(failure error) {
+		s.writeStatus(failure)
+		r.writeRetention(s, &s.te.Status)
+	})
 }
 
 // forget drops what the reconciler remembers of a deleted endpoint's Secrets (their children names do not depend
@@ -104,6 +110,7 @@ func (r *EndpointReconciler) forget(endpoint types.NamespacedName) {
 func (r *EndpointReconciler) reconcile(ctx context.Context, s *endpointState) (ctrl.Result, error) {
 	steps := []func(context.Context, *endpointState) error{
 		r.reconcileChildren,
+		r.reconcileStorage,
 		r.reconcileHostKeys,
 		r.reconcileTLS,
 		r.reconcileService,
@@ -189,6 +196,10 @@ func (r *EndpointReconciler) checkPrimaryFamily(ctx context.Context, desired *co
 func (r *EndpointReconciler) reconcileDeployment(ctx context.Context, s *endpointState) error {
 	if s.config == nil {
 		// Without a valid config the pods could not start; keep whatever runs now.
+		return nil
+	}
+	if s.storageProblem != "" {
+		// No pod may mount a claim that is not the endpoint's; pods already running mount the one they had.
 		return nil
 	}
 	if s.hostKeyOutcome.unavailable {

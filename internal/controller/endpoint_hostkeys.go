@@ -44,6 +44,8 @@ type hostKeyOutcome struct {
 	// handledRequest is the regeneration request this reconcile answered or refused, for
 	// status.lastHandledHostKeyRegeneration; nil when there was none.
 	handledRequest *string
+	// handledAddition is the addition request (AnnotationAddHostKeys) this reconcile answered or refused.
+	handledAddition *string
 	// previous is status.previousHostKeys after this reconcile; nil leaves it as it is.
 	previous []transferv1alpha1.RetiredHostKey
 	// unavailable is set when the keys the pods serve are no longer in a usable Secret: running pods keep them
@@ -55,6 +57,9 @@ type hostKeyOutcome struct {
 func (s *endpointState) writeHostKeyOutcome(st *transferv1alpha1.TransferEndpointStatus) {
 	if o := s.hostKeyOutcome; o.handledRequest != nil {
 		st.LastHandledHostKeyRegeneration = *o.handledRequest
+	}
+	if o := s.hostKeyOutcome; o.handledAddition != nil {
+		st.LastHandledHostKeyAddition = *o.handledAddition
 	}
 	if o := s.hostKeyOutcome; o.previous != nil {
 		st.PreviousHostKeys = o.previous
@@ -73,6 +78,10 @@ const (
 	// keysRegeneratedEarlier: the Secret already holds new keys for the pending request, written by a reconcile
 	// whose status did not stick.
 	keysRegeneratedEarlier
+	// keysAdded: keys added beside the served ones, for the pending addition request (rotateHostKeys).
+	keysAdded
+	// keysRetired: keys spec.sftp.retiredHostKeys names removed (rotateHostKeys).
+	keysRetired
 )
 
 // reconcileHostKeys finds the SFTP host keys: the user's Secret, or the operator's own. The operator generates
@@ -85,30 +94,23 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 		return nil
 	}
 	name := s.names.HostKeysSecret
-	key := types.NamespacedName{Namespace: s.te.Namespace, Name: name}
-	secret := &corev1.Secret{}
-	// A Secret whose keys were checked at its current version needs no read: its metadata (owner, annotations)
-	// is all the rest of this step uses, unless new keys are asked for.
-	known, meta, err := r.hostKeys.lookup(ctx, key)
-	if _, pending := regenerationRequest(s.te); err == nil && known != nil && !pending {
-		secret.ObjectMeta = meta.ObjectMeta
-	} else {
-		err = r.Get(ctx, key, secret)
-		known = nil
-	}
-	switch {
-	case apierrors.IsNotFound(err):
-		secret = nil
-	case err != nil:
-		return fmt.Errorf("reading host-key Secret %s: %w", name, err)
+	desired := render.HostKeysSecret(s.te, nil)
+	secret, known, err := r.readHostKeySecret(ctx, s, desired)
+	if err != nil {
+		return err
 	}
 
-	if s.names.GeneratedHostKeys && secret != nil && !metav1.IsControlledBy(secret, s.te) {
-		return r.hostKeySecretConflict(ctx, s)
+	if s.names.GeneratedHostKeys && secret != nil {
+		if usable, err := r.takeOverHostKeys(ctx, s, desired, secret); err != nil || !usable {
+			return err
+		}
 	}
 	written := keysUnchanged
 	if s.names.GeneratedHostKeys {
 		if secret, written, err = r.ensureGeneratedHostKeys(ctx, s, secret); err != nil {
+			return err
+		}
+		if err := r.afterGenerated(ctx, s, secret, &written); err != nil {
 			return err
 		}
 	} else if request, pending := regenerationRequest(s.te); pending {
@@ -116,6 +118,9 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 			"Secret %s named in spec.sftp.hostKeys.secretRef, which the operator never writes; put new keys into "+
 			"that Secret instead", transferv1alpha1.AnnotationRegenerateHostKeys, request, name))
 		s.hostKeyOutcome.handledRequest = &request
+	}
+	if !s.names.GeneratedHostKeys {
+		r.refuseAddition(s)
 	}
 	if secret == nil {
 		return r.hostKeysMissing(ctx, s)
@@ -133,11 +138,34 @@ func (r *EndpointReconciler) reconcileHostKeys(ctx context.Context, s *endpointS
 	msg := fmt.Sprintf("%d host keys from Secret %s", len(keys), name)
 	if missing := hostkeys.Missing(keys, generatedTypes(s.te)); s.names.GeneratedHostKeys && len(missing) > 0 {
 		// Keys are never added or replaced unasked; the owner learns how to get the types asked for.
-		msg += fmt.Sprintf("; spec.sftp.generatedHostKeyTypes also lists %s, which the operator generates with the next "+
-			"keys asked for (annotation %s), when all the keys are replaced", joinTypes(missing), transferv1alpha1.AnnotationRegenerateHostKeys)
+		msg += fmt.Sprintf("; spec.sftp.generatedHostKeyTypes also lists %s, which the operator generates when asked: "+
+			"beside the served keys with the annotation %s, or with all the keys replaced with the annotation %s",
+			joinTypes(missing), transferv1alpha1.AnnotationAddHostKeys, transferv1alpha1.AnnotationRegenerateHostKeys)
 	}
 	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionTrue, transferv1alpha1.ReasonLoaded, msg)
 	return nil
+}
+
+// readHostKeySecret reads the endpoint's host-key Secret: nil when it does not exist. A Secret whose keys were
+// checked at its current version, held by the endpoint as desired describes it, needs no read: its metadata is
+// all the rest of the step uses, unless keys are to be written (rotationPending); known are then its keys, else
+// nil.
+func (r *EndpointReconciler) readHostKeySecret(ctx context.Context, s *endpointState, desired *corev1.Secret) (*corev1.Secret, []hostkeys.Key, error) {
+	key := types.NamespacedName{Namespace: s.te.Namespace, Name: s.names.HostKeysSecret}
+	secret := &corev1.Secret{}
+	known, meta, err := r.hostKeys.lookup(ctx, key)
+	if err == nil && known != nil && !rotationPending(s.te, known) && inStep(desired, meta, s.te) {
+		secret.ObjectMeta = meta.ObjectMeta
+		return secret, known, nil
+	}
+	err = r.Get(ctx, key, secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("reading host-key Secret %s: %w", key.Name, err)
+	}
+	return secret, nil, nil
 }
 
 // generatedTypes are the types of host keys the endpoint's spec asks the operator to generate.
@@ -244,7 +272,7 @@ func (r *EndpointReconciler) ensureGeneratedHostKeys(ctx context.Context, s *end
 	case secret != nil && secret.Annotations[annotationRegeneratedFor] == request:
 		s.hostKeyOutcome.handledRequest = &request
 		return secret, keysRegeneratedEarlier, nil
-	case secret != nil && !metav1.IsControlledBy(secret, s.te):
+	case secret != nil && !inStep(render.HostKeysSecret(s.te, nil), secret, s.te):
 		r.warn(s.te, transferv1alpha1.ReasonHostKeyRegenerationRefused, fmt.Sprintf("%s=%q has no effect: Secret %s was not "+
 			"generated by this endpoint (it has another controller), and the operator does not overwrite it; "+
 			"delete it and set the annotation to a new value, or name your own Secret in spec.sftp.hostKeys.secretRef",
@@ -326,18 +354,16 @@ func (r *EndpointReconciler) hostKeysMissing(ctx context.Context, s *endpointSta
 	return nil
 }
 
-// hostKeySecretConflict reports a Secret of the generated host keys' name that this endpoint did not make. Its keys
-// are not used: whoever made it may hold the private keys, and could then pose as the server. Nothing is generated
-// either (the name is taken); when keys were served before, the Deployment is held as for a missing Secret.
-func (r *EndpointReconciler) hostKeySecretConflict(ctx context.Context, s *endpointState) error {
+// hostKeySecretConflict reports a Secret of the generated host keys' name that this endpoint may not use (msg says
+// why). Its keys are not used: whoever made it may hold the private keys, and could then pose as the server.
+// Nothing is generated either (the name is taken); when keys were served before, the Deployment is held as for a
+// missing Secret.
+func (r *EndpointReconciler) hostKeySecretConflict(ctx context.Context, s *endpointState, msg string) error {
 	names, err := r.servedKeyNames(ctx, s)
 	if err != nil {
 		return err
 	}
 	s.hostKeyOutcome.unavailable = len(names) > 0
-	msg := fmt.Sprintf("Secret %s, where this endpoint's generated host keys belong, exists but was not made by this "+
-		"endpoint, so its keys are not used (whoever made it could pose as the server): delete it and the operator "+
-		"generates keys, or name your own Secret in spec.sftp.hostKeys.secretRef", s.names.HostKeysSecret)
 	s.set(transferv1alpha1.ConditionHostKeysReady, metav1.ConditionFalse, transferv1alpha1.ReasonHostKeySecretConflict, msg)
 	r.warn(s.te, transferv1alpha1.ReasonHostKeySecretConflict, msg)
 	return nil
@@ -409,8 +435,11 @@ func (r *EndpointReconciler) recordKeyChange(s *endpointState, keys []hostkeys.K
 	change := hostkeys.Compare(s.te.Status.HostKeys, keys)
 	if len(s.te.Status.HostKeys) > 0 && !change.Empty() {
 		reason := transferv1alpha1.HostKeyRetiredSecretChanged
-		if written == keysRegenerated || written == keysRegeneratedEarlier {
+		switch written {
+		case keysRegenerated, keysRegeneratedEarlier:
 			reason = transferv1alpha1.HostKeyRetiredRegenerated
+		case keysRetired:
+			reason = transferv1alpha1.HostKeyRetiredOnRequest
 		}
 		s.hostKeyOutcome.previous = hostkeys.Retire(s.te.Status.PreviousHostKeys, change, keys, metav1.NewTime(r.now()), reason)
 	}
@@ -420,6 +449,15 @@ func (r *EndpointReconciler) recordKeyChange(s *endpointState, keys []hostkeys.K
 	}
 
 	switch {
+	case written == keysAdded:
+		r.note(s.te, transferv1alpha1.ReasonHostKeysAdded, fmt.Sprintf("added SSH host keys into Secret %s, as %s=%q "+
+			"asked: %s, served beside the others (now serving %s). Hand the new fingerprints to partners; once "+
+			"they trust them, list the old keys' fingerprints in spec.sftp.retiredHostKeys", name,
+			transferv1alpha1.AnnotationAddHostKeys, *s.hostKeyOutcome.handledAddition, describeAdded(s.te, keys), describeKeys(now)))
+	case written == keysRetired:
+		r.note(s.te, transferv1alpha1.ReasonHostKeysRetired, fmt.Sprintf("removed the SSH host keys spec.sftp.retiredHostKeys "+
+			"names from Secret %s: %s; now serving %s. Clients that pinned only a retired key will see a changed host key",
+			name, retired, describeKeys(now)))
 	case written == keysGenerated:
 		r.note(s.te, transferv1alpha1.ReasonHostKeysGenerated,
 			fmt.Sprintf("generated SSH host keys into Secret %s: %s", name, describeKeys(now)))

@@ -60,6 +60,10 @@ type endpointState struct {
 
 	// hostKeyOutcome is the rest of what the host-key step found (endpoint_hostkeys.go).
 	hostKeyOutcome hostKeyOutcome
+	// readopted are the objects kept from an earlier endpoint of the same name that this reconcile took over.
+	readopted []transferv1alpha1.ReadoptedObject
+	// storageProblem, when set, says why the endpoint may not use the claim of its name; it holds the Deployment.
+	storageProblem string
 }
 
 // set records a condition a step found; writeStatus puts it in the status.
@@ -146,6 +150,9 @@ func (s *endpointState) writeStatus(failure error) {
 	case failure != nil:
 		s.setCondition(metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: transferv1alpha1.ReasonReconcileFailed, Message: failure.Error()})
+	case s.storageProblem != "":
+		s.setCondition(metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
+			Reason: transferv1alpha1.ReasonNotAdopted, Message: s.storageProblem})
 	case s.configFailure != nil:
 		s.setCondition(metav1.Condition{Type: transferv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: s.configFailure.Reason, Message: s.configFailure.Message})

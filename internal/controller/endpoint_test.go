@@ -78,8 +78,8 @@ func TestEndpointCreatesEveryChild(t *testing.T) {
 
 	hostKeys := &corev1.Secret{}
 	get(t, ns, names.HostKeysSecret, hostKeys)
-	if len(hostKeys.Data) != len(transferv1alpha1.DefaultGeneratedHostKeyTypes) || !metav1.IsControlledBy(hostKeys, te) {
-		t.Errorf("generated host keys: %d keys, owners %v", len(hostKeys.Data), hostKeys.OwnerReferences)
+	if err := heldBy(hostKeys, te, transferv1alpha1.RetentionRetain); len(hostKeys.Data) != len(transferv1alpha1.DefaultGeneratedHostKeyTypes) || err != nil {
+		t.Errorf("generated host keys: %d keys, %v", len(hostKeys.Data), err)
 	}
 	cert := &unstructured.Unstructured{}
 	cert.SetGroupVersionKind(render.CertificateGVK)
@@ -438,6 +438,7 @@ func TestExpiredCertificate(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// With spec.retentionPolicy Delete, every child goes with the endpoint (TestRetainedDataIsReadopted: the default).
 func TestDeletingTheEndpointDeletesItsChildren(t *testing.T) {
 	ns := env.Namespace(t)
 	sharedClaim := transferv1alpha1.StorageSpec{VolumeClaimTemplate: &transferv1alpha1.VolumeClaimTemplate{
@@ -446,14 +447,17 @@ func TestDeletingTheEndpointDeletesItsChildren(t *testing.T) {
 			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: mustQuantity("1Gi")}},
 		},
 	}}
+	deleteAll := transferv1alpha1.RetentionPolicy{Storage: transferv1alpha1.RetentionDelete, HostKeys: transferv1alpha1.RetentionDelete}
 	te := newEndpoint(ns, "doomed")
 	te.Spec.Storage = sharedClaim
+	te.Spec.RetentionPolicy = deleteAll
 	create(t, te)
 	// A PodDisruptionBudget comes with more than one replica, which is for SFTP only: a second endpoint has it.
 	scaled := newEndpoint(ns, "doomed-too")
 	scaled.Spec.FTP = nil
 	scaled.Spec.Replicas = ptr(int32(2))
 	scaled.Spec.Storage = sharedClaim
+	scaled.Spec.RetentionPolicy = deleteAll
 	create(t, scaled)
 	names := render.NamesFor(te)
 	cert := &unstructured.Unstructured{}

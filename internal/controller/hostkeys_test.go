@@ -276,8 +276,8 @@ func checkRegenerated(t *testing.T, te *transferv1alpha1.TransferEndpoint, old [
 	}
 	secret := &corev1.Secret{}
 	get(t, te.Namespace, render.NamesFor(te).HostKeysSecret, secret)
-	if !metav1.IsControlledBy(secret, te) || len(secret.Data) != want {
-		t.Errorf("the Secret: %d keys, owners %v", len(secret.Data), secret.OwnerReferences)
+	if err := heldBy(secret, te, te.Spec.RetentionPolicy.HostKeys); err != nil || len(secret.Data) != want {
+		t.Errorf("the Secret: %d keys, %v", len(secret.Data), err)
 	}
 	eventually(t, func() error {
 		for _, e := range endpointEvents(t, te) {

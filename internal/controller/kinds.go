@@ -210,7 +210,8 @@ var roleBindingKind = child[*rbacv1.RoleBinding]{
 	update: func(desired, live *rbacv1.RoleBinding) { live.Subjects = desired.Subjects },
 }
 
-// The claim of a volumeClaimTemplate (an existing claim is the user's; emptyDir needs none). It is created from
+// The claim of a volumeClaimTemplate (an existing claim is the user's; emptyDir needs none); rendered by
+// reconcileStorage, which takes over a claim kept for the endpoint (spec.retentionPolicy). It is created from
 // the template once and then left alone, as a StatefulSet does with its claims: most of a claim's spec is
 // immutable, and the data in it matters more than the template. Nor is it deleted when the endpoint turns to
 // other storage: the files on it are the users'.
@@ -220,7 +221,6 @@ var roleBindingKind = child[*rbacv1.RoleBinding]{
 var persistentVolumeClaimKind = child[*corev1.PersistentVolumeClaim]{
 	kindTraits: kindTraits{keepsSpec: true},
 	empty:      func() *corev1.PersistentVolumeClaim { return &corev1.PersistentVolumeClaim{} },
-	desired:    render.PersistentVolumeClaim,
 }
 
 // The budget keeps one pod of a replicated endpoint up through node drains; it is deleted when the endpoint

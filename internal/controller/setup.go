@@ -264,6 +264,8 @@ func (r *EndpointReconciler) setupWithManager(mgr ctrl.Manager, opts Options, ce
 			b = b.Owns(k.object(), builder.WithPredicates(r.writes.notOwn(), changedChild(k)))
 		}
 	}
+	// A claim kept under spec.retentionPolicy has no owner for Owns to follow.
+	b = b.Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(endpointKeeping), notOwn)
 	return b.Build(r)
 }
 
@@ -341,6 +343,7 @@ func (r *EndpointReconciler) endpointsForSecret(ctx context.Context, o client.Ob
 	if owner := controllerOf(o, "TransferEndpoint"); owner != "" {
 		reqs = append(reqs, request(o.GetNamespace(), owner))
 	}
+	reqs = append(reqs, endpointKeeping(ctx, o)...)
 	var endpoints transferv1alpha1.TransferEndpointList
 	if err := r.List(ctx, &endpoints, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexEndpointSecrets: o.GetName()}); err == nil {
 		for _, te := range endpoints.Items {

@@ -139,15 +139,7 @@ func writeExampleFiles(t *testing.T, cfg *serverconfig.Config) {
 		case strings.Contains(file, "ecdsa"):
 			keyType = credentials.ECDSA
 		}
-		key, err := credentials.GenerateKey(keyType)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := credentials.MarshalPrivateKey(key, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		testcreds.WriteFileAtomic(t, file, data)
+		testcreds.WriteHostKeyOfType(t, file, keyType)
 	}
 	certPEM, keyPEM := testcreds.SelfSigned(t, "ftp.example.com")
 	testcreds.WriteFileAtomic(t, cfg.FTP.TLS.CertFile, certPEM)

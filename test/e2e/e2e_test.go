@@ -95,7 +95,10 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("host key survives a pod restart", func(t *testing.T) {
 		testPodRestart(t, te, ep, key)
 	})
-	t.Run("deleting the endpoint deletes its children", func(t *testing.T) {
+	t.Run("host-key rotation: a new key beside the old ones, then the old ones retired", func(t *testing.T) {
+		testHostKeyRotation(t, te, ep, key)
+	})
+	t.Run("deleting the endpoint deletes its children but the host keys it keeps", func(t *testing.T) {
 		testDeletion(t, te, ep)
 	})
 }
@@ -291,7 +294,7 @@ func testDeletion(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *local
 	}
 	children := map[string]client.Object{
 		names.Deployment: &appsv1.Deployment{}, names.Service: &corev1.Service{}, names.ConfigSecret: &corev1.Secret{},
-		names.HostKeysSecret: &corev1.Secret{}, names.ServiceAccount: &corev1.ServiceAccount{},
+		names.ServiceAccount: &corev1.ServiceAccount{},
 	}
 	for name, obj := range children {
 		eventually(t, fmt.Sprintf("%T %s is deleted", obj, name), func() error {
@@ -304,6 +307,15 @@ func testDeletion(t *testing.T, te *transferv1alpha1.TransferEndpoint, ep *local
 			}
 			return errors.New("still there")
 		})
+	}
+	// spec.retentionPolicy.hostKeys defaults to Retain: the keys partners pinned outlive the endpoint, owned by
+	// nothing the garbage collector follows.
+	kept := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: names.HostKeysSecret}, kept); err != nil {
+		t.Fatalf("the generated host keys were not kept: %v", err)
+	}
+	if len(kept.OwnerReferences) > 0 || !kept.DeletionTimestamp.IsZero() {
+		t.Errorf("the kept host keys: owners %v, deletion %v", kept.OwnerReferences, kept.DeletionTimestamp)
 	}
 	eventually(t, "the server stops", func() error {
 		_, err := sftpLogin(ep, sshConfig("alice", nil, ssh.Password("x")))

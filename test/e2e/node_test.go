@@ -450,6 +450,13 @@ func testGarbageCollection(t *testing.T, n *nodeTarget, te *transferv1alpha1.Tra
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("the endpoint: err = %v, want NotFound", err)
 	}
+	// What spec.retentionPolicy keeps (by default the generated host keys) has no owner, so it is not among the
+	// children above, and must still be there.
+	if names := render.NamesFor(te); names.GeneratedHostKeys && render.Retains(te.Spec.RetentionPolicy.HostKeys) {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: te.Namespace, Name: names.HostKeysSecret}, &corev1.Secret{}); err != nil {
+			t.Errorf("the kept host keys %s: %v", names.HostKeysSecret, err)
+		}
+	}
 }
 
 // metaItems are the items of a typed list as objects.

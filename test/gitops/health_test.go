@@ -191,11 +191,16 @@ var readyReasons = map[string]string{
 	"PasswordEmpty":           "Degraded",
 	"HostKeySecretConflict":   "Degraded",
 	"EndpointFull":            "Degraded",
+	// A claim of the endpoint's name that is not its own needs someone to act; one still being deleted with an
+	// earlier endpoint resolves by itself, but cannot be told apart by reason alone.
+	"NotAdopted": "Degraded",
 	// Reasons of other conditions (never of Ready); listed so the drift check below knows them.
 	"MinimumReplicasAvailable": "", "Valid": "", "Loaded": "", "Configured": "",
 	"ClusterInternal": "", "LoadBalancer": "", "AllUsersServed": "", "UsersNotServed": "", "ConfigWriteFailed": "",
 	// Reasons of events only.
 	"HostKeysGenerated": "", "HostKeysRegenerated": "", "HostKeysChanged": "", "HostKeyRegenerationRefused": "",
+	"HostKeysAdded": "", "HostKeyAdditionRefused": "", "HostKeysRetired": "", "HostKeyRetirementRefused": "",
+	"Readopted": "", "Retained": "", "RetainedClaimDiffers": "",
 }
 
 func TestHealthByReason(t *testing.T) {

@@ -285,8 +285,10 @@ func checkChildNames(t *testing.T, k8s client.Client, namespace string) {
 		var names []string
 		for _, item := range items {
 			o := item.(client.Object)
-			if metav1.GetControllerOf(o) == nil {
-				continue // not the operator's: the namespace's default ServiceAccount, for one
+			// The operator's: those it controls, and those it keeps beyond the endpoint (spec.retentionPolicy),
+			// which have no owner; not the namespace's default ServiceAccount, for one.
+			if metav1.GetControllerOf(o) == nil && o.GetAnnotations()["transfer.pier.dev/endpoint-uid"] == "" {
+				continue
 			}
 			if o.GetGenerateName() != "" {
 				t.Errorf("%s %s was created with generateName %q", kind, o.GetName(), o.GetGenerateName())

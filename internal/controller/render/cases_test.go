@@ -164,11 +164,12 @@ func sftpMinimal() *v1alpha1.TransferEndpoint {
 	return &v1alpha1.TransferEndpoint{
 		ObjectMeta: endpointMeta("dropbox", "6c1f0a52-3b7e-4d1a-9f0e-2a8c5b7d1e01"),
 		Spec: v1alpha1.TransferEndpointSpec{
-			SFTP:     &v1alpha1.SFTPSpec{Port: 22, AuthMethods: defaultAuthMethods()},
-			Service:  v1alpha1.ServiceSpec{Type: "ClusterIP"},
-			Storage:  v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-			Replicas: new(int32(1)),
-			Limits:   defaultLimits(),
+			SFTP:            &v1alpha1.SFTPSpec{Port: 22, AuthMethods: defaultAuthMethods()},
+			Service:         v1alpha1.ServiceSpec{Type: "ClusterIP"},
+			Storage:         v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+			Replicas:        new(int32(1)),
+			Limits:          defaultLimits(),
+			RetentionPolicy: v1alpha1.RetentionPolicy{Storage: v1alpha1.RetentionRetain, HostKeys: v1alpha1.RetentionRetain},
 		},
 	}
 }
@@ -193,10 +194,11 @@ func partners() *v1alpha1.TransferEndpoint {
 				},
 				Passive: v1alpha1.PassiveSpec{PortRange: v1alpha1.PortRange{Start: 30000, End: 30019}},
 			},
-			Service:  v1alpha1.ServiceSpec{Type: "ClusterIP"},
-			Storage:  v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-			Replicas: new(int32(1)),
-			Limits:   limits,
+			Service:         v1alpha1.ServiceSpec{Type: "ClusterIP"},
+			Storage:         v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+			Replicas:        new(int32(1)),
+			Limits:          limits,
+			RetentionPolicy: v1alpha1.RetentionPolicy{Storage: v1alpha1.RetentionRetain, HostKeys: v1alpha1.RetentionRetain},
 		},
 	}
 }
@@ -228,8 +230,9 @@ func ftpNodePort() *v1alpha1.TransferEndpoint {
 					}},
 				},
 			}},
-			Replicas: new(int32(1)),
-			Limits:   defaultLimits(),
+			Replicas:        new(int32(1)),
+			Limits:          defaultLimits(),
+			RetentionPolicy: v1alpha1.RetentionPolicy{Storage: v1alpha1.RetentionRetain, HostKeys: v1alpha1.RetentionRetain},
 		},
 	}
 }
@@ -253,8 +256,9 @@ func sftpPVC() *v1alpha1.TransferEndpoint {
 			Storage: v1alpha1.StorageSpec{
 				PersistentVolumeClaim: &v1alpha1.ExistingClaim{ClaimName: "archive-data"},
 			},
-			Replicas: new(int32(2)),
-			Limits:   defaultLimits(),
+			Replicas:        new(int32(2)),
+			Limits:          defaultLimits(),
+			RetentionPolicy: v1alpha1.RetentionPolicy{Storage: v1alpha1.RetentionRetain, HostKeys: v1alpha1.RetentionRetain},
 			PodTemplate: v1alpha1.PodTemplateSpec{
 				Resources: corev1.ResourceRequirements{
 					Requests: corev1.ResourceList{
@@ -310,6 +314,8 @@ func replicated() *v1alpha1.TransferEndpoint {
 				},
 			}},
 			Replicas: new(int32(3)),
+			// Deleted with the endpoint: the golden files show the owner references that make it so.
+			RetentionPolicy: v1alpha1.RetentionPolicy{Storage: v1alpha1.RetentionDelete, HostKeys: v1alpha1.RetentionDelete},
 			Limits: v1alpha1.LimitsSpec{
 				MaxConnections:      500,
 				MaxConnectionsPerIP: 10,
@@ -374,9 +380,10 @@ func dualStack() *v1alpha1.TransferEndpoint {
 				IPFamilyPolicy:        new(corev1.IPFamilyPolicyRequireDualStack),
 				IPFamilies:            []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol},
 			},
-			Storage:  v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-			Replicas: new(int32(1)),
-			Limits:   defaultLimits(),
+			Storage:         v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+			Replicas:        new(int32(1)),
+			Limits:          defaultLimits(),
+			RetentionPolicy: v1alpha1.RetentionPolicy{Storage: v1alpha1.RetentionRetain, HostKeys: v1alpha1.RetentionRetain},
 		},
 	}
 }
@@ -400,9 +407,10 @@ func ipv6Only() *v1alpha1.TransferEndpoint {
 				IPFamilyPolicy: new(corev1.IPFamilyPolicySingleStack),
 				IPFamilies:     []corev1.IPFamily{corev1.IPv6Protocol},
 			},
-			Storage:  v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-			Replicas: new(int32(1)),
-			Limits:   defaultLimits(),
+			Storage:         v1alpha1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+			Replicas:        new(int32(1)),
+			Limits:          defaultLimits(),
+			RetentionPolicy: v1alpha1.RetentionPolicy{Storage: v1alpha1.RetentionRetain, HostKeys: v1alpha1.RetentionRetain},
 		},
 	}
 }

@@ -238,12 +238,14 @@ func ConfigData(secret *corev1.Secret) []byte {
 
 // HostKeysSecret is the host-key Secret the operator generates when the endpoint names none of its own. keys maps
 // each file name (such as ssh_host_ed25519_key) to an OpenSSH private key. The reconciler creates it once and
-// never replaces its keys, so clients' known_hosts entries stay valid; the owner reference deletes it with the
-// endpoint.
+// never replaces its keys unasked, so clients' known_hosts entries stay valid; spec.retentionPolicy.hostKeys
+// decides whether it outlives the endpoint (see retainable).
 func HostKeysSecret(te *v1alpha1.TransferEndpoint, keys map[string][]byte) *corev1.Secret {
+	meta := objectMeta(te, generatedHostKeysSecretName(te))
+	retainable(&meta, te, te.Spec.RetentionPolicy.HostKeys)
 	return &corev1.Secret{
 		TypeMeta:   typeMeta("v1", "Secret"),
-		ObjectMeta: objectMeta(te, generatedHostKeysSecretName(te)),
+		ObjectMeta: meta,
 		Type:       corev1.SecretTypeOpaque,
 		Data:       maps.Clone(keys),
 	}

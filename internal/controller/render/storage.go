@@ -25,9 +25,9 @@ import (
 // PersistentVolumeClaim is the claim the operator creates from spec.storage.volumeClaimTemplate, or nil when the
 // endpoint uses an existing claim or emptyDir.
 //
-// The claim carries the endpoint's owner reference, so it is deleted, with every file on it, when the endpoint is
-// deleted. That is the documented meaning of volumeClaimTemplate ("the claim is deleted with the endpoint"); users
-// who want files to outlive the endpoint create the claim themselves and name it in persistentVolumeClaim.
+// spec.retentionPolicy.storage decides whether the claim outlives the endpoint: with Retain (the default) it has
+// no owner reference, and the files on it stay when the endpoint is deleted; with Delete the endpoint owns it and
+// the garbage collector deletes it, with every file on it, together with the endpoint.
 func PersistentVolumeClaim(te *v1alpha1.TransferEndpoint) *corev1.PersistentVolumeClaim {
 	tpl := te.Spec.Storage.VolumeClaimTemplate
 	if tpl == nil {
@@ -42,6 +42,7 @@ func PersistentVolumeClaim(te *v1alpha1.TransferEndpoint) *corev1.PersistentVolu
 	maps.Copy(labels, meta.Labels)
 	meta.Labels = labels
 	meta.Annotations = maps.Clone(tpl.Metadata.Annotations)
+	retainable(&meta, te, te.Spec.RetentionPolicy.Storage)
 
 	return &corev1.PersistentVolumeClaim{
 		TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),

@@ -63,8 +63,21 @@ func Signer(t testing.TB) ssh.Signer {
 // volume update does, and returns its public key.
 func WriteHostKey(t testing.TB, file string) ssh.PublicKey {
 	t.Helper()
-	priv, signer := Ed25519(t)
-	data, err := credentials.MarshalPrivateKey(priv, "")
+	return WriteHostKeyOfType(t, file, credentials.ED25519)
+}
+
+// WriteHostKeyOfType is WriteHostKey for a key of the type, generated as the operator generates host keys.
+func WriteHostKeyOfType(t testing.TB, file string, keyType credentials.KeyType) ssh.PublicKey {
+	t.Helper()
+	key, err := credentials.GenerateKey(keyType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := credentials.MarshalPrivateKey(key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}
