@@ -30,7 +30,7 @@ export ENVTEST_K8S_VERSION ENVTEST_ETCD_VERSION
 # Files controller-gen writes; verify-generated fails when they are not current.
 GENERATED = api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml
 # Files hack/chartgen writes into the Helm chart from config/ and values.yaml.
-GENERATED += charts/pier/Chart.yaml charts/pier/README.md charts/pier/crds charts/pier/templates/_rbac_rules.tpl
+GENERATED += charts/pier/Chart.yaml charts/pier/README.md charts/pier/crds charts/pier/templates/_rbac_rules.tpl charts/pier/files
 # Files make build-installer writes from config/ and REGISTRY/VERSION.
 GENERATED += dist/install.yaml config/manager/kustomization.yaml
 

@@ -109,21 +109,21 @@ type apiServer struct {
 }
 
 // startAPIServer starts kube-apiserver and etcd from KUBEBUILDER_ASSETS, installs the chart's crds/ and the
-// ServiceMonitor CRD, and creates the release namespace (which exists before an install: helm install
-// --create-namespace, or the user). The control plane stops when the test ends.
+// prometheus-operator's ServiceMonitor, PodMonitor and PrometheusRule CRDs, and creates the release namespace
+// (which exists before an install: helm install --create-namespace, or the user). The control plane stops when the test ends.
 func startAPIServer(t *testing.T) *apiServer {
 	t.Helper()
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test-chart`, or " +
 			"`export KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh)` before `go test`")
 	}
-	smCRD, err := controlplane.ServiceMonitorCRDFile()
+	monitoringCRDs, err := controlplane.MonitoringCRDFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
 	env := &envtest.Environment{
 		CRDInstallOptions: envtest.CRDInstallOptions{
-			Paths:              []string{filepath.Join(chartDir, "crds"), smCRD},
+			Paths:              append([]string{filepath.Join(chartDir, "crds")}, monitoringCRDs...),
 			ErrorIfPathMissing: true,
 		},
 	}
@@ -137,7 +137,8 @@ func startAPIServer(t *testing.T) *apiServer {
 	for _, crd := range env.CRDs {
 		installed = append(installed, crd.Name)
 	}
-	for _, want := range []string{"transferendpoints.transfer.pier.dev", "transferusers.transfer.pier.dev", "servicemonitors.monitoring.coreos.com"} {
+	for _, want := range []string{"transferendpoints.transfer.pier.dev", "transferusers.transfer.pier.dev", "servicemonitors.monitoring.coreos.com",
+		"podmonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"} {
 		if !slices.Contains(installed, want) {
 			t.Fatalf("CRD %s was not installed; installed: %v", want, installed)
 		}
