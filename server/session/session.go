@@ -47,7 +47,7 @@ func (s *Session) Record(op, path string, started time.Time, bytesIn, bytesOut i
 	took := time.Since(started)
 	s.Metrics.FileOperation(s.Protocol, op, result, took, bytesIn, bytesOut)
 	attrs := []slog.Attr{
-		slog.String("user", s.Username),
+		slog.String("username", s.Username),
 		slog.String("protocol", s.Protocol),
 		slog.String("op", op),
 		slog.String("path", path),
