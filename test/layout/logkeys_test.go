@@ -35,7 +35,7 @@ var offVocabulary = map[string]string{
 	"tu": "user", "transferUser": "user", "transferuser": "user",
 	"te": "endpoint", "transferEndpoint": "endpoint", "transferendpoint": "endpoint", "endpointName": "endpoint",
 	"endpoint_name": "endpoint",
-	"ns": "namespace", "Namespace": "namespace",
+	"ns":            "namespace", "Namespace": "namespace",
 	"proto": "protocol", "Protocol": "protocol",
 	"err": "error",
 }
