@@ -28,16 +28,25 @@ import (
 
 // offVocabulary maps the other names a log key could give the things docs/logging.md names, to the key pier uses
 // for each, so that the manager's and pier-server's lines can be searched with the same query.
-var offVocabulary = map[string]string{
-	"remoteAddr": "remote", "remote_addr": "remote", "remoteAddress": "remote", "clientAddr": "remote",
-	"client": "remote (or clientVersion)", "peer": "remote", "ip": "remote", "clientIP": "remote",
-	"userName": "username", "user_name": "username", "login": "username", "account": "username",
-	"tu": "user", "transferUser": "user", "transferuser": "user",
-	"te": "endpoint", "transferEndpoint": "endpoint", "transferendpoint": "endpoint", "endpointName": "endpoint",
-	"endpoint_name": "endpoint",
-	"ns":            "namespace", "Namespace": "namespace",
-	"proto": "protocol", "Protocol": "protocol",
-	"err": "error",
+var offVocabulary = invert(map[string][]string{
+	"remote":    {"remoteAddr", "remote_addr", "remoteAddress", "clientAddr", "clientIP", "client", "peer", "ip"},
+	"username":  {"userName", "user_name", "login", "account"},
+	"user":      {"tu", "transferUser", "transferuser"},
+	"endpoint":  {"te", "transferEndpoint", "transferendpoint", "endpointName", "endpoint_name"},
+	"namespace": {"ns", "Namespace"},
+	"protocol":  {"proto", "Protocol"},
+	"error":     {"err"},
+})
+
+// invert maps each off-vocabulary key to the key to use instead.
+func invert(synonyms map[string][]string) map[string]string {
+	out := map[string]string{}
+	for key, others := range synonyms {
+		for _, o := range others {
+			out[o] = key
+		}
+	}
+	return out
 }
 
 // logMethods are the slog and logr methods whose arguments hold log keys.
