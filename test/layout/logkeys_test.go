@@ -153,7 +153,7 @@ func f() {
 		t.Fatal(err)
 	}
 	got := offKeys(fset, file)
-	var keys []string
+	keys := make([]string, 0, len(got))
 	for _, g := range got {
 		keys = append(keys, strings.Split(g, `"`)[1])
 	}

@@ -36,7 +36,7 @@ func monitoringCRDs(t *testing.T) []*unstructured.Unstructured {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var crds []*unstructured.Unstructured
+	crds := make([]*unstructured.Unstructured, 0, len(files))
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -70,8 +70,8 @@ func TestMonitoringComponents(t *testing.T) {
 			t.Errorf("%s %s is in namespace %q, want %q", want.kind, want.name, o.GetNamespace(), namespace)
 		}
 	}
-	if labels := find(t, objs, "ConfigMap", "grafana-dashboard").GetLabels(); labels["grafana_dashboard"] != "1" {
-		t.Errorf("the dashboard ConfigMap lacks the Grafana sidecar's label: %v", labels)
+	if got := find(t, objs, "ConfigMap", "grafana-dashboard").GetLabels(); got["grafana_dashboard"] != "1" {
+		t.Errorf("the dashboard ConfigMap lacks the Grafana sidecar's label: %v", got)
 	}
 	if warnings := install(t, append(monitoringCRDs(t), objs...)); len(warnings) > 0 {
 		t.Errorf("the API server warned:%s", joinLines(warnings))

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"sigs.k8s.io/yaml"
@@ -158,7 +159,7 @@ func metricNames(expr parser.Expr) []string {
 		}
 		name := vs.Name
 		for _, m := range vs.LabelMatchers {
-			if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+			if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 				name = m.Value
 			}
 		}
@@ -194,7 +195,7 @@ func TestQueriesUseExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	var list []string
+	list := make([]string, 0, len(used))
 	for name := range used {
 		list = append(list, name)
 	}
