@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
+	"github.com/pier-dev/pier/internal/testsupport/metricsum"
 	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 	"github.com/pier-dev/pier/server/certs"
 	"github.com/pier-dev/pier/server/metrics"
@@ -34,32 +34,11 @@ import (
 // there is no such series.
 func gauge(t *testing.T, registry prometheus.Gatherer, name string, want map[string]string) float64 {
 	t.Helper()
-	families, err := registry.Gather()
-	if err != nil {
-		t.Fatal(err)
+	m := metricsum.Series(t, registry, name, want)
+	if m == nil {
+		t.Fatalf("no series %s%v", name, want)
 	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if hasLabels(m, want) {
-				return m.GetGauge().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no series %s%v", name, want)
-	return 0
-}
-
-func hasLabels(m *dto.Metric, want map[string]string) bool {
-	found := 0
-	for _, l := range m.GetLabel() {
-		if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
-			found++
-		}
-	}
-	return found == len(want)
+	return m.GetGauge().GetValue()
 }
 
 // The served certificate's expiry is exported as it is on disk at scrape time: a renewal shows its new date, and
