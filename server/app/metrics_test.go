@@ -16,20 +16,26 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/pier-dev/pier/internal/serverconfig"
 	"github.com/pier-dev/pier/internal/testsupport/realclient"
+	"github.com/pier-dev/pier/internal/testsupport/testcreds"
 )
 
 // scrape reads /metrics as Prometheus would.
@@ -194,5 +200,75 @@ func TestTransferHistograms(t *testing.T) {
 	}
 	if transfers != 2 {
 		t.Errorf("%d transfers in the histograms, want 2 (the listing is not a transfer)", transfers)
+	}
+}
+
+// An FTPS server exports its certificate's expiry from the start, and curl, verifying the chain, logs in with it.
+func TestCertificateExpiryMetric(t *testing.T) {
+	realclient.Require(t, "curl")
+	dir := t.TempDir()
+	notAfter := time.Now().Add(20 * 24 * time.Hour).Truncate(time.Second)
+	certPEM, keyPEM := testcreds.SelfSignedValidity(t, "pier-ftps", time.Now().Add(-time.Hour), notAfter)
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	testcreds.WriteFileAtomic(t, keyFile, keyPEM)
+	testcreds.WriteFileAtomic(t, certFile, certPEM)
+	storage := filepath.Join(dir, "storage")
+	if err := os.Mkdir(storage, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	ftpAddr := fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t))
+	health := fmt.Sprintf("127.0.0.1:%d", testcreds.FreePort(t))
+	passive := testcreds.FreePort(t)
+	cfg, err := serverconfig.Parse(fmt.Appendf(nil, `apiVersion: server.pier.dev/v1alpha1
+kind: ServerConfig
+ftp:
+  address: %q
+  tls: {mode: Required, certFile: %q, keyFile: %q}
+  passive: {portRange: {start: %d, end: %d}}
+health:
+  address: %q
+storage:
+  root: %q
+users:
+%s`, ftpAddr, certFile, keyFile, passive, passive, health, storage, userYAML(t, "alice", "alice-pw", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done, ready := make(chan error, 1), make(chan struct{})
+	go func() { done <- server.Run(ctx, func() { close(ready) }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+
+	h := &harness{health: health}
+	m := h.scrape(t)
+	expiry := series(m, "pier_tls_certificate_expiry_timestamp_seconds", map[string]string{"protocol": "ftp", "name": "localhost"})
+	if expiry == nil || expiry.GetGauge().GetValue() != float64(notAfter.Unix()) {
+		t.Errorf("pier_tls_certificate_expiry_timestamp_seconds = %v, want %d", expiry, notAfter.Unix())
+	}
+	if ok := series(m, "pier_tls_certificate_last_reload_successful", map[string]string{"protocol": "ftp"}); ok == nil || ok.GetGauge().GetValue() != 1 {
+		t.Errorf("pier_tls_certificate_last_reload_successful = %v, want 1", ok)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("curl", "-sS", "--ssl-reqd", "--cacert", caFile, "-u", "alice:alice-pw", "--list-only",
+		"ftp://"+ftpAddr+"/").CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl over explicit FTPS with the served certificate's chain: %v\n%s", err, out)
 	}
 }
