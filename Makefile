@@ -34,7 +34,7 @@ export ENVTEST_K8S_VERSION ENVTEST_ETCD_VERSION
 # Files controller-gen writes; verify-generated fails when they are not current.
 GENERATED = api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml
 # Files hack/chartgen writes into the Helm chart from config/ and values.yaml.
-GENERATED += charts/pier/Chart.yaml charts/pier/README.md charts/pier/templates/crds charts/pier/templates/_rbac_rules.tpl
+GENERATED += charts/pier/Chart.yaml charts/pier/README.md charts/pier/templates/crds charts/pier/templates/_rbac_rules.tpl charts/pier/files
 # Files make build-installer writes from config/ and REGISTRY/VERSION.
 GENERATED += dist/install.yaml config/manager/kustomization.yaml
 
@@ -75,10 +75,12 @@ fmt: ## Format the code.
 .PHONY: vet
 vet: ## Run go vet.
 	go vet ./...
+	cd test/monitoring && go vet ./...
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint (gofmt included).
 	$(GOLANGCI_LINT) run
+	cd test/monitoring && $(GOLANGCI_LINT) run --config ../../.golangci.yml
 
 .PHONY: lint-fix
 lint-fix: $(GOLANGCI_LINT) ## Run golangci-lint and apply its fixes.
@@ -91,6 +93,12 @@ envtest: ## Print the folder holding the envtest binaries, building them once if
 .PHONY: test
 test: verify-generated vet lint test-clients ## Run every test: envtest for the API, real clients for the server. What CI runs.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --with-controller-manager)" PIER_REQUIRE_CLIENTS=1 go test ./... -count=1 -coverprofile cover.out
+	# The alerts' and dashboard's tests: a module of their own (test/monitoring/go.mod says why).
+	cd test/monitoring && go test ./... -count=1
+
+.PHONY: test-monitoring
+test-monitoring: ## Only the alerts' and the Grafana dashboard's tests (test/monitoring): PromQL parses, metric names exist, alerts fire when they should.
+	cd test/monitoring && go test ./... -count=1 -v
 
 .PHONY: test-e2e
 test-e2e: test-clients ## Only the end-to-end suite (test/e2e): local control plane, operator, pod, real clients.

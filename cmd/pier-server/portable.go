@@ -99,6 +99,7 @@ func runPortable(ctx context.Context, o portableOptions, passwordOnCommandLine b
 	if err != nil {
 		return err
 	}
+	server.SetBuild(b.Version, b.Commit)
 	enableProfiling(server, o.pprof, log)
 	return server.Run(ctx, func() {
 		_, _ = fmt.Fprint(stdout, howToConnect(o.Options, prepared))

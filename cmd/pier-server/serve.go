@@ -88,6 +88,7 @@ func runServe(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	server.SetBuild(b.Version, b.Commit)
 	enableProfiling(server, o.pprof, log)
 	go server.WatchConfig(ctx, o.configFile, data, app.DefaultReloadInterval)
 	if o.configSecret != "" {

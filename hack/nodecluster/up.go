@@ -59,7 +59,7 @@ func up(ctx context.Context, l layout, o upOptions, log *slog.Logger) error {
 	n := network{nodeIP: ip}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	log.Info("node address", "ip", ip, "state", l.state)
+	log.Info("node address", "nodeIP", ip, "state", l.state)
 
 	changed, err := prepareHost(ctx, l, n, log)
 	if err != nil {

@@ -153,7 +153,7 @@ func (r *EndpointReconciler) note(te *transferv1alpha1.TransferEndpoint, reason,
 
 // event logs and records an event on the endpoint.
 func (r *EndpointReconciler) event(te *transferv1alpha1.TransferEndpoint, eventType, reason, message string) {
-	logf.Log.WithName("endpoint").Info(message, "endpoint", client.ObjectKeyFromObject(te), "reason", reason)
+	logf.Log.WithName("endpoint").Info(message, "namespace", te.Namespace, "endpoint", te.Name, "reason", reason)
 	recordEvent(r.Recorder, te, eventType, reason, message)
 }
 

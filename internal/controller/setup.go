@@ -38,6 +38,7 @@ import (
 
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 	"github.com/pier-dev/pier/internal/controller/availability"
+	"github.com/pier-dev/pier/internal/controller/readymetrics"
 	"github.com/pier-dev/pier/internal/controller/render"
 	"github.com/pier-dev/pier/internal/controller/users"
 )
@@ -111,7 +112,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	userReconciler := &UserReconciler{Client: userWrites.client(mgr.GetClient()), APIReader: mgr.GetAPIReader(),
 		Recorder: recorder, Users: resolver, events: userEvents, writes: userWrites, served: served}
-	return userReconciler.setupWithManager(mgr, opts)
+	if err := userReconciler.setupWithManager(mgr, opts); err != nil {
+		return err
+	}
+	return readymetrics.Register(&readymetrics.Collector{Reader: mgr.GetCache(), Elected: mgr.Elected(),
+		Log: mgr.GetLogger().WithName("readymetrics")})
 }
 
 // CacheOptions are the manager cache settings the reconcilers rely on: children are cached only when they carry

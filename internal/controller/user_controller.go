@@ -184,7 +184,7 @@ func (r *UserReconciler) notServedYet(ctx context.Context, tu *transferv1alpha1.
 			"endpoint %s does not serve this user yet; the endpoint is not ready: %s", endpoint.Name, signal.notReady)}
 	}
 	logf.FromContext(ctx).Info("the endpoint does not serve this user's current settings yet",
-		"served", servedEntry != nil, "differs", diffOrNew(want, servedEntry))
+		"endpoint", endpoint.Name, "username", want.Username, "served", servedEntry != nil, "differs", diffOrNew(want, servedEntry))
 	return metav1.Condition{Status: metav1.ConditionFalse, Reason: transferv1alpha1.ReasonPending,
 		Message: fmt.Sprintf("waiting for endpoint %s to serve this user's current settings", endpoint.Name)}
 }

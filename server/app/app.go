@@ -84,6 +84,7 @@ func New(cfg *serverconfig.Config, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("sftp: %w", err)
 		}
 		s.hostKeys = hostKeys
+		s.metrics.WatchHostKeys(hostKeys)
 		s.sftp = &sftp.Server{
 			Auth: authenticator, Limiter: s.limiter, Sessions: s.sessions, HostKeys: hostKeys,
 			Metrics: s.metrics, Log: log,
@@ -97,6 +98,8 @@ func New(cfg *serverconfig.Config, log *slog.Logger) (*Server, error) {
 			}
 			reloader.Log = log
 			s.certs = reloader
+			// One certificate serves explicit FTPS and the implicit listener; "ftp" names it in the metrics.
+			s.metrics.WatchCertificate("ftp", reloader)
 		}
 		s.ftp = &ftp.Server{
 			Auth: authenticator, Limiter: s.limiter, Sessions: s.sessions, Certs: s.certs,
@@ -106,8 +109,12 @@ func New(cfg *serverconfig.Config, log *slog.Logger) (*Server, error) {
 	if err := s.Apply(cfg); err != nil {
 		return nil, err
 	}
+	s.metrics.ConfigLoaded()
 	return s, nil
 }
+
+// SetBuild labels pier_build_info with the binary's version and VCS revision, which only its main package knows.
+func (s *Server) SetBuild(version, revision string) { s.metrics.SetBuild(version, revision) }
 
 // Apply switches a running server to cfg: users, limits, bans, timeouts and host keys. Listen addresses and
 // enabling or disabling a protocol need a restart; such changes are logged and otherwise ignored. Open sessions

@@ -102,7 +102,7 @@ func TestReloadEndsRestrictedSessions(t *testing.T) {
 	if want := `pier_sessions_revoked_total{protocol="sftp",reason="permissions_reduced"} 1`; !strings.Contains(body, want) {
 		t.Errorf("/metrics lacks %q", want)
 	}
-	if want := `user=alice protocol=sftp remote=127.0.0.1:`; !strings.Contains(h.logs.String(), want) {
+	if want := `username=alice protocol=sftp remote=127.0.0.1:`; !strings.Contains(h.logs.String(), want) {
 		t.Errorf("no log line for the ended session:\n%s", h.logs.String())
 	}
 	if !strings.Contains(h.logs.String(), `reason=permissions_reduced detail="lost upload, overwrite, delete, rename, mkdir"`) {

@@ -239,8 +239,8 @@ func TestSessionsClosedWhenRevoked(t *testing.T) {
 		t.Fatalf("a second CloseRevoked closed %d sessions and left %d; want 0 and 1", n, s.Count())
 	}
 	for _, want := range []string{
-		`msg="session ended: the new configuration revokes its access" user=alice protocol=sftp remote=192.0.2.200:40000 method=password reason=password_changed detail="the password was replaced"`,
-		`user=dave protocol=ftp remote=192.0.2.200:40000 method=password reason=user_removed`,
+		`msg="session ended: the new configuration revokes its access" username=alice protocol=sftp remote=192.0.2.200:40000 method=password reason=password_changed detail="the password was replaced"`,
+		`username=dave protocol=ftp remote=192.0.2.200:40000 method=password reason=user_removed`,
 	} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs.String())

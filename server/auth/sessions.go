@@ -108,7 +108,7 @@ func (s *Sessions) CloseRevoked() int {
 func (s *Sessions) ended(login *Login, why *Revocation) {
 	s.metrics.SessionRevoked(string(login.Protocol), string(why.Reason))
 	attrs := []slog.Attr{
-		slog.String("user", login.Account.Username),
+		slog.String("username", login.Account.Username),
 		slog.String("protocol", string(login.Protocol)),
 		slog.String("remote", login.Remote.String()),
 		slog.String("method", login.Methods()),

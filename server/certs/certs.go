@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 )
 
 // Reloader holds the current certificate of a file pair. Its methods are safe for concurrent use.
@@ -43,6 +44,8 @@ type Reloader struct {
 	loaded   pairStamp // the files cert was read from
 	failed   pairStamp // the files that last failed to load; zero when the last attempt succeeded
 	missing  bool      // a file was missing at the last look, and that was logged
+	// loadedAt is when cert was read; for the reload metrics.
+	loadedAt time.Time
 }
 
 // pairStamp identifies one version of the two files.
@@ -87,8 +90,19 @@ func (r *Reloader) SetFiles(certFile, keyFile string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.certFile, r.keyFile = certFile, keyFile
-	r.cert, r.loaded, r.failed, r.missing = cert, stamps, pairStamp{}, false
+	r.cert, r.loaded, r.failed, r.missing, r.loadedAt = cert, stamps, pairStamp{}, false, time.Now()
 	return nil
+}
+
+// LoadState checks the files as a handshake would (reloading them if they changed) and reports whether they, as
+// they are now, are the certificate in use, and when a certificate was last loaded. It is false while a file is
+// missing or a changed pair does not load.
+func (r *Reloader) LoadState() (ok bool, lastSuccess time.Time) {
+	_, _ = r.Certificate() // it never fails: errors are logged, and the previous certificate stays
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	healthy := !r.missing && r.failed == (pairStamp{})
+	return healthy, r.loadedAt
 }
 
 // GetCertificate is a tls.Config.GetCertificate callback: it returns the current certificate, reloading the files
@@ -120,7 +134,7 @@ func (r *Reloader) Certificate() (*tls.Certificate, error) {
 		r.reportLocked(err)
 		return r.cert, nil
 	}
-	r.cert, r.loaded, r.failed = cert, stamps, pairStamp{}
+	r.cert, r.loaded, r.failed, r.loadedAt = cert, stamps, pairStamp{}, time.Now()
 	r.log().Info("TLS certificate reloaded", "certFile", r.certFile, "notAfter", cert.Leaf.NotAfter)
 	return r.cert, nil
 }

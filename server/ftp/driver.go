@@ -132,7 +132,7 @@ func (d *mainDriver) finish() {
 	}
 	if d.jail != nil {
 		_ = d.jail.Close() // releases the directory handle; nothing was written through it
-		d.conn.log.Info("logged out", "user", d.client.sess.Username, "duration", time.Since(d.loginAt).Round(time.Millisecond))
+		d.conn.log.Info("logged out", "username", d.client.sess.Username, "duration", time.Since(d.loginAt).Round(time.Millisecond))
 	}
 }
 
@@ -146,12 +146,12 @@ func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 	account, err := d.server.Auth.Password(serverconfig.ProtocolFTP, user, pass, d.conn.remote.Addr())
 	if err != nil {
 		d.server.Metrics.Login(protocol, "password", "failure")
-		log.Info("login failed", "user", user, "method", "password", "reason", err.Error())
+		log.Info("login failed", "username", user, "method", "password", "reason", err.Error())
 		return nil, err
 	}
 	jail, err := session.OpenJail(d.settings.StorageRoot, account)
 	if err != nil {
-		log.Error("opening the user's jail", "user", account.Username, "error", err)
+		log.Error("opening the user's jail", "username", account.Username, "error", err)
 		return nil, err
 	}
 	if d.ctrl.policy.requireTLS {
@@ -163,7 +163,7 @@ func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 		Protocol: protocol, Username: account.Username, Remote: d.conn.remote,
 		Log: d.server.Log, Metrics: d.server.Metrics,
 	}
-	d.client = &clientDriver{fs: jail, sess: sess, conn: d.conn, cwd: cc.Path, log: log.With("user", account.Username)}
+	d.client = &clientDriver{fs: jail, sess: sess, conn: d.conn, cwd: cc.Path, log: log.With("username", account.Username)}
 	login := auth.PasswordLogin(account, serverconfig.ProtocolFTP, d.conn.remote)
 	login.TLSEnforced = d.implicit || d.ctrl.policy.requireTLS
 	remove, err := d.server.Sessions.Add(login, d.conn.closeAll)
@@ -178,7 +178,7 @@ func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 	d.conn.loggedIn.Store(true)
 	d.stopIdle = d.conn.watchIdle(d.settings.IdleTimeout)
 	d.server.Metrics.Login(protocol, "password", "success")
-	log.Info("logged in", "user", account.Username, "method", "password", "tls", cc.HasTLSForControl() || d.ctrl.tlsActive())
+	log.Info("logged in", "username", account.Username, "method", "password", "tls", cc.HasTLSForControl() || d.ctrl.tlsActive())
 	return d.client, nil
 }
 

@@ -230,7 +230,7 @@ func (r *recorder) Handle(ctx context.Context, rec slog.Record) error {
 			line.path = a.Value.String()
 		case "result":
 			line.result = a.Value.String()
-		case "user":
+		case "username":
 			line.user = a.Value.String()
 		}
 		return true

@@ -44,15 +44,16 @@ type Session struct {
 // Record logs and counts one file operation. bytesIn is what the client uploaded, bytesOut what it downloaded.
 func (s *Session) Record(op, path string, started time.Time, bytesIn, bytesOut int64, err error) {
 	result := Result(err)
-	s.Metrics.FileOperation(s.Protocol, op, result, bytesIn, bytesOut)
+	took := time.Since(started)
+	s.Metrics.FileOperation(s.Protocol, op, result, took, bytesIn, bytesOut)
 	attrs := []slog.Attr{
-		slog.String("user", s.Username),
+		slog.String("username", s.Username),
 		slog.String("protocol", s.Protocol),
 		slog.String("op", op),
 		slog.String("path", path),
 		slog.Int64("bytesIn", bytesIn),
 		slog.Int64("bytesOut", bytesOut),
-		slog.Duration("duration", time.Since(started)),
+		slog.Duration("duration", took),
 		slog.String("remote", s.Remote.String()),
 		slog.String("result", result),
 	}

@@ -39,6 +39,10 @@ type HostKeys struct {
 	mu      sync.Mutex
 	stamps  []fileStamp
 	signers []ssh.Signer
+	// ok is false while the files, as they are now, do not load; loadedAt is when signers were read. Both are
+	// for the reload metrics.
+	ok       bool
+	loadedAt time.Time
 }
 
 type fileStamp struct {
@@ -68,11 +72,22 @@ func (h *HostKeys) SetFiles(files []string) error {
 		if h.signers != nil {
 			h.files = slices.Clone(files)
 			h.stamps = make([]fileStamp, len(files)) // a zero stamp matches no file, so Signers tries again
+			h.ok = false
 		}
 		return err
 	}
 	h.files, h.signers, h.stamps = slices.Clone(files), signers, stamps
+	h.ok, h.loadedAt = true, time.Now()
 	return nil
+}
+
+// LoadState re-reads the files if they changed, as a new connection would, and reports whether they load as they
+// are now and when keys were last loaded.
+func (h *HostKeys) LoadState() (ok bool, lastSuccess time.Time) {
+	_, _ = h.Signers() // its error is what ok reports
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ok, h.loadedAt
 }
 
 // Signers returns the current host keys, re-reading the files first if any of them changed.
@@ -80,13 +95,17 @@ func (h *HostKeys) Signers() ([]ssh.Signer, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.changedLocked() {
+		// The files are the ones loaded (again, after a file that went missing came back unchanged).
+		h.ok = true
 		return h.signers, nil
 	}
 	signers, stamps, err := loadHostKeys(h.files)
 	if err != nil {
+		h.ok = false
 		return h.signers, fmt.Errorf("reloading host keys, keeping the previous ones: %w", err)
 	}
 	h.signers, h.stamps = signers, stamps
+	h.ok, h.loadedAt = true, time.Now()
 	return h.signers, nil
 }
 

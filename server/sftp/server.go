@@ -150,7 +150,7 @@ func (s *Server) handleConn(netConn net.Conn) {
 			if err != nil {
 				failures++
 				s.Metrics.Login(protocol, m, "failure")
-				log.Info("login failed", "user", meta.User(), "method", m, "reason", err.Error())
+				log.Info("login failed", "username", meta.User(), "method", m, "reason", err.Error())
 			}
 		},
 	}
@@ -180,12 +180,12 @@ func (s *Server) handleConn(netConn net.Conn) {
 	conn.loggedIn(settings.IdleTimeout)
 	login, method, ok := acceptedLogin(sshConn)
 	if !ok { // every callback that accepts a login returns it; this would be a bug, so fail closed
-		log.Error("authentication succeeded without a login record; connection closed", "user", sshConn.User())
+		log.Error("authentication succeeded without a login record; connection closed", "username", sshConn.User())
 		return
 	}
 	s.Metrics.Login(protocol, method, "success")
-	log = log.With("user", login.Account.Username)
-	log.Info("logged in", "method", method, "client", string(sshConn.ClientVersion()))
+	log = log.With("username", login.Account.Username)
+	log.Info("logged in", "method", method, "clientVersion", string(sshConn.ClientVersion()))
 
 	s.serveLoggedIn(log, sshConn, channels, requests, login, settings)
 }

@@ -129,15 +129,16 @@ type apiServer struct {
 var watchedNamespaces = []string{"team-a", "team-b"}
 
 // startAPIServer starts kube-apiserver and etcd from KUBEBUILDER_ASSETS, installs the CRDs the chart renders, the
-// ServiceMonitor and cert-manager CRDs, and creates the release namespace (which exists before an install: helm
-// install --create-namespace, or the user) and watchedNamespaces. The control plane stops when the test ends.
+// prometheus-operator's ServiceMonitor, PodMonitor and PrometheusRule CRDs and cert-manager's, and creates the
+// release namespace (which exists before an install: helm install --create-namespace, or the user) and
+// watchedNamespaces. The control plane stops when the test ends.
 func startAPIServer(t *testing.T) *apiServer {
 	t.Helper()
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test-chart`, or " +
 			"`export KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh)` before `go test`")
 	}
-	smCRD, err := controlplane.ServiceMonitorCRDFile()
+	monitoringCRDs, err := controlplane.MonitoringCRDFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func startAPIServer(t *testing.T) *apiServer {
 	}
 	env := &envtest.Environment{
 		CRDInstallOptions: envtest.CRDInstallOptions{
-			Paths:              []string{smCRD, certManagerCRDs},
+			Paths:              append([]string{certManagerCRDs}, monitoringCRDs...),
 			CRDs:               chartCRDs(t),
 			ErrorIfPathMissing: true,
 		},
@@ -163,7 +164,8 @@ func startAPIServer(t *testing.T) *apiServer {
 	for _, crd := range env.CRDs {
 		installed = append(installed, crd.Name)
 	}
-	for _, want := range []string{"transferendpoints.transfer.pier.dev", "transferusers.transfer.pier.dev", "servicemonitors.monitoring.coreos.com"} {
+	for _, want := range []string{"transferendpoints.transfer.pier.dev", "transferusers.transfer.pier.dev", "servicemonitors.monitoring.coreos.com",
+		"podmonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"} {
 		if !slices.Contains(installed, want) {
 			t.Fatalf("CRD %s was not installed; installed: %v", want, installed)
 		}

@@ -53,6 +53,18 @@ func ServiceMonitorCRDFile() (string, error) {
 	return filepath.Join(dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_servicemonitors.yaml"), nil
 }
 
+// MonitoringCRDFiles are the files of the prometheus-operator CRDs pier's install can create objects of:
+// ServiceMonitor (the manager), PodMonitor (the endpoint pods) and PrometheusRule (the alerts).
+func MonitoringCRDFiles() ([]string, error) {
+	serviceMonitor, err := ServiceMonitorCRDFile()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(serviceMonitor)
+	return []string{serviceMonitor, filepath.Join(dir, "monitoring.coreos.com_podmonitors.yaml"),
+		filepath.Join(dir, "monitoring.coreos.com_prometheusrules.yaml")}, nil
+}
+
 // moduleDir downloads module at version into the module cache, unless it is there, and returns its folder.
 func moduleDir(module, version string) (string, error) {
 	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)

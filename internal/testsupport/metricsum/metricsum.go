@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package metricsum reads counters from a Prometheus registry in tests: how many reconciles or bcrypt operations
+// Package metricsum reads counters and series from a Prometheus registry in tests: how many reconciles or bcrypt operations
 // something cost.
 package metricsum
 
@@ -44,4 +44,34 @@ func Counter(t testing.TB, registry prometheus.Gatherer, name, label, value stri
 		}
 	}
 	return sum
+}
+
+// Series is the first series of name in registry whose labels include every one of want, or nil.
+func Series(t testing.TB, registry prometheus.Gatherer, name string, want map[string]string) *dto.Metric {
+	t.Helper()
+	families, err := registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if hasLabels(m, want) {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	found := 0
+	for _, l := range m.GetLabel() {
+		if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
+			found++
+		}
+	}
+	return found == len(want)
 }
