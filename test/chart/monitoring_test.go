@@ -69,7 +69,13 @@ func TestMonitoringMatchesConfig(t *testing.T) {
 		t.Errorf("the chart's PrometheusRule spec differs from config/monitoring/alerts' (run make manifests)")
 	}
 
-	dashboard := only(t, objs, "ConfigMap")
+	var dashboards []*unstructured.Unstructured
+	for _, cm := range find(objs, "ConfigMap") {
+		if _, ok, _ := unstructured.NestedString(cm.Object, "data", "pier.json"); ok {
+			dashboards = append(dashboards, cm)
+		}
+	}
+	dashboard := only(t, dashboards, "ConfigMap")
 	json, err := os.ReadFile(filepath.Join(controlplane.RepoRoot(), "config", "monitoring", "dashboards", "pier.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,8 @@ import (
 	"slices"
 	"testing"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -107,6 +109,18 @@ func checkNamespaceRole(t *testing.T, role string, c client.Client, ns string) {
 	var endpoints transferv1alpha1.TransferEndpointList
 	if err := c.List(ctx, &endpoints, client.InNamespace(ns)); err != nil {
 		t.Errorf("%s: listing TransferEndpoints: %v", role, err)
+	}
+	// kubectl scale transferendpoint: edit and admin may, view may only read the scale.
+	for _, verb := range []string{"get", "update"} {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb,
+				Group: transferv1alpha1.GroupVersion.Group, Resource: "transferendpoints", Subresource: "scale"}}}
+		if err := c.Create(ctx, review); err != nil {
+			t.Fatalf("%s: asking whether it may %s the scale: %v", role, verb, err)
+		}
+		if want := verb == "get" || role != "view"; review.Status.Allowed != want {
+			t.Errorf("%s: may %s transferendpoints/scale: %v, want %v", role, verb, review.Status.Allowed, want)
+		}
 	}
 	tu := transferUser(ns, role)
 	err := c.Create(ctx, tu)

@@ -175,6 +175,14 @@ regenerates it, so both install paths grant exactly the same permissions.
   - transferusers/status
   verbs:
   - get
+- apiGroups:
+  - transfer.pier.dev
+  resources:
+  - transferendpoints/scale
+  verbs:
+  - get
+  - patch
+  - update
 {{- end }}
 
 {{/* config/rbac/viewer_role.yaml (viewer, aggregated into view, edit and admin) */}}
@@ -193,6 +201,12 @@ regenerates it, so both install paths grant exactly the same permissions.
   resources:
   - transferendpoints/status
   - transferusers/status
+  verbs:
+  - get
+- apiGroups:
+  - transfer.pier.dev
+  resources:
+  - transferendpoints/scale
   verbs:
   - get
 {{- end }}

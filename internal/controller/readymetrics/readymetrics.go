@@ -38,8 +38,8 @@ import (
 	transferv1alpha1 "github.com/pier-dev/pier/api/v1alpha1"
 )
 
-// ReasonUnknown is the reason label of an object that has no Ready condition yet (not reconciled so far).
-const ReasonUnknown = "Unknown"
+// NoReadyCondition is the reason label of an object that has no Ready condition yet (not reconciled so far).
+const NoReadyCondition = "Unknown"
 
 var (
 	endpointReady = prometheus.NewDesc("pier_endpoint_ready",
@@ -109,7 +109,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 func ready(conditions []metav1.Condition) (float64, string) {
 	cond := meta.FindStatusCondition(conditions, transferv1alpha1.ConditionReady)
 	if cond == nil {
-		return 0, ReasonUnknown
+		return 0, NoReadyCondition
 	}
 	if cond.Status == metav1.ConditionTrue {
 		return 1, cond.Reason

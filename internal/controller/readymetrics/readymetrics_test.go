@@ -50,8 +50,8 @@ func TestCollectorReportsOnceElected(t *testing.T) {
 	if up == nil || up.GetGauge().GetValue() != 1 {
 		t.Errorf("the Ready endpoint: %v, want 1 with reason Serving", up)
 	}
-	unknown := metricsum.Series(t, reg, "pier_endpoint_ready", map[string]string{"namespace": "a", "endpoint": "new", "reason": ReasonUnknown})
+	unknown := metricsum.Series(t, reg, "pier_endpoint_ready", map[string]string{"namespace": "a", "endpoint": "new", "reason": NoReadyCondition})
 	if unknown == nil || unknown.GetGauge().GetValue() != 0 {
-		t.Errorf("the endpoint without a Ready condition: %v, want 0 with reason %s", unknown, ReasonUnknown)
+		t.Errorf("the endpoint without a Ready condition: %v, want 0 with reason %s", unknown, NoReadyCondition)
 	}
 }
