@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/util/retry"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -313,12 +315,16 @@ func TestScaleRefusedByRules(t *testing.T) {
 		{te, 101, "should be less than or equal to 100"},
 	}
 	for _, c := range cases {
-		scale := &autoscalingv1.Scale{}
-		if err := k8s.SubResource("scale").Get(context.Background(), c.endpoint, scale); err != nil {
-			t.Fatal(err)
-		}
-		scale.Spec.Replicas = c.replicas
-		err := k8s.SubResource("scale").Update(context.Background(), c.endpoint, client.WithSubResourceBody(scale))
+		// The operator writes the endpoint's status meanwhile, which changes its resourceVersion: a conflict is
+		// tried again, as kubectl scale does, so that the answer is the rules'.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			scale := &autoscalingv1.Scale{}
+			if err := k8s.SubResource("scale").Get(context.Background(), c.endpoint, scale); err != nil {
+				t.Fatal(err)
+			}
+			scale.Spec.Replicas = c.replicas
+			return k8s.SubResource("scale").Update(context.Background(), c.endpoint, client.WithSubResourceBody(scale))
+		})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("scaling %s to %d with an update: error %v, want one that says %q", c.endpoint.Name, c.replicas, err, c.want)
 		}

@@ -64,7 +64,14 @@ with open(saved, "wb") as f:
         ftp.retrbinary("RETR " + download, f.write)
     except (ftplib.Error, ssl.SSLError, OSError) as e:
         refused.append("RETR: %s" % e)
-ftp.quit()
+# After a refused transfer ftplib may not have read that transfer's reply (an SSL error while it unwraps the data
+# connection skips it), so the next command reads it instead and QUIT gets the last one: what QUIT reads then says
+# nothing more about the transfers.
+try:
+    ftp.quit()
+except (ftplib.Error, ssl.SSLError, OSError):
+    if not refused:
+        raise
 if refused:
     print("\n".join(refused))
     sys.exit(3)
